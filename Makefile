@@ -1,0 +1,83 @@
+# nncc — build, test and regenerate.  `make help` lists the targets.
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+WARN    := -Wall -Wextra -Wno-unused-parameter
+STD     := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
+BUILD   := build
+# Flags for generated trainers (the README's build line).
+TRAIN_CFLAGS ?= -O3 -march=native
+OPENMP  ?= -fopenmp
+RT_LIBS := -lcjson -lz -lm
+
+COMPILER_SRC := $(wildcard compiler/*.c)
+RUNTIME_SRC  := $(wildcard runtime/*.c)
+COMPILER_OBJ := $(patsubst compiler/%.c,$(BUILD)/compiler/%.o,$(COMPILER_SRC)) \
+                $(BUILD)/grammar/parser.o $(BUILD)/grammar/lexer.o
+# Every compiler object but main.o, for unit tests.
+COMPILER_LIB_OBJ := $(filter-out $(BUILD)/compiler/main.o,$(COMPILER_OBJ))
+RUNTIME_OBJ  := $(patsubst runtime/%.c,$(BUILD)/runtime/%.o,$(RUNTIME_SRC))
+
+MODELS    := $(wildcard models/*.nn)
+GENERATED := $(patsubst models/%.nn,generated/%.c,$(MODELS))
+
+.PHONY: all test generated clean help check-long unit golden numeric run-tests check-generated
+
+all: $(BUILD)/nncc $(BUILD)/libnnrt.a
+
+help:
+	@echo "make            build build/nncc and build/libnnrt.a"
+	@echo "make test       all tests (unit, golden, numeric, run, generated/ in sync)"
+	@echo "make generated  regenerate generated/*.c from models/*.nn"
+	@echo "make check-long full-length training runs that prove the accuracy figures"
+
+# ---------------------------------------------------------------- grammar
+$(BUILD)/grammar/parser.c $(BUILD)/grammar/parser.h: grammar/parser.y
+	@mkdir -p $(dir $@)
+	bison -Wall -Werror -o $(BUILD)/grammar/parser.c --header=$(BUILD)/grammar/parser.h $<
+
+$(BUILD)/grammar/lexer.c $(BUILD)/grammar/lexer.h: grammar/lexer.l
+	@mkdir -p $(dir $@)
+	flex -o $(BUILD)/grammar/lexer.c --header-file=$(BUILD)/grammar/lexer.h $<
+
+# flex output is not -Wextra clean; everything written by hand is.
+$(BUILD)/grammar/lexer.o: $(BUILD)/grammar/lexer.c $(BUILD)/grammar/parser.h compiler/nncc.h
+	$(CC) $(CFLAGS) $(STD) -Wall -Wno-unused-function -Wno-sign-compare -Wno-unused-parameter -Icompiler -I$(BUILD)/grammar -c -o $@ $<
+
+$(BUILD)/grammar/parser.o: $(BUILD)/grammar/parser.c $(BUILD)/grammar/lexer.h compiler/nncc.h
+	$(CC) $(CFLAGS) $(STD) $(WARN) -Icompiler -I$(BUILD)/grammar -c -o $@ $<
+
+# --------------------------------------------------------------- compiler
+$(BUILD)/compiler/%.o: compiler/%.c compiler/*.h $(BUILD)/grammar/parser.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(STD) $(WARN) -Icompiler -I$(BUILD)/grammar -c -o $@ $<
+
+$(BUILD)/nncc: $(COMPILER_OBJ)
+	$(CC) $(CFLAGS) -o $@ $^ -lm
+
+# ---------------------------------------------------------------- runtime
+$(BUILD)/runtime/%.o: runtime/%.c runtime/*.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(STD) $(WARN) -Iruntime -c -o $@ $<
+
+$(BUILD)/libnnrt.a: $(RUNTIME_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+# -------------------------------------------------------------- generated
+# The checked-in C of every example model.  Paths are relative so the bytes
+# do not depend on where the project is checked out.
+generated: $(BUILD)/nncc
+	@for m in $(MODELS); do \
+	  g=generated/$$(basename $$m .nn).c; \
+	  echo "nncc $$m -o $$g"; \
+	  $(BUILD)/nncc $$m -o $$g || exit 1; \
+	done
+
+# A trainer from a generated file: build/train_<model>
+$(BUILD)/train_%: generated/%.c $(BUILD)/libnnrt.a runtime/nnrt.h
+	$(CC) $(TRAIN_CFLAGS) $(OPENMP) $(WARN) -Iruntime -o $@ $< $(BUILD)/libnnrt.a $(RT_LIBS)
+
+include tests/tests.mk
+
+clean:
+	rm -rf $(BUILD)

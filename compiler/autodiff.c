@@ -1,0 +1,167 @@
+/* autodiff.c — reverse-mode differentiation at compile time, as an IR pass
+ * (after KANN's kad_grad).
+ *
+ * Walks the forward and loss ops backwards.  A loss op seeds the sweep: its
+ * rule writes the gradient of the mean loss into its inputs directly.  Any
+ * other op whose output has a gradient appends, through its op table row,
+ * the ops that compute its inputs' gradients.  Only values that depend on a
+ * parameter (needs_grad) get gradients, so nothing is computed for the
+ * input.  A value that feeds several ops receives its first gradient by
+ * assignment and the others by accumulation (op->accumulate).  Last, one
+ * optimizer op per parameter.
+ */
+#include <string.h>
+
+#include "nncc.h"
+
+/* Mark needs_grad: parameters, and every op output with such an input. */
+static void mark_needs_grad(IR *ir, int nops) {
+  for (int i = 0; i < ir->nvals; i++)
+    ir->vals[i]->needs_grad = ir->vals[i]->arena == A_PARAM;
+  for (int i = 0; i < nops; i++) {
+    Op *op = &ir->ops[i];
+    if (op->out < 0)
+      continue;
+    for (int k = 0; k < op->nin; k++)
+      if (ir->vals[op->in[k]]->needs_grad)
+        ir->vals[op->out]->needs_grad = true;
+  }
+}
+
+/* Append a backward op computing the gradient of value x from `in`, and
+ * make it x's gradient (or add to it, if x has one already). */
+static void grad_op(IR *ir, Op *fwd, OpKind k, int x, const int *in, int nin) {
+  Value *xv = ir->vals[x];
+  if (xv->grad >= 0) {
+    ir_op(ir, k, PASS_BWD, fwd->layer, NULL, A_ACT, in, nin);
+    Op *op = ir_last_op(ir);
+    op->out = xv->grad;
+    op->accumulate = true;
+    return;
+  }
+  char *name = xasprintf("d_%s", xv->name);
+  ir_op(ir, k, PASS_BWD, fwd->layer, NULL, A_ACT, in, nin);
+  int g = ir_op_output(ir, name, xv->arena == A_PARAM ? A_GRAD : A_ACT);
+  free(name);
+  ir->vals[g]->param = xv->param;
+  ir->vals[x]->grad = g;
+}
+
+static int dy_of(IR *ir, Op *op) { return ir->vals[op->out]->grad; }
+
+static bool wants(IR *ir, int v) { return ir->vals[v]->needs_grad; }
+
+/* ------------------------------------------------------- gradient rules */
+
+/* view: the input's gradient is the output's gradient seen with the
+ * input's shape (no copy). */
+void grad_view(IR *ir, Op *op) {
+  int x = op->in[0];
+  if (!wants(ir, x))
+    return;
+  Value *xv = ir->vals[x], *dy = ir->vals[dy_of(ir, op)];
+  if (xv->grad >= 0)
+    die("autodiff: a flattened value with several users is not supported yet");
+  char *name = xasprintf("d_%s", xv->name);
+  Value *dx = ir_value(ir, name, A_ACT, xv->batched, xv->shape, xv->layer);
+  free(name);
+  dx->alias = dy->alias >= 0 ? dy->alias : dy->id;
+  xv->grad = dx->id;
+}
+
+/* y = x w^T + b:  dx = dy w,  dw = dy^T x,  db = sum_b dy */
+void grad_linear(IR *ir, Op *op) {
+  Op f = *op; /* appending may move the op array */
+  int dy = dy_of(ir, &f);
+  if (wants(ir, f.in[0]))
+    grad_op(ir, &f, OP_MATMUL_NN, f.in[0], (int[]){dy, f.in[1]}, 2);
+  grad_op(ir, &f, OP_MATMUL_TN, f.in[1], (int[]){dy, f.in[0]}, 2);
+  if (f.nin == 3)
+    grad_op(ir, &f, OP_COLSUM, f.in[2], &dy, 1);
+}
+
+/* y = f(x):  dx = f'(.) dy, with f' written in terms of x or y (acts.h). */
+void grad_act(IR *ir, Op *op) {
+  static const char uses[] = {
+#define ACT(id, name, fwd, bwd, u) [ACT_##id] = u,
+#include "acts.h"
+#undef ACT
+  };
+  Op f = *op;
+  if (!wants(ir, f.in[0]))
+    return;
+  int in[2] = {dy_of(ir, &f), -1}, nin = 1;
+  if (uses[f.act] == 'x')
+    in[nin++] = f.in[0];
+  else if (uses[f.act] == 'y')
+    in[nin++] = f.out;
+  grad_op(ir, &f, OP_ACT_GRAD, f.in[0], in, nin);
+  Op *g = ir_last_op(ir);
+  g->act = f.act;
+  g->alpha = f.alpha;
+}
+
+/* y = softmax(x):  dx = y (dy - <dy, y>) row by row */
+void grad_softmax(IR *ir, Op *op) {
+  Op f = *op;
+  if (wants(ir, f.in[0]))
+    grad_op(ir, &f, OP_SOFTMAX_GRAD, f.in[0], (int[]){dy_of(ir, &f), f.out}, 2);
+}
+
+/* Losses seed the sweep.  ce_softmax(z, p, c): dz = (p - onehot(c)) / nb */
+void grad_ce_softmax(IR *ir, Op *op) {
+  Op f = *op;
+  if (wants(ir, f.in[0]))
+    grad_op(ir, &f, OP_CE_SOFTMAX_GRAD, f.in[0], (int[]){f.in[1], f.in[2]}, 2);
+}
+
+/* bce_sigmoid(z, p, t): dz = (p - t) / (nb K) */
+void grad_bce_sigmoid(IR *ir, Op *op) {
+  Op f = *op;
+  if (wants(ir, f.in[0]))
+    grad_op(ir, &f, OP_BCE_SIGMOID_GRAD, f.in[0], (int[]){f.in[1], f.in[2]}, 2);
+}
+
+/* mse(y, t): dy = 2 (y - t) / (nb K) */
+void grad_mse(IR *ir, Op *op) {
+  Op f = *op;
+  if (wants(ir, f.in[0]))
+    grad_op(ir, &f, OP_MSE_GRAD, f.in[0], (int[]){f.in[0], f.in[1]}, 2);
+}
+
+void grad_none(IR *ir, Op *op) {
+  die("autodiff: op %s has no gradient rule", op_info[op->kind].name);
+}
+
+static bool is_loss(OpKind k) { return k == OP_CE_SOFTMAX || k == OP_BCE_SIGMOID || k == OP_MSE; }
+
+/* One SGD op per parameter: sgd(w, g [, v]) with momentum buffer v. */
+static void append_update(IR *ir) {
+  Model *m = ir->m;
+  for (int i = 0; i < ir->nparams; i++) {
+    Value *w = ir->vals[ir->params[i]];
+    if (w->grad < 0)
+      continue;
+    int in[3] = {w->id, w->grad, -1}, nin = 2;
+    if (m->momentum > 0) {
+      char *name = xasprintf("v_%s", w->name);
+      Value *v = ir_value(ir, name, A_STATE, false, w->shape, w->layer);
+      free(name);
+      v->param = w->param;
+      in[nin++] = v->id;
+    }
+    ir_op(ir, OP_SGD, PASS_UPD, w->layer, NULL, A_NONE, in, nin);
+    ir_last_op(ir)->alpha = m->momentum;
+  }
+}
+
+void autodiff(IR *ir) {
+  int nfwd = ir->nops;
+  mark_needs_grad(ir, nfwd);
+  for (int i = nfwd - 1; i >= 0; i--) {
+    Op *op = &ir->ops[i];
+    if (is_loss(op->kind) || (op->out >= 0 && ir->vals[op->out]->grad >= 0))
+      op_info[op->kind].grad(ir, op);
+  }
+  append_update(ir);
+}

@@ -1,0 +1,365 @@
+/* ir.c — the IR: a list of values (tensors with a home arena) and a list
+ * of ops in execution order.  Builder, shape rules, printer, verifier.
+ *
+ * Invariants (checked by ir_verify after every pass):
+ *  - every op's arity matches ops.h and its inputs are defined (parameters,
+ *    the batch input and targets are defined from the start; any other
+ *    value is the output of an earlier op, or an alias of a defined value);
+ *  - an op's output shape is what its shape rule says;
+ *  - a value is written by one op, or by several ops all but the first of
+ *    which accumulate (gradient sums).
+ */
+#include <string.h>
+
+#include "nncc.h"
+
+IR *ir_new(Model *m) {
+  IR *ir = xcalloc(1, sizeof *ir);
+  ir->m = m;
+  ir->input = ir->output = ir->target = ir->loss = ir->correct = -1;
+  return ir;
+}
+
+void ir_free(IR *ir) {
+  if (!ir)
+    return;
+  for (int i = 0; i < ir->nvals; i++) {
+    free(ir->vals[i]->name);
+    free(ir->vals[i]->cname);
+    free(ir->vals[i]);
+  }
+  free(ir->vals);
+  free(ir->ops);
+  free(ir->params);
+  free(ir);
+}
+
+/* Names the generated C uses for itself, and C's keywords: a value whose
+ * name is one of these gets a suffix, so user names never clash. */
+static const char *const reserved[] = {
+    "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else",
+    "enum", "extern", "float", "for", "goto", "if", "inline", "int", "long", "register",
+    "restrict", "return", "short", "signed", "sizeof", "static", "struct", "switch",
+    "typedef", "union", "unsigned", "void", "volatile", "while", "bool", "true", "false",
+    "NULL", "main", "real", "B", "A", "P", "G", "S", "c", "b", "n", "k", "i", "nb", "acc",
+    "xr", "yr", "wr", "dr", "pr", "zr", "xi", "yi", "dyi", "zi", "ti", "di", "ci", "mx",
+    "sum", "dot", "arg", "total", "ncorrect", "loss", "correct", "scale", "alpha", "g",
+    "xb", "cls", "yb", "dst", "o", "rng", "forward", "backward", "update", "output", "init",
+    "set_threads", "params", "exp", "log", "log1p", "tanh", "fabs", "size_t", "int32_t",
+    "omp_set_num_threads"};
+
+static bool cname_taken(IR *ir, const char *s) {
+  if (strncmp(s, "nn_", 3) == 0 || strncmp(s, "NN_", 3) == 0 || s[0] == '_')
+    return true;
+  for (size_t i = 0; i < sizeof reserved / sizeof *reserved; i++)
+    if (strcmp(s, reserved[i]) == 0)
+      return true;
+  for (int i = 0; i < ir->nvals; i++)
+    if (strcmp(ir->vals[i]->cname, s) == 0)
+      return true;
+  return false;
+}
+
+/* "h1.weight" -> "h1_weight", made unique: names in the .nn are C
+ * identifiers already, but for the dot of parameter names. */
+static char *c_ident(IR *ir, const char *name) {
+  char *s = xstrdup(name);
+  for (char *p = s; *p; p++)
+    if (*p == '.')
+      *p = '_';
+  for (int k = 2; cname_taken(ir, s); k++) {
+    char *t = xasprintf("%s_%d", name, k);
+    for (char *p = t; *p; p++)
+      if (*p == '.')
+        *p = '_';
+    free(s);
+    s = t;
+  }
+  return s;
+}
+
+Value *ir_value(IR *ir, const char *name, Arena a, bool batched, Shape s, Layer *l) {
+  Value *v = xcalloc(1, sizeof *v);
+  v->id = ir->nvals;
+  v->name = xstrdup(name);
+  v->cname = c_ident(ir, name);
+  v->arena = a;
+  v->batched = batched;
+  v->shape = s;
+  v->layer = l;
+  v->alias = -1;
+  v->param = -1;
+  v->grad = -1;
+  VEC_PUSH(ir->vals, ir->nvals, ir->vcap, v);
+  if (a == A_PARAM)
+    VEC_PUSH(ir->params, ir->nparams, ir->pcap, v->id);
+  v->param = a == A_PARAM ? ir->nparams - 1 : -1;
+  return v;
+}
+
+int ir_op(IR *ir, OpKind k, Pass pass, Layer *l, const char *out_name, Arena out_arena,
+          const int *in, int nin) {
+  Op op = {.kind = k, .out = -1, .nin = nin, .pass = pass, .layer = l};
+  if (nin > MAX_OP_IN)
+    die("ir_op: %s with %d inputs", op_info[k].name, nin);
+  memcpy(op.in, in, (size_t)nin * sizeof *in);
+  VEC_PUSH(ir->ops, ir->nops, ir->ocap, op);
+  return out_name ? ir_op_output(ir, out_name, out_arena) : -1;
+}
+
+int ir_op_output(IR *ir, const char *name, Arena a) {
+  Op *op = ir_last_op(ir);
+  Shape s = {0};
+  bool batched = false;
+  if (op_info[op->kind].shape(ir, op, &s, &batched) != 0)
+    die("ir_op: shape rule of %s rejects its inputs", op_info[op->kind].name);
+  Value *v = ir_value(ir, name, a == A_NONE && batched ? A_ACT : a, batched, s, op->layer);
+  op->out = v->id;
+  return v->id;
+}
+
+Op *ir_last_op(IR *ir) { return &ir->ops[ir->nops - 1]; }
+
+long ir_numel(IR *ir, int v) { return shape_numel(&ir->vals[v]->shape); }
+
+char *ir_shape_str(IR *ir, int id, char *buf, size_t n) {
+  Value *v = ir->vals[id];
+  size_t k = 0;
+  k += (size_t)snprintf(buf + k, n - k, "(");
+  if (v->batched)
+    k += (size_t)snprintf(buf + k, n - k, "B%s", v->shape.ndim ? "," : "");
+  for (int i = 0; i < v->shape.ndim && k < n; i++)
+    k += (size_t)snprintf(buf + k, n - k, "%s%d", i ? "," : "", v->shape.dims[i]);
+  if (k < n)
+    snprintf(buf + k, n - k, ")");
+  return buf;
+}
+
+/* ------------------------------------------------------------ shape rules
+ * Each returns 0 and sets *out, *batched when the inputs fit, else -1. */
+
+static Value *in_val(IR *ir, Op *op, int i) { return ir->vals[op->in[i]]; }
+
+static Shape vec(int n) { return (Shape){.ndim = 1, .dims = {n}}; }
+
+int shape_view(IR *ir, Op *op, Shape *out, bool *batched) {
+  Value *x = in_val(ir, op, 0);
+  *batched = x->batched;
+  /* flatten: the view keeps the element count; its shape is one vector. */
+  *out = vec((int)shape_numel(&x->shape));
+  return 0;
+}
+
+/* y[B,N] = x[B,K] w[N,K]^T + b[N] */
+int shape_linear(IR *ir, Op *op, Shape *out, bool *batched) {
+  if (op->nin != 2 && op->nin != 3)
+    return -1;
+  Value *x = in_val(ir, op, 0), *w = in_val(ir, op, 1);
+  if (!x->batched || x->shape.ndim != 1 || w->shape.ndim != 2 || w->batched)
+    return -1;
+  if (w->shape.dims[1] != x->shape.dims[0])
+    return -1;
+  if (op->nin == 3) {
+    Value *b = in_val(ir, op, 2);
+    if (b->shape.ndim != 1 || b->shape.dims[0] != w->shape.dims[0])
+      return -1;
+  }
+  *batched = true;
+  *out = vec(w->shape.dims[0]);
+  return 0;
+}
+
+/* Elementwise: the output is shaped like the first input; any other input
+ * must have as many elements. */
+int shape_same(IR *ir, Op *op, Shape *out, bool *batched) {
+  Value *x = in_val(ir, op, 0);
+  for (int i = 1; i < op->nin; i++) {
+    Value *o = in_val(ir, op, i);
+    if (o->dtype == DT_INT32)
+      continue; /* class indices: one per row */
+    if (o->batched != x->batched || shape_numel(&o->shape) != shape_numel(&x->shape))
+      return -1;
+  }
+  *out = x->shape;
+  *batched = x->batched;
+  return 0;
+}
+
+static int scalar(Shape *out, bool *batched) {
+  *out = (Shape){0};
+  *batched = false;
+  return 0;
+}
+
+/* ce_softmax(z[B,K], p[B,K], class[B]) -> scalar */
+int shape_loss_ce(IR *ir, Op *op, Shape *out, bool *batched) {
+  Value *z = in_val(ir, op, 0), *p = in_val(ir, op, 1), *c = in_val(ir, op, 2);
+  if (z->shape.ndim != 1 || shape_numel(&p->shape) != shape_numel(&z->shape) ||
+      c->dtype != DT_INT32)
+    return -1;
+  return scalar(out, batched);
+}
+
+/* bce_sigmoid(z[B,K], p[B,K], t[B,K]) -> scalar */
+int shape_loss_bce(IR *ir, Op *op, Shape *out, bool *batched) {
+  long n = ir_numel(ir, op->in[0]);
+  if (ir_numel(ir, op->in[1]) != n || ir_numel(ir, op->in[2]) != n)
+    return -1;
+  return scalar(out, batched);
+}
+
+/* mse(y[B,K], t[B,K]) -> scalar */
+int shape_loss_mse(IR *ir, Op *op, Shape *out, bool *batched) {
+  if (ir_numel(ir, op->in[0]) != ir_numel(ir, op->in[1]))
+    return -1;
+  return scalar(out, batched);
+}
+
+/* dx[B,K] = dy[B,N] w[N,K] */
+int shape_matmul_nn(IR *ir, Op *op, Shape *out, bool *batched) {
+  Value *dy = in_val(ir, op, 0), *w = in_val(ir, op, 1);
+  if (!dy->batched || w->shape.ndim != 2 || dy->shape.dims[0] != w->shape.dims[0])
+    return -1;
+  *out = vec(w->shape.dims[1]);
+  *batched = true;
+  return 0;
+}
+
+/* dw[N,K] = dy[B,N]^T x[B,K] */
+int shape_matmul_tn(IR *ir, Op *op, Shape *out, bool *batched) {
+  Value *dy = in_val(ir, op, 0), *x = in_val(ir, op, 1);
+  if (!dy->batched || !x->batched || dy->shape.ndim != 1 || x->shape.ndim != 1)
+    return -1;
+  *out = (Shape){.ndim = 2, .dims = {dy->shape.dims[0], x->shape.dims[0]}};
+  *batched = false;
+  return 0;
+}
+
+/* db[N] = sum_b dy[b,N] */
+int shape_colsum(IR *ir, Op *op, Shape *out, bool *batched) {
+  Value *dy = in_val(ir, op, 0);
+  if (!dy->batched || dy->shape.ndim != 1)
+    return -1;
+  *out = dy->shape;
+  *batched = false;
+  return 0;
+}
+
+/* sgd(w, g [, v]): updates in place, no output. */
+int shape_none(IR *ir, Op *op, Shape *out, bool *batched) {
+  long n = ir_numel(ir, op->in[0]);
+  for (int i = 1; i < op->nin; i++)
+    if (ir_numel(ir, op->in[i]) != n)
+      return -1;
+  return scalar(out, batched);
+}
+
+/* -------------------------------------------------------------- printer */
+
+static const char *const pass_names[] = {"fwd", "loss", "bwd", "upd"};
+static const char *const arena_names[] = {"scalar", "act", "param", "grad", "state", "extern"};
+
+static void print_value_decl(FILE *out, IR *ir, Value *v) {
+  char buf[64];
+  fprintf(out, "  %%%-3d %-16s %-6s %-12s", v->id, v->name, arena_names[v->arena],
+          ir_shape_str(ir, v->id, buf, sizeof buf));
+  if (v->dtype == DT_INT32)
+    fprintf(out, " int32");
+  if (v->alias >= 0)
+    fprintf(out, " view of %s", ir->vals[v->alias]->name);
+  if (v->arena == A_PARAM) {
+    const Init *in = &v->init;
+    switch (in->kind) {
+    case INIT_ZEROS: fprintf(out, " init zeros"); break;
+    case INIT_CONST: fprintf(out, " init const(%.6g)", in->a); break;
+    case INIT_UNIFORM: fprintf(out, " init %s uniform(%.6g, %.6g)", in->how, in->a, in->b); break;
+    case INIT_NORMAL: fprintf(out, " init %s normal(%.6g, %.6g)", in->how, in->a, in->b); break;
+    }
+    if (v->decay)
+      fprintf(out, " decay");
+  }
+  if (v->grad >= 0)
+    fprintf(out, " grad %s", ir->vals[v->grad]->name);
+  fprintf(out, "\n");
+}
+
+static void print_op(FILE *out, IR *ir, Op *op) {
+  fprintf(out, "  %-4s %-6s ", pass_names[op->pass], op->layer ? op->layer->name : "-");
+  if (op->out >= 0)
+    fprintf(out, "%s %s ", ir->vals[op->out]->name, op->accumulate ? "+=" : "=");
+  fprintf(out, "%s", op_info[op->kind].name);
+  if (op->kind == OP_ACT || op->kind == OP_ACT_GRAD)
+    fprintf(out, ".%s", act_name(op->act));
+  for (int i = 0; i < op->nin; i++)
+    fprintf(out, "%s%s", i ? ", " : " ", ir->vals[op->in[i]]->name);
+  if (op->kind == OP_ACT && op->act == ACT_LEAKY_RELU)
+    fprintf(out, " alpha=%.6g", op->alpha);
+  if (op->kind == OP_SGD)
+    fprintf(out, " momentum=%.6g", op->alpha);
+  fprintf(out, "\n");
+}
+
+/* The text form -d and --emit=ir print, and the golden .ir files hold. */
+void ir_print(FILE *out, IR *ir, const char *stage) {
+  fprintf(out, "# ir of model '%s' after %s: %d values, %d ops\n", ir->m->name, stage,
+          ir->nvals, ir->nops);
+  fprintf(out, "values:\n");
+  for (int i = 0; i < ir->nvals; i++)
+    print_value_decl(out, ir, ir->vals[i]);
+  fprintf(out, "ops:\n");
+  for (int i = 0; i < ir->nops; i++)
+    print_op(out, ir, &ir->ops[i]);
+  if (ir->arena_size[A_ACT] || ir->arena_size[A_PARAM]) {
+    fprintf(out, "arenas (elements):");
+    for (int a = A_ACT; a <= A_STATE; a++)
+      fprintf(out, " %s %zu", arena_names[a], ir->arena_size[a]);
+    fprintf(out, "\n");
+  }
+}
+
+/* ------------------------------------------------------------- verifier */
+
+void ir_verify(IR *ir, const char *after) {
+  char *written = xcalloc((size_t)ir->nvals, 1);
+  for (int i = 0; i < ir->nvals; i++) {
+    Value *v = ir->vals[i];
+    if (v->arena == A_PARAM || v->arena == A_EXTERN || v->id == ir->input)
+      written[i] = 1;
+    if (v->arena == A_STATE || v->arena == A_GRAD)
+      written[i] = v->arena == A_STATE; /* state persists across steps */
+  }
+  for (int i = 0; i < ir->nops; i++) {
+    Op *op = &ir->ops[i];
+    const OpInfo *oi = &op_info[op->kind];
+    if (oi->nin >= 0 && op->nin != oi->nin)
+      die("ir_verify after %s: op %d (%s) has %d inputs, wants %d", after, i, oi->name,
+          op->nin, oi->nin);
+    for (int k = 0; k < op->nin; k++) {
+      int v = op->in[k];
+      if (v < 0 || v >= ir->nvals)
+        die("ir_verify after %s: op %d (%s) input %d out of range", after, i, oi->name, k);
+      int base = ir->vals[v]->alias >= 0 ? ir->vals[v]->alias : v;
+      if (!written[v] && !written[base])
+        die("ir_verify after %s: op %d (%s) reads %s before it is written", after, i,
+            oi->name, ir->vals[v]->name);
+    }
+    Shape s;
+    bool batched;
+    if (oi->shape(ir, op, &s, &batched) != 0)
+      die("ir_verify after %s: op %d (%s) fails its shape rule", after, i, oi->name);
+    if (op->out >= 0) {
+      Value *o = ir->vals[op->out];
+      if (shape_numel(&s) != shape_numel(&o->shape) || batched != o->batched)
+        die("ir_verify after %s: op %d (%s) output %s has the wrong shape", after, i,
+            oi->name, o->name);
+      if (written[op->out] && !op->accumulate && o->arena != A_NONE)
+        die("ir_verify after %s: %s written twice", after, o->name);
+      if (!written[op->out] && op->accumulate)
+        die("ir_verify after %s: %s accumulated before it is written", after, o->name);
+      written[op->out] = 1;
+    }
+    if (op->kind == OP_VIEW)
+      written[op->out] = 1;
+  }
+  free(written);
+}

@@ -1,0 +1,147 @@
+/* lower.c — layers to primitive IR ops (after KANN's kann_layer_dense).
+ *
+ *   flatten(x)               v = view x
+ *   dense(x, N, act = f)     z = linear x, W[N,K] (, b[N]);  y = act.f z
+ *                            (softmax: y = softmax z; identity: y is z)
+ *   cross_entropy(y, c)      loss = ce_softmax z, p, c   with p = softmax(z)
+ *   binary_cross_entropy     loss = bce_sigmoid z, p, t  with p = sigmoid(z)
+ *   mse(y, t)                loss = mse y, t
+ *
+ * The losses take the logits z as well as the probabilities p, so that
+ * their gradient rule writes dL/dz = (p - target)/n directly: the fused
+ * softmax/sigmoid + cross-entropy gradient, with no backward pass through
+ * the softmax itself.  If the output layer's activation is identity, p is
+ * computed inside the loss (PyTorch's CrossEntropyLoss / BCEWithLogits).
+ */
+#include <string.h>
+
+#include "nncc.h"
+
+typedef struct Lower {
+  IR *ir;
+  int *y; /* per layer (by order): value id of its output */
+  int *z; /* per layer: value id of its pre-activation (dense), else -1 */
+} Lower;
+
+static Shape vec(int n) { return (Shape){.ndim = 1, .dims = {n}}; }
+
+static void lower_dense(Lower *L, Layer *l) {
+  IR *ir = L->ir;
+  int x = L->y[l->inputs[0]->order];
+  int k = l->inputs[0]->shape.dims[0];
+  char *wname = xasprintf("%s.weight", l->name), *bname = xasprintf("%s.bias", l->name);
+  Value *w = ir_value(ir, wname, A_PARAM, false, (Shape){.ndim = 2, .dims = {l->units, k}}, l);
+  w->init = l->init;
+  w->decay = true;
+  int in[3] = {x, w->id, -1}, nin = 2;
+  if (l->bias) {
+    Value *b = ir_value(ir, bname, A_PARAM, false, vec(l->units), l);
+    b->init = l->bias_init;
+    in[nin++] = b->id;
+  }
+  free(wname);
+  free(bname);
+  bool identity = l->act == ACT_IDENTITY;
+  char *zname = identity ? xstrdup(l->name) : xasprintf("%s_z", l->name);
+  int z = ir_op(ir, OP_LINEAR, PASS_FWD, l, zname, A_ACT, in, nin);
+  free(zname);
+  L->z[l->order] = z;
+  if (identity) {
+    L->y[l->order] = z;
+  } else if (l->act == ACT_SOFTMAX) {
+    L->y[l->order] = ir_op(ir, OP_SOFTMAX, PASS_FWD, l, l->name, A_ACT, &z, 1);
+  } else {
+    ir_op(ir, OP_ACT, PASS_FWD, l, NULL, A_ACT, &z, 1);
+    Op *op = ir_last_op(ir);
+    op->act = l->act;
+    op->alpha = l->alpha;
+    L->y[l->order] = ir_op_output(ir, l->name, A_ACT);
+  }
+}
+
+static void lower_flatten(Lower *L, Layer *l) {
+  int x = L->y[l->inputs[0]->order];
+  int v = ir_op(L->ir, OP_VIEW, PASS_FWD, l, l->name, A_ACT, &x, 1);
+  Value *xv = L->ir->vals[x];
+  L->ir->vals[v]->alias = xv->alias >= 0 ? xv->alias : x;
+  L->y[l->order] = v;
+}
+
+/* The target value: the input, or the trainer's labels for this batch. */
+static int lower_target(Lower *L) {
+  IR *ir = L->ir;
+  Model *m = ir->m;
+  if (m->target_is_input)
+    return ir->input;
+  Shape s = m->label_is_class ? vec(1) : m->label_shape;
+  Value *t = ir_value(ir, m->label_name, A_EXTERN, true, s, NULL);
+  t->dtype = m->label_is_class ? DT_INT32 : DT_FLOAT;
+  return t->id;
+}
+
+/* The probabilities for a fused loss: the output layer's own softmax or
+ * sigmoid, or one computed in the loss when the output is logits. */
+static int loss_probs(Lower *L, Layer *out, Act want) {
+  IR *ir = L->ir;
+  if (out->act == want)
+    return L->y[out->order];
+  int z = L->y[out->order];
+  char *name = xasprintf("%s_%s", out->name, act_name(want));
+  int p;
+  if (want == ACT_SOFTMAX) {
+    p = ir_op(ir, OP_SOFTMAX, PASS_LOSS, NULL, name, A_ACT, &z, 1);
+  } else {
+    ir_op(ir, OP_ACT, PASS_LOSS, NULL, NULL, A_ACT, &z, 1);
+    ir_last_op(ir)->act = want;
+    p = ir_op_output(ir, name, A_ACT);
+  }
+  free(name);
+  return p;
+}
+
+static void lower_loss(Lower *L) {
+  IR *ir = L->ir;
+  Model *m = ir->m;
+  Layer *out = m->loss_out;
+  ir->output = L->y[out->order];
+  ir->target = lower_target(L);
+  int in[3];
+  switch (m->loss) {
+  case LOSS_CE:
+  case LOSS_BCE: {
+    Act want = m->loss == LOSS_CE ? ACT_SOFTMAX : ACT_SIGMOID;
+    bool fused = out->act == want;
+    in[0] = fused ? L->z[out->order] : L->y[out->order];
+    in[1] = loss_probs(L, out, want);
+    in[2] = ir->target;
+    ir->loss = ir_op(ir, m->loss == LOSS_CE ? OP_CE_SOFTMAX : OP_BCE_SIGMOID, PASS_LOSS, NULL,
+                     "loss", A_NONE, in, 3);
+    break;
+  }
+  case LOSS_MSE:
+    in[0] = L->y[out->order];
+    in[1] = ir->target;
+    ir->loss = ir_op(ir, OP_MSE, PASS_LOSS, NULL, "loss", A_NONE, in, 2);
+    break;
+  }
+}
+
+IR *lower_model(Model *m) {
+  IR *ir = ir_new(m);
+  Lower L = {ir, xcalloc((size_t)m->nlayers, sizeof(int)), xcalloc((size_t)m->nlayers, sizeof(int))};
+  for (int i = 0; i < m->nlayers; i++) {
+    Layer *l = m->layers[i];
+    L.z[i] = -1;
+    switch (l->kind) {
+    case LAYER_INPUT:
+      ir->input = L.y[i] = ir_value(ir, l->name, A_ACT, true, l->shape, l)->id;
+      break;
+    case LAYER_DENSE: lower_dense(&L, l); break;
+    case LAYER_FLATTEN: lower_flatten(&L, l); break;
+    }
+  }
+  lower_loss(&L);
+  free(L.y);
+  free(L.z);
+  return ir;
+}

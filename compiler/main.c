@@ -1,0 +1,292 @@
+/* main.c — the nncc driver: options, then the passes in order.
+ *
+ *   parse    grammar/parser.y   text -> AST
+ *   sema     sema.c             AST -> checked model
+ *   shape    shape.c            shapes, parameter counts, loss checks
+ *   lower    lower.c            model -> forward IR
+ *   autodiff autodiff.c         + backward IR, + update
+ *   memplan  memplan.c          arena offsets
+ *   emit     emit_c.c           IR -> C
+ *
+ * Exit status: 0 success, 1 errors in the model (or I/O), 2 usage, 3
+ * internal error.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "nncc.h"
+
+typedef struct Options {
+  const char *input;
+  const char *output; /* NULL: <model>.c; "-": stdout */
+  const char *emit;   /* ast, model, ir, c */
+  const char *dump;   /* -d letters */
+  bool summary;
+  char *cmdline;
+} Options;
+
+static const char usage_text[] =
+    "usage: nncc [options] MODEL.nn\n"
+    "Compile a model into one C file that trains it.\n"
+    "\n"
+    "  -o FILE        write the trainer to FILE (default: MODEL.c in the current directory);\n"
+    "                 '-' writes to standard output; a FILE not ending in .c is an\n"
+    "                 executable: nncc compiles and links it with $CC (default cc)\n"
+    "  --summary      print the layers, their output shapes and parameter counts\n"
+    "  --emit=STAGE   write STAGE instead of C: ast, model, ir (forward), grad (with\n"
+    "                 backward and update), plan (with arena offsets), c\n"
+    "  -d LETTERS     dump to stderr after stages: p parse, s sema+shape, l lower,\n"
+    "                 a autodiff, m memplan\n"
+    "  --version      print the version\n"
+    "  --help         print this help\n"
+    "\n"
+    "Exit status: 0 ok, 1 errors in the model, 2 bad usage.\n";
+
+static _Noreturn void usage_error(const char *fmt, const char *arg) {
+  fprintf(stderr, "nncc: error: ");
+  fprintf(stderr, fmt, arg);
+  fprintf(stderr, "\nTry 'nncc --help'.\n");
+  exit(2);
+}
+
+/* The command line as written, with argv[0] shown as "nncc", for the
+ * generated file's front matter. */
+static char *join_cmdline(int argc, char **argv) {
+  size_t n = 5;
+  for (int i = 1; i < argc; i++)
+    n += strlen(argv[i]) + 1;
+  char *s = xmalloc(n + 1);
+  strcpy(s, "nncc");
+  for (int i = 1; i < argc; i++) {
+    strcat(s, " ");
+    strcat(s, argv[i]);
+  }
+  return s;
+}
+
+static Options parse_options(int argc, char **argv) {
+  static const struct option longs[] = {
+      {"summary", no_argument, NULL, 'S'}, {"emit", required_argument, NULL, 'E'},
+      {"version", no_argument, NULL, 'V'}, {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0}};
+  Options o = {0};
+  o.cmdline = join_cmdline(argc, argv);
+  int c;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":o:d:h", longs, NULL)) != -1) {
+    switch (c) {
+    case 'o': o.output = optarg; break;
+    case 'd': o.dump = optarg; break;
+    case 'S': o.summary = true; break;
+    case 'E': o.emit = optarg; break;
+    case 'V': printf("nncc %s\n", NNCC_VERSION); exit(0);
+    case 'h': fputs(usage_text, stdout); exit(0);
+    case ':': usage_error("option '%s' needs an argument", argv[optind - 1]);
+    default: usage_error("unknown option '%s'", argv[optind - 1]);
+    }
+  }
+  if (optind >= argc)
+    usage_error("%s", "no model file given");
+  if (optind + 1 < argc)
+    usage_error("more than one model file given (extra: '%s')", argv[optind + 1]);
+  o.input = argv[optind];
+  static const char *const stages[] = {"ast", "model", "ir", "grad", "plan", "c"};
+  if (o.emit) {
+    int ok = 0;
+    for (size_t i = 0; i < sizeof stages / sizeof *stages; i++)
+      ok |= !strcmp(o.emit, stages[i]);
+    if (!ok)
+      usage_error("unknown stage '%s' for --emit (ast, model, ir, grad, plan, c)", o.emit);
+  }
+  if (o.dump && o.dump[strspn(o.dump, "pslam")])
+    usage_error("unknown letters in -d '%s' (p, s, l, a, m)", o.dump);
+  return o;
+}
+
+static char *read_file(const char *path) {
+  FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+  if (!f) {
+    fprintf(stderr, "nncc: error: cannot open '%s': %s\n", path, strerror(errno));
+    exit(1);
+  }
+  char *buf = NULL;
+  size_t n = 0, cap = 0;
+  for (;;) {
+    if (n + 4096 + 1 > cap) {
+      cap = cap ? 2 * cap : 8192;
+      buf = xrealloc(buf, cap);
+    }
+    size_t k = fread(buf + n, 1, cap - n - 1, f);
+    n += k;
+    if (k == 0)
+      break;
+  }
+  if (ferror(f)) {
+    fprintf(stderr, "nncc: error: cannot read '%s': %s\n", path, strerror(errno));
+    exit(1);
+  }
+  if (f != stdin)
+    fclose(f);
+  buf[n] = 0;
+  if (strlen(buf) != n) {
+    fprintf(stderr, "%s: error: the file holds a NUL byte (at offset %zu); is it a model file?\n",
+            path, strlen(buf));
+    exit(1);
+  }
+  return buf;
+}
+
+static bool dumps(const Options *o, char stage) { return o->dump && strchr(o->dump, stage); }
+
+static bool ends_with(const char *s, const char *suf) {
+  size_t n = strlen(s), k = strlen(suf);
+  return n >= k && !strcmp(s + n - k, suf);
+}
+
+/* Default output: the model file's base name with .c, in the current
+ * directory. */
+static char *default_output(const char *input) {
+  const char *base = strrchr(input, '/');
+  base = base ? base + 1 : input;
+  size_t n = ends_with(base, ".nn") ? strlen(base) - 3 : strlen(base);
+  return xasprintf("%.*s.c", (int)n, base);
+}
+
+/* Where libnnrt is: beside this nncc in a build tree (../runtime and
+ * libnnrt.a in the same directory), else installed (-lnnrt). */
+static void runtime_flags(char **inc, char **lib) {
+  char self[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  *inc = xstrdup("");
+  *lib = xstrdup("-lnnrt");
+  if (n <= 0)
+    return;
+  self[n] = 0;
+  char *slash = strrchr(self, '/');
+  if (!slash)
+    return;
+  *slash = 0;
+  char *a = xasprintf("%s/libnnrt.a", self), *h = xasprintf("%s/../runtime/nnrt.h", self);
+  if (access(a, R_OK) == 0 && access(h, R_OK) == 0) {
+    free(*inc);
+    free(*lib);
+    *inc = xasprintf("-I'%s/../runtime'", self);
+    *lib = xasprintf("'%s'", a);
+  }
+  free(a);
+  free(h);
+}
+
+/* -o NAME without .c: write the C to a temporary file and build NAME. */
+static int build_executable(IR *ir, const Options *o) {
+  char tmp[] = "/tmp/nncc-XXXXXX.c";
+  int fd = mkstemps(tmp, 2);
+  if (fd < 0) {
+    fprintf(stderr, "nncc: error: cannot create a temporary file: %s\n", strerror(errno));
+    return 1;
+  }
+  FILE *f = fdopen(fd, "w");
+  emit_c(f, ir, o->cmdline);
+  fclose(f);
+  const char *cc = getenv("CC") ? getenv("CC") : "cc";
+  char *inc, *lib;
+  runtime_flags(&inc, &lib);
+  char *cmd = xasprintf("%s -O3 -march=native -fopenmp %s -o '%s' '%s' %s -lcjson -lz -lm", cc,
+                        inc, o->output, tmp, lib);
+  int rc = system(cmd);
+  unlink(tmp);
+  if (rc != 0)
+    fprintf(stderr, "nncc: error: building '%s' failed: %s\n", o->output, cmd);
+  free(cmd);
+  free(inc);
+  free(lib);
+  return rc == 0 ? 0 : 1;
+}
+
+static int write_output(IR *ir, const Options *o, Program *p, Model *m) {
+  char *def = NULL;
+  const char *path = o->output ? o->output : (def = default_output(o->input));
+  if (!o->emit && strcmp(path, "-") && !ends_with(path, ".c") && o->output)
+    return build_executable(ir, o);
+  FILE *f = strcmp(path, "-") ? fopen(path, "w") : stdout;
+  if (!f) {
+    fprintf(stderr, "nncc: error: cannot write '%s': %s\n", path, strerror(errno));
+    free(def);
+    return 1;
+  }
+  const char *e = o->emit ? o->emit : "c";
+  if (!strcmp(e, "ast"))
+    ast_print(f, p);
+  else if (!strcmp(e, "model"))
+    model_print(f, m);
+  else if (!strcmp(e, "c"))
+    emit_c(f, ir, o->cmdline);
+  else
+    ir_print(f, ir, !strcmp(e, "ir") ? "lower" : !strcmp(e, "grad") ? "autodiff" : "memplan");
+  int rc = 0;
+  if (f != stdout && fclose(f) != 0) {
+    fprintf(stderr, "nncc: error: cannot write '%s': %s\n", path, strerror(errno));
+    rc = 1;
+  }
+  free(def);
+  return rc;
+}
+
+int main(int argc, char **argv) {
+  Options o = parse_options(argc, argv);
+  char *src = read_file(o.input);
+  diag_init(o.input, src);
+
+  Program *prog = parse_program(o.input, src);
+  if (dumps(&o, 'p'))
+    ast_print(stderr, prog);
+  if (diag_errors())
+    return 1;
+  if (o.emit && !strcmp(o.emit, "ast"))
+    return write_output(NULL, &o, prog, NULL);
+
+  Model *m = sema_check(prog);
+  if (!m)
+    return 1;
+  m->src = src;
+  if (shape_infer(m))
+    return 1;
+  if (dumps(&o, 's'))
+    model_print(stderr, m);
+  if (o.summary) {
+    shape_summary(stdout, m);
+    return 0;
+  }
+
+  IR *ir = lower_model(m);
+  ir_verify(ir, "lower");
+  if (dumps(&o, 'l'))
+    ir_print(stderr, ir, "lower");
+  if (o.emit && (!strcmp(o.emit, "model") || !strcmp(o.emit, "ir")))
+    return write_output(ir, &o, prog, m);
+
+  autodiff(ir);
+  ir_verify(ir, "autodiff");
+  if (dumps(&o, 'a'))
+    ir_print(stderr, ir, "autodiff");
+  if (o.emit && !strcmp(o.emit, "grad"))
+    return write_output(ir, &o, prog, m);
+
+  memplan(ir);
+  ir_verify(ir, "memplan");
+  if (dumps(&o, 'm'))
+    ir_print(stderr, ir, "memplan");
+
+  int rc = write_output(ir, &o, prog, m);
+  ir_free(ir);
+  model_free(m);
+  ast_free(prog);
+  free(src);
+  free(o.cmdline);
+  return rc;
+}

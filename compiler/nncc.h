@@ -1,0 +1,407 @@
+/* nncc.h — types shared by the passes of nncc, sectioned by the file that
+ * defines them.  The pipeline (see main.c):
+ *
+ *   source --lexer.l/parser.y--> AST --sema.c--> Model --shape.c--> shapes
+ *          --lower.c--> IR (forward) --autodiff.c--> IR (+backward, update)
+ *          --memplan.c--> arena offsets --emit_c.c--> C trainer
+ */
+#ifndef NNCC_H
+#define NNCC_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define NNCC_VERSION "0.1.0"
+
+/* ---------------------------------------------------------------- util.c */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Append one element to a growable array: VEC_PUSH(arr, n, cap, x). */
+#define VEC_PUSH(arr, n, cap, x)                                              \
+  do {                                                                        \
+    if ((n) == (cap)) {                                                       \
+      (cap) = (cap) ? 2 * (cap) : 8;                                          \
+      (arr) = xrealloc((arr), (size_t)(cap) * sizeof *(arr));                 \
+    }                                                                         \
+    (arr)[(n)++] = (x);                                                       \
+  } while (0)
+/* Levenshtein distance, for "did you mean" hints. */
+int edit_distance(const char *a, const char *b);
+/* The candidate closest to `word` (distance <= max(1, len/3)), or NULL. */
+const char *closest_word(const char *word, const char *const *cands, int n);
+
+/* ---------------------------------------------------------------- diag.c */
+/* A source location: 1-based line and column of the first character, and
+ * the length in characters of the token or construct (>= 1) for the caret
+ * underline.  Columns count bytes; a tab counts as one column. */
+typedef struct Loc {
+  int line, col, len;
+} Loc;
+
+/* Install the file name and its full text, so diagnostics can quote the
+ * offending line.  Resets the error count. */
+void diag_init(const char *file, const char *src);
+/* `file:line:col: error: msg`, then the source line and a caret line:
+ *
+ *   models/x.nn:3:42: error: unknown activation 'rleu', did you mean 'relu'?
+ *       3 | layer h1 = dense(flat, 256, activation = rleu)
+ *         |                                          ^~~~
+ *
+ * After DIAG_MAX_ERRORS errors one "too many errors" line is printed and
+ * further errors are counted but not shown.  Output goes to diag_out
+ * (stderr by default; tests point it at a memstream). */
+#define DIAG_MAX_ERRORS 20
+extern FILE *diag_out;
+void error_at(Loc loc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void note_at(Loc loc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* An error with no location: `file: error: msg`. */
+void error_file(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int diag_errors(void);
+const char *diag_file(void);
+/* Internal compiler error: message to stderr, exit 3.  Never for user input. */
+_Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ----------------------------------------------------------------- ast.c */
+typedef enum {
+  EX_NUM,   /* num (is_int when written without '.', 'e') */
+  EX_STR,   /* str (escapes resolved) */
+  EX_IDENT, /* str = the name */
+  EX_CALL,  /* str = callee; args */
+  EX_LIST,  /* [a, b, ...]: args, all positional */
+  EX_NEG,   /* -lhs */
+  EX_BIN,   /* lhs op rhs, op one of + - * / */
+} ExprKind;
+
+typedef struct Expr Expr;
+/* One argument of a call, or one `key = value` entry of a block. */
+typedef struct Arg {
+  char *key; /* NULL for a positional argument */
+  Loc key_loc;
+  Expr *val;
+} Arg;
+
+struct Expr {
+  ExprKind kind;
+  Loc loc; /* whole expression */
+  double num;
+  bool is_int;
+  char *str;
+  char op;
+  Expr *lhs, *rhs;
+  Arg *args;
+  int nargs;
+};
+
+typedef enum {
+  ST_MODEL, /* model NAME */
+  ST_INPUT, /* input NAME[d1, ...] */
+  ST_LABEL, /* label NAME : TYPE[d1, ...] */
+  ST_LAYER, /* layer NAME = call */
+  ST_LOSS,  /* loss call */
+  ST_DATA,  /* data { key = expr ... } */
+  ST_TRAIN, /* train { key = expr ... } */
+} StmtKind;
+
+typedef struct Stmt {
+  StmtKind kind;
+  Loc loc;      /* the keyword */
+  char *name;   /* model/input/label/layer name, else NULL */
+  Loc name_loc;
+  char *type;   /* label: "int", "real", ... as written */
+  Loc type_loc;
+  int *dims;    /* input/label */
+  Loc *dim_locs;
+  int ndims;
+  Loc dims_loc; /* from '[' to ']' */
+  Expr *call;   /* layer, loss: an EX_CALL */
+  Arg *entries; /* data, train blocks */
+  int nentries;
+} Stmt;
+
+typedef struct Program {
+  const char *file;
+  Stmt **stmts;
+  int nstmts, cap;
+} Program;
+
+Expr *ast_new_num(Loc loc, double v, bool is_int);
+Expr *ast_new_str(Loc loc, char *s);
+Expr *ast_new_ident(Loc loc, char *name);
+Expr *ast_new_call(Loc loc, char *callee, Arg *args, int nargs);
+Expr *ast_new_list(Loc loc, Arg *items, int nitems);
+Expr *ast_new_neg(Loc loc, Expr *e);
+Expr *ast_new_bin(Loc loc, char op, Expr *l, Expr *r);
+Stmt *ast_new_stmt(StmtKind kind, Loc loc);
+void ast_program_add(Program *p, Stmt *s);
+/* Print the AST in the form --emit=ast shows (one stmt a line, s-exprs). */
+void ast_print(FILE *out, const Program *p);
+void ast_free(Program *p);
+const char *ast_stmt_keyword(StmtKind k);
+/* Added by the front end: freeing and printing of parts of the AST. */
+void ast_expr_free(Expr *e);
+void ast_args_free(Arg *args, int n); /* each key and value, then the array */
+void ast_stmt_free(Stmt *s);
+void ast_print_expr(FILE *out, const Expr *e);
+void ast_print_stmt(FILE *out, const Stmt *s);
+/* The shortest %g form of v that reads back as v (0.05, not 0.050000...3). */
+void ast_print_num(FILE *out, double v);
+
+/* ----------------------------------------------------- grammar/parser.y */
+/* Parse `src` (the text of `file`) into a Program.  Syntax errors are
+ * reported through diag.c; the parser recovers at statement keywords and
+ * goes on, so several syntax errors can be reported in one run.  Returns
+ * the (possibly partial) program; check diag_errors(). */
+Program *parse_program(const char *file, const char *src);
+
+
+/* ---------------------------------------------------------------- sema.c
+ * The checked model: names resolved, keys validated, defaults filled in.
+ * Layers are in a topological order (inputs before users); layers[0] is
+ * the model's input. */
+typedef enum {
+#define ACT(id, name, fwd, bwd, uses) ACT_##id,
+#include "acts.h"
+#undef ACT
+  ACT_SOFTMAX, /* row-wise; not elementwise, handled by its own ops */
+  ACT_COUNT
+} Act;
+const char *act_name(Act a);
+
+typedef enum { INIT_ZEROS, INIT_CONST, INIT_UNIFORM, INIT_NORMAL } InitKind;
+/* A resolved initializer: uniform(a, b), normal(mean a, std b), const a. */
+typedef struct Init {
+  InitKind kind;
+  double a, b;
+  const char *how; /* as written or defaulted: "he", "xavier", "uniform", ... */
+} Init;
+
+typedef enum { LAYER_INPUT, LAYER_DENSE, LAYER_FLATTEN } LayerKind;
+const char *layer_kind_name(LayerKind k);
+
+/* One sample's shape; the batch dimension is implicit. */
+#define MAX_RANK 4
+typedef struct Shape {
+  int ndim;
+  int dims[MAX_RANK];
+} Shape;
+long shape_numel(const Shape *s);
+/* "28x28x1" into buf. */
+char *shape_str(const Shape *s, char *buf, size_t n);
+
+typedef struct Layer Layer;
+struct Layer {
+  LayerKind kind;
+  char *name;
+  Loc name_loc;
+  Stmt *stmt;  /* the defining statement (NULL never: input has one too) */
+  int line;    /* source line of the statement, for comments */
+  Layer **inputs;
+  Loc *input_locs;
+  int ninputs;
+  /* dense */
+  int units;
+  int in_features; /* 0 unless given: checked against the input */
+  Loc in_features_loc;
+  Act act;
+  double alpha; /* leaky_relu slope */
+  bool bias;
+  bool init_given;
+  Init init, bias_init; /* as written; shape.c resolves xavier/he */
+  Loc init_loc;
+  /* filled by shape.c */
+  Shape shape;
+  long nparams;
+  int order; /* index in Model.layers */
+  int state; /* topological sort marks */
+};
+
+typedef enum { LOSS_MSE, LOSS_BCE, LOSS_CE } LossKind;
+const char *loss_name(LossKind k);
+
+typedef enum { SRC_NONE, SRC_CSV, SRC_IDX } SrcKind;
+typedef struct DataSrc {
+  SrcKind kind;
+  char *path, *path2;
+  int label_col; /* -1: last column(s) */
+  bool header;
+  Loc loc;
+} DataSrc;
+
+typedef enum { OPT_SGD } OptKind;
+
+typedef struct Model {
+  char *name;
+  const char *file;
+  const char *src; /* the source text, for comments in the generated C */
+  Layer **layers;
+  int nlayers, cap;
+  Layer *input;
+  /* label (optional) */
+  bool has_label;
+  char *label_name;
+  Loc label_loc;
+  bool label_is_class;
+  int nclasses;      /* int[K] */
+  Shape label_shape; /* real[...] */
+  /* loss */
+  LossKind loss;
+  Loc loss_loc;
+  int loss_line;
+  Layer *loss_out;
+  Loc loss_out_loc, loss_target_loc;
+  bool target_is_input;
+  /* data */
+  DataSrc train_src, test_src;
+  double scale;
+  /* train */
+  OptKind opt;
+  double lr, momentum, weight_decay;
+  int batch, epochs;
+  bool shuffle;
+  uint64_t seed;
+} Model;
+
+/* Check the program and build the model.  Returns NULL when there were
+ * errors (all of them reported). */
+Model *sema_check(Program *p);
+void model_free(Model *m);
+/* --emit=model: the checked model, one layer a line. */
+void model_print(FILE *out, const Model *m);
+
+/* --------------------------------------------------------------- shape.c */
+/* Infer every layer's output shape and parameter count; report mismatches
+ * with the arithmetic.  Returns the number of errors. */
+int shape_infer(Model *m);
+/* --summary: table of layers, output shapes, parameter counts, total. */
+void shape_summary(FILE *out, const Model *m);
+
+/* ----------------------------------------------------------------- ir.c */
+/* Which arena a value lives in. */
+typedef enum {
+  A_NONE,   /* not stored: scalars returned by a function */
+  A_ACT,    /* batched activations and their gradients */
+  A_PARAM,  /* learnable parameters */
+  A_GRAD,   /* gradients of parameters (same layout as A_PARAM) */
+  A_STATE,  /* optimizer state (same layout as A_PARAM per buffer) */
+  A_EXTERN, /* the trainer's batch: input x, class labels, real targets */
+} Arena;
+
+typedef enum { DT_REAL, DT_INT32, DT_FLOAT } DType;
+
+typedef struct Value {
+  int id;
+  char *name;  /* as in the .nn: "h1", "h1.weight", "d_h1" */
+  char *cname; /* a C identifier: "h1", "h1_weight", "d_h1" */
+  bool batched; /* leading dimension B (rows of the batch) */
+  Shape shape;  /* per row if batched */
+  Arena arena;
+  DType dtype;
+  int alias;    /* id of the value whose storage this one shares, or -1 */
+  size_t offset; /* elements into its arena (memplan.c) */
+  Layer *layer;  /* the layer that defines it */
+  int param;     /* index into IR.params for A_PARAM values, else -1 */
+  int grad;      /* id of its gradient value, or -1 */
+  bool needs_grad; /* depends on a parameter */
+  Init init;     /* A_PARAM: how to initialize */
+  bool decay;    /* A_PARAM: weight decay applies (weights, not biases) */
+} Value;
+
+typedef enum {
+#define OP(id, name, nin, shape, emit, grad, doc) OP_##id,
+#include "ops.h"
+#undef OP
+  OP_COUNT
+} OpKind;
+
+typedef enum { PASS_FWD, PASS_LOSS, PASS_BWD, PASS_UPD } Pass;
+
+#define MAX_OP_IN 4
+typedef struct Op {
+  OpKind kind;
+  int out;              /* value id, -1 for none */
+  int in[MAX_OP_IN];
+  int nin;
+  Pass pass;
+  Layer *layer;         /* NULL for the loss and the update */
+  bool accumulate;      /* out += result instead of out = result */
+  Act act;              /* act, act_grad */
+  double alpha;         /* leaky_relu slope; momentum for sgd */
+} Op;
+
+typedef struct IR IR;
+typedef int (*ShapeFn)(IR *ir, Op *op, Shape *out, bool *batched);
+typedef void (*EmitFn)(FILE *out, IR *ir, Op *op);
+typedef void (*GradFn)(IR *ir, Op *op);
+
+typedef struct OpInfo {
+  const char *name;
+  int nin;          /* -1: variable */
+  ShapeFn shape;
+  EmitFn emit;
+  GradFn grad;      /* NULL: no gradient flows through (targets, grads) */
+  const char *doc;
+} OpInfo;
+extern const OpInfo op_info[OP_COUNT];
+
+struct IR {
+  Model *m;
+  Value **vals;
+  int nvals, vcap;
+  Op *ops;
+  int nops, ocap;
+  int *params; /* value ids of the A_PARAM values, in checkpoint order */
+  int nparams, pcap;
+  int input;   /* value id of the model input */
+  int output;  /* value id of the model output (what --predict writes) */
+  int target;  /* value id of the target (label or input), -1 for none */
+  int loss;    /* value id of the loss scalar */
+  int correct; /* value id of the correct-count scalar, -1 for none */
+  size_t arena_size[A_EXTERN + 1]; /* elements, filled by memplan.c */
+};
+
+IR *ir_new(Model *m);
+void ir_free(IR *ir);
+Value *ir_value(IR *ir, const char *name, Arena a, bool batched, Shape s, Layer *l);
+/* Append an op; its output value is created from the op's shape rule
+ * (name `out_name`, arena A_ACT unless out_arena is given).  Returns the
+ * output value id (or -1 for ops without an output). */
+int ir_op(IR *ir, OpKind k, Pass pass, Layer *l, const char *out_name, Arena out_arena,
+          const int *in, int nin);
+/* Create the output value of the op appended last from its shape rule. */
+int ir_op_output(IR *ir, const char *name, Arena a);
+Op *ir_last_op(IR *ir);
+void ir_print(FILE *out, IR *ir, const char *stage);
+/* Check op arity, shape rules, definition before use.  die()s on a broken
+ * invariant: a verifier failure is a compiler bug, not a user error. */
+void ir_verify(IR *ir, const char *after);
+char *ir_shape_str(IR *ir, int v, char *buf, size_t n); /* "(B,256)" */
+long ir_numel(IR *ir, int v); /* per row if batched */
+
+/* ---------------------------------------------------------------- lower.c */
+/* Layers → forward IR ops, the loss, and the output/target values. */
+IR *lower_model(Model *m);
+
+/* ------------------------------------------------------------- autodiff.c */
+/* Reverse sweep: for every forward/loss op whose output has a gradient,
+ * append its backward ops (op_info[k].grad); then the optimizer update. */
+void autodiff(IR *ir);
+
+/* -------------------------------------------------------------- memplan.c */
+/* Offsets of every value in its arena (64-byte aligned), aliases share. */
+void memplan(IR *ir);
+
+/* --------------------------------------------------------------- emit_c.c */
+/* The whole trainer as one C file. `cmdline` goes into the front matter. */
+void emit_c(FILE *out, IR *ir, const char *cmdline);
+/* FNV-1a 64 of the parameter layout. */
+uint64_t emit_layout_hash(IR *ir);
+
+#endif

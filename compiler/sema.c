@@ -1,0 +1,897 @@
+/* sema.c — semantic checks: AST -> Model.
+ *
+ * Resolves names (layers may be defined in any order; the graph must be
+ * acyclic), validates every statement's arguments and every block's keys
+ * against the tables below, fills in defaults, and sorts the layers
+ * topologically.  Every problem is reported (with a "did you mean" hint
+ * where a known word is close) and checking goes on; the model is returned
+ * only when there were no errors.  Shapes are shape.c's business.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "nncc.h"
+
+#define COUNT(a) ((int)(sizeof(a) / sizeof(a)[0]))
+
+static const char *const layer_ops[] = {"dense", "flatten"};
+static const char *const loss_names_[] = {"mse", "binary_cross_entropy", "cross_entropy"};
+static const char *const dense_keys[] = {"activation", "bias", "init", "bias_init", "in_features"};
+static const char *const data_keys[] = {"train", "test", "scale"};
+static const char *const train_keys[] = {"optimizer", "batch", "epochs", "shuffle", "seed",
+                                         "weight_decay"};
+static const char *const sgd_keys[] = {"lr", "momentum"};
+static const char *const csv_keys[] = {"label", "header"};
+static const char *const init_names[] = {"zeros",          "uniform",      "normal",
+                                         "xavier",         "he",           "xavier_uniform",
+                                         "xavier_normal",  "he_uniform",   "he_normal"};
+static const char *const source_kinds[] = {"csv", "idx"};
+static const char *const optimizers[] = {"sgd"};
+
+static const char *const all_act_names[] = {
+#define ACT(id, name, fwd, bwd, uses) name,
+#include "acts.h"
+#undef ACT
+    "softmax",
+};
+
+const char *loss_name(LossKind k) { return loss_names_[k]; }
+
+const char *layer_kind_name(LayerKind k) {
+  static const char *const n[] = {"input", "dense", "flatten"};
+  return n[k];
+}
+
+/* -------------------------------------------------------------- helpers */
+
+static int find_word(const char *w, const char *const *list, int n) {
+  for (int i = 0; i < n; i++)
+    if (strcmp(w, list[i]) == 0)
+      return i;
+  return -1;
+}
+
+/* "unknown WHAT 'word'" plus ", did you mean 'x'?" when one is close. */
+static void unknown_word(Loc loc, const char *what, const char *word, const char *const *list,
+                         int n) {
+  const char *near = closest_word(word, list, n);
+  if (near)
+    error_at(loc, "unknown %s '%s', did you mean '%s'?", what, word, near);
+  else
+    error_at(loc, "unknown %s '%s'", what, word);
+}
+
+static const char *expr_kind_desc(const Expr *e) {
+  switch (e->kind) {
+  case EX_NUM: return "a number";
+  case EX_STR: return "a string";
+  case EX_IDENT: return "a name";
+  case EX_CALL: return "a call";
+  case EX_LIST: return "a list";
+  default: return "an expression";
+  }
+}
+
+/* Evaluate a constant numeric expression.  Reports and returns false if e
+ * is not one; `what` names the thing for the message. */
+static bool const_num(const Expr *e, const char *what, double *out) {
+  double a, b;
+  switch (e->kind) {
+  case EX_NUM:
+    *out = e->num;
+    return true;
+  case EX_NEG:
+    if (!const_num(e->lhs, what, &a))
+      return false;
+    *out = -a;
+    return true;
+  case EX_BIN:
+    if (!const_num(e->lhs, what, &a) || !const_num(e->rhs, what, &b))
+      return false;
+    switch (e->op) {
+    case '+': *out = a + b; return true;
+    case '-': *out = a - b; return true;
+    case '*': *out = a * b; return true;
+    default:
+      if (b == 0) {
+        error_at(e->rhs->loc, "division by zero in %s", what);
+        return false;
+      }
+      *out = a / b;
+      return true;
+    }
+  default:
+    error_at(e->loc, "%s must be a number, got %s", what, expr_kind_desc(e));
+    return false;
+  }
+}
+
+static bool is_integral(double v) { return v == floor(v) && fabs(v) < 2147483647.0; }
+
+/* A positive integer (units, batch, epochs). */
+static bool pos_int(const Expr *e, const char *what, int *out) {
+  double v;
+  if (!const_num(e, what, &v))
+    return false;
+  if (!is_integral(v) || v < 1) {
+    error_at(e->loc, "%s must be a positive integer, got %.15g", what, v);
+    return false;
+  }
+  *out = (int)v;
+  return true;
+}
+
+static bool bool_val(const Expr *e, const char *what, bool *out) {
+  if (e->kind == EX_IDENT && (strcmp(e->str, "true") == 0 || strcmp(e->str, "false") == 0)) {
+    *out = e->str[0] == 't';
+    return true;
+  }
+  if (e->kind == EX_IDENT)
+    error_at(e->loc, "%s must be true or false, got '%s'", what, e->str);
+  else
+    error_at(e->loc, "%s must be true or false, got %s", what, expr_kind_desc(e));
+  return false;
+}
+
+static bool str_val(const Expr *e, const char *what, char **out) {
+  if (e->kind == EX_STR) {
+    *out = e->str;
+    return true;
+  }
+  error_at(e->loc, "%s must be a string (a path in double quotes), got %s", what,
+           expr_kind_desc(e));
+  return false;
+}
+
+/* Check keyword arguments against `keys`: unknown and duplicate keys are
+ * errors.  Returns false if any was bad. */
+static bool check_keys(const Arg *args, int n, const char *what, const char *const *keys,
+                       int nkeys) {
+  bool ok = true;
+  for (int i = 0; i < n; i++) {
+    if (!args[i].key)
+      continue;
+    if (find_word(args[i].key, keys, nkeys) < 0) {
+      const char *near = closest_word(args[i].key, keys, nkeys);
+      if (near)
+        error_at(args[i].key_loc, "unknown key '%s' for %s, did you mean '%s'?", args[i].key,
+                 what, near);
+      else if (nkeys == 0)
+        error_at(args[i].key_loc, "%s takes no key '%s'", what, args[i].key);
+      else {
+        char list[256] = "";
+        for (int k = 0; k < nkeys; k++)
+          snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", k ? ", " : "",
+                   keys[k]);
+        error_at(args[i].key_loc, "unknown key '%s' for %s (known keys: %s)", args[i].key,
+                 what, list);
+      }
+      ok = false;
+      continue;
+    }
+    for (int j = 0; j < i; j++)
+      if (args[j].key && strcmp(args[j].key, args[i].key) == 0) {
+        error_at(args[i].key_loc, "duplicate key '%s'", args[i].key);
+        note_at(args[j].key_loc, "'%s' was first given here", args[i].key);
+        ok = false;
+        break;
+      }
+  }
+  return ok;
+}
+
+static const Expr *key_arg(const Arg *args, int n, const char *key) {
+  for (int i = 0; i < n; i++)
+    if (args[i].key && strcmp(args[i].key, key) == 0)
+      return args[i].val;
+  return NULL;
+}
+
+static int count_positional(const Arg *args, int n) {
+  int k = 0;
+  for (int i = 0; i < n; i++)
+    k += args[i].key == NULL;
+  return k;
+}
+
+static const Arg *positional(const Arg *args, int n, int which) {
+  for (int i = 0; i < n; i++)
+    if (!args[i].key && which-- == 0)
+      return &args[i];
+  return NULL;
+}
+
+/* ------------------------------------------------------------ the names */
+
+typedef enum { N_INPUT, N_LABEL, N_LAYER } NameKind;
+typedef struct Name {
+  const char *name;
+  NameKind kind;
+  Loc loc;
+  Layer *layer;
+} Name;
+
+typedef struct Pending {
+  Layer *layer;
+  const char *input; /* NULL: already reported */
+} Pending;
+
+typedef struct Sema {
+  Model *m;
+  Program *p;
+  Name *names;
+  int nnames, ncap;
+  Pending *pending; /* layers' input names, resolved after all statements */
+  int npending, pcap;
+  Stmt *first[ST_TRAIN + 1]; /* first statement of each kind */
+  const char *loss_out, *loss_target; /* names, resolved after all statements */
+} Sema;
+
+static Name *lookup(Sema *s, const char *name) {
+  for (int i = 0; i < s->nnames; i++)
+    if (strcmp(s->names[i].name, name) == 0)
+      return &s->names[i];
+  return NULL;
+}
+
+static const char *name_kind_desc(NameKind k) {
+  return k == N_INPUT ? "the input" : k == N_LABEL ? "a label" : "a layer";
+}
+
+static void define(Sema *s, const char *name, Loc loc, NameKind kind, Layer *l) {
+  Name *old = lookup(s, name);
+  if (old) {
+    error_at(loc, "duplicate name '%s'", name);
+    note_at(old->loc, "'%s' is first defined here, as %s", name, name_kind_desc(old->kind));
+    return;
+  }
+  Name n = {name, kind, loc, l};
+  VEC_PUSH(s->names, s->nnames, s->ncap, n);
+}
+
+/* The closest known name of the given kinds, for hints. */
+static const char *near_name(Sema *s, const char *word, bool layers_only) {
+  const char **c = xmalloc(sizeof *c * (size_t)(s->nnames + 1));
+  int n = 0;
+  for (int i = 0; i < s->nnames; i++)
+    if (!layers_only || s->names[i].kind != N_LABEL)
+      c[n++] = s->names[i].name;
+  const char *r = closest_word(word, c, n);
+  free(c);
+  return r;
+}
+
+/* ------------------------------------------------------ the statements */
+
+static Layer *new_layer(Sema *s, LayerKind k, Stmt *st) {
+  Layer *l = xcalloc(1, sizeof *l);
+  l->kind = k;
+  l->name = st->name;
+  l->name_loc = st->name_loc;
+  l->stmt = st;
+  l->line = st->loc.line;
+  l->bias = true;
+  l->alpha = 0.01;
+  l->act = ACT_IDENTITY;
+  l->bias_init = (Init){INIT_ZEROS, 0, 0, "zeros"};
+  VEC_PUSH(s->m->layers, s->m->nlayers, s->m->cap, l);
+  return l;
+}
+
+static void check_dims(const Stmt *st, const char *kind) {
+  char what[300];
+  snprintf(what, sizeof what, "%s '%s'", kind, st->name);
+  if (st->ndims > MAX_RANK)
+    error_at(st->dims_loc, "%s has %d dimensions; at most %d are supported", what, st->ndims,
+             MAX_RANK);
+  for (int i = 0; i < st->ndims; i++)
+    if (st->dims[i] < 1)
+      error_at(st->dim_locs ? st->dim_locs[i] : st->dims_loc,
+               "dimension %d of %s must be positive, got %d", i + 1, what, st->dims[i]);
+}
+
+static Shape dims_shape(const Stmt *st) {
+  Shape sh = {0};
+  sh.ndim = st->ndims > MAX_RANK ? MAX_RANK : st->ndims;
+  for (int i = 0; i < sh.ndim; i++)
+    sh.dims[i] = st->dims[i];
+  return sh;
+}
+
+static void sema_input(Sema *s, Stmt *st) {
+  if (s->m->input) {
+    error_at(st->loc, "a model has one input; '%s' is already the input", s->m->input->name);
+    return;
+  }
+  check_dims(st, "input");
+  Layer *l = new_layer(s, LAYER_INPUT, st);
+  l->shape = dims_shape(st);
+  s->m->input = l;
+  define(s, st->name, st->name_loc, N_INPUT, l);
+}
+
+static void sema_label(Sema *s, Stmt *st) {
+  Model *m = s->m;
+  if (m->has_label) {
+    error_at(st->loc, "a model has one label; '%s' is already the label", m->label_name);
+    return;
+  }
+  static const char *const types[] = {"int", "real"};
+  define(s, st->name, st->name_loc, N_LABEL, NULL);
+  m->has_label = true;
+  m->label_name = st->name;
+  m->label_loc = st->name_loc;
+  int t = find_word(st->type, types, 2);
+  if (t < 0) {
+    const char *near = closest_word(st->type, types, 2);
+    error_at(st->type_loc, "unknown label type '%s'%s%s%s, expected 'int' (class index) or "
+             "'real' (values)", st->type, near ? ", did you mean '" : "", near ? near : "",
+             near ? "'?" : "");
+    return;
+  }
+  check_dims(st, "label");
+  m->label_is_class = t == 0;
+  if (t == 0) {
+    if (st->ndims != 1)
+      error_at(st->dims_loc, "a class label is int[K], with one dimension K, the number of "
+               "classes");
+    else if (st->dims[0] < 2)
+      error_at(st->dims_loc, "a class label needs at least 2 classes, got %d", st->dims[0]);
+    else
+      m->nclasses = st->dims[0];
+  } else {
+    m->label_shape = dims_shape(st);
+  }
+}
+
+/* activation = relu | leaky_relu | leaky_relu(0.2) | ... */
+static void sema_activation(Layer *l, const Expr *e) {
+  const char *name = e->kind == EX_IDENT || e->kind == EX_CALL ? e->str : NULL;
+  if (!name) {
+    error_at(e->loc, "activation must be a name like relu, got %s", expr_kind_desc(e));
+    return;
+  }
+  int a = find_word(name, all_act_names, COUNT(all_act_names));
+  if (a < 0) {
+    unknown_word(e->loc, "activation", name, all_act_names, COUNT(all_act_names));
+    return;
+  }
+  l->act = (Act)a;
+  if (e->kind != EX_CALL)
+    return;
+  if (l->act != ACT_LEAKY_RELU) {
+    error_at(e->loc, "activation '%s' takes no arguments", name);
+    return;
+  }
+  if (!check_keys(e->args, e->nargs, "leaky_relu", (const char *const[]){"alpha"}, 1))
+    return;
+  const Expr *alpha = key_arg(e->args, e->nargs, "alpha");
+  if (count_positional(e->args, e->nargs) + (alpha != NULL) != 1) {
+    error_at(e->loc, "leaky_relu takes one argument, the slope for x < 0: leaky_relu(0.01)");
+    return;
+  }
+  if (!alpha)
+    alpha = positional(e->args, e->nargs, 0)->val;
+  const_num(alpha, "the slope of leaky_relu", &l->alpha);
+}
+
+/* init = zeros | xavier | he | uniform(a, b) | normal(std) | normal(mean, std) */
+static bool sema_init(const Expr *e, Init *out) {
+  const char *name = e->kind == EX_IDENT || e->kind == EX_CALL ? e->str : NULL;
+  if (!name) {
+    error_at(e->loc, "an initializer must be a name like he or a call like uniform(-0.1, 0.1), "
+             "got %s", expr_kind_desc(e));
+    return false;
+  }
+  int k = find_word(name, init_names, COUNT(init_names));
+  if (k < 0) {
+    unknown_word(e->loc, "initializer", name, init_names, COUNT(init_names));
+    return false;
+  }
+  int n = e->kind == EX_CALL ? e->nargs : 0;
+  double v[2] = {0, 0};
+  for (int i = 0; i < n && i < 2; i++) {
+    if (e->args[i].key) {
+      error_at(e->args[i].key_loc, "%s takes positional arguments only", name);
+      return false;
+    }
+    if (!const_num(e->args[i].val, "an initializer argument", &v[i]))
+      return false;
+  }
+  out->how = init_names[k];
+  if (k == 1) { /* uniform(a, b) */
+    if (n != 2) {
+      error_at(e->loc, "uniform takes 2 arguments, the bounds: uniform(-0.1, 0.1)");
+      return false;
+    }
+    if (!(v[0] < v[1])) {
+      error_at(e->loc, "uniform(a, b) needs a < b, got a = %g, b = %g", v[0], v[1]);
+      return false;
+    }
+    *out = (Init){INIT_UNIFORM, v[0], v[1], "uniform"};
+    return true;
+  }
+  if (k == 2) { /* normal(std) or normal(mean, std) */
+    if (n != 1 && n != 2) {
+      error_at(e->loc, "normal takes the standard deviation, or the mean and the standard "
+               "deviation: normal(0.01), normal(0, 0.01)");
+      return false;
+    }
+    double mean = n == 2 ? v[0] : 0, sd = n == 2 ? v[1] : v[0];
+    if (sd < 0) {
+      error_at(e->loc, "the standard deviation of normal must be >= 0, got %g", sd);
+      return false;
+    }
+    *out = (Init){INIT_NORMAL, mean, sd, "normal"};
+    return true;
+  }
+  if (n) {
+    error_at(e->loc, "initializer '%s' takes no arguments", name);
+    return false;
+  }
+  /* zeros; xavier/he are resolved by shape.c once fan-in and fan-out are known */
+  out->kind = k == 0 ? INIT_ZEROS : INIT_UNIFORM;
+  return true;
+}
+
+static void sema_dense_keys(Layer *l, const Expr *call) {
+  const Arg *a = call->args;
+  int n = call->nargs;
+  if (!check_keys(a, n, "dense", dense_keys, COUNT(dense_keys)))
+    return;
+  const Expr *e;
+  if ((e = key_arg(a, n, "activation")))
+    sema_activation(l, e);
+  if ((e = key_arg(a, n, "bias")))
+    bool_val(e, "'bias'", &l->bias);
+  if ((e = key_arg(a, n, "init"))) {
+    l->init_given = sema_init(e, &l->init);
+    l->init_loc = e->loc;
+  }
+  if ((e = key_arg(a, n, "bias_init"))) {
+    Init bi;
+    if (sema_init(e, &bi)) {
+      if (strcmp(bi.how, "zeros") && strcmp(bi.how, "uniform") && strcmp(bi.how, "normal"))
+        error_at(e->loc, "bias_init must be zeros, uniform(a, b) or normal(std); '%s' needs "
+                 "a weight matrix's fan-in", bi.how);
+      else
+        l->bias_init = bi;
+    }
+  }
+  if ((e = key_arg(a, n, "in_features"))) {
+    pos_int(e, "'in_features'", &l->in_features);
+    l->in_features_loc = e->loc;
+  }
+}
+
+static void add_pending(Sema *s, Layer *l, const Arg *input) {
+  l->ninputs = 1;
+  l->inputs = xcalloc(1, sizeof *l->inputs);
+  l->input_locs = xcalloc(1, sizeof *l->input_locs);
+  const char *name = NULL;
+  if (input) {
+    name = input->val->str;
+    l->input_locs[0] = input->val->loc;
+  } else {
+    /* shorthand: the previous layer statement, or the input */
+    Layer *prev = NULL;
+    for (int i = s->m->nlayers - 2; i >= 0 && !prev; i--)
+      if (s->m->layers[i]->kind != LAYER_INPUT)
+        prev = s->m->layers[i];
+    if (!prev)
+      prev = s->m->input;
+    if (!prev) {
+      error_at(l->stmt->call->loc, "layer '%s' names no input and there is no layer or input "
+               "before it", l->name);
+    } else {
+      name = prev->name;
+    }
+    l->input_locs[0] = l->stmt->call->loc;
+  }
+  Pending pe = {l, name};
+  VEC_PUSH(s->pending, s->npending, s->pcap, pe);
+}
+
+static void sema_layer(Sema *s, Stmt *st) {
+  Expr *call = st->call;
+  int op = find_word(call->str, layer_ops, COUNT(layer_ops));
+  if (op < 0) {
+    unknown_word(call->loc, "layer type", call->str, layer_ops, COUNT(layer_ops));
+    define(s, st->name, st->name_loc, N_LAYER, NULL);
+    return;
+  }
+  Layer *l = new_layer(s, op == 0 ? LAYER_DENSE : LAYER_FLATTEN, st);
+  define(s, st->name, st->name_loc, N_LAYER, l);
+  const Arg *a = call->args;
+  int n = call->nargs, npos = count_positional(a, n);
+  const Arg *first = positional(a, n, 0);
+  const Arg *input = first && first->val->kind == EX_IDENT ? first : NULL;
+  int rest = npos - (input != NULL); /* positional arguments after the input */
+  if (l->kind == LAYER_FLATTEN) {
+    check_keys(a, n, "flatten", NULL, 0);
+    if (rest > 0)
+      error_at(positional(a, n, input != NULL)->val->loc,
+               "flatten takes only its input: flatten(image)");
+  } else {
+    if (rest == 0) {
+      error_at(call->loc, "dense needs the number of units, e.g. dense(%s, 128)",
+               input ? input->val->str : "h1");
+    } else if (rest > 1) {
+      error_at(positional(a, n, (input != NULL) + 1)->val->loc,
+               "dense takes 2 positional arguments (input, units); put the others as "
+               "key = value");
+    } else {
+      pos_int(positional(a, n, input != NULL)->val, "the number of units", &l->units);
+    }
+    sema_dense_keys(l, call);
+  }
+  add_pending(s, l, input);
+}
+
+static void sema_loss(Sema *s, Stmt *st) {
+  Model *m = s->m;
+  Expr *call = st->call;
+  int k = find_word(call->str, loss_names_, COUNT(loss_names_));
+  if (k < 0) {
+    unknown_word(call->loc, "loss", call->str, loss_names_, COUNT(loss_names_));
+    return;
+  }
+  m->loss = (LossKind)k;
+  m->loss_loc = call->loc;
+  m->loss_line = st->loc.line;
+  check_keys(call->args, call->nargs, call->str, NULL, 0);
+  if (count_positional(call->args, call->nargs) != 2) {
+    error_at(call->loc, "%s takes 2 arguments (output, target), got %d", call->str,
+             count_positional(call->args, call->nargs));
+    return;
+  }
+  const Expr *out = positional(call->args, call->nargs, 0)->val;
+  const Expr *tgt = positional(call->args, call->nargs, 1)->val;
+  if (out->kind != EX_IDENT || tgt->kind != EX_IDENT) {
+    const Expr *bad = out->kind != EX_IDENT ? out : tgt;
+    error_at(bad->loc, "the arguments of %s are names (an output layer and a label or the "
+             "input), got %s", call->str, expr_kind_desc(bad));
+    return;
+  }
+  m->loss_out_loc = out->loc;
+  m->loss_target_loc = tgt->loc;
+  s->loss_out = out->str;
+  s->loss_target = tgt->str;
+}
+
+static bool sema_source(const Expr *e, const char *key, DataSrc *src) {
+  if (e->kind != EX_CALL) {
+    error_at(e->loc, "'%s' must be a data source: csv(\"file.csv\", label = 4) or "
+             "idx(\"images.gz\", \"labels.gz\")", key);
+    return false;
+  }
+  int k = find_word(e->str, source_kinds, COUNT(source_kinds));
+  if (k < 0) {
+    unknown_word(e->loc, "data source", e->str, source_kinds, COUNT(source_kinds));
+    return false;
+  }
+  src->loc = e->loc;
+  int npos = count_positional(e->args, e->nargs);
+  if (k == 0) {
+    src->kind = SRC_CSV;
+    src->label_col = -1;
+    src->header = true;
+    if (!check_keys(e->args, e->nargs, "csv", csv_keys, COUNT(csv_keys)))
+      return false;
+    if (npos != 1) {
+      error_at(e->loc, "csv takes one path and keys: csv(\"file.csv\", label = 4, header = "
+               "true)");
+      return false;
+    }
+    if (!str_val(positional(e->args, e->nargs, 0)->val, "the path of csv", &src->path))
+      return false;
+    const Expr *lab = key_arg(e->args, e->nargs, "label");
+    double v;
+    if (lab && const_num(lab, "the label column", &v)) {
+      if (!is_integral(v))
+        error_at(lab->loc, "the label column must be an integer (0-based; negative counts "
+                 "from the end), got %g", v);
+      else
+        src->label_col = (int)v;
+    }
+    const Expr *hdr = key_arg(e->args, e->nargs, "header");
+    if (hdr)
+      bool_val(hdr, "'header'", &src->header);
+    return true;
+  }
+  src->kind = SRC_IDX;
+  if (!check_keys(e->args, e->nargs, "idx", NULL, 0))
+    return false;
+  if (npos < 1 || npos > 2) {
+    error_at(e->loc, "idx takes the images file and the labels file: idx(\"images.gz\", "
+             "\"labels.gz\")");
+    return false;
+  }
+  bool ok = str_val(e->args[0].val, "the images path", &src->path);
+  if (npos == 2)
+    ok = str_val(e->args[1].val, "the labels path", &src->path2) && ok;
+  return ok;
+}
+
+static void sema_data(Sema *s, Stmt *st) {
+  Model *m = s->m;
+  check_keys(st->entries, st->nentries, "the data block", data_keys, COUNT(data_keys));
+  const Expr *e;
+  if ((e = key_arg(st->entries, st->nentries, "train")))
+    sema_source(e, "train", &m->train_src);
+  if ((e = key_arg(st->entries, st->nentries, "test")))
+    sema_source(e, "test", &m->test_src);
+  if ((e = key_arg(st->entries, st->nentries, "scale")) &&
+      const_num(e, "'scale'", &m->scale) && !(m->scale > 0 && isfinite(m->scale)))
+    error_at(e->loc, "'scale' must be a positive number, got %g", m->scale);
+}
+
+static void sema_optimizer(Model *m, const Expr *e) {
+  const char *name = e->kind == EX_IDENT || e->kind == EX_CALL ? e->str : NULL;
+  if (!name) {
+    error_at(e->loc, "optimizer must be sgd or sgd(lr = 0.01, momentum = 0.9), got %s",
+             expr_kind_desc(e));
+    return;
+  }
+  int k = find_word(name, optimizers, COUNT(optimizers));
+  if (k < 0) {
+    unknown_word(e->loc, "optimizer", name, optimizers, COUNT(optimizers));
+    return;
+  }
+  m->opt = OPT_SGD;
+  if (e->kind != EX_CALL)
+    return;
+  if (!check_keys(e->args, e->nargs, name, sgd_keys, COUNT(sgd_keys)))
+    return;
+  if (count_positional(e->args, e->nargs)) {
+    error_at(positional(e->args, e->nargs, 0)->val->loc,
+             "give the optimizer's settings by name: sgd(lr = 0.01, momentum = 0.9)");
+    return;
+  }
+  const Expr *v;
+  if ((v = key_arg(e->args, e->nargs, "lr")) && const_num(v, "'lr'", &m->lr) &&
+      !(m->lr > 0 && isfinite(m->lr)))
+    error_at(v->loc, "'lr' must be a positive number, got %g", m->lr);
+  if ((v = key_arg(e->args, e->nargs, "momentum")) &&
+      const_num(v, "'momentum'", &m->momentum) && !(m->momentum >= 0 && m->momentum < 1))
+    error_at(v->loc, "'momentum' must be in [0, 1), got %g", m->momentum);
+}
+
+static void sema_train(Sema *s, Stmt *st) {
+  Model *m = s->m;
+  check_keys(st->entries, st->nentries, "the train block", train_keys, COUNT(train_keys));
+  const Arg *a = st->entries;
+  int n = st->nentries;
+  const Expr *e;
+  double v;
+  if ((e = key_arg(a, n, "optimizer")))
+    sema_optimizer(m, e);
+  if ((e = key_arg(a, n, "batch")))
+    pos_int(e, "'batch'", &m->batch);
+  if ((e = key_arg(a, n, "epochs")))
+    pos_int(e, "'epochs'", &m->epochs);
+  if ((e = key_arg(a, n, "shuffle")))
+    bool_val(e, "'shuffle'", &m->shuffle);
+  if ((e = key_arg(a, n, "seed")) && const_num(e, "'seed'", &v)) {
+    if (!(v >= 0 && v == floor(v) && v < 18446744073709551616.0))
+      error_at(e->loc, "'seed' must be a non-negative integer, got %.15g", v);
+    else
+      m->seed = (uint64_t)v;
+  }
+  if ((e = key_arg(a, n, "weight_decay")) && const_num(e, "'weight_decay'", &v)) {
+    if (!(v >= 0 && isfinite(v)))
+      error_at(e->loc, "'weight_decay' must be >= 0, got %g", v);
+    else
+      m->weight_decay = v;
+  }
+}
+
+/* ------------------------------------------------------------ resolving */
+
+static void resolve_inputs(Sema *s) {
+  for (int i = 0; i < s->npending; i++) {
+    Layer *l = s->pending[i].layer;
+    const char *name = s->pending[i].input;
+    if (!name)
+      continue;
+    Name *n = lookup(s, name);
+    if (!n) {
+      const char *near = near_name(s, name, true);
+      if (near)
+        error_at(l->input_locs[0], "unknown layer '%s', did you mean '%s'?", name, near);
+      else
+        error_at(l->input_locs[0], "unknown layer '%s'", name);
+    } else if (n->kind == N_LABEL) {
+      error_at(l->input_locs[0], "'%s' is the label, not a layer; a layer's input is the "
+               "input or another layer", name);
+    } else if (n->layer == l) {
+      error_at(l->input_locs[0], "layer '%s' takes itself as input", name);
+    } else {
+      l->inputs[0] = n->layer;
+    }
+  }
+}
+
+/* Depth-first topological sort; a back edge is a cycle, reported once with
+ * its path. */
+static bool visit(Layer *l, Layer **out, int *nout, Layer **path, int depth) {
+  if (l->state == 2)
+    return true;
+  path[depth] = l;
+  if (l->state == 1) {
+    int start = depth - 1;
+    while (start > 0 && path[start] != l)
+      start--;
+    char buf[512] = "";
+    for (int i = start; i <= depth; i++)
+      snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%s%s", i > start ? " -> " : "",
+               path[i]->name);
+    error_at(l->name_loc, "layer '%s' depends on itself: %s", l->name, buf);
+    return false;
+  }
+  l->state = 1;
+  for (int i = 0; i < l->ninputs; i++)
+    if (l->inputs[i] && !visit(l->inputs[i], out, nout, path, depth + 1))
+      return false;
+  l->state = 2;
+  out[(*nout)++] = l;
+  return true;
+}
+
+static void topo_sort(Model *m) {
+  Layer **out = xcalloc((size_t)m->nlayers, sizeof *out);
+  Layer **path = xcalloc((size_t)m->nlayers + 1, sizeof *path);
+  int nout = 0;
+  bool ok = true;
+  for (int i = 0; i < m->nlayers && ok; i++)
+    ok = visit(m->layers[i], out, &nout, path, 0);
+  if (ok) {
+    memcpy(m->layers, out, (size_t)nout * sizeof *out);
+    for (int i = 0; i < m->nlayers; i++)
+      m->layers[i]->order = i;
+  }
+  free(out);
+  free(path);
+}
+
+static void resolve_loss(Sema *s) {
+  Model *m = s->m;
+  const char *outname = s->loss_out, *tname = s->loss_target;
+  Name *o = lookup(s, outname);
+  if (!o) {
+    const char *near = near_name(s, outname, true);
+    error_at(m->loss_out_loc, "unknown layer '%s'%s%s%s", outname, near ? ", did you mean '" : "",
+             near ? near : "", near ? "'?" : "");
+  } else if (o->kind != N_LAYER) {
+    error_at(m->loss_out_loc, "the first argument of %s is the output layer; '%s' is %s",
+             loss_name(m->loss), outname, name_kind_desc(o->kind));
+  } else {
+    m->loss_out = o->layer;
+  }
+  Name *t = lookup(s, tname);
+  if (!t) {
+    const char *near = near_name(s, tname, false);
+    error_at(m->loss_target_loc, "unknown target '%s'%s%s%s; the target is the label or the "
+             "input", tname, near ? ", did you mean '" : "", near ? near : "",
+             near ? "'?" : "");
+  } else if (t->kind == N_LAYER) {
+    error_at(m->loss_target_loc, "the target of %s is the label or the input; '%s' is a layer",
+             loss_name(m->loss), tname);
+  } else {
+    m->target_is_input = t->kind == N_INPUT;
+  }
+}
+
+static void check_sections(Sema *s) {
+  Model *m = s->m;
+  if (!m->input)
+    error_file("the model has no input: add a statement like `input x[4]`");
+  if (!s->first[ST_LOSS])
+    error_file("the model has no loss: add a statement like `loss cross_entropy(out, y)`");
+  if (!s->first[ST_LAYER])
+    error_file("the model has no layers: add a statement like `layer out = dense(x, 3)`");
+}
+
+static char *default_name(const char *file) {
+  const char *base = strrchr(file, '/');
+  base = base ? base + 1 : file;
+  size_t n = strcspn(base, ".");
+  char *s = xstrndup(base, n ? n : strlen(base));
+  for (char *p = s; *p; p++)
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')))
+      *p = '_';
+  return s;
+}
+
+/* Report a second statement of a kind that may appear once. */
+static bool once(Sema *s, Stmt *st) {
+  Stmt *first = s->first[st->kind];
+  if (!first) {
+    s->first[st->kind] = st;
+    return true;
+  }
+  if (st->kind == ST_LAYER || st->kind == ST_INPUT || st->kind == ST_LABEL)
+    return true; /* reported with names */
+  error_at(st->loc, "a second '%s' statement; a model has one", ast_stmt_keyword(st->kind));
+  note_at(first->loc, "the first is here");
+  return false;
+}
+
+Model *sema_check(Program *p) {
+  Sema s = {0};
+  Model *m = xcalloc(1, sizeof *m);
+  s.m = m;
+  s.p = p;
+  m->file = p->file;
+  m->scale = 1;
+  m->opt = OPT_SGD;
+  m->lr = 0.01;
+  m->batch = 32;
+  m->epochs = 10;
+  m->shuffle = true;
+  m->loss = LOSS_MSE;
+  for (int i = 0; i < p->nstmts; i++) {
+    Stmt *st = p->stmts[i];
+    if (!once(&s, st))
+      continue;
+    switch (st->kind) {
+    case ST_MODEL: m->name = xstrdup(st->name); break;
+    case ST_INPUT: sema_input(&s, st); break;
+    case ST_LABEL: sema_label(&s, st); break;
+    case ST_LAYER: sema_layer(&s, st); break;
+    case ST_LOSS: sema_loss(&s, st); break;
+    case ST_DATA: sema_data(&s, st); break;
+    case ST_TRAIN: sema_train(&s, st); break;
+    }
+  }
+  if (!m->name)
+    m->name = default_name(p->file);
+  check_sections(&s);
+  resolve_inputs(&s);
+  if (s.loss_out)
+    resolve_loss(&s);
+  if (diag_errors() == 0)
+    topo_sort(m);
+  free(s.pending);
+  free(s.names);
+  if (diag_errors() || !m->loss_out) {
+    model_free(m);
+    return NULL;
+  }
+  return m;
+}
+
+void model_free(Model *m) {
+  if (!m)
+    return;
+  for (int i = 0; i < m->nlayers; i++) {
+    free(m->layers[i]->inputs);
+    free(m->layers[i]->input_locs);
+    free(m->layers[i]);
+  }
+  free(m->layers);
+  free(m->name);
+  free(m);
+}
+
+void model_print(FILE *out, const Model *m) {
+  char buf[64];
+  fprintf(out, "model %s\n", m->name);
+  for (int i = 0; i < m->nlayers; i++) {
+    const Layer *l = m->layers[i];
+    fprintf(out, "layer %-8s %-8s", l->name, layer_kind_name(l->kind));
+    for (int k = 0; k < l->ninputs; k++)
+      fprintf(out, " %s", l->inputs[k]->name);
+    if (l->kind == LAYER_DENSE)
+      fprintf(out, " units=%d act=%s bias=%s init=%s", l->units, act_name(l->act),
+              l->bias ? "true" : "false", l->init_given ? l->init.how : "default");
+    if (l->shape.ndim)
+      fprintf(out, " -> %s", shape_str(&l->shape, buf, sizeof buf));
+    fprintf(out, "\n");
+  }
+  fprintf(out, "loss %s(%s, %s)\n", loss_name(m->loss), m->loss_out->name,
+          m->target_is_input ? m->input->name : m->label_name);
+  fprintf(out, "train sgd lr=%g momentum=%g weight_decay=%g batch=%d epochs=%d shuffle=%s "
+          "seed=%llu\n", m->lr, m->momentum, m->weight_decay, m->batch, m->epochs,
+          m->shuffle ? "true" : "false", (unsigned long long)m->seed);
+}

@@ -1,0 +1,159 @@
+/* shape.c — shape inference over the checked model, in topological order.
+ *
+ * Shapes are one sample's; the batch dimension is implicit.  Every layer's
+ * output shape and parameter count are set here, xavier/he initializers are
+ * resolved to concrete distributions (they need fan-in and fan-out), and
+ * the loss is checked against its output and target.  Errors show the
+ * numbers involved.
+ */
+#include <limits.h>
+#include <math.h>
+#include <string.h>
+
+#include "nncc.h"
+
+long shape_numel(const Shape *s) {
+  long n = 1;
+  for (int i = 0; i < s->ndim; i++)
+    n *= s->dims[i];
+  return n;
+}
+
+char *shape_str(const Shape *s, char *buf, size_t n) {
+  size_t k = 0;
+  buf[0] = 0;
+  for (int i = 0; i < s->ndim && k < n; i++)
+    k += (size_t)snprintf(buf + k, n - k, "%s%d", i ? "x" : "", s->dims[i]);
+  return buf;
+}
+
+/* Glorot & Bengio (2010): uniform bound sqrt(6/(fan_in+fan_out)), normal
+ * std sqrt(2/(fan_in+fan_out)); He et al. (2015): normal std sqrt(2/fan_in),
+ * uniform bound sqrt(6/fan_in).  `he` and `xavier` name the variants the
+ * papers use: He normal and Glorot uniform. */
+static Init resolve_init(Init in, Act act, long fan_in, long fan_out) {
+  const char *how = in.how;
+  if (!how) /* not given: He for the ReLU family, Glorot otherwise */
+    how = act == ACT_RELU || act == ACT_LEAKY_RELU ? "he" : "xavier";
+  double fi = (double)fan_in, fo = (double)fan_out;
+  if (!strcmp(how, "xavier") || !strcmp(how, "xavier_uniform")) {
+    double a = sqrt(6.0 / (fi + fo));
+    return (Init){INIT_UNIFORM, -a, a, how};
+  }
+  if (!strcmp(how, "xavier_normal"))
+    return (Init){INIT_NORMAL, 0, sqrt(2.0 / (fi + fo)), how};
+  if (!strcmp(how, "he") || !strcmp(how, "he_normal"))
+    return (Init){INIT_NORMAL, 0, sqrt(2.0 / fi), how};
+  if (!strcmp(how, "he_uniform")) {
+    double a = sqrt(6.0 / fi);
+    return (Init){INIT_UNIFORM, -a, a, how};
+  }
+  return in; /* zeros, uniform(a, b), normal(m, s) as written */
+}
+
+static void infer_dense(Layer *l) {
+  Layer *in = l->inputs[0];
+  char buf[64];
+  if (in->shape.ndim != 1) {
+    error_at(l->input_locs[0], "dense needs a vector input; '%s' is %s: flatten it first, "
+             "e.g. layer flat = flatten(%s)", in->name, shape_str(&in->shape, buf, sizeof buf),
+             in->name);
+    return;
+  }
+  long fan_in = in->shape.dims[0];
+  if (l->in_features && l->in_features != fan_in)
+    error_at(l->in_features_loc, "layer '%s' expects input of %d features, '%s' gives %ld",
+             l->name, l->in_features, in->name, fan_in);
+  l->shape = (Shape){.ndim = 1, .dims = {l->units}};
+  l->nparams = (long)l->units * fan_in + (l->bias ? l->units : 0);
+  l->init = resolve_init(l->init_given ? l->init : (Init){0}, l->act, fan_in, l->units);
+}
+
+static void infer_flatten(Layer *l) {
+  long n = shape_numel(&l->inputs[0]->shape);
+  if (n > INT_MAX) {
+    error_at(l->name_loc, "layer '%s' has %ld features, more than supported", l->name, n);
+    return;
+  }
+  l->shape = (Shape){.ndim = 1, .dims = {(int)n}};
+}
+
+static void check_loss(Model *m) {
+  Layer *out = m->loss_out;
+  const char *ln = loss_name(m->loss);
+  char buf[64];
+  long k = shape_numel(&out->shape);
+  const char *tname = m->target_is_input ? m->input->name : m->label_name;
+  bool class_target = !m->target_is_input && m->label_is_class;
+  if (m->loss == LOSS_CE) {
+    if (!class_target) {
+      error_at(m->loss_target_loc, "cross_entropy needs class labels (label %s : int[K]); "
+               "'%s' is %s", tname, tname,
+               m->target_is_input ? "the input" : "real-valued");
+      return;
+    }
+    if (out->act != ACT_SOFTMAX && out->act != ACT_IDENTITY)
+      error_at(m->loss_out_loc, "cross_entropy needs a softmax output (or identity, taken as "
+               "logits); '%s' has activation %s", out->name, act_name(out->act));
+    if (out->shape.ndim != 1 || k != m->nclasses)
+      error_at(m->loss_out_loc, "cross_entropy: '%s' gives %s outputs, label '%s' has %d "
+               "classes", out->name, shape_str(&out->shape, buf, sizeof buf), tname,
+               m->nclasses);
+    return;
+  }
+  if (class_target) {
+    error_at(m->loss_target_loc, "%s needs real-valued targets (label %s : real[%ld]); '%s' "
+             "holds class indices: use cross_entropy, or declare it real", ln, tname, k,
+             tname);
+    return;
+  }
+  if (m->loss == LOSS_BCE && out->act != ACT_SIGMOID && out->act != ACT_IDENTITY)
+    error_at(m->loss_out_loc, "binary_cross_entropy needs a sigmoid output (or identity, taken "
+             "as logits); '%s' has activation %s", out->name, act_name(out->act));
+  const Shape *ts = m->target_is_input ? &m->input->shape : &m->label_shape;
+  if (shape_numel(ts) != k) {
+    char tb[64];
+    error_at(m->loss_out_loc, "%s: '%s' gives %ld values (%s), target '%s' has %ld (%s)", ln,
+             out->name, k, shape_str(&out->shape, buf, sizeof buf), tname, shape_numel(ts),
+             shape_str(ts, tb, sizeof tb));
+  }
+}
+
+int shape_infer(Model *m) {
+  int before = diag_errors();
+  for (int i = 0; i < m->nlayers; i++) {
+    Layer *l = m->layers[i];
+    int e = diag_errors();
+    for (int k = 0; k < l->ninputs; k++)
+      if (l->inputs[k]->shape.ndim == 0)
+        e = -1; /* an input's shape failed: do not pile up errors */
+    if (e < 0)
+      continue;
+    switch (l->kind) {
+    case LAYER_INPUT: break;
+    case LAYER_DENSE: infer_dense(l); break;
+    case LAYER_FLATTEN: infer_flatten(l); break;
+    }
+  }
+  if (m->loss_out->shape.ndim)
+    check_loss(m);
+  return diag_errors() - before;
+}
+
+void shape_summary(FILE *out, const Model *m) {
+  char buf[64];
+  long total = 0, weights = 0;
+  fprintf(out, "model '%s' (%s), batch %d\n", m->name, m->file, m->batch);
+  fprintf(out, "  %-12s %-8s %-14s %10s\n", "layer", "type", "output", "params");
+  for (int i = 0; i < m->nlayers; i++) {
+    const Layer *l = m->layers[i];
+    fprintf(out, "  %-12s %-8s %-14s %10ld\n", l->name, layer_kind_name(l->kind),
+            shape_str(&l->shape, buf, sizeof buf), l->nparams);
+    total += l->nparams;
+    if (l->kind == LAYER_DENSE)
+      weights += (long)l->units * l->inputs[0]->shape.dims[0];
+  }
+  fprintf(out, "  %-12s %-8s %-14s %10ld\n", "total", "", "", total);
+  fprintf(out, "%ld learnable parameters (%ld weights, %ld biases)\n", total, weights,
+          total - weights);
+}

@@ -1,0 +1,19 @@
+/* batch.c — gathering shuffled rows into contiguous batch buffers. */
+#include "nnrt.h"
+
+#include <string.h>
+
+/* Row k of the batch is row order[start + k] of the data set. */
+void nn_batch_gather(const nn_dataset *d, const int32_t *order, int start, int nb,
+                     float *xb, int32_t *cb, float *yb) {
+  size_t dim = (size_t)d->dim, ydim = (size_t)d->ydim;
+  for (int k = 0; k < nb; k++) {
+    size_t row = (size_t)order[start + k];
+    if (xb)
+      memcpy(xb + (size_t)k * dim, d->x + row * dim, dim * sizeof *xb);
+    if (cb && d->cls)
+      cb[k] = d->cls[row];
+    if (yb && d->y)
+      memcpy(yb + (size_t)k * ydim, d->y + row * ydim, ydim * sizeof *yb);
+  }
+}

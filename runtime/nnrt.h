@@ -1,0 +1,230 @@
+/* nnrt.h — the public API of libnnrt, the runtime that nncc's generated
+ * trainers link against.  Everything here has the prefix nn_.
+ *
+ * Division of labour: the generated C file holds the model's math (forward,
+ * backward, update, parameter init) specialised to constant shapes, and a
+ * `const nn_model` descriptor; the runtime holds everything that does not
+ * depend on the model's shapes: the trainer's command line, data loading,
+ * shuffling and batching, the epoch loop, checkpoints, logs and the
+ * gradient check.
+ *
+ * The runtime is always compiled with float data.  The generated file may be
+ * compiled with -DNN_REAL=double (for gradient checks); it then reports
+ * real_size == 8 and the runtime reads/writes parameters as double.
+ */
+#ifndef NNRT_H
+#define NNRT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------ rng.c
+ * PCG32 (M. O'Neill, "PCG: A Family of Simple Fast Space-Efficient
+ * Statistically Good Algorithms for Random Number Generation", 2014),
+ * the XSH-RR 64/32 variant with the reference seeding procedure. */
+typedef struct nn_rng {
+  uint64_t state, inc;
+} nn_rng;
+
+void nn_rng_seed(nn_rng *r, uint64_t seed, uint64_t stream);
+uint32_t nn_rng_u32(nn_rng *r);
+/* Uniform integer in [0, n), unbiased (rejection), n >= 1. */
+uint32_t nn_rng_below(nn_rng *r, uint32_t n);
+/* Uniform double in [0, 1) with 53 random bits (two draws). */
+double nn_rng_uniform(nn_rng *r);
+/* Standard normal N(0,1) by the Box-Muller transform; deterministic for a
+ * given state (no cached second value: each call takes two uniforms). */
+double nn_rng_normal(nn_rng *r);
+/* Fisher-Yates shuffle of idx[0..n). */
+void nn_shuffle(nn_rng *r, int32_t *idx, int n);
+
+/* Parameter initialisers used by generated code.  `p` points at n elements
+ * of real (float if real_size == 4, double if 8). */
+void nn_init_zeros(void *p, int real_size, size_t n);
+void nn_init_const(void *p, int real_size, size_t n, double v);
+void nn_init_uniform(void *p, int real_size, size_t n, double a, double b, nn_rng *r);
+void nn_init_normal(void *p, int real_size, size_t n, double mean, double std, nn_rng *r);
+
+/* ----------------------------------------------------------------- data_*.c */
+typedef enum {
+  NN_TARGET_NONE = 0, /* no target (prediction only) */
+  NN_TARGET_CLASS,    /* one class index per sample, in [0, nclasses) */
+  NN_TARGET_REAL,     /* ydim real values per sample */
+  NN_TARGET_INPUT,    /* the target is the input itself (autoencoders) */
+} nn_target_kind;
+
+typedef enum { NN_SRC_NONE = 0, NN_SRC_CSV, NN_SRC_IDX } nn_src_kind;
+
+/* Where a data set comes from, as written in the model's data block. */
+typedef struct nn_source {
+  nn_src_kind kind;
+  const char *path;  /* CSV file, or IDX images file (.gz or plain) */
+  const char *path2; /* IDX labels file, or NULL */
+  int label_col;     /* CSV: 0-based first target column; -1: the last
+                        ydim columns (or the last column for classes) */
+  int header;        /* CSV: 1 if the first line holds column names */
+} nn_source;
+
+/* What the model expects of a data set. */
+typedef struct nn_data_spec {
+  int dim;               /* features per sample */
+  nn_target_kind target; /* CLASS, REAL, INPUT or NONE */
+  int nclasses;          /* CLASS: labels must be integers in [0, nclasses) */
+  int ydim;              /* REAL: target values per sample */
+  double scale;          /* features are multiplied by this (1 = none) */
+  int target_optional;   /* 1: a CSV with exactly `dim` columns (no target)
+                            or an IDX without labels is accepted (predict) */
+} nn_data_spec;
+
+typedef struct nn_dataset {
+  char *name;   /* for messages: the path(s) */
+  int n;        /* rows */
+  int dim;      /* features per row */
+  float *x;     /* n * dim, row-major, already scaled */
+  int has_target;
+  int32_t *cls; /* n class indices (CLASS), else NULL */
+  float *y;     /* n * ydim values (REAL), else NULL */
+  int ydim;
+} nn_dataset;
+
+/* Loaders.  Return 0 on success.  On error return -1, leave *out empty and
+ * write one line to err (no trailing newline) that names the file, the
+ * place and what was expected, e.g.
+ *   "data/iris.csv:17: error: expected 5 columns, found 4"
+ *   "data/iris.csv:17:3: error: 'abc' is not a number"
+ *   "train-images.gz: error: images are 28x28 (784 values), the model's input needs 64"
+ *   "labels.gz: offset 8: error: label 12 out of range 0..9"
+ * CSV: comma-separated, optional header line, blank lines and a final
+ * newline ignored, CRLF accepted.  IDX: big-endian magic 0x0000080N
+ * (unsigned bytes), gzip'd or plain (read through zlib's gzread). */
+int nn_data_csv(const nn_source *src, const nn_data_spec *spec, nn_dataset *out,
+                char *err, size_t errlen);
+int nn_data_idx(const nn_source *src, const nn_data_spec *spec, nn_dataset *out,
+                char *err, size_t errlen);
+/* Dispatch on src->kind. */
+int nn_data_load(const nn_source *src, const nn_data_spec *spec, nn_dataset *out,
+                 char *err, size_t errlen);
+void nn_data_free(nn_dataset *d);
+
+/* ---------------------------------------------------------------- batch.c */
+/* Copy rows order[start .. start+nb) of d into contiguous buffers:
+ * xb (nb*dim), cb (nb, if d->cls), yb (nb*ydim, if d->y).  NULL buffers are
+ * skipped. */
+void nn_batch_gather(const nn_dataset *d, const int32_t *order, int start, int nb,
+                     float *xb, int32_t *cb, float *yb);
+
+/* ----------------------------------------------------- the model descriptor */
+/* One learnable tensor, stored at params + offset (elements of real), in
+ * PyTorch's layout (dense weight [out, in]). */
+typedef struct nn_param {
+  const char *name; /* "h1.weight", "h1.bias" */
+  int ndim;
+  int shape[4];
+  size_t offset; /* in elements */
+  size_t size;   /* elements */
+} nn_param;
+
+/* The buffers of one model instance; sizes come from nn_model.  All are
+ * 64-byte aligned, zeroed at allocation. */
+typedef struct nn_ctx {
+  void *params; /* params_size reals */
+  void *grads;  /* params_size reals, same layout as params */
+  void *state;  /* state_size reals: optimizer state (momentum, ...) */
+  void *acts;   /* acts_size reals: activations and their gradients */
+  uint64_t step; /* optimizer steps taken so far */
+} nn_ctx;
+
+typedef struct nn_model {
+  const char *name;    /* the model's name */
+  const char *source;  /* the .nn file nncc compiled */
+  uint64_t hash;       /* FNV-1a 64 of the parameter layout (names, shapes) */
+  int real_size;       /* sizeof(real) in the generated code: 4 or 8 */
+  int batch;           /* B: the most rows one call handles */
+  int in_ndim;
+  int in_shape[4];     /* one sample */
+  int in_dim;          /* product of in_shape */
+  int out_dim;         /* features of the model's output per sample */
+  nn_target_kind target;
+  int nclasses;        /* CLASS */
+  int ydim;            /* REAL */
+  int has_accuracy;    /* 1: forward() counts correct predictions */
+  const char *loss_name;
+  /* data block (kind NN_SRC_NONE where the model gives none) */
+  nn_source train, test;
+  double scale;
+  /* train block: the defaults of the trainer's options */
+  const char *optimizer;
+  int epochs;
+  double lr, momentum, weight_decay;
+  int shuffle;
+  uint64_t seed;
+  /* parameters and buffer sizes */
+  int nparams;
+  const nn_param *params;
+  size_t params_size, state_size, acts_size;
+  /* Entry points. x is nb*in_dim floats (scaled); cls nb class indices or
+   * NULL; y nb*ydim floats or NULL.  1 <= nb <= batch.
+   * init: fill params from rng, zero the optimizer state.
+   * forward: run the network; if targets are given (cls or y non-NULL, or
+   *   target == NN_TARGET_INPUT) return the mean loss over the batch and add
+   *   the number of correct predictions to *correct (may be NULL);
+   *   otherwise return 0.
+   * backward: after forward with targets, set grads to d(mean loss)/d(param).
+   * update: one optimizer step with learning rate lr from grads.
+   * output: after forward, copy the model's output rows (nb*out_dim).
+   * set_threads: OpenMP thread count (no-op without OpenMP). */
+  void (*init)(nn_ctx *c, nn_rng *rng);
+  double (*forward)(nn_ctx *c, const float *x, const int32_t *cls, const float *y,
+                    int nb, double *correct);
+  void (*backward)(nn_ctx *c, const int32_t *cls, const float *y, int nb);
+  void (*update)(nn_ctx *c, double lr);
+  void (*output)(nn_ctx *c, int nb, float *out);
+  void (*set_threads)(int n);
+} nn_model;
+
+/* Allocate (aligned, zeroed) and free a context's buffers. */
+int nn_ctx_alloc(nn_ctx *c, const nn_model *m);
+void nn_ctx_free(nn_ctx *c);
+
+/* ----------------------------------------------------------------- ckpt.c
+ * Checkpoints in the safetensors layout: 8-byte little-endian header
+ * length, a JSON header {"name": {"dtype": "F32", "shape": [...],
+ * "data_offsets": [begin, end]}, ..., "__metadata__": {...}}, then the raw
+ * little-endian data.  Tensors carry the model's parameter names, so
+ * torch's safetensors.torch.load_file() gives a state_dict for the
+ * equivalent nn.Module.  Metadata: "model", "hash" (hex), "nncc_format".
+ * Saving writes path.tmp, flushes, fsyncs and renames it over path. */
+int nn_ckpt_save(const char *path, const nn_model *m, const nn_ctx *c,
+                 char *err, size_t errlen);
+/* Load parameters; F32 and F64 files load into either real type.  Refuses
+ * (returns -1 with a message) a file whose tensor names or shapes differ
+ * from the model's, naming the first difference, and truncated or malformed
+ * files. */
+int nn_ckpt_load(const char *path, const nn_model *m, nn_ctx *c,
+                 char *err, size_t errlen);
+
+/* -------------------------------------------------------------- gradcheck.c
+ * Compare the generated backward pass with central finite differences of
+ * the loss: random inputs x ~ N(0,1), random targets (classes uniform,
+ * real targets uniform in [0,1)), nb rows.  For each parameter tensor, up to
+ * `per_tensor` elements (all if fewer) are checked.  Prints one line per
+ * tensor (name, elements checked, max abs and rel error) to stdout and
+ * returns the number of elements whose error exceeds
+ * |a - n| > atol + rtol * max(|a|, |n|).  Meant for real_size == 8. */
+int nn_gradcheck(const nn_model *m, nn_ctx *c, uint64_t seed, int nb, int per_tensor,
+                 double rtol, double atol);
+
+/* ------------------------------------------------------------------ main.c
+ * The trainer: parses options, loads data, trains, evaluates, saves.
+ * Returns the process exit status (0 ok, 1 bad data/checkpoint/NaN,
+ * 2 usage). */
+int nn_main(int argc, char **argv, const nn_model *m);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
