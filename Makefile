@@ -20,15 +20,30 @@ RUNTIME_OBJ  := $(patsubst runtime/%.c,$(BUILD)/runtime/%.o,$(RUNTIME_SRC))
 MODELS    := $(wildcard models/*.nn)
 GENERATED := $(patsubst models/%.nn,generated/%.c,$(MODELS))
 
-.PHONY: all test generated clean help check-long unit golden numeric run-tests check-generated
+.PHONY: all test check generated clean help check-long unit golden numeric run-tests \
+        check-generated check-warnings check-asan deps demo
 
 all: $(BUILD)/nncc $(BUILD)/libnnrt.a
 
 help:
-	@echo "make            build build/nncc and build/libnnrt.a"
-	@echo "make test       all tests (unit, golden, numeric, run, generated/ in sync)"
-	@echo "make generated  regenerate generated/*.c from models/*.nn"
-	@echo "make check-long full-length training runs that prove the accuracy figures"
+	@echo "make demo        install missing packages (as root), build, compile"
+	@echo "                 models/fashion_mlp.nn and train it on Fashion-MNIST"
+	@echo "make test        every test: unit, golden, numeric, trainer runs, generated/"
+	@echo "                 in sync, warnings under gcc and clang, ASan+UBSan"
+	@echo "make             build build/nncc and build/libnnrt.a"
+	@echo "make generated   regenerate generated/*.c from models/*.nn"
+	@echo "make check-long  full-length training runs that prove the accuracy figures"
+
+deps:
+	@sh .ci/deps.sh
+
+# The main job: compile the Fashion-MNIST MLP and train it.
+demo: deps
+	$(MAKE) all
+	@mkdir -p $(BUILD)/demo
+	$(BUILD)/nncc models/fashion_mlp.nn -o $(BUILD)/demo/fashion_mlp.c
+	$(CC) $(TRAIN_CFLAGS) $(OPENMP) -Iruntime -o $(BUILD)/demo/train $(BUILD)/demo/fashion_mlp.c $(BUILD)/libnnrt.a $(RT_LIBS)
+	$(BUILD)/demo/train --save $(BUILD)/demo/fashion_mlp.safetensors
 
 # ---------------------------------------------------------------- grammar
 $(BUILD)/grammar/parser.c $(BUILD)/grammar/parser.h: grammar/parser.y

@@ -16,6 +16,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -211,7 +212,9 @@ static int build_executable(IR *ir, const Options *o) {
 static int write_output(IR *ir, const Options *o, Program *p, Model *m) {
   char *def = NULL;
   const char *path = o->output ? o->output : (def = default_output(o->input));
-  if (!o->emit && strcmp(path, "-") && !ends_with(path, ".c") && o->output)
+  struct stat st;
+  bool special = stat(path, &st) == 0 && !S_ISREG(st.st_mode); /* /dev/null, a pipe */
+  if (!o->emit && strcmp(path, "-") && !ends_with(path, ".c") && o->output && !special)
     return build_executable(ir, o);
   FILE *f = strcmp(path, "-") ? fopen(path, "w") : stdout;
   if (!f) {
@@ -237,55 +240,72 @@ static int write_output(IR *ir, const Options *o, Program *p, Model *m) {
   return rc;
 }
 
+/* The passes in order.  Every exit path frees what was built, so the
+ * compiler runs clean under LeakSanitizer. */
+static int compile(const Options *o, const char *src) {
+  Program *prog = parse_program(o->input, src);
+  Model *m = NULL;
+  IR *ir = NULL;
+  int rc = 1;
+  if (dumps(o, 'p'))
+    ast_print(stderr, prog);
+  if (diag_errors())
+    goto out;
+  if (o->emit && !strcmp(o->emit, "ast")) {
+    rc = write_output(NULL, o, prog, NULL);
+    goto out;
+  }
+
+  m = sema_check(prog);
+  if (!m)
+    goto out;
+  m->src = src;
+  if (shape_infer(m))
+    goto out;
+  if (dumps(o, 's'))
+    model_print(stderr, m);
+  if (o->summary) {
+    shape_summary(stdout, m);
+    rc = 0;
+    goto out;
+  }
+
+  ir = lower_model(m);
+  ir_verify(ir, "lower");
+  if (dumps(o, 'l'))
+    ir_print(stderr, ir, "lower");
+  if (o->emit && (!strcmp(o->emit, "model") || !strcmp(o->emit, "ir"))) {
+    rc = write_output(ir, o, prog, m);
+    goto out;
+  }
+
+  autodiff(ir);
+  ir_verify(ir, "autodiff");
+  if (dumps(o, 'a'))
+    ir_print(stderr, ir, "autodiff");
+  if (o->emit && !strcmp(o->emit, "grad")) {
+    rc = write_output(ir, o, prog, m);
+    goto out;
+  }
+
+  memplan(ir);
+  ir_verify(ir, "memplan");
+  if (dumps(o, 'm'))
+    ir_print(stderr, ir, "memplan");
+
+  rc = write_output(ir, o, prog, m);
+out:
+  ir_free(ir);
+  model_free(m);
+  ast_free(prog);
+  return rc;
+}
+
 int main(int argc, char **argv) {
   Options o = parse_options(argc, argv);
   char *src = read_file(o.input);
   diag_init(o.input, src);
-
-  Program *prog = parse_program(o.input, src);
-  if (dumps(&o, 'p'))
-    ast_print(stderr, prog);
-  if (diag_errors())
-    return 1;
-  if (o.emit && !strcmp(o.emit, "ast"))
-    return write_output(NULL, &o, prog, NULL);
-
-  Model *m = sema_check(prog);
-  if (!m)
-    return 1;
-  m->src = src;
-  if (shape_infer(m))
-    return 1;
-  if (dumps(&o, 's'))
-    model_print(stderr, m);
-  if (o.summary) {
-    shape_summary(stdout, m);
-    return 0;
-  }
-
-  IR *ir = lower_model(m);
-  ir_verify(ir, "lower");
-  if (dumps(&o, 'l'))
-    ir_print(stderr, ir, "lower");
-  if (o.emit && (!strcmp(o.emit, "model") || !strcmp(o.emit, "ir")))
-    return write_output(ir, &o, prog, m);
-
-  autodiff(ir);
-  ir_verify(ir, "autodiff");
-  if (dumps(&o, 'a'))
-    ir_print(stderr, ir, "autodiff");
-  if (o.emit && !strcmp(o.emit, "grad"))
-    return write_output(ir, &o, prog, m);
-
-  memplan(ir);
-  ir_verify(ir, "memplan");
-  if (dumps(&o, 'm'))
-    ir_print(stderr, ir, "memplan");
-
-  int rc = write_output(ir, &o, prog, m);
-  ir_free(ir);
-  model_free(m);
-  ast_free(prog);
+  int rc = compile(&o, src);
   free(src);
   free(o.cmdline);
   return rc;

@@ -51,14 +51,32 @@ static int find_word(const char *w, const char *const *list, int n) {
   return -1;
 }
 
-/* "unknown WHAT 'word'" plus ", did you mean 'x'?" when one is close. */
+/* The location of a name at the start of `loc` (a call's callee). */
+static Loc name_loc(Loc loc, const char *name) {
+  loc.len = (int)strlen(name);
+  return loc;
+}
+
+/* "a, b or c" into buf. */
+static const char *word_list(char *buf, size_t n, const char *const *list, int k) {
+  buf[0] = 0;
+  for (int i = 0; i < k; i++)
+    snprintf(buf + strlen(buf), n - strlen(buf), "%s%s", i == 0 ? "" : i == k - 1 ? " or " : ", ",
+             list[i]);
+  return buf;
+}
+
+/* "unknown WHAT 'word'" plus ", did you mean 'x'?" when one is close, else
+ * the list of known words.  `loc` starts at the word. */
 static void unknown_word(Loc loc, const char *what, const char *word, const char *const *list,
                          int n) {
   const char *near = closest_word(word, list, n);
+  char buf[512];
+  loc = name_loc(loc, word);
   if (near)
     error_at(loc, "unknown %s '%s', did you mean '%s'?", what, word, near);
   else
-    error_at(loc, "unknown %s '%s'", what, word);
+    error_at(loc, "unknown %s '%s' (known: %s)", what, word, word_list(buf, sizeof buf, list, n));
 }
 
 static const char *expr_kind_desc(const Expr *e) {
@@ -113,8 +131,12 @@ static bool pos_int(const Expr *e, const char *what, int *out) {
   double v;
   if (!const_num(e, what, &v))
     return false;
-  if (!is_integral(v) || v < 1) {
+  if (v != floor(v) || v < 1) {
     error_at(e->loc, "%s must be a positive integer, got %.15g", what, v);
+    return false;
+  }
+  if (v > 2147483647.0) {
+    error_at(e->loc, "%s is too large: %.15g (at most 2147483647)", what, v);
     return false;
   }
   *out = (int)v;
@@ -145,38 +167,39 @@ static bool str_val(const Expr *e, const char *what, char **out) {
 
 /* Check keyword arguments against `keys`: unknown and duplicate keys are
  * errors.  Returns false if any was bad. */
+/* Check keyword argument i against `keys`: an unknown key, or one given
+ * before, is an error.  Returns false if it was bad. */
+static bool check_key(const Arg *args, int i, const char *what, const char *const *keys,
+                      int nkeys) {
+  if (!args[i].key)
+    return true;
+  if (find_word(args[i].key, keys, nkeys) < 0) {
+    const char *near = closest_word(args[i].key, keys, nkeys);
+    char list[256];
+    if (near)
+      error_at(args[i].key_loc, "unknown key '%s' for %s, did you mean '%s'?", args[i].key,
+               what, near);
+    else if (nkeys == 0)
+      error_at(args[i].key_loc, "%s takes no key '%s'", what, args[i].key);
+    else
+      error_at(args[i].key_loc, "unknown key '%s' for %s (known keys: %s)", args[i].key, what,
+               word_list(list, sizeof list, keys, nkeys));
+    return false;
+  }
+  for (int j = 0; j < i; j++)
+    if (args[j].key && strcmp(args[j].key, args[i].key) == 0) {
+      error_at(args[i].key_loc, "duplicate key '%s'", args[i].key);
+      note_at(args[j].key_loc, "'%s' was first given here", args[i].key);
+      return false;
+    }
+  return true;
+}
+
 static bool check_keys(const Arg *args, int n, const char *what, const char *const *keys,
                        int nkeys) {
   bool ok = true;
-  for (int i = 0; i < n; i++) {
-    if (!args[i].key)
-      continue;
-    if (find_word(args[i].key, keys, nkeys) < 0) {
-      const char *near = closest_word(args[i].key, keys, nkeys);
-      if (near)
-        error_at(args[i].key_loc, "unknown key '%s' for %s, did you mean '%s'?", args[i].key,
-                 what, near);
-      else if (nkeys == 0)
-        error_at(args[i].key_loc, "%s takes no key '%s'", what, args[i].key);
-      else {
-        char list[256] = "";
-        for (int k = 0; k < nkeys; k++)
-          snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", k ? ", " : "",
-                   keys[k]);
-        error_at(args[i].key_loc, "unknown key '%s' for %s (known keys: %s)", args[i].key,
-                 what, list);
-      }
-      ok = false;
-      continue;
-    }
-    for (int j = 0; j < i; j++)
-      if (args[j].key && strcmp(args[j].key, args[i].key) == 0) {
-        error_at(args[i].key_loc, "duplicate key '%s'", args[i].key);
-        note_at(args[j].key_loc, "'%s' was first given here", args[i].key);
-        ok = false;
-        break;
-      }
-  }
+  for (int i = 0; i < n; i++)
+    ok = check_key(args, i, what, keys, nkeys) && ok;
   return ok;
 }
 
@@ -213,7 +236,7 @@ typedef struct Name {
 
 typedef struct Pending {
   Layer *layer;
-  const char *input; /* NULL: already reported */
+  const char *input;
 } Pending;
 
 typedef struct Sema {
@@ -301,6 +324,8 @@ static Shape dims_shape(const Stmt *st) {
 static void sema_input(Sema *s, Stmt *st) {
   if (s->m->input) {
     error_at(st->loc, "a model has one input; '%s' is already the input", s->m->input->name);
+    note_at(s->m->input->name_loc, "'%s' is declared here", s->m->input->name);
+    define(s, st->name, st->name_loc, N_INPUT, NULL); /* known, so no follow-on errors */
     return;
   }
   check_dims(st, "input");
@@ -314,6 +339,8 @@ static void sema_label(Sema *s, Stmt *st) {
   Model *m = s->m;
   if (m->has_label) {
     error_at(st->loc, "a model has one label; '%s' is already the label", m->label_name);
+    note_at(m->label_loc, "'%s' is declared here", m->label_name);
+    define(s, st->name, st->name_loc, N_LABEL, NULL);
     return;
   }
   static const char *const types[] = {"int", "real"};
@@ -329,8 +356,11 @@ static void sema_label(Sema *s, Stmt *st) {
              near ? "'?" : "");
     return;
   }
+  int before = diag_errors();
   check_dims(st, "label");
   m->label_is_class = t == 0;
+  if (diag_errors() > before)
+    return;
   if (t == 0) {
     if (st->ndims != 1)
       error_at(st->dims_loc, "a class label is int[K], with one dimension K, the number of "
@@ -464,6 +494,29 @@ static void sema_dense_keys(Layer *l, const Expr *call) {
   }
 }
 
+/* Resolve one layer's input name; `final`: all statements are read, so a
+ * name not defined by now is unknown. Returns false if it must wait. */
+static bool resolve_input(Sema *s, Layer *l, const char *name, bool final) {
+  Name *n = lookup(s, name);
+  if (!n && !final)
+    return false;
+  if (!n) {
+    const char *near = near_name(s, name, true);
+    if (near)
+      error_at(l->input_locs[0], "unknown layer '%s', did you mean '%s'?", name, near);
+    else
+      error_at(l->input_locs[0], "unknown layer '%s'", name);
+  } else if (n->kind == N_LABEL) {
+    error_at(l->input_locs[0], "'%s' is the label, not a layer; a layer's input is the "
+             "input or another layer", name);
+  } else if (n->layer == l) {
+    error_at(l->input_locs[0], "layer '%s' takes itself as input", name);
+  } else {
+    l->inputs[0] = n->layer;
+  }
+  return true;
+}
+
 static void add_pending(Sema *s, Layer *l, const Arg *input) {
   l->ninputs = 1;
   l->inputs = xcalloc(1, sizeof *l->inputs);
@@ -488,8 +541,10 @@ static void add_pending(Sema *s, Layer *l, const Arg *input) {
     }
     l->input_locs[0] = l->stmt->call->loc;
   }
-  Pending pe = {l, name};
-  VEC_PUSH(s->pending, s->npending, s->pcap, pe);
+  if (name && !resolve_input(s, l, name, false)) {
+    Pending pe = {l, name};
+    VEC_PUSH(s->pending, s->npending, s->pcap, pe);
+  }
 }
 
 static void sema_layer(Sema *s, Stmt *st) {
@@ -504,9 +559,22 @@ static void sema_layer(Sema *s, Stmt *st) {
   define(s, st->name, st->name_loc, N_LAYER, l);
   const Arg *a = call->args;
   int n = call->nargs, npos = count_positional(a, n);
-  const Arg *first = positional(a, n, 0);
+  const Arg *first = positional(a, n, 0), *second = positional(a, n, 1);
   const Arg *input = first && first->val->kind == EX_IDENT ? first : NULL;
   int rest = npos - (input != NULL); /* positional arguments after the input */
+  if (first && first->val->kind == EX_CALL) {
+    error_at(first->val->loc, "the input of %s is a layer name, not a call: give it a layer of "
+             "its own (layer %s_in = %s(...)) and name that", call->str, l->name,
+             first->val->str);
+    add_pending(s, l, NULL);
+    return;
+  }
+  if (!input && second && second->val->kind == EX_IDENT) {
+    error_at(second->val->loc, "the input comes first: %s(%s, ...)", call->str,
+             second->val->str);
+    add_pending(s, l, NULL);
+    return;
+  }
   if (l->kind == LAYER_FLATTEN) {
     check_keys(a, n, "flatten", NULL, 0);
     if (rest > 0)
@@ -514,7 +582,7 @@ static void sema_layer(Sema *s, Stmt *st) {
                "flatten takes only its input: flatten(image)");
   } else {
     if (rest == 0) {
-      error_at(call->loc, "dense needs the number of units, e.g. dense(%s, 128)",
+      error_at(name_loc(call->loc, call->str), "dense needs the number of units, e.g. dense(%s, 128)",
                input ? input->val->str : "h1");
     } else if (rest > 1) {
       error_at(positional(a, n, (input != NULL) + 1)->val->loc,
@@ -541,7 +609,7 @@ static void sema_loss(Sema *s, Stmt *st) {
   m->loss_line = st->loc.line;
   check_keys(call->args, call->nargs, call->str, NULL, 0);
   if (count_positional(call->args, call->nargs) != 2) {
-    error_at(call->loc, "%s takes 2 arguments (output, target), got %d", call->str,
+    error_at(name_loc(call->loc, call->str), "%s takes 2 arguments (output, target), got %d", call->str,
              count_positional(call->args, call->nargs));
     return;
   }
@@ -613,17 +681,20 @@ static bool sema_source(const Expr *e, const char *key, DataSrc *src) {
   return ok;
 }
 
+/* Block entries are checked in the order they are written. */
 static void sema_data(Sema *s, Stmt *st) {
   Model *m = s->m;
-  check_keys(st->entries, st->nentries, "the data block", data_keys, COUNT(data_keys));
-  const Expr *e;
-  if ((e = key_arg(st->entries, st->nentries, "train")))
-    sema_source(e, "train", &m->train_src);
-  if ((e = key_arg(st->entries, st->nentries, "test")))
-    sema_source(e, "test", &m->test_src);
-  if ((e = key_arg(st->entries, st->nentries, "scale")) &&
-      const_num(e, "'scale'", &m->scale) && !(m->scale > 0 && isfinite(m->scale)))
-    error_at(e->loc, "'scale' must be a positive number, got %g", m->scale);
+  for (int i = 0; i < st->nentries; i++) {
+    const Arg *a = &st->entries[i];
+    if (!check_key(st->entries, i, "the data block", data_keys, COUNT(data_keys)))
+      continue;
+    if (!strcmp(a->key, "train"))
+      sema_source(a->val, "train", &m->train_src);
+    else if (!strcmp(a->key, "test"))
+      sema_source(a->val, "test", &m->test_src);
+    else if (const_num(a->val, "'scale'", &m->scale) && !(m->scale > 0 && isfinite(m->scale)))
+      error_at(a->val->loc, "'scale' must be a positive number, got %g", m->scale);
+  }
 }
 
 static void sema_optimizer(Model *m, const Expr *e) {
@@ -657,28 +728,26 @@ static void sema_optimizer(Model *m, const Expr *e) {
     error_at(v->loc, "'momentum' must be in [0, 1), got %g", m->momentum);
 }
 
-static void sema_train(Sema *s, Stmt *st) {
-  Model *m = s->m;
-  check_keys(st->entries, st->nentries, "the train block", train_keys, COUNT(train_keys));
-  const Arg *a = st->entries;
-  int n = st->nentries;
-  const Expr *e;
+static void sema_train_entry(Model *m, const char *key, const Expr *e) {
   double v;
-  if ((e = key_arg(a, n, "optimizer")))
+  if (!strcmp(key, "optimizer")) {
     sema_optimizer(m, e);
-  if ((e = key_arg(a, n, "batch")))
+  } else if (!strcmp(key, "batch")) {
     pos_int(e, "'batch'", &m->batch);
-  if ((e = key_arg(a, n, "epochs")))
+  } else if (!strcmp(key, "epochs")) {
     pos_int(e, "'epochs'", &m->epochs);
-  if ((e = key_arg(a, n, "shuffle")))
+  } else if (!strcmp(key, "shuffle")) {
     bool_val(e, "'shuffle'", &m->shuffle);
-  if ((e = key_arg(a, n, "seed")) && const_num(e, "'seed'", &v)) {
+  } else if (!strcmp(key, "seed")) {
+    if (!const_num(e, "'seed'", &v))
+      return;
     if (!(v >= 0 && v == floor(v) && v < 18446744073709551616.0))
       error_at(e->loc, "'seed' must be a non-negative integer, got %.15g", v);
     else
       m->seed = (uint64_t)v;
-  }
-  if ((e = key_arg(a, n, "weight_decay")) && const_num(e, "'weight_decay'", &v)) {
+  } else if (!strcmp(key, "weight_decay")) {
+    if (!const_num(e, "'weight_decay'", &v))
+      return;
     if (!(v >= 0 && isfinite(v)))
       error_at(e->loc, "'weight_decay' must be >= 0, got %g", v);
     else
@@ -686,30 +755,19 @@ static void sema_train(Sema *s, Stmt *st) {
   }
 }
 
+static void sema_train(Sema *s, Stmt *st) {
+  for (int i = 0; i < st->nentries; i++)
+    if (check_key(st->entries, i, "the train block", train_keys, COUNT(train_keys)))
+      sema_train_entry(s->m, st->entries[i].key, st->entries[i].val);
+}
+
 /* ------------------------------------------------------------ resolving */
 
+/* Forward references (a layer defined further down) are resolved when all
+ * statements are read. */
 static void resolve_inputs(Sema *s) {
-  for (int i = 0; i < s->npending; i++) {
-    Layer *l = s->pending[i].layer;
-    const char *name = s->pending[i].input;
-    if (!name)
-      continue;
-    Name *n = lookup(s, name);
-    if (!n) {
-      const char *near = near_name(s, name, true);
-      if (near)
-        error_at(l->input_locs[0], "unknown layer '%s', did you mean '%s'?", name, near);
-      else
-        error_at(l->input_locs[0], "unknown layer '%s'", name);
-    } else if (n->kind == N_LABEL) {
-      error_at(l->input_locs[0], "'%s' is the label, not a layer; a layer's input is the "
-               "input or another layer", name);
-    } else if (n->layer == l) {
-      error_at(l->input_locs[0], "layer '%s' takes itself as input", name);
-    } else {
-      l->inputs[0] = n->layer;
-    }
-  }
+  for (int i = 0; i < s->npending; i++)
+    resolve_input(s, s->pending[i].layer, s->pending[i].input, true);
 }
 
 /* Depth-first topological sort; a back edge is a cycle, reported once with
@@ -771,9 +829,8 @@ static void resolve_loss(Sema *s) {
   Name *t = lookup(s, tname);
   if (!t) {
     const char *near = near_name(s, tname, false);
-    error_at(m->loss_target_loc, "unknown target '%s'%s%s%s; the target is the label or the "
-             "input", tname, near ? ", did you mean '" : "", near ? near : "",
-             near ? "'?" : "");
+    error_at(m->loss_target_loc, "unknown target '%s' (the target is the label or the input)%s%s%s",
+             tname, near ? ", did you mean '" : "", near ? near : "", near ? "'?" : "");
   } else if (t->kind == N_LAYER) {
     error_at(m->loss_target_loc, "the target of %s is the label or the input; '%s' is a layer",
              loss_name(m->loss), tname);

@@ -33,15 +33,20 @@ char *xstrndup(const char *s, size_t n) {
 }
 
 char *xasprintf(const char *fmt, ...) {
-  va_list ap, ap2;
+  char small[256];
+  va_list ap;
   va_start(ap, fmt);
-  va_copy(ap2, ap);
-  int n = vsnprintf(NULL, 0, fmt, ap);
+  int n = vsnprintf(small, sizeof small, fmt, ap);
   va_end(ap);
-  if (n < 0) die("xasprintf: bad format '%s'", fmt);
+  if (n < 0) die("xasprintf: vsnprintf failed");
   char *p = xmalloc((size_t)n + 1);
-  vsnprintf(p, (size_t)n + 1, fmt, ap2);
-  va_end(ap2);
+  if ((size_t)n < sizeof small) {
+    memcpy(p, small, (size_t)n + 1);
+  } else {
+    va_start(ap, fmt);
+    vsnprintf(p, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+  }
   return p;
 }
 

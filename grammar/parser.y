@@ -7,8 +7,9 @@
  *   - keeps a stack of the open brackets, so that a message can name the
  *     bracket a missing closer belongs to ("expected ')' to close '(' at
  *     3:14");
- *   - turns a keyword written as a key inside brackets (`train = ...` in a
- *     data block, `label = 0` in csv(...)) into a plain name;
+ *   - turns a keyword inside brackets into a plain name unless what
+ *     follows starts its statement (`train = ...` in a data block and
+ *     `label = 0` in csv(...) are names, `train {` is not);
  *   - after a syntax error, skips tokens up to a safe point to resume
  *     (panic mode): the next statement keyword, or, inside a block, the
  *     next entry (a name that starts a line) or the block's '}'.  It then
@@ -94,9 +95,8 @@ struct ParseState {
   Bracket popped;
   Token peek;           /* one token read ahead from the scanner */
   bool has_peek;
-  Token pending;        /* a token to return after a RESYNC */
-  bool has_pending;
-  bool pending_resync;  /* return a RESYNC before `pending` */
+  Token queue[8];       /* tokens to return before scanning on */
+  int qhead, qlen;
   enum { SKIP_NONE, SKIP_TOP, SKIP_BLOCK } skip; /* panic mode */
   int skip_depth;       /* SKIP_BLOCK: index in br of the block's '{' */
 };
@@ -114,7 +114,6 @@ Loc loc_of(YYLTYPE l);
 static int yylex(YYSTYPE *lval, YYLTYPE *lloc, yyscan_t scanner, ParseState *ps);
 static void yyerror(YYLTYPE *loc, yyscan_t scanner, ParseState *ps, const char *msg);
 static void dim_push(ParseState *ps, DimVec *d, double v, bool is_int, YYLTYPE loc);
-static void resynced(ParseState *ps, bool top);
 
 /* A rule's location spans its first to its last symbol; an empty rule
  * sits at the end of the symbol before it. */
@@ -218,7 +217,6 @@ stmt:
                             $$->entries = $2.v; $$->nentries = $2.n; }
 | TRAIN block             { $$ = ast_new_stmt(ST_TRAIN, L(@1));
                             $$->entries = $2.v; $$->nentries = $2.n; }
-| error                   { $$ = NULL; resynced(ps, true); yyerrok; }
 | error RESYNC            { $$ = NULL; yyerrok; }
 ;
 
@@ -234,12 +232,10 @@ dim_list:
 ;
 
 /* block = "{" { IDENT "=" expr [ "," | ";" ] } "}" ;
-   An error inside a block resumes at the next entry, at the block's '}',
-   or, when the '}' is missing, at the next statement. */
+   An error inside a block resumes at the next entry or at the block's '}'
+   (yylex supplies a '}' that is missing before the next statement). */
 block:
   '{' entries '}'         { $$ = $2; }
-| '{' entries error '}'   { $$ = $2; resynced(ps, true); yyerrok; }
-| '{' entries error       { $$ = $2; resynced(ps, true); yyerrok; }
 ;
 
 entries:
@@ -388,9 +384,12 @@ static char closer(char open) { return open == '(' ? ')' : open == '[' ? ']' : '
 static void next_token(ParseState *ps, Token *t) {
   raw_next(ps, t);
   if (is_stmt_kw(t->kind) && ps->nbr > 0) {
+    /* Inside brackets a keyword is a name (`train = ...` in a data block)
+     * unless it is followed by what its statement needs next. */
     raw_next(ps, &ps->peek);
     ps->has_peek = true;
-    if (ps->peek.kind == '=') {
+    int want = t->kind == DATA || t->kind == TRAIN ? '{' : IDENT;
+    if (ps->peek.kind != want) {
       int n;
       const char *s = src_at(ps, t->loc, &n);
       t->kind = IDENT;
@@ -412,15 +411,6 @@ static void next_token(ParseState *ps, Token *t) {
     if (ps->nbr > 0 && closer(ps->br[ps->nbr - 1].ch) == t->kind) {
       ps->popped = ps->br[--ps->nbr];
       ps->la_popped = true;
-    } else if (t->kind == '}' && ps->skip != SKIP_NONE) {
-      /* skipping: a '}' closes whatever is open up to its '{' */
-      int i = ps->nbr - 1;
-      while (i >= 0 && ps->br[i].ch != '{') i--;
-      if (i >= 0) {
-        ps->popped = ps->br[i];
-        ps->la_popped = true;
-        ps->nbr = i;
-      }
     }
     break;
   default:
@@ -434,54 +424,79 @@ static void next_token(ParseState *ps, Token *t) {
   ps->hist[2].lexerr = t->lexerr;
 }
 
-static int deliver(Token *t, YYSTYPE *lval, YYLTYPE *lloc) {
-  *lval = t->val;
-  *lloc = t->loc;
-  return t->kind;
+static void enqueue(ParseState *ps, int kind, const Token *t) {
+  if (ps->qlen == 8) die("parser: token queue overflow");
+  Token *q = &ps->queue[(ps->qhead + ps->qlen++) % 8];
+  if (t && kind == t->kind) {
+    *q = *t;
+  } else { /* RESYNC or a missing '}' just before t */
+    memset(q, 0, sizeof *q);
+    q->kind = kind;
+    q->loc = t->loc;
+    q->loc.end = q->loc.off;
+  }
+}
+
+/* In panic mode, is `t` a place to resume parsing?  If so, queue a RESYNC
+ * for the error rule, a '}' that an unterminated block lacks, and t itself,
+ * and leave panic mode.  A statement keyword counts only at the start of
+ * a line, so that `layer model = ...` does not resume at `model`. */
+static bool try_resync(ParseState *ps, Token *t) {
+  bool stmt_start = t->kind == YYEOF || (is_stmt_kw(t->kind) && t->bol);
+  if (ps->skip == SKIP_TOP) {
+    if (!stmt_start) return false;
+    ps->nbr = 0;
+    enqueue(ps, RESYNC, t);
+  } else if (stmt_start) { /* SKIP_BLOCK, and the '}' is missing */
+    ps->nbr = 0;
+    enqueue(ps, RESYNC, t);
+    enqueue(ps, '}', t);
+  } else if (t->kind == '}') {
+    if (!ps->la_popped) { /* a '}' closes all that is open up to its '{' */
+      int i = ps->nbr - 1;
+      while (i >= 0 && ps->br[i].ch != '{') i--;
+      if (i < 0) return false;
+      ps->popped = ps->br[i];
+      ps->la_popped = true;
+      ps->nbr = i;
+    }
+    if (ps->nbr != ps->skip_depth || ps->popped.ch != '{') return false;
+    /* Only a '}' followed by a statement ends the block: after a stray
+     * '}' in `seed = }42` go on skipping. */
+    if (!ps->has_peek) {
+      raw_next(ps, &ps->peek);
+      ps->has_peek = true;
+    }
+    if (ps->peek.kind != YYEOF && !is_stmt_kw(ps->peek.kind)) return false;
+    enqueue(ps, RESYNC, t);
+  } else if (t->kind == IDENT && t->bol && ps->nbr == ps->skip_depth + 1) {
+    enqueue(ps, RESYNC, t); /* the next entry of the block */
+  } else {
+    return false;
+  }
+  enqueue(ps, t->kind, t);
+  ps->skip = SKIP_NONE;
+  return true;
 }
 
 /* The scanner as the parser sees it; see the comment at the top. */
 static int yylex(YYSTYPE *lval, YYLTYPE *lloc, yyscan_t scanner, ParseState *ps) {
   (void)scanner;
   Token t;
-  if (ps->has_pending) {
-    if (ps->pending_resync) {
-      ps->pending_resync = false;
-      *lloc = ps->pending.loc;
-      return RESYNC;
-    }
-    ps->has_pending = false;
-    return deliver(&ps->pending, lval, lloc);
-  }
   for (;;) {
+    if (ps->qlen > 0) {
+      t = ps->queue[ps->qhead];
+      ps->qhead = (ps->qhead + 1) % 8;
+      ps->qlen--;
+      break;
+    }
     next_token(ps, &t);
-    if (ps->skip == SKIP_NONE || t.kind == YYEOF) break;
-    if (is_stmt_kw(t.kind)) {
-      if (ps->skip == SKIP_BLOCK) break; /* the block lacks its '}' */
-      ps->nbr = 0;
-      goto resync;
-    }
-    if (ps->skip == SKIP_BLOCK) {
-      if (t.kind == '}' && ps->la_popped && ps->nbr == ps->skip_depth) break;
-      if (t.kind == IDENT && t.bol && ps->nbr == ps->skip_depth + 1) goto resync;
-    }
-    token_free(&t);
+    if (ps->skip == SKIP_NONE) break;
+    if (!try_resync(ps, &t)) token_free(&t);
   }
-  ps->skip = SKIP_NONE;
-  return deliver(&t, lval, lloc);
-resync:
-  ps->skip = SKIP_NONE;
-  ps->pending = t;
-  ps->has_pending = true;
+  *lval = t.val;
   *lloc = t.loc;
-  return RESYNC;
-}
-
-/* An error rule has consumed the error; top: we are back at statement
- * level, so no bracket is open. */
-static void resynced(ParseState *ps, bool top) {
-  ps->skip = SKIP_NONE;
-  if (top) ps->nbr = 0;
+  return t.kind;
 }
 
 /* ------------------------------------------------------- error messages */
@@ -527,10 +542,10 @@ static char *tok_desc(const ParseState *ps, int i) {
   const char *s = src_at(ps, ps->hist[i].loc, &n);
   if (ps->hist[i].kind == YYEOF) return xstrdup("end of file");
   if (ps->hist[i].kind == STRING) {
-    if (n > 24) return xasprintf("%.20s...\"", s);
+    if (n > 32) return xasprintf("%.28s...\"", s);
     return xasprintf("%.*s", n, s);
   }
-  if (n > 24) return xasprintf("'%.20s...'", s);
+  if (n > 32) return xasprintf("'%.28s...'", s);
   return xasprintf("'%.*s'", n, s);
 }
 
@@ -619,31 +634,11 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, Pars
   for (int i = 0; i < e.n; i++) /* RESYNC is nothing a user can write */
     if (e.sym[i] == YYSYMBOL_RESYNC) e.sym[i--] = e.sym[--e.n];
 
-  /* Recover: skip to the next entry if inside a block, else to the next
-   * statement. */
-  int nopen = ps->nbr - (ps->la_pushed ? 1 : 0);
-  ps->skip = SKIP_TOP;
-  for (int i = nopen - 1; i >= 0; i--) {
-    if (ps->br[i].ch == '{') {
-      ps->skip = SKIP_BLOCK;
-      ps->skip_depth = i;
-      break;
-    }
-  }
   int la = ps->hist[2].kind;
-  if (ps->skip == SKIP_BLOCK && la == IDENT && ps->hist[2].bol && ps->nbr == ps->skip_depth + 1) {
-    /* The lookahead starts a new entry: the parser will drop it, so hand
-     * it back after the RESYNC. */
-    ps->pending.kind = IDENT;
-    ps->pending.loc = ps->hist[2].loc;
-    int n;
-    const char *s = src_at(ps, ps->hist[2].loc, &n);
-    ps->pending.val.str = xstrndup(s, (size_t)n);
-    ps->skip = SKIP_NONE;
-    ps->has_pending = ps->pending_resync = true;
-  }
-
-  if (ps->hist[2].lexerr) return 0; /* the scanner has said it already */
+  /* The scanner has reported this token, a bad character before it, or
+   * an unterminated string just before it (which ate the rest of the line). */
+  if (ps->hist[2].lexerr || (ps->hist[1].lexerr && ps->hist[1].kind == STRING))
+    goto recover;
 
   Loc at = L(*yypcontext_location(ctx));
   int prev = ps->hist[1].kind, prev2 = ps->hist[0].kind;
@@ -654,7 +649,7 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, Pars
     error_at(L(ps->hist[1].loc), "expected a value after %s, saw %s", op, saw);
     free(op);
     free(saw);
-    return 0;
+    goto recover;
   }
 
   char *want = expected_phrase(ps, &e);
@@ -683,6 +678,33 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, Pars
     free(saw);
   }
   free(want);
+
+recover:;
+  /* Panic mode: skip to the next entry if inside a block, else to the
+   * next statement. */
+  int nopen = ps->nbr - (ps->la_pushed ? 1 : 0);
+  ps->skip = SKIP_TOP;
+  if (ps->la_popped && ps->popped.ch == '{') { /* `x = }` */
+    ps->skip = SKIP_BLOCK;
+    ps->skip_depth = ps->nbr;
+  }
+  for (int i = nopen - 1; i >= 0 && ps->skip == SKIP_TOP; i--) {
+    if (ps->br[i].ch == '{') {
+      ps->skip = SKIP_BLOCK;
+      ps->skip_depth = i;
+    }
+  }
+  /* The parser drops the lookahead after the error; if it is where to
+   * resume, hand a copy back.  (At end of file the parser stops.) */
+  if (la != YYEOF && ps->qlen == 0) {
+    Token t = {.kind = la, .loc = ps->hist[2].loc, .bol = ps->hist[2].bol};
+    if (la == IDENT) {
+      int n;
+      const char *s = src_at(ps, t.loc, &n);
+      t.val.str = xstrndup(s, (size_t)n);
+    }
+    if (!try_resync(ps, &t)) token_free(&t);
+  }
   return 0;
 }
 
@@ -705,7 +727,8 @@ Program *parse_program(const char *file, const char *src) {
   ps.hist[0].kind = ps.hist[1].kind = ps.hist[2].kind = YYEMPTY;
   yyparse(scanner, &ps);
   if (ps.has_peek) token_free(&ps.peek);
-  if (ps.has_pending) token_free(&ps.pending);
+  for (; ps.qlen > 0; ps.qlen--, ps.qhead = (ps.qhead + 1) % 8)
+    token_free(&ps.queue[ps.qhead]);
   free(ps.br);
   yy_delete_buffer(buf, scanner);
   yylex_destroy(scanner);

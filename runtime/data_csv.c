@@ -8,8 +8,9 @@
  *     target_optional (then there is no target);
  *   INPUT, NONE: dim, or dim + ydim when target_optional (the target
  *     columns are then skipped).
- * label_col >= 0 is tfirst; label_col = -k puts the block's last column
- * k-th from the end (-1: the last tcount columns).
+ * label_col >= 0 is tfirst; -1 means the last tcount columns; -k (k >= 2)
+ * makes the k-th column from the end the first target column, as Python's
+ * index -k (the language reference: "negative counts from the end").
  * Line numbers in messages count every line of the file from 1; column
  * numbers count fields from 1.
  */
@@ -111,8 +112,9 @@ static int nn_csv_layout(nn_csv *c, int line, int ncols) {
   c->keep_target = c->tcount > 0 && labelled;
   c->tfirst = 0;
   if (c->tcount > 0) {
-    long first = c->label_col >= 0 ? c->label_col
-                                   : (long)ncols + c->label_col + 1 - c->tcount;
+    long first = c->label_col >= 0    ? c->label_col
+                 : c->label_col == -1 ? (long)ncols - c->tcount
+                                      : (long)ncols + c->label_col;
     if (first < 0 || first + c->tcount > ncols) {
       snprintf(c->err, c->errlen,
                "%s:%d: error: label column %d does not fit %d target column%s in %d columns",

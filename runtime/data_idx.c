@@ -118,6 +118,10 @@ static int nn_idx_header(nn_idx *f) {
     }
   }
   f->count = f->dims[0];
+  if (f->item == 0) {
+    snprintf(f->err, f->errlen, "%s: offset 8: error: items of 0 values", f->path);
+    return -1;
+  }
   if (f->count == 0) {
     snprintf(f->err, f->errlen, "%s: error: no rows (the header says 0 items)", f->path);
     return -1;
@@ -188,11 +192,27 @@ typedef struct nn_idx_dst {
   const nn_data_spec *spec;
   nn_dataset *d;
   size_t hdr; /* header bytes before the data section */
+  size_t cap; /* values allocated in d->x */
 } nn_idx_dst;
 
+static int nn_idx_oom(nn_idx *f) {
+  snprintf(f->err, f->errlen, "%s: error: out of memory for %zu items", f->path, f->count);
+  return -1;
+}
+
+/* d->x grows with the data actually read (doubling), so a corrupt header
+ * that claims billions of items costs no more memory than the file holds. */
 static int nn_idx_sink_x(void *ctx, nn_idx *f, size_t at, const unsigned char *b, size_t n) {
   nn_idx_dst *t = ctx;
-  (void)f;
+  if (at + n > t->cap) {
+    size_t total = f->count * f->item, cap = t->cap * 2 > at + n ? t->cap * 2 : at + n;
+    cap = cap > total ? total : cap;
+    float *x = realloc(t->d->x, cap * sizeof *x);
+    if (!x)
+      return nn_idx_oom(f);
+    t->d->x = x;
+    t->cap = cap;
+  }
   for (size_t i = 0; i < n; i++)
     t->d->x[at + i] = (float)((double)b[i] * t->spec->scale);
   return 0;
@@ -220,11 +240,6 @@ static int nn_idx_sink_y(void *ctx, nn_idx *f, size_t at, const unsigned char *b
   return 0;
 }
 
-static int nn_idx_oom(nn_idx *f) {
-  snprintf(f->err, f->errlen, "%s: error: out of memory for %zu items", f->path, f->count);
-  return -1;
-}
-
 static int nn_idx_images(nn_idx *f, const nn_data_spec *spec, nn_dataset *d) {
   if (nn_idx_open(f) || nn_idx_header(f))
     return -1;
@@ -235,14 +250,14 @@ static int nn_idx_images(nn_idx *f, const nn_data_spec *spec, nn_dataset *d) {
              f->path, shape, spec->dim);
     return -1;
   }
-  if (f->count > 0x7fffffff)
-    return nn_idx_oom(f);
+  if (f->count > 0x7fffffff) {
+    snprintf(f->err, f->errlen, "%s: offset 4: error: %zu items are more than a data set holds",
+             f->path, f->count);
+    return -1;
+  }
   d->n = (int)f->count;
   d->dim = spec->dim;
-  d->x = malloc(f->count * f->item * sizeof *d->x + 1);
-  if (!d->x)
-    return nn_idx_oom(f);
-  nn_idx_dst t = {spec, d, f->off};
+  nn_idx_dst t = {spec, d, f->off, 0};
   return nn_idx_body(f, nn_idx_sink_x, &t);
 }
 
@@ -270,7 +285,7 @@ static int nn_idx_labels(nn_idx *f, const char *images, const nn_data_spec *spec
              f->count, images, d->n);
     return -1;
   }
-  nn_idx_dst t = {spec, d, f->off};
+  nn_idx_dst t = {spec, d, f->off, 0};
   if (cls) {
     d->cls = malloc(f->count * sizeof *d->cls);
     if (!d->cls)

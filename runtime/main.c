@@ -150,13 +150,14 @@ static void nn_help(const char *prog, const nn_model *m) {
          "kind is recognised from the content).  A CSV given here uses the header and\n"
          "label column of the model's training CSV (else: no header, target in the\n"
          "last column).\n"
-         "Training runs batches of %d rows (compiled in), %s; an\n"
-         "epoch's last batch keeps the remaining rows (it may be smaller, no row is\n"
-         "dropped).  Exit status: 0 ok, 1 data, checkpoint or training error (or a\n"
-         "failed --gradcheck), 2 usage error.\n",
+         "Training runs batches of %d rows (compiled in), %s.\n"
+         "An epoch's last batch keeps the remaining rows: it may be smaller, no row\n"
+         "is dropped.\n"
+         "Exit status: 0 ok, 1 data, checkpoint or training error (or a failed\n"
+         "--gradcheck), 2 usage error.\n",
          prog, m->name, m->source, nn_param_count(m), m->loss_name, m->epochs,
          m->optimizer, m->lr, (unsigned long long)m->seed, train, test, m->out_dim, m->batch,
-         m->shuffle ? "in a new random order every epoch" : "in file order (no shuffle)");
+         m->shuffle ? "rows shuffled every epoch" : "rows in file order");
 }
 
 enum {
@@ -362,17 +363,6 @@ static void nn_run_free(nn_run *R) {
   nn_ctx_free(&R->c);
 }
 
-/* Accuracy counts one prediction per row for classes, one per target value
- * for real targets (binary cross-entropy) and one per input value for
- * autoencoders. */
-static double nn_acc_units(const nn_model *m) {
-  if (m->target == NN_TARGET_REAL)
-    return m->ydim > 0 ? m->ydim : 1;
-  if (m->target == NN_TARGET_INPUT)
-    return m->in_dim;
-  return 1;
-}
-
 static int32_t *nn_identity(int n) {
   int32_t *o = malloc(((size_t)n + 1) * sizeof *o);
   for (int i = 0; o && i < n; i++)
@@ -397,7 +387,7 @@ static int nn_evaluate(nn_run *R, const nn_dataset *d, nn_stats *st) {
   }
   free(order);
   st->loss = loss / d->n;
-  st->acc = m->has_accuracy ? correct / (d->n * nn_acc_units(m)) : -1;
+  st->acc = m->has_accuracy ? correct / d->n : -1;
   return 0;
 }
 
@@ -532,7 +522,7 @@ static int nn_epoch(nn_run *R, nn_train *T, int epoch, nn_stats *st, double *sec
   }
   *seconds = nn_now() - t;
   st->loss = loss / d->n;
-  st->acc = m->has_accuracy ? correct / (d->n * nn_acc_units(m)) : -1;
+  st->acc = m->has_accuracy ? correct / d->n : -1;
   return 0;
 }
 
@@ -583,9 +573,13 @@ static int nn_epochs(nn_run *R, nn_train *T, nn_stats *final_tr, nn_stats *final
 
 static void nn_train_banner(nn_run *R, const nn_train *T) {
   const nn_model *m = R->m;
-  printf("model %s (%s): %zu parameters, batch %d, %s lr %g, %d epochs, seed %llu\n", m->name,
-         m->source, nn_param_count(m), m->batch, m->optimizer, R->o.lr, R->o.epochs,
-         (unsigned long long)R->o.seed);
+  printf("model %s (%s): %zu parameters, batch %d, %s lr %g", m->name, m->source,
+         nn_param_count(m), m->batch, m->optimizer, R->o.lr);
+  if (m->momentum != 0)
+    printf(" momentum %g", m->momentum);
+  if (m->weight_decay != 0)
+    printf(" weight decay %g", m->weight_decay);
+  printf(", %d epochs, seed %llu\n", R->o.epochs, (unsigned long long)R->o.seed);
   printf("train: %s (%d rows)", T->tr.name, T->tr.n);
   if (T->te.n > 0)
     printf("  test: %s (%d rows)", T->te.name, T->te.n);

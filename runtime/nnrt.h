@@ -65,7 +65,9 @@ typedef struct nn_source {
   const char *path;  /* CSV file, or IDX images file (.gz or plain) */
   const char *path2; /* IDX labels file, or NULL */
   int label_col;     /* CSV: 0-based first target column; -1: the last
-                        ydim columns (or the last column for classes) */
+                        ydim columns (or the last column for classes);
+                        -k (k >= 2): the first target column is the k-th
+                        from the end (Python's index -k) */
   int header;        /* CSV: 1 if the first line holds column names */
 } nn_source;
 
@@ -85,7 +87,7 @@ typedef struct nn_dataset {
   int n;        /* rows */
   int dim;      /* features per row */
   float *x;     /* n * dim, row-major, already scaled */
-  int has_target;
+  int has_target; /* targets loaded (cls or y), or target INPUT */
   int32_t *cls; /* n class indices (CLASS), else NULL */
   float *y;     /* n * ydim values (REAL), else NULL */
   int ydim;
@@ -135,7 +137,8 @@ typedef struct nn_ctx {
   void *grads;  /* params_size reals, same layout as params */
   void *state;  /* state_size reals: optimizer state (momentum, ...) */
   void *acts;   /* acts_size reals: activations and their gradients */
-  uint64_t step; /* optimizer steps taken so far */
+  uint64_t step; /* optimizer steps taken so far (nn_main increments it
+                    after each update()) */
 } nn_ctx;
 
 typedef struct nn_model {
@@ -172,7 +175,9 @@ typedef struct nn_model {
    * forward: run the network; if targets are given (cls or y non-NULL, or
    *   target == NN_TARGET_INPUT) return the mean loss over the batch and add
    *   the number of correct predictions to *correct (may be NULL);
-   *   otherwise return 0.
+   *   otherwise return 0.  *correct counts rows: a row with several target
+   *   values adds the fraction of them that is right, so the runtime's
+   *   accuracy is correct / rows.
    * backward: after forward with targets, set grads to d(mean loss)/d(param).
    * update: one optimizer step with learning rate lr from grads.
    * output: after forward, copy the model's output rows (nb*out_dim).
@@ -214,7 +219,10 @@ int nn_ckpt_load(const char *path, const nn_model *m, nn_ctx *c,
  * `per_tensor` elements (all if fewer) are checked.  Prints one line per
  * tensor (name, elements checked, max abs and rel error) to stdout and
  * returns the number of elements whose error exceeds
- * |a - n| > atol + rtol * max(|a|, |n|).  Meant for real_size == 8. */
+ * |a - n| > atol + rtol * max(|a|, |n|).  Meant for real_size == 8.
+ * Step h = 1e-5 (1e-3 for real_size 4).  Inputs and element choices come
+ * from rng stream 7 of `seed`; the parameters are restored afterwards.
+ * Returns -1 if out of memory. */
 int nn_gradcheck(const nn_model *m, nn_ctx *c, uint64_t seed, int nb, int per_tensor,
                  double rtol, double atol);
 

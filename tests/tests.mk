@@ -16,4 +16,43 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(COMPILER_LIB_OBJ)
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; (cd tests/unit && ../../$$t); done
 
-test: unit
+
+golden: $(BUILD)/nncc
+	sh tests/golden/run.sh $(BUILD)/nncc
+
+# generated/ must be what `make generated` writes now: regenerate into a
+# scratch tree with the same relative paths and diff.
+check-generated: $(BUILD)/nncc
+	@rm -rf $(BUILD)/regen && mkdir -p $(BUILD)/regen/models $(BUILD)/regen/generated
+	@cp models/*.nn $(BUILD)/regen/models/
+	@set -e; for m in $(MODELS); do \
+	  (cd $(BUILD)/regen && ../nncc $$m -o generated/$$(basename $$m .nn).c); done
+	@if diff -ru generated $(BUILD)/regen/generated; then \
+	  echo "generated: 1 passed, 0 failed"; \
+	else echo "generated/ is stale: run 'make generated' and commit"; exit 1; fi
+
+# Every generated trainer compiles without a warning under gcc and clang,
+# with and without OpenMP, in float and in double.
+check-warnings: $(GENERATED)
+	@set -e; n=0; for c in $(GENERATED); do for cc in gcc clang; do \
+	  for f in "-fopenmp" "" "-fopenmp -DNN_REAL=double"; do \
+	    $$cc -O2 -march=native $$f -Wall -Wextra -Werror -Iruntime -c -o /dev/null $$c; \
+	    n=$$((n+1)); done; done; done; echo "warnings: $$n passed, 0 failed"
+
+run-tests: $(BUILD)/nncc $(BUILD)/libnnrt.a
+	sh tests/run/run.sh $(BUILD)
+
+# The compiler, the runtime and the unit and golden tests again under
+# AddressSanitizer + UBSan (any report fails).
+ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+check-asan:
+	ASAN_OPTIONS=detect_leaks=0 $(MAKE) BUILD=build-asan CFLAGS='$(ASAN_FLAGS)' unit golden
+
+check: all unit golden check-generated check-warnings run-tests
+
+test: deps
+	$(MAKE) check
+	$(MAKE) check-asan
+
+check-long: $(BUILD)/nncc $(BUILD)/libnnrt.a
+	sh tests/run/long.sh $(BUILD)

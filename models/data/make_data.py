@@ -18,7 +18,7 @@ Outputs (in the directory of this script):
   iris_{train,test}.csv            120 / 30 rows, stratified 80/20
   wine_{train,test}.csv            142 / 36
   breast_cancer_{train,test}.csv   456 / 113
-  digits_{train,test}.csv          1437 / 360
+  digits_{train,test}.csv          1438 / 359
   xor.csv                          the 4 rows of XOR
   regression_{train,test}.csv      1000 / 200 rows of y = sin(2x) + 0.5x + noise
 """

@@ -127,6 +127,20 @@ static void test_csv_real_negative_col(void **state) {
   assert_floats(d.x, x, 6);
   assert_floats(d.y, y, 2);
   nn_data_free(&d);
+  /* label_col = -3 with two targets: columns 1 and 2 of 4. */
+  s.dim = 2;
+  s.ydim = 2;
+  load_ok(csv("data/real.csv", 1, -3), s, &d);
+  const float x2[] = {1, 0.25f, 3, 2}, y2[] = {2, 0.5f, 4, -1};
+  assert_floats(d.x, x2, 4);
+  assert_floats(d.y, y2, 4);
+  nn_data_free(&d);
+  load_ok(csv("data/real.csv", 1, -2), s, &d); /* the last two columns, as -1 */
+  const float y3[] = {0.5f, 0.25f, -1, 2};
+  assert_floats(d.y, y3, 4);
+  nn_data_free(&d);
+  expect_error(csv("data/real.csv", 1, -5), s,
+               "data/real.csv:2: error: label column -5 does not fit 2 target columns in 4 columns");
 }
 
 /* target_optional: a file without the target column loads untargeted. */

@@ -1,0 +1,81 @@
+#!/bin/sh
+# Trainer runs: build the trainers of the example models from generated/,
+# train them with their own settings (fixed seeds) and check the final
+# figures against thresholds.  Exact losses are not compared: gcc and clang,
+# and -march=native on different machines, round differently.
+#   tests/run/run.sh BUILD_DIR
+build=${1:-build}
+cc=${CC:-cc}
+pass=0 fail=0
+out=$build/run
+mkdir -p "$out"
+
+# check NAME "TRAINER OPTIONS" FIELD OP LIMIT: FIELD of the `final:` line
+# (loss or acc) compared with LIMIT.
+check() {
+  name=$1 opts=$2 field=$3 op=$4 limit=$5
+  exe=$out/train_$name
+  if [ ! -x "$exe" ] || [ "generated/$name.c" -nt "$exe" ] || [ "$build/libnnrt.a" -nt "$exe" ]; then
+    $cc -O2 -march=native -fopenmp -Iruntime -o "$exe" "generated/$name.c" "$build/libnnrt.a" \
+      -lcjson -lz -lm || { fail=$((fail + 1)); echo "FAIL $name: build"; return; }
+  fi
+  log=$out/$name$(echo "$opts" | tr -c 'a-z0-9' '_').log
+  if ! $exe $opts >"$log" 2>&1; then
+    fail=$((fail + 1)); echo "FAIL $name $opts: exit status"; tail -5 "$log"; return
+  fi
+  value=$(awk -v f="$field" '/^final:/ { for (i = 1; i < NF; i++) if ($i == f) { v = $(i + 1); sub("%", "", v); print v } }' "$log" | tail -1)
+  if [ -z "$value" ]; then
+    fail=$((fail + 1)); echo "FAIL $name $opts: no '$field' in the final line"; tail -3 "$log"; return
+  fi
+  if awk -v v="$value" -v l="$limit" -v op="$op" 'BEGIN { exit !(op == ">=" ? v >= l : v <= l) }'; then
+    pass=$((pass + 1)); echo "ok   $name $opts: $field $value $op $limit"
+  else
+    fail=$((fail + 1)); echo "FAIL $name $opts: $field $value, wanted $op $limit"; tail -3 "$log"
+  fi
+}
+
+check xor "" acc ">=" 100
+check iris "" acc ">=" 95
+check regression "" loss "<=" 0.02
+check wine "" acc ">=" 90
+check breast_cancer "" acc ">=" 93
+check digits "" acc ">=" 93
+check fashion_mlp "--epochs 1" acc ">=" 80
+check xor "--threads 1 --seed 7" acc ">=" 100
+
+# expect NAME COMMAND...: the command succeeds
+expect() {
+  name=$1; shift
+  if "$@" >"$out/expect.log" 2>&1; then
+    pass=$((pass + 1)); echo "ok   $name"
+  else
+    fail=$((fail + 1)); echo "FAIL $name: $*"; tail -5 "$out/expect.log"
+  fi
+}
+
+# The same seed gives bitwise the same weights with 1 and 2 threads.
+t=$out/train_digits
+expect "digits 1 thread" $t --epochs 2 --threads 1 --quiet --save "$out/digits_t1.safetensors"
+expect "digits 2 threads" $t --epochs 2 --threads 2 --quiet --save "$out/digits_t2.safetensors"
+expect "digits: 1 and 2 threads give the same checkpoint" \
+  cmp "$out/digits_t1.safetensors" "$out/digits_t2.safetensors"
+
+# A saved checkpoint evaluates to the figures training ended with, and
+# --predict writes one line per input row.
+t=$out/train_iris
+$t --quiet --save "$out/iris.safetensors" >"$out/iris_train.txt" 2>&1
+$t --load "$out/iris.safetensors" --eval >"$out/iris_eval.txt" 2>&1
+expect "iris: --eval after --load repeats the final test figures" \
+  sh -c "grep -o 'test loss [0-9.]* acc [0-9.]*%' '$out/iris_train.txt' | tail -1 >'$out/a' &&
+         grep -o 'test loss [0-9.]* acc [0-9.]*%' '$out/iris_eval.txt' | tail -1 >'$out/b' &&
+         test -s '$out/a' && cmp '$out/a' '$out/b'"
+$t --load "$out/iris.safetensors" --predict models/data/iris_test.csv --output "$out/iris_pred.csv" >/dev/null 2>&1
+expect "iris: --predict writes a row per input row" \
+  sh -c "test \$(wc -l <'$out/iris_pred.csv') -eq \$(( \$(wc -l <models/data/iris_test.csv) - 1 ))"
+
+# nncc -o NAME (no .c) compiles and links a trainer.
+expect "nncc -o builds an executable" "$build/nncc" models/xor.nn -o "$out/xor_exe"
+expect "that executable trains" "$out/xor_exe" --quiet
+
+echo "run: $pass passed, $fail failed"
+[ $fail = 0 ]
