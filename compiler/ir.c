@@ -259,8 +259,10 @@ int shape_none(IR *ir, Op *op, Shape *out, bool *batched) {
 static const char *const pass_names[] = {"fwd", "loss", "bwd", "upd"};
 static const char *const arena_names[] = {"scalar", "act", "param", "grad", "state", "extern"};
 
-static void print_value_decl(FILE *out, IR *ir, Value *v) {
-  char buf[64];
+static void print_value_decl(FILE *dst, IR *ir, Value *v) {
+  char buf[64], *line = NULL;
+  size_t len = 0;
+  FILE *out = open_memstream(&line, &len);
   fprintf(out, "  %%%-3d %-16s %-6s %-12s", v->id, v->name, arena_names[v->arena],
           ir_shape_str(ir, v->id, buf, sizeof buf));
   if (v->dtype == DT_INT32)
@@ -275,12 +277,18 @@ static void print_value_decl(FILE *out, IR *ir, Value *v) {
     case INIT_UNIFORM: fprintf(out, " init %s uniform(%.6g, %.6g)", in->how, in->a, in->b); break;
     case INIT_NORMAL: fprintf(out, " init %s normal(%.6g, %.6g)", in->how, in->a, in->b); break;
     }
-    if (v->decay)
-      fprintf(out, " decay");
+    if (v->decay && ir->m->weight_decay > 0)
+      fprintf(out, " decay %g", ir->m->weight_decay);
   }
   if (v->grad >= 0)
     fprintf(out, " grad %s", ir->vals[v->grad]->name);
-  fprintf(out, "\n");
+  if (ir->arena_size[A_PARAM] && v->arena != A_NONE && v->arena != A_EXTERN)
+    fprintf(out, " @%zu", v->offset);
+  fclose(out);
+  while (len && line[len - 1] == ' ') /* no trailing blanks in the dump */
+    line[--len] = 0;
+  fprintf(dst, "%s\n", line);
+  free(line);
 }
 
 static void print_op(FILE *out, IR *ir, Op *op) {
@@ -292,7 +300,7 @@ static void print_op(FILE *out, IR *ir, Op *op) {
     fprintf(out, ".%s", act_name(op->act));
   for (int i = 0; i < op->nin; i++)
     fprintf(out, "%s%s", i ? ", " : " ", ir->vals[op->in[i]]->name);
-  if (op->kind == OP_ACT && op->act == ACT_LEAKY_RELU)
+  if ((op->kind == OP_ACT || op->kind == OP_ACT_GRAD) && op->act == ACT_LEAKY_RELU)
     fprintf(out, " alpha=%.6g", op->alpha);
   if (op->kind == OP_SGD)
     fprintf(out, " momentum=%.6g", op->alpha);

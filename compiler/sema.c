@@ -351,8 +351,8 @@ static void sema_label(Sema *s, Stmt *st) {
   int t = find_word(st->type, types, 2);
   if (t < 0) {
     const char *near = closest_word(st->type, types, 2);
-    error_at(st->type_loc, "unknown label type '%s'%s%s%s, expected 'int' (class index) or "
-             "'real' (values)", st->type, near ? ", did you mean '" : "", near ? near : "",
+    error_at(st->type_loc, "unknown label type '%s' (expected 'int' for class indices or 'real' "
+             "for values)%s%s%s", st->type, near ? ", did you mean '" : "", near ? near : "",
              near ? "'?" : "");
     return;
   }
@@ -741,8 +741,10 @@ static void sema_train_entry(Model *m, const char *key, const Expr *e) {
   } else if (!strcmp(key, "seed")) {
     if (!const_num(e, "'seed'", &v))
       return;
-    if (!(v >= 0 && v == floor(v) && v < 18446744073709551616.0))
+    if (!(v >= 0 && v == floor(v)))
       error_at(e->loc, "'seed' must be a non-negative integer, got %.15g", v);
+    else if (v >= 18446744073709551616.0)
+      error_at(e->loc, "'seed' is too large: %.15g (at most 2^64 - 1)", v);
     else
       m->seed = (uint64_t)v;
   } else if (!strcmp(key, "weight_decay")) {

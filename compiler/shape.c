@@ -87,9 +87,12 @@ static void check_loss(Model *m) {
   bool class_target = !m->target_is_input && m->label_is_class;
   if (m->loss == LOSS_CE) {
     if (!class_target) {
-      error_at(m->loss_target_loc, "cross_entropy needs class labels (label %s : int[K]); "
-               "'%s' is %s", tname, tname,
-               m->target_is_input ? "the input" : "real-valued");
+      if (m->target_is_input)
+        error_at(m->loss_target_loc, "cross_entropy needs class labels (a label like `label y : "
+                 "int[K]`); '%s' is the input", tname);
+      else
+        error_at(m->loss_target_loc, "cross_entropy needs class labels (label %s : int[K]); "
+                 "'%s' is real-valued", tname, tname);
       return;
     }
     if (out->act != ACT_SOFTMAX && out->act != ACT_IDENTITY)
@@ -112,11 +115,24 @@ static void check_loss(Model *m) {
              "as logits); '%s' has activation %s", out->name, act_name(out->act));
   const Shape *ts = m->target_is_input ? &m->input->shape : &m->label_shape;
   if (shape_numel(ts) != k) {
-    char tb[64];
-    error_at(m->loss_out_loc, "%s: '%s' gives %ld values (%s), target '%s' has %ld (%s)", ln,
-             out->name, k, shape_str(&out->shape, buf, sizeof buf), tname, shape_numel(ts),
-             shape_str(ts, tb, sizeof tb));
+    char tb[64], os[80] = "", tsd[80] = "";
+    if (out->shape.ndim > 1)
+      snprintf(os, sizeof os, " (%s)", shape_str(&out->shape, buf, sizeof buf));
+    if (ts->ndim > 1)
+      snprintf(tsd, sizeof tsd, " (%s)", shape_str(ts, tb, sizeof tb));
+    error_at(m->loss_out_loc, "%s: '%s' gives %ld values%s, target '%s' has %ld%s", ln,
+             out->name, k, os, tname, shape_numel(ts), tsd);
   }
+}
+
+/* Does a layer have parameters, or an input that does? */
+static bool depends_on_params(const Layer *l) {
+  if (l->nparams > 0)
+    return true;
+  for (int i = 0; i < l->ninputs; i++)
+    if (depends_on_params(l->inputs[i]))
+      return true;
+  return false;
 }
 
 int shape_infer(Model *m) {
@@ -137,6 +153,9 @@ int shape_infer(Model *m) {
   }
   if (m->loss_out->shape.ndim)
     check_loss(m);
+  if (diag_errors() == before && !depends_on_params(m->loss_out))
+    error_at(m->loss_out_loc, "the loss output '%s' depends on no learnable layer: there is "
+             "nothing to train", m->loss_out->name);
   return diag_errors() - before;
 }
 

@@ -47,7 +47,8 @@ typedef struct YYLTYPE {
 typedef struct LexState {
   const char *src; /* the whole source, for the end-of-file location */
   int line, col, off;
-  int errors;      /* lexical errors reported so far */
+  int errors;      /* lexical errors so far */
+  int quiet_line;  /* report no lexical error on this line or before */
 } LexState;
 
 typedef struct ArgVec {
@@ -669,8 +670,13 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, Pars
                           (int)(sizeof stmt_keywords / sizeof *stmt_keywords));
       free(word);
     }
+    /* `idx("a.gz, "b.gz")`: a string glued to a name or number */
+    bool glued = prev == STRING && ps->hist[2].loc.off == ps->hist[1].loc.end &&
+                 (la == IDENT || la == NUMBER || is_stmt_kw(la));
     if (want && hint)
       error_at(at, "expected %s, saw %s; did you mean '%s'?", want, saw, hint);
+    else if (want && glued)
+      error_at(at, "expected %s, saw %s right after a string; is a '\"' missing?", want, saw);
     else if (want)
       error_at(at, "expected %s, saw %s", want, saw);
     else
@@ -681,7 +687,9 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, Pars
 
 recover:;
   /* Panic mode: skip to the next entry if inside a block, else to the
-   * next statement. */
+   * next statement.  What the scanner finds wrong in the rest of the line
+   * is most likely the same mistake: it keeps quiet about it. */
+  yyget_extra(ps->scanner)->quiet_line = ps->hist[2].loc.last_line;
   int nopen = ps->nbr - (ps->la_pushed ? 1 : 0);
   ps->skip = SKIP_TOP;
   if (ps->la_popped && ps->popped.ch == '{') { /* `x = }` */

@@ -424,38 +424,43 @@ static int nn_write_rows(nn_run *R, FILE *f, int nb) {
   return ferror(f) ? -1 : 0;
 }
 
-static int nn_mode_predict(nn_run *R) {
+/* Forward over d in file order, one CSV line of outputs per row. */
+static int nn_predict_rows(nn_run *R, const nn_dataset *d, FILE *f) {
   const nn_model *m = R->m;
-  nn_data_spec spec = nn_spec_predict(m);
+  int32_t *order = nn_identity(d->n);
+  int rc = order ? 0 : -1;
+  for (int start = 0; rc == 0 && start < d->n; start += m->batch) {
+    int nb = d->n - start < m->batch ? d->n - start : m->batch;
+    nn_batch_gather(d, order, start, nb, R->xb, NULL, NULL);
+    m->forward(&R->c, R->xb, NULL, NULL, nb, NULL);
+    rc = nn_write_rows(R, f, nb);
+  }
+  free(order);
+  return rc;
+}
+
+static int nn_mode_predict(nn_run *R) {
+  nn_data_spec spec = nn_spec_predict(R->m);
   nn_dataset d;
   nn_source none = {0};
   if (nn_load_data(R, R->o.predict, &none, &spec, &d))
     return 1;
   if (!R->o.load && !R->o.quiet)
     fprintf(stderr, "%s: note: predicting with untrained parameters (no --load)\n", R->prog);
+  const char *name = R->o.output ? R->o.output : "stdout";
   FILE *f = R->o.output ? fopen(R->o.output, "w") : stdout;
-  int32_t *order = nn_identity(d.n);
-  int rc = 0;
-  if (!f || !order) {
-    fprintf(stderr, "%s: error: cannot write %s: %s\n", R->prog,
-            R->o.output ? R->o.output : "stdout", f ? "out of memory" : strerror(errno));
-    rc = 1;
+  int rc = -1;
+  if (!f) {
+    fprintf(stderr, "%s: error: cannot write %s: %s\n", R->prog, name, strerror(errno));
+  } else {
+    rc = nn_predict_rows(R, &d, f);
+    if ((f == stdout ? fflush(f) : fclose(f)) != 0)
+      rc = -1;
+    if (rc)
+      fprintf(stderr, "%s: error: cannot write %s\n", R->prog, name);
   }
-  for (int start = 0; rc == 0 && start < d.n; start += m->batch) {
-    int nb = d.n - start < m->batch ? d.n - start : m->batch;
-    nn_batch_gather(&d, order, start, nb, R->xb, NULL, NULL);
-    m->forward(&R->c, R->xb, NULL, NULL, nb, NULL);
-    rc = nn_write_rows(R, f, nb) ? 1 : 0;
-  }
-  if (f && f != stdout && fclose(f) != 0)
-    rc = 1;
-  else if (f == stdout && fflush(f) != 0)
-    rc = 1;
-  if (rc && f)
-    fprintf(stderr, "%s: error: cannot write %s\n", R->prog, R->o.output ? R->o.output : "stdout");
-  free(order);
   nn_data_free(&d);
-  return rc;
+  return rc ? 1 : 0;
 }
 
 static int nn_mode_eval(nn_run *R) {

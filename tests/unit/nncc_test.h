@@ -126,7 +126,7 @@ static Op *find_op(IR *ir, OpKind k, const char *out) {
   return NULL;
 }
 
-/* What `print(out, arg)` writes, as a malloc'd string. */
+/* What ir_print writes for `stage`, as a malloc'd string. */
 static char *capture_ir(IR *ir, const char *stage) {
   char *buf = NULL;
   size_t len = 0;

@@ -501,6 +501,19 @@ static const Case cases[] = {
      "t.nn:1:22: error: expected an argument after ',', saw ','\n"
      "    1 | \tlayer\th\t=\tdense(x  ,, 3)\n"
      "      | \t     \t \t \t          ^\n"},
+    {"string_glued",
+     "data { train = idx(\"a.gz, \"b.gz\") }\n",
+     "t.nn:1:28: error: expected ')' to close '(' at 1:19, saw 'b' right after a string; is a '\"' missing?\n"
+     "    1 | data { train = idx(\"a.gz, \"b.gz\") }\n"
+     "      |                            ^\n"},
+    {"unterminated_quiet_next",
+     "data {\n"
+     "  train = idx(\"a.gz\", \"b.gz)\n"
+     "  scale = 2\n"
+     "}\n",
+     "t.nn:2:23: error: unterminated string\n"
+     "    2 |   train = idx(\"a.gz\", \"b.gz)\n"
+     "      |                       ^\n"},
 };
 
 static void test_messages(void **state) {
@@ -515,7 +528,8 @@ static void test_messages(void **state) {
 }
 
 /* Independent mistakes on different lines are each reported once, and
- * the statements between them still parse. */
+ * the statements between them still parse.  (An entry or statement left
+ * unfinished by an error is dropped: `x = 1` of the unclosed train block.) */
 static void test_recovery(void **state) {
   (void)state;
   Program *p = parse("model m\n"
