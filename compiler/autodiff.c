@@ -69,13 +69,20 @@ void grad_view(IR *ir, Op *op) {
   xv->grad = dx->id;
 }
 
-/* y = x w^T + b:  dx = dy w,  dw = dy^T x,  db = sum_b dy */
+/* y = x w^T + b:  dx = dy w,  dw = dy^T x,  db = sum_b dy.  A linear with
+ * a fused activation has none yet: fuse.c runs after autodiff. */
 void grad_linear(IR *ir, Op *op) {
   Op f = *op; /* appending may move the op array */
   int dy = dy_of(ir, &f);
   if (wants(ir, f.in[0]))
     grad_op(ir, &f, OP_MATMUL_NN, f.in[0], (int[]){dy, f.in[1]}, 2);
-  grad_op(ir, &f, OP_MATMUL_TN, f.in[1], (int[]){dy, f.in[0]}, 2);
+  /* the weight gradient reads the layer input row-major */
+  Value *x = ir->vals[f.in[0]];
+  char *tname = xasprintf("%s_t", x->name);
+  int xt = ir_op(ir, OP_TRANSPOSE, PASS_BWD, f.layer, tname, A_ACT, &f.in[0], 1);
+  free(tname);
+  ir->vals[xt]->row_major = true;
+  grad_op(ir, &f, OP_MATMUL_TN, f.in[1], (int[]){dy, xt}, 2);
   if (f.nin == 3)
     grad_op(ir, &f, OP_COLSUM, f.in[2], &dy, 1);
 }

@@ -40,7 +40,7 @@ static void op_comment(FILE *out, IR *ir, Op *op) {
   if (op->out >= 0)
     fprintf(out, "%s %s ", ir->vals[op->out]->name, assign(op));
   fprintf(out, "%s", op_info[op->kind].name);
-  if (op->kind == OP_ACT || op->kind == OP_ACT_GRAD)
+  if (op->kind == OP_ACT || op->kind == OP_ACT_GRAD || op->fused)
     fprintf(out, ".%s", act_name(op->act));
   fprintf(out, "(");
   for (int i = 0; i < op->nin; i++)
@@ -65,252 +65,343 @@ static const char *dbl(double v) {
 /* A double as a C literal of type real. */
 static void real_lit(FILE *out, double v) { fprintf(out, "(real)%s", dbl(v)); }
 
-/* -------------------------------------------------------------- emitters */
+/* -------------------------------------------------------------- emitters
+ *
+ * Layout: a batched value is stored feature-major, [features][B]: the B rows
+ * of the batch are the contiguous dimension, so every kernel vectorizes
+ * along the batch and every loop over it has the literal trip count B.
+ * Columns nb..B-1 of the last, partial batch are "dead": the input copy
+ * zeroes them, so they stay finite through the forward pass, the losses
+ * skip them and write zero gradients for them, and so they add exactly
+ * nothing to any weight gradient.  Parameters keep PyTorch's layout
+ * (dense weight [out][in]).  A value made by `transpose` is row-major,
+ * [B][features], for the weight-gradient product.
+ */
+
+static long bsz(IR *ir) { return ir->m->batch; }
 
 void emit_view(FILE *out, IR *ir, Op *op) {
   fprintf(out, "  // %s is a view of %s: no code\n", out_cn(ir, op), in_cn(ir, op, 0));
 }
 
-/* y[b,n] = sum_k x[b,k] w[n,k] (+ bias[n]): a dot product per output, rows
- * of the batch split across threads. */
-void emit_linear(FILE *out, IR *ir, Op *op) {
-  long K = rowlen(ir, op->in[0]), N = rowlen(ir, op->out);
-  op_comment(out, ir, op);
-  fprintf(out, "  NN_OMP(omp parallel for schedule(static))\n");
-  fprintf(out, "  for (int b = 0; b < nb; b++) {\n");
-  fprintf(out, "    const real *xr = %s + (size_t)b * %ld;\n", in_cn(ir, op, 0), K);
-  fprintf(out, "    real *yr = %s + (size_t)b * %ld;\n", out_cn(ir, op), N);
-  fprintf(out, "    for (int n = 0; n < %ld; n++) {\n", N);
-  fprintf(out, "      const real *wr = %s + (size_t)n * %ld;\n", in_cn(ir, op, 1), K);
-  fprintf(out, "      real acc = 0;\n");
-  fprintf(out, "      NN_OMP(omp simd reduction(+:acc))\n");
-  fprintf(out, "      for (int k = 0; k < %ld; k++)\n", K);
-  fprintf(out, "        acc += xr[k] * wr[k];\n");
-  if (op->nin == 3)
-    fprintf(out, "      yr[n] %s acc + %s[n];\n", assign(op), in_cn(ir, op, 2));
-  else
-    fprintf(out, "      yr[n] %s acc;\n", assign(op));
-  fprintf(out, "    }\n  }\n");
-}
+/* libm calls do not vectorize; an `omp simd` on such a loop draws a clang
+ * warning.  nn_exp, nn_sigmoid and nn_tanh (runtime/nnmath.h) do vectorize. */
+static bool calls_libm(const char *expr) { return strstr(expr, "log1p(") != NULL; }
 
-/* libm calls do not vectorize (no vector math library is linked), and an
- * `omp simd` on such a loop draws a clang warning. */
-static bool calls_libm(const char *expr) {
-  return strstr(expr, "exp(") || strstr(expr, "tanh(") || strstr(expr, "log1p(");
-}
+static const char *const act_fwd[] = {
+#define ACT(id, name, f, b, u) [ACT_##id] = f,
+#include "acts.h"
+#undef ACT
+};
+static const char *const act_bwd[] = {
+#define ACT(id, name, f, b, u) [ACT_##id] = b,
+#include "acts.h"
+#undef ACT
+};
+static const char act_uses[] = {
+#define ACT(id, name, f, b, u) [ACT_##id] = u,
+#include "acts.h"
+#undef ACT
+};
 
-static void emit_alpha(FILE *out, Op *op) {
-  if (op->act == ACT_LEAKY_RELU) {
-    fprintf(out, "  const real alpha = ");
-    real_lit(out, op->alpha);
+static void emit_alpha(FILE *out, Act act, double alpha, const char *indent) {
+  if (act == ACT_LEAKY_RELU) {
+    fprintf(out, "%sconst real alpha = ", indent);
+    real_lit(out, alpha);
     fprintf(out, ";\n");
   }
 }
 
-void emit_act(FILE *out, IR *ir, Op *op) {
-  static const char *const fwd[] = {
-#define ACT(id, name, f, b, u) [ACT_##id] = f,
-#include "acts.h"
-#undef ACT
-  };
+/* A register-blocked product, out[M][C] (=|+=) sum_j A(row, j) V[j][c]:
+ * tiles of R = 6 rows x CW <= 64 columns of accumulators (24 AVX-512
+ * registers in float) held in a local array, j outermost, the tile update
+ * innermost and vectorized along the columns.  Every size is a literal;
+ * remainder rows and columns get their own loops.  Tiles are split across
+ * threads; each tile is summed by one thread in a fixed order, so the
+ * result does not depend on the thread count. */
+typedef struct Panel {
+  long M, C, J;     /* rows, columns, inner length */
+  const char *a;    /* A(row, j) as a C expression of r0 + r and j */
+  const char *v;    /* V */
+  long ldv;         /* V[j][c] = v[j * ldv + c] */
+  const char *o;    /* out */
+  long ldo;         /* out[row][c] = o[row * ldo + c] */
+  const char *init; /* accumulator's start: "0", or "bias[r0 + r]" */
+  bool accumulate;  /* out += */
+  bool epilogue;    /* apply act to the result */
+  Act act;
+  double alpha;
+} Panel;
+
+static void panel_loop(FILE *out, const Panel *p, long R, long CW, long r_first, long nr,
+                       long c_first, long nc, bool par) {
+  long nt = nr * nc;
+  if (nt == 0 || R == 0 || CW == 0)
+    return;
+  if (par && nt > 1)
+    fprintf(out, "  NN_OMP(omp parallel for schedule(static))\n");
+  fprintf(out, "  for (int t = 0; t < %ld; t++) {\n", nt);
+  fprintf(out, "    const int r0 = %ld + (t / %ld) * %ld, c0 = %ld + (t %% %ld) * %ld;\n", r_first,
+          nc, R, c_first, nc, CW);
+  fprintf(out, "    real acc[%ld][%ld];\n", R, CW);
+  fprintf(out, "    for (int r = 0; r < %ld; r++) {\n", R);
+  fprintf(out, "      NN_OMP(omp simd)\n");
+  fprintf(out, "      for (int c = 0; c < %ld; c++)\n        acc[r][c] = %s;\n    }\n", CW,
+          p->init);
+  fprintf(out, "    NN_NOVEC\n");
+  fprintf(out, "    for (int j = 0; j < %ld; j++) {\n", p->J);
+  fprintf(out, "      const real *v = %s + (size_t)j * %ld + c0;\n", p->v, p->ldv);
+  fprintf(out, "      NN_NOVEC\n");
+  fprintf(out, "      for (int r = 0; r < %ld; r++) {\n", R);
+  fprintf(out, "        const real a = %s;\n", p->a);
+  fprintf(out, "        NN_OMP(omp simd)\n");
+  fprintf(out, "        for (int c = 0; c < %ld; c++)\n          acc[r][c] += a * v[c];\n", CW);
+  fprintf(out, "      }\n    }\n");
+  emit_alpha(out, p->epilogue ? p->act : ACT_IDENTITY, p->alpha, "    ");
+  fprintf(out, "    for (int r = 0; r < %ld; r++) {\n", R);
+  fprintf(out, "      real *o = %s + (size_t)(r0 + r) * %ld + c0;\n", p->o, p->ldo);
+  if (!p->epilogue || !calls_libm(act_fwd[p->act]))
+    fprintf(out, "      NN_OMP(omp simd)\n");
+  fprintf(out, "      for (int c = 0; c < %ld; c++) {\n", CW);
+  if (p->epilogue) {
+    fprintf(out, "        const real xi = acc[r][c];\n");
+    fprintf(out, "        o[c] %s %s;\n", p->accumulate ? "+=" : "=", act_fwd[p->act]);
+  } else {
+    fprintf(out, "        o[c] %s acc[r][c];\n", p->accumulate ? "+=" : "=");
+  }
+  fprintf(out, "      }\n    }\n  }\n");
+}
+
+static void emit_panel(FILE *out, const Panel *p) {
+  long R = p->M < 6 ? p->M : 6, CW = p->C < 64 ? p->C : 64;
+  long nr = p->M / R, rr = p->M % R, nc = p->C / CW, cr = p->C % CW;
+  /* two threads pay only for products of a few hundred thousand FLOPs */
+  bool par = 2.0 * (double)p->M * (double)p->C * (double)p->J >= 4e5;
+  panel_loop(out, p, R, CW, 0, nr, 0, nc, par);
+  panel_loop(out, p, rr, CW, nr * R, 1, 0, nc, par);
+  panel_loop(out, p, R, cr, 0, nr, nc * CW, 1, par);
+  panel_loop(out, p, rr, cr, nr * R, 1, nc * CW, 1, false);
+}
+
+/* y[N][B] = w[N][K] x[K][B] (+ b[N]), with the layer's activation fused
+ * into the store when lowering put one there (op->fused). */
+void emit_linear(FILE *out, IR *ir, Op *op) {
+  long K = rowlen(ir, op->in[0]), N = rowlen(ir, op->out), B = bsz(ir);
+  char a[160], init[96];
+  snprintf(a, sizeof a, "%s[(size_t)(r0 + r) * %ld + j]", in_cn(ir, op, 1), K);
+  snprintf(init, sizeof init, "%s", "0");
+  if (op->nin == 3)
+    snprintf(init, sizeof init, "%s[r0 + r]", in_cn(ir, op, 2));
   op_comment(out, ir, op);
-  emit_alpha(out, op);
-  if (!calls_libm(fwd[op->act]))
-    fprintf(out, "  NN_OMP(omp simd)\n"); /* no libm call: it vectorizes */
-  fprintf(out, "  for (size_t i = 0; i < (size_t)nb * %ld; i++) {\n", rowlen(ir, op->out));
+  Panel p = {N, B, K, a, in_cn(ir, op, 0), B, out_cn(ir, op), B, init, op->accumulate,
+             op->fused, op->act, op->alpha};
+  emit_panel(out, &p);
+}
+
+/* dx[K][B] = w[N][K]^T dy[N][B] */
+void emit_matmul_nn(FILE *out, IR *ir, Op *op) {
+  long N = rowlen(ir, op->in[0]), K = rowlen(ir, op->out), B = bsz(ir);
+  char a[160];
+  snprintf(a, sizeof a, "%s[(size_t)j * %ld + r0 + r]", in_cn(ir, op, 1), K);
+  op_comment(out, ir, op);
+  Panel p = {K, B, N, a, in_cn(ir, op, 0), B, out_cn(ir, op), B, "0", op->accumulate, false,
+             ACT_IDENTITY, 0};
+  emit_panel(out, &p);
+}
+
+/* dw[N][K] = dy[N][B] xt[B][K]: xt is the layer input, transposed. */
+void emit_matmul_tn(FILE *out, IR *ir, Op *op) {
+  long N = rowlen(ir, op->in[0]), K = rowlen(ir, op->in[1]), B = bsz(ir);
+  char a[160];
+  snprintf(a, sizeof a, "%s[(size_t)(r0 + r) * %ld + j]", in_cn(ir, op, 0), B);
+  op_comment(out, ir, op);
+  Panel p = {N, K, B, a, in_cn(ir, op, 1), K, out_cn(ir, op), K, "0", op->accumulate, false,
+             ACT_IDENTITY, 0};
+  emit_panel(out, &p);
+}
+
+/* xt[B][K] = x[K][B], in 16 x 16 blocks. */
+void emit_transpose(FILE *out, IR *ir, Op *op) {
+  long K = rowlen(ir, op->in[0]), B = bsz(ir);
+  op_comment(out, ir, op);
+  fprintf(out, "  for (int k0 = 0; k0 < %ld; k0 += 16)\n", K);
+  fprintf(out, "    for (int b0 = 0; b0 < %ld; b0 += 16)\n", B);
+  fprintf(out, "      for (int k = k0; k < k0 + 16 && k < %ld; k++)\n", K);
+  fprintf(out, "        for (int b = b0; b < b0 + 16 && b < %ld; b++)\n", B);
+  fprintf(out, "          %s[(size_t)b * %ld + k] = %s[(size_t)k * %ld + b];\n", out_cn(ir, op), K,
+          in_cn(ir, op, 0), B);
+}
+
+void emit_act(FILE *out, IR *ir, Op *op) {
+  op_comment(out, ir, op);
+  emit_alpha(out, op->act, op->alpha, "  ");
+  if (!calls_libm(act_fwd[op->act]))
+    fprintf(out, "  NN_OMP(omp simd)\n");
+  fprintf(out, "  for (size_t i = 0; i < %ld; i++) {\n", rowlen(ir, op->out) * bsz(ir));
   fprintf(out, "    const real xi = %s[i];\n", in_cn(ir, op, 0));
-  fprintf(out, "    %s[i] %s %s;\n  }\n", out_cn(ir, op), assign(op), fwd[op->act]);
+  fprintf(out, "    %s[i] %s %s;\n  }\n", out_cn(ir, op), assign(op), act_fwd[op->act]);
 }
 
 void emit_act_grad(FILE *out, IR *ir, Op *op) {
-  static const char *const bwd[] = {
-#define ACT(id, name, f, b, u) [ACT_##id] = b,
-#include "acts.h"
-#undef ACT
-  };
-  static const char uses[] = {
-#define ACT(id, name, f, b, u) [ACT_##id] = u,
-#include "acts.h"
-#undef ACT
-  };
   op_comment(out, ir, op);
-  emit_alpha(out, op);
-  if (!calls_libm(bwd[op->act]))
-    fprintf(out, "  NN_OMP(omp simd)\n"); /* no libm call: it vectorizes */
-  fprintf(out, "  for (size_t i = 0; i < (size_t)nb * %ld; i++) {\n", rowlen(ir, op->out));
+  emit_alpha(out, op->act, op->alpha, "  ");
+  if (!calls_libm(act_bwd[op->act]))
+    fprintf(out, "  NN_OMP(omp simd)\n");
+  fprintf(out, "  for (size_t i = 0; i < %ld; i++) {\n", rowlen(ir, op->out) * bsz(ir));
   fprintf(out, "    const real dyi = %s[i];\n", in_cn(ir, op, 0));
   if (op->nin == 2)
-    fprintf(out, "    const real %ci = %s[i];\n", uses[op->act], in_cn(ir, op, 1));
-  fprintf(out, "    %s[i] %s %s;\n  }\n", out_cn(ir, op), assign(op), bwd[op->act]);
+    fprintf(out, "    const real %ci = %s[i];\n", act_uses[op->act], in_cn(ir, op, 1));
+  fprintf(out, "    %s[i] %s %s;\n  }\n", out_cn(ir, op), assign(op), act_bwd[op->act]);
 }
 
-/* Row-wise softmax, shifted by the row maximum so exp never overflows. */
+/* Column-wise softmax of x[N][B], shifted by each column's maximum so exp
+ * never overflows; vectorized along the batch. */
 void emit_softmax(FILE *out, IR *ir, Op *op) {
-  long N = rowlen(ir, op->out);
+  long N = rowlen(ir, op->out), B = bsz(ir);
+  const char *x = in_cn(ir, op, 0), *y = out_cn(ir, op);
   op_comment(out, ir, op);
-  fprintf(out, "  for (int b = 0; b < nb; b++) {\n");
-  fprintf(out, "    const real *xr = %s + (size_t)b * %ld;\n", in_cn(ir, op, 0), N);
-  fprintf(out, "    real *yr = %s + (size_t)b * %ld;\n", out_cn(ir, op), N);
-  fprintf(out, "    real mx = xr[0];\n");
-  fprintf(out, "    for (int n = 1; n < %ld; n++)\n      mx = xr[n] > mx ? xr[n] : mx;\n", N);
-  fprintf(out, "    real sum = 0;\n");
-  fprintf(out, "    for (int n = 0; n < %ld; n++) {\n", N);
-  fprintf(out, "      yr[n] = exp(xr[n] - mx);\n      sum += yr[n];\n    }\n");
-  fprintf(out, "    for (int n = 0; n < %ld; n++)\n      yr[n] /= sum;\n  }\n", N);
+  fprintf(out, "  real mx[%ld], sum[%ld];\n", B, B);
+  fprintf(out, "  NN_OMP(omp simd)\n  for (int c = 0; c < %ld; c++) {\n", B);
+  fprintf(out, "    mx[c] = %s[c];\n    sum[c] = 0;\n  }\n", x);
+  fprintf(out, "  for (int n = 1; n < %ld; n++)\n", N);
+  fprintf(out, "    NN_OMP(omp simd)\n    for (int c = 0; c < %ld; c++)\n", B);
+  fprintf(out, "      mx[c] = %s[n * %ld + c] > mx[c] ? %s[n * %ld + c] : mx[c];\n", x, B, x, B);
+  fprintf(out, "  for (int n = 0; n < %ld; n++)\n", N);
+  fprintf(out, "    NN_OMP(omp simd)\n    for (int c = 0; c < %ld; c++) {\n", B);
+  fprintf(out, "      const real e = nn_exp(%s[n * %ld + c] - mx[c]);\n", x, B);
+  fprintf(out, "      %s[n * %ld + c] = e;\n      sum[c] += e;\n    }\n", y, B);
+  fprintf(out, "  NN_OMP(omp simd)\n  for (int c = 0; c < %ld; c++)\n", B);
+  fprintf(out, "    sum[c] = (real)1 / sum[c];\n");
+  fprintf(out, "  for (int n = 0; n < %ld; n++)\n", N);
+  fprintf(out, "    NN_OMP(omp simd)\n    for (int c = 0; c < %ld; c++)\n", B);
+  fprintf(out, "      %s[n * %ld + c] *= sum[c];\n", y, B);
 }
 
+/* dx = y (dy - <dy, y>) column by column */
 void emit_softmax_grad(FILE *out, IR *ir, Op *op) {
-  long N = rowlen(ir, op->out);
+  long N = rowlen(ir, op->out), B = bsz(ir);
+  const char *dy = in_cn(ir, op, 0), *y = in_cn(ir, op, 1);
   op_comment(out, ir, op);
-  fprintf(out, "  for (int b = 0; b < nb; b++) {\n");
-  fprintf(out, "    const real *dr = %s + (size_t)b * %ld;\n", in_cn(ir, op, 0), N);
-  fprintf(out, "    const real *yr = %s + (size_t)b * %ld;\n", in_cn(ir, op, 1), N);
-  fprintf(out, "    real *xr = %s + (size_t)b * %ld;\n", out_cn(ir, op), N);
-  fprintf(out, "    real dot = 0;\n");
-  fprintf(out, "    for (int n = 0; n < %ld; n++)\n      dot += dr[n] * yr[n];\n", N);
-  fprintf(out, "    for (int n = 0; n < %ld; n++)\n      xr[n] %s yr[n] * (dr[n] - dot);\n  }\n",
-          N, assign(op));
+  fprintf(out, "  real dot[%ld];\n", B);
+  fprintf(out, "  NN_OMP(omp simd)\n  for (int c = 0; c < %ld; c++)\n    dot[c] = 0;\n", B);
+  fprintf(out, "  for (int n = 0; n < %ld; n++)\n", N);
+  fprintf(out, "    NN_OMP(omp simd)\n    for (int c = 0; c < %ld; c++)\n", B);
+  fprintf(out, "      dot[c] += %s[n * %ld + c] * %s[n * %ld + c];\n", dy, B, y, B);
+  fprintf(out, "  for (int n = 0; n < %ld; n++)\n", N);
+  fprintf(out, "    NN_OMP(omp simd)\n    for (int c = 0; c < %ld; c++)\n", B);
+  fprintf(out, "      %s[n * %ld + c] %s %s[n * %ld + c] * (%s[n * %ld + c] - dot[c]);\n",
+          out_cn(ir, op), B, assign(op), y, B, dy, B);
 }
 
-/* dx[b,k] = sum_n dy[b,n] w[n,k]: rows split across threads. */
-void emit_matmul_nn(FILE *out, IR *ir, Op *op) {
-  long N = rowlen(ir, op->in[0]), K = rowlen(ir, op->out);
-  op_comment(out, ir, op);
-  fprintf(out, "  NN_OMP(omp parallel for schedule(static))\n");
-  fprintf(out, "  for (int b = 0; b < nb; b++) {\n");
-  fprintf(out, "    const real *dr = %s + (size_t)b * %ld;\n", in_cn(ir, op, 0), N);
-  fprintf(out, "    real *xr = %s + (size_t)b * %ld;\n", out_cn(ir, op), K);
-  if (!op->accumulate)
-    fprintf(out, "    for (int k = 0; k < %ld; k++)\n      xr[k] = 0;\n", K);
-  fprintf(out, "    for (int n = 0; n < %ld; n++) {\n", N);
-  fprintf(out, "      const real g = dr[n];\n");
-  fprintf(out, "      const real *wr = %s + (size_t)n * %ld;\n", in_cn(ir, op, 1), K);
-  fprintf(out, "      NN_OMP(omp simd)\n");
-  fprintf(out, "      for (int k = 0; k < %ld; k++)\n        xr[k] += g * wr[k];\n", K);
-  fprintf(out, "    }\n  }\n");
-}
-
-/* dw[n,k] = sum_b dy[b,n] x[b,k]: output rows split across threads, each
- * summed over the batch in order, so the result does not depend on the
- * thread count. */
-void emit_matmul_tn(FILE *out, IR *ir, Op *op) {
-  long N = rowlen(ir, op->in[0]), K = rowlen(ir, op->in[1]);
-  op_comment(out, ir, op);
-  fprintf(out, "  NN_OMP(omp parallel for schedule(static))\n");
-  fprintf(out, "  for (int n = 0; n < %ld; n++) {\n", N);
-  fprintf(out, "    real *wr = %s + (size_t)n * %ld;\n", out_cn(ir, op), K);
-  if (!op->accumulate)
-    fprintf(out, "    for (int k = 0; k < %ld; k++)\n      wr[k] = 0;\n", K);
-  fprintf(out, "    for (int b = 0; b < nb; b++) {\n");
-  fprintf(out, "      const real g = %s[(size_t)b * %ld + n];\n", in_cn(ir, op, 0), N);
-  fprintf(out, "      const real *xr = %s + (size_t)b * %ld;\n", in_cn(ir, op, 1), K);
-  fprintf(out, "      NN_OMP(omp simd)\n");
-  fprintf(out, "      for (int k = 0; k < %ld; k++)\n        wr[k] += g * xr[k];\n", K);
-  fprintf(out, "    }\n  }\n");
-}
-
+/* db[N] = sum over the batch of dy[N][B] (dead columns hold zeros). */
 void emit_colsum(FILE *out, IR *ir, Op *op) {
-  long N = rowlen(ir, op->out);
+  long N = rowlen(ir, op->out), B = bsz(ir);
   op_comment(out, ir, op);
   fprintf(out, "  for (int n = 0; n < %ld; n++) {\n", N);
   fprintf(out, "    real acc = 0;\n");
-  fprintf(out, "    for (int b = 0; b < nb; b++)\n");
-  fprintf(out, "      acc += %s[(size_t)b * %ld + n];\n", in_cn(ir, op, 0), N);
+  fprintf(out, "    NN_OMP(omp simd reduction(+:acc))\n");
+  fprintf(out, "    for (int c = 0; c < %ld; c++)\n", B);
+  fprintf(out, "      acc += %s[(size_t)n * %ld + c];\n", in_cn(ir, op, 0), B);
   fprintf(out, "    %s[n] %s acc;\n  }\n", out_cn(ir, op), assign(op));
 }
 
-/* Target element i of a real target (float from the runtime, or the input). */
-static void target_at(FILE *out, IR *ir, int t, const char *idx) {
+/* Target element (k, c) of a real target: the trainer's rows (float,
+ * row-major [nb][K]) or the model input (feature-major). */
+static void target_at(FILE *out, IR *ir, int t, long K) {
   if (ir->vals[t]->dtype == DT_FLOAT)
-    fprintf(out, "(real)%s[%s]", cn(ir, t), idx);
+    fprintf(out, "(real)%s[(size_t)c * %ld + k]", cn(ir, t), K);
   else
-    fprintf(out, "%s[%s]", cn(ir, t), idx);
+    fprintf(out, "%s[(size_t)k * %ld + c]", cn(ir, t), bsz(ir));
 }
 
-/* loss = mean_b (log sum_k exp z[b,k]) - z[b,c_b], from the logits so it
- * stays finite when a probability underflows; a row is correct when the
- * argmax of its probabilities is its class. */
+/* loss = mean over live columns of log sum_k exp z[k][c] - z[class_c][c],
+ * from the logits so it stays finite when a probability underflows; a
+ * column is correct when the argmax of its probabilities is its class. */
 void emit_ce_softmax(FILE *out, IR *ir, Op *op) {
-  long K = rowlen(ir, op->in[0]);
+  long K = rowlen(ir, op->in[0]), B = bsz(ir);
+  const char *z = in_cn(ir, op, 0), *p = in_cn(ir, op, 1), *cl = in_cn(ir, op, 2);
   op_comment(out, ir, op);
   fprintf(out, "  double total = 0, ncorrect = 0;\n");
-  fprintf(out, "  for (int b = 0; b < nb; b++) {\n");
-  fprintf(out, "    const real *zr = %s + (size_t)b * %ld;\n", in_cn(ir, op, 0), K);
-  fprintf(out, "    const int ci = %s[b];\n", in_cn(ir, op, 2));
-  fprintf(out, "    const real *pr = %s + (size_t)b * %ld;\n", in_cn(ir, op, 1), K);
-  fprintf(out, "    int arg = 0;\n");
-  fprintf(out, "    for (int k = 1; k < %ld; k++)\n      arg = pr[k] > pr[arg] ? k : arg;\n", K);
-  fprintf(out, "    real mx = zr[0];\n");
-  fprintf(out, "    for (int k = 1; k < %ld; k++)\n      mx = zr[k] > mx ? zr[k] : mx;\n", K);
+  fprintf(out, "  for (int c = 0; c < nb; c++) {\n");
+  fprintf(out, "    const int ci = %s[c];\n", cl);
+  fprintf(out, "    int arg = 0;\n    real mx = %s[c];\n", z);
+  fprintf(out, "    for (int k = 1; k < %ld; k++) {\n", K);
+  fprintf(out, "      arg = %s[k * %ld + c] > %s[arg * %ld + c] ? k : arg;\n", p, B, p, B);
+  fprintf(out, "      mx = %s[k * %ld + c] > mx ? %s[k * %ld + c] : mx;\n    }\n", z, B, z, B);
   fprintf(out, "    double sum = 0;\n");
-  fprintf(out, "    for (int k = 0; k < %ld; k++)\n      sum += exp((double)(zr[k] - mx));\n", K);
-  fprintf(out, "    total += log(sum) + (double)mx - (double)zr[ci];\n");
+  fprintf(out, "    for (int k = 0; k < %ld; k++)\n", K);
+  fprintf(out, "      sum += exp((double)(%s[k * %ld + c] - mx));\n", z, B);
+  fprintf(out, "    total += log(sum) + (double)mx - (double)%s[ci * %ld + c];\n", z, B);
   fprintf(out, "    ncorrect += arg == ci;\n  }\n");
   fprintf(out, "  if (correct)\n    *correct += ncorrect;\n");
   fprintf(out, "  loss = total / nb;\n");
 }
 
+/* dz = (p - onehot(class)) / nb on live columns, 0 on dead ones. */
 void emit_ce_softmax_grad(FILE *out, IR *ir, Op *op) {
-  long K = rowlen(ir, op->out);
+  long K = rowlen(ir, op->out), B = bsz(ir);
+  const char *dz = out_cn(ir, op), *p = in_cn(ir, op, 0);
   op_comment(out, ir, op);
   fprintf(out, "  const real scale = (real)1 / (real)nb;\n");
-  fprintf(out, "  for (int b = 0; b < nb; b++) {\n");
-  fprintf(out, "    const real *pr = %s + (size_t)b * %ld;\n", in_cn(ir, op, 0), K);
-  fprintf(out, "    real *dr = %s + (size_t)b * %ld;\n", out_cn(ir, op), K);
-  fprintf(out, "    for (int k = 0; k < %ld; k++)\n      dr[k] %s pr[k] * scale;\n", K,
-          assign(op));
-  fprintf(out, "    dr[%s[b]] -= scale;\n  }\n", in_cn(ir, op, 1));
+  fprintf(out, "  for (int k = 0; k < %ld; k++)\n", K);
+  fprintf(out, "    NN_OMP(omp simd)\n    for (int c = 0; c < %ld; c++)\n", B);
+  fprintf(out, "      %s[k * %ld + c] %s c < nb ? %s[k * %ld + c] * scale : (real)0;\n", dz, B,
+          assign(op), p, B);
+  fprintf(out, "  for (int c = 0; c < nb; c++)\n");
+  fprintf(out, "    %s[%s[c] * %ld + c] -= scale;\n", dz, in_cn(ir, op, 1), B);
 }
 
-/* loss = mean over elements of max(z,0) - t z + log(1 + exp(-|z|)), which
- * is -t log p - (1-t) log(1-p) for p = sigmoid(z), computed without
- * overflow; correct = elements with (p > 1/2) == (t > 1/2), per row. */
+/* loss = mean over live elements of max(z,0) - t z + log(1 + exp(-|z|)),
+ * which is -t log p - (1-t) log(1-p) for p = sigmoid(z) without overflow;
+ * correct = elements with (p > 1/2) == (t > 1/2), as a fraction per row. */
 void emit_bce_sigmoid(FILE *out, IR *ir, Op *op) {
-  long K = rowlen(ir, op->in[0]);
+  long K = rowlen(ir, op->in[0]), B = bsz(ir);
   op_comment(out, ir, op);
   fprintf(out, "  double total = 0, ncorrect = 0;\n");
-  fprintf(out, "  for (size_t i = 0; i < (size_t)nb * %ld; i++) {\n", K);
-  fprintf(out, "    const double zi = (double)%s[i], ti = ", in_cn(ir, op, 0));
-  target_at(out, ir, op->in[2], "i");
+  fprintf(out, "  for (int k = 0; k < %ld; k++)\n", K);
+  fprintf(out, "    for (int c = 0; c < nb; c++) {\n");
+  fprintf(out, "      const double zi = (double)%s[k * %ld + c], ti = ", in_cn(ir, op, 0), B);
+  target_at(out, ir, op->in[2], K);
   fprintf(out, ";\n");
-  fprintf(out, "    total += (zi > 0 ? zi : 0) - ti * zi + log1p(exp(-fabs(zi)));\n");
-  fprintf(out, "    ncorrect += (%s[i] > (real)0.5) == (ti > 0.5);\n  }\n", in_cn(ir, op, 1));
+  fprintf(out, "      total += (zi > 0 ? zi : 0) - ti * zi + log1p(exp(-fabs(zi)));\n");
+  fprintf(out, "      ncorrect += (%s[k * %ld + c] > (real)0.5) == (ti > 0.5);\n    }\n",
+          in_cn(ir, op, 1), B);
   fprintf(out, "  if (correct)\n    *correct += ncorrect / %ld;\n", K);
   fprintf(out, "  loss = total / ((double)nb * %ld);\n", K);
 }
 
-void emit_bce_sigmoid_grad(FILE *out, IR *ir, Op *op) {
-  long K = rowlen(ir, op->out);
+/* The gradient of an elementwise loss on live columns, 0 on dead ones. */
+static void elementwise_loss_grad(FILE *out, IR *ir, Op *op, const char *factor) {
+  long K = rowlen(ir, op->out), B = bsz(ir);
+  const char *d = out_cn(ir, op), *y = in_cn(ir, op, 0);
   op_comment(out, ir, op);
-  fprintf(out, "  const real scale = (real)1 / ((real)nb * %ld);\n", K);
-  fprintf(out, "  for (size_t i = 0; i < (size_t)nb * %ld; i++)\n", K);
-  fprintf(out, "    %s[i] %s (%s[i] - ", out_cn(ir, op), assign(op), in_cn(ir, op, 0));
-  target_at(out, ir, op->in[1], "i");
+  fprintf(out, "  const real scale = (real)%s / ((real)nb * %ld);\n", factor, K);
+  fprintf(out, "  for (int k = 0; k < %ld; k++) {\n", K);
+  fprintf(out, "    for (int c = 0; c < nb; c++)\n");
+  fprintf(out, "      %s[k * %ld + c] %s (%s[k * %ld + c] - ", d, B, assign(op), y, B);
+  target_at(out, ir, op->in[1], K);
   fprintf(out, ") * scale;\n");
+  fprintf(out, "    for (int c = nb; c < %ld; c++)\n", B);
+  fprintf(out, "      %s[k * %ld + c] %s 0;\n  }\n", d, B, assign(op));
 }
 
-/* loss = mean over elements of (y - t)^2 (PyTorch's MSELoss). */
+void emit_bce_sigmoid_grad(FILE *out, IR *ir, Op *op) { elementwise_loss_grad(out, ir, op, "1"); }
+
+/* loss = mean over live elements of (y - t)^2 (PyTorch's MSELoss). */
 void emit_mse(FILE *out, IR *ir, Op *op) {
-  long K = rowlen(ir, op->in[0]);
+  long K = rowlen(ir, op->in[0]), B = bsz(ir);
   op_comment(out, ir, op);
   fprintf(out, "  double total = 0;\n");
-  fprintf(out, "  for (size_t i = 0; i < (size_t)nb * %ld; i++) {\n", K);
-  fprintf(out, "    const double di = (double)%s[i] - (double)", in_cn(ir, op, 0));
-  target_at(out, ir, op->in[1], "i");
-  fprintf(out, ";\n    total += di * di;\n  }\n");
+  fprintf(out, "  for (int k = 0; k < %ld; k++)\n", K);
+  fprintf(out, "    for (int c = 0; c < nb; c++) {\n");
+  fprintf(out, "      const double di = (double)%s[k * %ld + c] - (double)", in_cn(ir, op, 0), B);
+  target_at(out, ir, op->in[1], K);
+  fprintf(out, ";\n      total += di * di;\n    }\n");
   fprintf(out, "  (void)correct;\n");
   fprintf(out, "  loss = total / ((double)nb * %ld);\n", K);
 }
 
-void emit_mse_grad(FILE *out, IR *ir, Op *op) {
-  long K = rowlen(ir, op->out);
-  op_comment(out, ir, op);
-  fprintf(out, "  const real scale = (real)2 / ((real)nb * %ld);\n", K);
-  fprintf(out, "  for (size_t i = 0; i < (size_t)nb * %ld; i++)\n", K);
-  fprintf(out, "    %s[i] %s (%s[i] - ", out_cn(ir, op), assign(op), in_cn(ir, op, 0));
-  target_at(out, ir, op->in[1], "i");
-  fprintf(out, ") * scale;\n");
-}
+void emit_mse_grad(FILE *out, IR *ir, Op *op) { elementwise_loss_grad(out, ir, op, "2"); }
 
 /* SGD as PyTorch's torch.optim.SGD: g' = g + wd w (weights only);
  * with momentum mu: v = mu v + g', w -= lr v; without: w -= lr g'. */
@@ -374,8 +465,6 @@ static void add_arg(Group *g, IR *ir, int v, bool written) {
   Value *val = ir->vals[v];
   if (val->arena == A_NONE)
     return;
-  if (val->batched)
-    g->batched = true;
   for (int i = 0; i < g->nargs; i++)
     if (g->args[i] == v) {
       g->written[i] |= written;
@@ -389,7 +478,16 @@ static void add_arg(Group *g, IR *ir, int v, bool written) {
 
 /* Arguments: values written by the group (in order), then values only
  * read. */
+/* Ops whose loops depend on the live rows nb: the losses (every other
+ * kernel runs over all B columns). */
+static bool uses_nb(OpKind k) {
+  return k == OP_CE_SOFTMAX || k == OP_BCE_SIGMOID || k == OP_MSE || k == OP_CE_SOFTMAX_GRAD ||
+         k == OP_BCE_SIGMOID_GRAD || k == OP_MSE_GRAD;
+}
+
 static void group_args(IR *ir, Group *g) {
+  for (int i = g->first; i < g->last; i++)
+    g->batched |= uses_nb(ir->ops[i].kind);
   for (int i = g->first; i < g->last; i++)
     if (ir->ops[i].out >= 0 && ir->ops[i].kind != OP_VIEW)
       add_arg(g, ir, ir->ops[i].out, true);
@@ -598,13 +696,21 @@ static void emit_forward(Emit *E) {
   FILE *out = E->out;
   IR *ir = E->ir;
   Value *x = ir->vals[ir->input];
+  long K = ir_numel(ir, x->id), B = ir->m->batch;
   fprintf(out, "// The forward pass, and the mean loss of the batch when targets are given.\n");
   fprintf(out, "static double forward(nn_ctx *c, const float *xb, const int32_t *cls, "
           "const float *yb, int nb, double *correct) {\n");
   fprintf(out, "  (void)cls;\n  (void)yb;\n  (void)correct;\n");
   bind_values(E, PASS_FWD, PASS_LOSS, x->id);
-  fprintf(out, "  for (size_t i = 0; i < (size_t)nb * %ld; i++)\n", ir_numel(ir, x->id));
-  fprintf(out, "    %s[i] = (real)xb[i];\n", x->cname);
+  fprintf(out, "  // the batch's rows xb[nb][%ld] become the columns of %s[%ld][B]; dead\n", K,
+          x->cname, K);
+  fprintf(out, "  // columns (nb..B-1) are zeroed\n");
+  fprintf(out, "  for (int b = 0; b < nb; b++)\n");
+  fprintf(out, "    for (int k = 0; k < %ld; k++)\n", K);
+  fprintf(out, "      %s[(size_t)k * %ld + b] = (real)xb[(size_t)b * %ld + k];\n", x->cname, B, K);
+  fprintf(out, "  for (int k = 0; k < %ld; k++)\n", K);
+  fprintf(out, "    for (int b = nb; b < %ld; b++)\n", B);
+  fprintf(out, "      %s[(size_t)k * %ld + b] = 0;\n", x->cname, B);
   call_groups(E, PASS_FWD, PASS_LOSS);
   fprintf(out, "}\n\n");
 }
@@ -640,11 +746,14 @@ static void emit_update(Emit *E) {
 static void emit_output(Emit *E) {
   IR *ir = E->ir;
   Value *o = ir->vals[ir->output];
-  fprintf(E->out, "// The model's output rows after forward(): %s.\n", o->name);
+  long N = ir_numel(ir, o->id), B = ir->m->batch;
+  fprintf(E->out, "// The model's output rows after forward(): %s, transposed to [nb][%ld].\n",
+          o->name, N);
   fprintf(E->out, "static void output(nn_ctx *c, int nb, float *dst) {\n");
   fprintf(E->out, "  const real *o = (const real *)c->acts + %zu;\n", o->offset);
-  fprintf(E->out, "  for (size_t i = 0; i < (size_t)nb * %ld; i++)\n", ir_numel(ir, o->id));
-  fprintf(E->out, "    dst[i] = (float)o[i];\n}\n\n");
+  fprintf(E->out, "  for (int b = 0; b < nb; b++)\n");
+  fprintf(E->out, "    for (int n = 0; n < %ld; n++)\n", N);
+  fprintf(E->out, "      dst[(size_t)b * %ld + n] = (float)o[(size_t)n * %ld + b];\n}\n\n", N, B);
 }
 
 static void emit_init(Emit *E) {
@@ -791,12 +900,17 @@ static void emit_front(Emit *E, const char *cmdline) {
   fprintf(out, "// Arenas (elements): params %zu, grads %zu, state %zu, acts %zu.\n",
           ir->arena_size[A_PARAM], ir->arena_size[A_GRAD], ir->arena_size[A_STATE],
           ir->arena_size[A_ACT]);
-  fprintf(out, "// Shapes are written (B,N): B batch rows, of which nb are live.\n\n");
+  fprintf(out, "// Shapes are written (B,N): B batch rows, of which nb are live.  Activations\n");
+  fprintf(out, "// are stored feature-major, [N][B]: a row of the batch is a column.\n\n");
   fprintf(out, "#include <stddef.h>\n#include <stdint.h>\n#include <tgmath.h>\n\n");
-  fprintf(out, "#include \"nnrt.h\"\n\n");
+  fprintf(out, "#include \"nnmath.h\"\n#include \"nnrt.h\"\n\n");
   fprintf(out, "#ifndef NN_REAL\n#define NN_REAL float\n#endif\ntypedef NN_REAL real;\n\n");
   fprintf(out, "#ifdef _OPENMP\n#include <omp.h>\n#define NN_OMP(x) _Pragma(#x)\n#else\n"
-          "#define NN_OMP(x)\n#endif\n\n");
+          "#define NN_OMP(x)\n#endif\n");
+  fprintf(out, "// clang may vectorize a tile's row loop instead of its column loop\n");
+  fprintf(out, "#ifdef __clang__\n"
+          "#define NN_NOVEC _Pragma(\"clang loop vectorize(disable) interleave(disable)\")\n"
+          "#else\n#define NN_NOVEC\n#endif\n\n");
   fprintf(out, "enum { B = %d };\n\n", m->batch);
 }
 

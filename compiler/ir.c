@@ -37,19 +37,37 @@ void ir_free(IR *ir) {
 /* Names the generated C uses for itself, and C's keywords: a value whose
  * name is one of these gets a suffix, so user names never clash. */
 static const char *const reserved[] = {
+    /* C and GNU C keywords, and names <tgmath.h> (math.h, complex.h) defines */
     "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else",
     "enum", "extern", "float", "for", "goto", "if", "inline", "int", "long", "register",
     "restrict", "return", "short", "signed", "sizeof", "static", "struct", "switch",
     "typedef", "union", "unsigned", "void", "volatile", "while", "bool", "true", "false",
-    "NULL", "main", "real", "B", "A", "P", "G", "S", "c", "b", "n", "k", "i", "nb", "acc",
-    "xr", "yr", "wr", "dr", "pr", "zr", "xi", "yi", "dyi", "zi", "ti", "di", "ci", "mx",
-    "sum", "dot", "arg", "total", "ncorrect", "loss", "correct", "scale", "alpha", "g",
-    "xb", "cls", "yb", "dst", "o", "rng", "forward", "backward", "update", "output", "init",
-    "set_threads", "params", "exp", "log", "log1p", "tanh", "fabs", "size_t", "int32_t",
-    "omp_set_num_threads"};
+    "asm", "typeof", "complex", "imaginary", "main", "errno",
+    /* libm functions the generated code calls, with their float/long forms */
+    "exp", "expf", "expl", "log", "logf", "logl", "log1p", "log1pf", "log1pl", "fabs",
+    "fabsf", "fabsl", "tanh", "tanhf", "tanhl",
+    /* the generated code's own names */
+    "real", "c", "b", "n", "k", "i", "j", "t", "r", "r0", "c0", "k0", "b0", "nb", "acc", "v",
+    "o", "a", "e", "xr", "yr", "wr", "dr", "pr", "zr", "xi", "yi", "dyi", "zi", "ti", "di", "ci",
+    "mx", "sum", "dot", "arg", "total", "ncorrect", "loss", "correct", "scale", "alpha", "g",
+    "gi", "w", "xb", "cls", "yb", "dst", "rng", "forward", "backward", "update", "output",
+    "init", "set_threads", "params", "size_t", "int32_t", "uint32_t", "uint64_t"};
+
+/* Object-like macros of the C headers are upper case (I, M_PI, NAN,
+ * INT32_MAX, ...): no all-capitals name is used as is. */
+static bool macro_like(const char *s) {
+  bool upper = false;
+  for (; *s; s++) {
+    if (*s >= 'a' && *s <= 'z')
+      return false;
+    upper |= *s >= 'A' && *s <= 'Z';
+  }
+  return upper;
+}
 
 static bool cname_taken(IR *ir, const char *s) {
-  if (strncmp(s, "nn_", 3) == 0 || strncmp(s, "NN_", 3) == 0 || s[0] == '_')
+  if (!strncmp(s, "nn_", 3) || !strncmp(s, "NN_", 3) || !strncmp(s, "omp_", 4) || s[0] == '_' ||
+      macro_like(s))
     return true;
   for (size_t i = 0; i < sizeof reserved / sizeof *reserved; i++)
     if (strcmp(s, reserved[i]) == 0)
@@ -68,7 +86,7 @@ static char *c_ident(IR *ir, const char *name) {
     if (*p == '.')
       *p = '_';
   for (int k = 2; cname_taken(ir, s); k++) {
-    char *t = xasprintf("%s_%d", name, k);
+    char *t = k == 2 ? xasprintf("%s_v", name) : xasprintf("%s_v%d", name, k); /* lower case: never a macro name */
     for (char *p = t; *p; p++)
       if (*p == '.')
         *p = '_';
@@ -282,7 +300,11 @@ static void print_value_decl(FILE *dst, IR *ir, Value *v) {
   }
   if (v->grad >= 0)
     fprintf(out, " grad %s", ir->vals[v->grad]->name);
-  if (ir->arena_size[A_PARAM] && v->arena != A_NONE && v->arena != A_EXTERN)
+  if (v->row_major)
+    fprintf(out, " row-major");
+  if (v->dead)
+    fprintf(out, " dead");
+  else if (ir->arena_size[A_PARAM] && v->arena != A_NONE && v->arena != A_EXTERN)
     fprintf(out, " @%zu", v->offset);
   fclose(out);
   while (len && line[len - 1] == ' ') /* no trailing blanks in the dump */
@@ -296,11 +318,11 @@ static void print_op(FILE *out, IR *ir, Op *op) {
   if (op->out >= 0)
     fprintf(out, "%s %s ", ir->vals[op->out]->name, op->accumulate ? "+=" : "=");
   fprintf(out, "%s", op_info[op->kind].name);
-  if (op->kind == OP_ACT || op->kind == OP_ACT_GRAD)
+  if (op->kind == OP_ACT || op->kind == OP_ACT_GRAD || (op->kind == OP_LINEAR && op->fused))
     fprintf(out, ".%s", act_name(op->act));
   for (int i = 0; i < op->nin; i++)
     fprintf(out, "%s%s", i ? ", " : " ", ir->vals[op->in[i]]->name);
-  if ((op->kind == OP_ACT || op->kind == OP_ACT_GRAD) && op->act == ACT_LEAKY_RELU)
+  if ((op->kind == OP_ACT || op->kind == OP_ACT_GRAD || op->fused) && op->act == ACT_LEAKY_RELU)
     fprintf(out, " alpha=%.6g", op->alpha);
   if (op->kind == OP_SGD)
     fprintf(out, " momentum=%.6g", op->alpha);

@@ -5,6 +5,7 @@
  *   shape    shape.c            shapes, parameter counts, loss checks
  *   lower    lower.c            model -> forward IR
  *   autodiff autodiff.c         + backward IR, + update
+ *   fuse     fuse.c             activations into the products' stores
  *   memplan  memplan.c          arena offsets
  *   emit     emit_c.c           IR -> C
  *
@@ -42,7 +43,7 @@ static const char usage_text[] =
     "  --emit=STAGE   write STAGE instead of C: ast, model, ir (forward), grad (with\n"
     "                 backward and update), plan (with arena offsets), c\n"
     "  -d LETTERS     dump to stderr after stages: p parse, s sema+shape, l lower,\n"
-    "                 a autodiff, m memplan\n"
+    "                 a autodiff, f fuse, m memplan\n"
     "  --version      print the version\n"
     "  --help         print this help\n"
     "\n"
@@ -104,8 +105,8 @@ static Options parse_options(int argc, char **argv) {
     if (!ok)
       usage_error("unknown stage '%s' for --emit (ast, model, ir, grad, plan, c)", o.emit);
   }
-  if (o.dump && o.dump[strspn(o.dump, "pslam")])
-    usage_error("unknown letters in -d '%s' (p, s, l, a, m)", o.dump);
+  if (o.dump && o.dump[strspn(o.dump, "pslafm")])
+    usage_error("unknown letters in -d '%s' (p, s, l, a, f, m)", o.dump);
   return o;
 }
 
@@ -287,6 +288,11 @@ static int compile(const Options *o, const char *src) {
     rc = write_output(ir, o, prog, m);
     goto out;
   }
+
+  fuse(ir);
+  ir_verify(ir, "fuse");
+  if (dumps(o, 'f'))
+    ir_print(stderr, ir, "fuse");
 
   memplan(ir);
   ir_verify(ir, "memplan");

@@ -312,6 +312,9 @@ typedef struct Value {
   bool needs_grad; /* depends on a parameter */
   Init init;     /* A_PARAM: how to initialize */
   bool decay;    /* A_PARAM: weight decay applies (weights, not biases) */
+  bool dead;      /* read and written by no op (fused away): no storage */
+  bool row_major; /* batched, stored [B][features] (a transpose's output);
+                     other batched values are [features][B] */
 } Value;
 
 typedef enum {
@@ -332,7 +335,8 @@ typedef struct Op {
   Pass pass;
   Layer *layer;         /* NULL for the loss and the update */
   bool accumulate;      /* out += result instead of out = result */
-  Act act;              /* act, act_grad */
+  Act act;              /* act, act_grad; linear: the fused activation */
+  bool fused;           /* linear: act is applied in its store (fuse.c) */
   double alpha;         /* leaky_relu slope; momentum for sgd */
 } Op;
 
@@ -393,6 +397,12 @@ IR *lower_model(Model *m);
 /* Reverse sweep: for every forward/loss op whose output has a gradient,
  * append its backward ops (op_info[k].grad); then the optimizer update. */
 void autodiff(IR *ir);
+
+/* ----------------------------------------------------------------- fuse.c */
+/* Merge `act` ops into the `linear` that feeds them (the activation is
+ * applied in the product's store) when the pre-activation has no other
+ * reader. */
+void fuse(IR *ir);
 
 /* -------------------------------------------------------------- memplan.c */
 /* Offsets of every value in its arena (64-byte aligned), aliases share. */

@@ -7,12 +7,12 @@
  * computes the output's shape from the inputs' and rejects mismatches (it is
  * also the IR verifier's check); the emitter writes the op's loops into the
  * layer function that holds it; the gradient rule appends the backward ops
- * (NULL: nothing flows back through this op).  Shapes: B is the batch,
+ * (grad_none: nothing flows back through this op).  Shapes: B is the batch,
  * "x[B,K]" a batched value with K features per row.
  */
 /* forward ops */
 OP(VIEW,      "view",      1,  shape_view,      emit_view,      grad_view,      "y = x seen with another shape (no copy)")
-OP(LINEAR,    "linear",    -1, shape_linear,    emit_linear,    grad_linear,    "y[B,N] = x[B,K] w[N,K]^T (+ b[N])")
+OP(LINEAR,    "linear",    -1, shape_linear,    emit_linear,    grad_linear,    "y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused")
 OP(ACT,       "act",       1,  shape_same,      emit_act,       grad_act,       "y = f(x) elementwise, f from acts.h")
 OP(SOFTMAX,   "softmax",   1,  shape_same,      emit_softmax,   grad_softmax,   "y[b,:] = exp(x[b,:] - max) / sum")
 /* losses: out is the mean loss (a scalar); they also count correct rows */
@@ -25,6 +25,7 @@ OP(SOFTMAX_GRAD, "softmax_grad", 2,  shape_same,     emit_softmax_grad, grad_non
 OP(MATMUL_NN,    "matmul_nn",    2,  shape_matmul_nn, emit_matmul_nn,   grad_none, "dx[B,K] = dy[B,N] w[N,K]")
 OP(MATMUL_TN,    "matmul_tn",    2,  shape_matmul_tn, emit_matmul_tn,   grad_none, "dw[N,K] = dy[B,N]^T x[B,K] (sum over the batch)")
 OP(COLSUM,       "colsum",       1,  shape_colsum,    emit_colsum,      grad_none, "db[N] = sum_b dy[b,N]")
+OP(TRANSPOSE,    "transpose",    1,  shape_same,      emit_transpose,   grad_none, "xt[B][K] = x[K][B]: the row-major copy matmul_tn reads")
 OP(CE_SOFTMAX_GRAD,  "ce_softmax_grad",  2, shape_same, emit_ce_softmax_grad,  grad_none, "dz = (p - onehot(c)) / nb; inputs p, class")
 OP(BCE_SIGMOID_GRAD, "bce_sigmoid_grad", 2, shape_same, emit_bce_sigmoid_grad, grad_none, "dz = (p - t) / (nb K); inputs p, t")
 OP(MSE_GRAD,         "mse_grad",         2, shape_same, emit_mse_grad,         grad_none, "dy = 2 (y - t) / (nb K); inputs y, t")
