@@ -8,7 +8,7 @@
 #
 # BUILD (default build) holds nncc and libnnrt.a.  Environment:
 #   CC            C compiler for the trainers (default gcc)
-#   TRAIN_CFLAGS  extra flags for the trainers (e.g. -fsanitize=address,undefined)
+#   NUMERIC_CFLAGS extra flags for the trainers (e.g. -fsanitize=address,undefined)
 #   NUMERIC_ONLY  a model base name: run that model only
 # A model may carry a line `# expect-zero: NAME ...`: those parameters'
 # gradients must be exactly zero (gradcheck reports max abs err 0: the
@@ -32,7 +32,7 @@ for nn in tests/numeric/*.nn; do
     fail=$((fail + 1)); echo "FAIL $name: nncc failed"; cat "$tmp/$name.err"; continue
   fi
   # shellcheck disable=SC2086
-  if ! $cc -O2 -DNN_REAL=double -Wall -Wextra ${TRAIN_CFLAGS:-} -Iruntime -o "$tmp/$name" \
+  if ! $cc -O2 -DNN_REAL=double -Wall -Wextra -Werror ${NUMERIC_CFLAGS:-} -Iruntime -o "$tmp/$name" \
        "$tmp/$name.c" "$lib" -lcjson -lz -lm 2>"$tmp/$name.err"; then
     fail=$((fail + 1)); echo "FAIL $name: $cc failed"; head -20 "$tmp/$name.err"; continue
   fi
