@@ -3,13 +3,15 @@
 //   1025 parameters; batches of up to B = 16 rows; loss binary_cross_entropy
 //   build:   cc -O3 -march=native -fopenmp THIS.c -lnnrt -lcjson -lz -lm -o train
 //   -DNN_REAL=double builds it in double precision (for gradient checks).
-// Arenas (elements): params 1040, grads 1040, state 1040, acts 2576.
-// Shapes are written (B,N): B batch rows, of which nb are live.
+// Arenas (elements): params 1040, grads 1040, state 1040, acts 3056.
+// Shapes are written (B,N): B batch rows, of which nb are live.  Activations
+// are stored feature-major, [N][B]: a row of the batch is a column.
 
 #include <stddef.h>
 #include <stdint.h>
 #include <tgmath.h>
 
+#include "nnmath.h"
 #include "nnrt.h"
 
 #ifndef NN_REAL
@@ -23,54 +25,113 @@ typedef NN_REAL real;
 #else
 #define NN_OMP(x)
 #endif
+// clang may vectorize a tile's row loop instead of its column loop
+#ifdef __clang__
+#define NN_NOVEC _Pragma("clang loop vectorize(disable) interleave(disable)")
+#else
+#define NN_NOVEC
+#endif
 
 enum { B = 16 };
 
 // models/breast_cancer.nn:20: layer hidden = dense(nuclei, 32, activation = tanh)
-// hidden_z is (B,32), hidden is (B,32), nuclei is (B,30), hidden.weight is (32,30), hidden.bias is (32)
-static void hidden_forward(real *restrict hidden_z, real *restrict hidden, const real *restrict nuclei, const real *restrict hidden_weight, const real *restrict hidden_bias, int nb) {
-  // hidden_z = linear(nuclei, hidden.weight, hidden.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N])
-  NN_OMP(omp parallel for schedule(static))
-  for (int b = 0; b < nb; b++) {
-    const real *xr = nuclei + (size_t)b * 30;
-    real *yr = hidden_z + (size_t)b * 32;
-    for (int n = 0; n < 32; n++) {
-      const real *wr = hidden_weight + (size_t)n * 30;
-      real acc = 0;
-      NN_OMP(omp simd reduction(+:acc))
-      for (int k = 0; k < 30; k++)
-        acc += xr[k] * wr[k];
-      yr[n] = acc + hidden_bias[n];
+// hidden is (B,32), nuclei is (B,30), hidden.weight is (32,30), hidden.bias is (32)
+static void hidden_forward(real *restrict hidden, const real *restrict nuclei, const real *restrict hidden_weight, const real *restrict hidden_bias) {
+  // hidden = linear.tanh(nuclei, hidden.weight, hidden.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused
+  for (int t = 0; t < 5; t++) {
+    const int r0 = 0 + (t / 1) * 6, c0 = 0 + (t % 1) * 16;
+    real acc[6][16];
+    for (int r = 0; r < 6; r++) {
+      NN_OMP(omp simd)
+      for (int c = 0; c < 16; c++)
+        acc[r][c] = hidden_bias[r0 + r];
+    }
+    NN_NOVEC
+    for (int j = 0; j < 30; j++) {
+      const real *v = nuclei + (size_t)j * 16 + c0;
+      NN_NOVEC
+      for (int r = 0; r < 6; r++) {
+        const real a = hidden_weight[(size_t)(r0 + r) * 30 + j];
+        NN_OMP(omp simd)
+        for (int c = 0; c < 16; c++)
+          acc[r][c] += a * v[c];
+      }
+    }
+    for (int r = 0; r < 6; r++) {
+      real *o = hidden + (size_t)(r0 + r) * 16 + c0;
+      NN_OMP(omp simd)
+      for (int c = 0; c < 16; c++) {
+        const real xi = acc[r][c];
+        o[c] = nn_tanh(xi);
+      }
     }
   }
-  // hidden = act.tanh(hidden_z): y = f(x) elementwise, f from acts.h
-  for (size_t i = 0; i < (size_t)nb * 32; i++) {
-    const real xi = hidden_z[i];
-    hidden[i] = tanh(xi);
+  for (int t = 0; t < 1; t++) {
+    const int r0 = 30 + (t / 1) * 2, c0 = 0 + (t % 1) * 16;
+    real acc[2][16];
+    for (int r = 0; r < 2; r++) {
+      NN_OMP(omp simd)
+      for (int c = 0; c < 16; c++)
+        acc[r][c] = hidden_bias[r0 + r];
+    }
+    NN_NOVEC
+    for (int j = 0; j < 30; j++) {
+      const real *v = nuclei + (size_t)j * 16 + c0;
+      NN_NOVEC
+      for (int r = 0; r < 2; r++) {
+        const real a = hidden_weight[(size_t)(r0 + r) * 30 + j];
+        NN_OMP(omp simd)
+        for (int c = 0; c < 16; c++)
+          acc[r][c] += a * v[c];
+      }
+    }
+    for (int r = 0; r < 2; r++) {
+      real *o = hidden + (size_t)(r0 + r) * 16 + c0;
+      NN_OMP(omp simd)
+      for (int c = 0; c < 16; c++) {
+        const real xi = acc[r][c];
+        o[c] = nn_tanh(xi);
+      }
+    }
   }
 }
 
 // models/breast_cancer.nn:21: layer out = dense(hidden, 1, activation = sigmoid)
 // out_z is (B,1), out is (B,1), hidden is (B,32), out.weight is (1,32), out.bias is (1)
-static void out_forward(real *restrict out_z, real *restrict out, const real *restrict hidden, const real *restrict out_weight, const real *restrict out_bias, int nb) {
-  // out_z = linear(hidden, out.weight, out.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N])
-  NN_OMP(omp parallel for schedule(static))
-  for (int b = 0; b < nb; b++) {
-    const real *xr = hidden + (size_t)b * 32;
-    real *yr = out_z + (size_t)b * 1;
-    for (int n = 0; n < 1; n++) {
-      const real *wr = out_weight + (size_t)n * 32;
-      real acc = 0;
-      NN_OMP(omp simd reduction(+:acc))
-      for (int k = 0; k < 32; k++)
-        acc += xr[k] * wr[k];
-      yr[n] = acc + out_bias[n];
+static void out_forward(real *restrict out_z, real *restrict out, const real *restrict hidden, const real *restrict out_weight, const real *restrict out_bias) {
+  // out_z = linear(hidden, out.weight, out.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused
+  for (int t = 0; t < 1; t++) {
+    const int r0 = 0 + (t / 1) * 1, c0 = 0 + (t % 1) * 16;
+    real acc[1][16];
+    for (int r = 0; r < 1; r++) {
+      NN_OMP(omp simd)
+      for (int c = 0; c < 16; c++)
+        acc[r][c] = out_bias[r0 + r];
+    }
+    NN_NOVEC
+    for (int j = 0; j < 32; j++) {
+      const real *v = hidden + (size_t)j * 16 + c0;
+      NN_NOVEC
+      for (int r = 0; r < 1; r++) {
+        const real a = out_weight[(size_t)(r0 + r) * 32 + j];
+        NN_OMP(omp simd)
+        for (int c = 0; c < 16; c++)
+          acc[r][c] += a * v[c];
+      }
+    }
+    for (int r = 0; r < 1; r++) {
+      real *o = out_z + (size_t)(r0 + r) * 16 + c0;
+      NN_OMP(omp simd)
+      for (int c = 0; c < 16; c++) {
+        o[c] = acc[r][c];
+      }
     }
   }
   // out = act.sigmoid(out_z): y = f(x) elementwise, f from acts.h
-  for (size_t i = 0; i < (size_t)nb * 1; i++) {
+  NN_OMP(omp simd)
+  for (size_t i = 0; i < 16; i++) {
     const real xi = out_z[i];
-    out[i] = (real)1 / ((real)1 + exp(-xi));
+    out[i] = nn_sigmoid(xi);
   }
 }
 
@@ -80,11 +141,12 @@ static double loss_forward(const real *restrict out_z, const real *restrict out,
   double loss = 0;
   // loss = bce_sigmoid(out_z, out, benign): mean max(z,0) - t z + log1p(exp(-|z|)); inputs z, p = sigmoid(z), t
   double total = 0, ncorrect = 0;
-  for (size_t i = 0; i < (size_t)nb * 1; i++) {
-    const double zi = (double)out_z[i], ti = (real)benign[i];
-    total += (zi > 0 ? zi : 0) - ti * zi + log1p(exp(-fabs(zi)));
-    ncorrect += (out[i] > (real)0.5) == (ti > 0.5);
-  }
+  for (int k = 0; k < 1; k++)
+    for (int c = 0; c < nb; c++) {
+      const double zi = (double)out_z[k * 16 + c], ti = (real)benign[(size_t)c * 1 + k];
+      total += (zi > 0 ? zi : 0) - ti * zi + log1p(exp(-fabs(zi)));
+      ncorrect += (out[k * 16 + c] > (real)0.5) == (ti > 0.5);
+    }
   if (correct)
     *correct += ncorrect / 1;
   loss = total / ((double)nb * 1);
@@ -96,80 +158,193 @@ static double loss_forward(const real *restrict out_z, const real *restrict out,
 static void loss_backward(real *restrict d_out_z, const real *restrict out, const float *restrict benign, int nb) {
   // d_out_z = bce_sigmoid_grad(out, benign): dz = (p - t) / (nb K); inputs p, t
   const real scale = (real)1 / ((real)nb * 1);
-  for (size_t i = 0; i < (size_t)nb * 1; i++)
-    d_out_z[i] = (out[i] - (real)benign[i]) * scale;
+  for (int k = 0; k < 1; k++) {
+    for (int c = 0; c < nb; c++)
+      d_out_z[k * 16 + c] = (out[k * 16 + c] - (real)benign[(size_t)c * 1 + k]) * scale;
+    for (int c = nb; c < 16; c++)
+      d_out_z[k * 16 + c] = 0;
+  }
 }
 
 // models/breast_cancer.nn:21: layer out = dense(hidden, 1, activation = sigmoid)
-// d_hidden is (B,32), d_out.weight is (1,32), d_out.bias is (1), d_out_z is (B,1), out.weight is (1,32), hidden is (B,32)
-static void out_backward(real *restrict d_hidden, real *restrict d_out_weight, real *restrict d_out_bias, const real *restrict d_out_z, const real *restrict out_weight, const real *restrict hidden, int nb) {
+// d_hidden is (B,32), hidden_t is (B,32), d_out.weight is (1,32), d_out.bias is (1), d_out_z is (B,1), out.weight is (1,32), hidden is (B,32)
+static void out_backward(real *restrict d_hidden, real *restrict hidden_t, real *restrict d_out_weight, real *restrict d_out_bias, const real *restrict d_out_z, const real *restrict out_weight, const real *restrict hidden) {
   // d_hidden = matmul_nn(d_out_z, out.weight): dx[B,K] = dy[B,N] w[N,K]
-  NN_OMP(omp parallel for schedule(static))
-  for (int b = 0; b < nb; b++) {
-    const real *dr = d_out_z + (size_t)b * 1;
-    real *xr = d_hidden + (size_t)b * 32;
-    for (int k = 0; k < 32; k++)
-      xr[k] = 0;
-    for (int n = 0; n < 1; n++) {
-      const real g = dr[n];
-      const real *wr = out_weight + (size_t)n * 32;
+  for (int t = 0; t < 5; t++) {
+    const int r0 = 0 + (t / 1) * 6, c0 = 0 + (t % 1) * 16;
+    real acc[6][16];
+    for (int r = 0; r < 6; r++) {
       NN_OMP(omp simd)
-      for (int k = 0; k < 32; k++)
-        xr[k] += g * wr[k];
+      for (int c = 0; c < 16; c++)
+        acc[r][c] = 0;
+    }
+    NN_NOVEC
+    for (int j = 0; j < 1; j++) {
+      const real *v = d_out_z + (size_t)j * 16 + c0;
+      NN_NOVEC
+      for (int r = 0; r < 6; r++) {
+        const real a = out_weight[(size_t)j * 32 + r0 + r];
+        NN_OMP(omp simd)
+        for (int c = 0; c < 16; c++)
+          acc[r][c] += a * v[c];
+      }
+    }
+    for (int r = 0; r < 6; r++) {
+      real *o = d_hidden + (size_t)(r0 + r) * 16 + c0;
+      NN_OMP(omp simd)
+      for (int c = 0; c < 16; c++) {
+        o[c] = acc[r][c];
+      }
     }
   }
-  // d_out.weight = matmul_tn(d_out_z, hidden): dw[N,K] = dy[B,N]^T x[B,K] (sum over the batch)
-  NN_OMP(omp parallel for schedule(static))
-  for (int n = 0; n < 1; n++) {
-    real *wr = d_out_weight + (size_t)n * 32;
-    for (int k = 0; k < 32; k++)
-      wr[k] = 0;
-    for (int b = 0; b < nb; b++) {
-      const real g = d_out_z[(size_t)b * 1 + n];
-      const real *xr = hidden + (size_t)b * 32;
+  for (int t = 0; t < 1; t++) {
+    const int r0 = 30 + (t / 1) * 2, c0 = 0 + (t % 1) * 16;
+    real acc[2][16];
+    for (int r = 0; r < 2; r++) {
       NN_OMP(omp simd)
-      for (int k = 0; k < 32; k++)
-        wr[k] += g * xr[k];
+      for (int c = 0; c < 16; c++)
+        acc[r][c] = 0;
+    }
+    NN_NOVEC
+    for (int j = 0; j < 1; j++) {
+      const real *v = d_out_z + (size_t)j * 16 + c0;
+      NN_NOVEC
+      for (int r = 0; r < 2; r++) {
+        const real a = out_weight[(size_t)j * 32 + r0 + r];
+        NN_OMP(omp simd)
+        for (int c = 0; c < 16; c++)
+          acc[r][c] += a * v[c];
+      }
+    }
+    for (int r = 0; r < 2; r++) {
+      real *o = d_hidden + (size_t)(r0 + r) * 16 + c0;
+      NN_OMP(omp simd)
+      for (int c = 0; c < 16; c++) {
+        o[c] = acc[r][c];
+      }
+    }
+  }
+  // hidden_t = transpose(hidden): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads
+  for (int k0 = 0; k0 < 32; k0 += 16)
+    for (int b0 = 0; b0 < 16; b0 += 16)
+      for (int k = k0; k < k0 + 16 && k < 32; k++)
+        for (int b = b0; b < b0 + 16 && b < 16; b++)
+          hidden_t[(size_t)b * 32 + k] = hidden[(size_t)k * 16 + b];
+  // d_out.weight = matmul_tn(d_out_z, hidden_t): dw[N,K] = dy[B,N]^T x[B,K] (sum over the batch)
+  for (int t = 0; t < 1; t++) {
+    const int r0 = 0 + (t / 1) * 1, c0 = 0 + (t % 1) * 32;
+    real acc[1][32];
+    for (int r = 0; r < 1; r++) {
+      NN_OMP(omp simd)
+      for (int c = 0; c < 32; c++)
+        acc[r][c] = 0;
+    }
+    NN_NOVEC
+    for (int j = 0; j < 16; j++) {
+      const real *v = hidden_t + (size_t)j * 32 + c0;
+      NN_NOVEC
+      for (int r = 0; r < 1; r++) {
+        const real a = d_out_z[(size_t)(r0 + r) * 16 + j];
+        NN_OMP(omp simd)
+        for (int c = 0; c < 32; c++)
+          acc[r][c] += a * v[c];
+      }
+    }
+    for (int r = 0; r < 1; r++) {
+      real *o = d_out_weight + (size_t)(r0 + r) * 32 + c0;
+      NN_OMP(omp simd)
+      for (int c = 0; c < 32; c++) {
+        o[c] = acc[r][c];
+      }
     }
   }
   // d_out.bias = colsum(d_out_z): db[N] = sum_b dy[b,N]
   for (int n = 0; n < 1; n++) {
     real acc = 0;
-    for (int b = 0; b < nb; b++)
-      acc += d_out_z[(size_t)b * 1 + n];
+    NN_OMP(omp simd reduction(+:acc))
+    for (int c = 0; c < 16; c++)
+      acc += d_out_z[(size_t)n * 16 + c];
     d_out_bias[n] = acc;
   }
 }
 
 // models/breast_cancer.nn:20: layer hidden = dense(nuclei, 32, activation = tanh)
-// d_hidden_z is (B,32), d_hidden.weight is (32,30), d_hidden.bias is (32), d_hidden is (B,32), hidden is (B,32), nuclei is (B,30)
-static void hidden_backward(real *restrict d_hidden_z, real *restrict d_hidden_weight, real *restrict d_hidden_bias, const real *restrict d_hidden, const real *restrict hidden, const real *restrict nuclei, int nb) {
+// d_hidden_z is (B,32), nuclei_t is (B,30), d_hidden.weight is (32,30), d_hidden.bias is (32), d_hidden is (B,32), hidden is (B,32), nuclei is (B,30)
+static void hidden_backward(real *restrict d_hidden_z, real *restrict nuclei_t, real *restrict d_hidden_weight, real *restrict d_hidden_bias, const real *restrict d_hidden, const real *restrict hidden, const real *restrict nuclei) {
   // d_hidden_z = act_grad.tanh(d_hidden, hidden): dx = f'(x or y) dy; inputs dy [, x or y]
   NN_OMP(omp simd)
-  for (size_t i = 0; i < (size_t)nb * 32; i++) {
+  for (size_t i = 0; i < 512; i++) {
     const real dyi = d_hidden[i];
     const real yi = hidden[i];
     d_hidden_z[i] = dyi * ((real)1 - yi * yi);
   }
-  // d_hidden.weight = matmul_tn(d_hidden_z, nuclei): dw[N,K] = dy[B,N]^T x[B,K] (sum over the batch)
-  NN_OMP(omp parallel for schedule(static))
-  for (int n = 0; n < 32; n++) {
-    real *wr = d_hidden_weight + (size_t)n * 30;
-    for (int k = 0; k < 30; k++)
-      wr[k] = 0;
-    for (int b = 0; b < nb; b++) {
-      const real g = d_hidden_z[(size_t)b * 32 + n];
-      const real *xr = nuclei + (size_t)b * 30;
+  // nuclei_t = transpose(nuclei): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads
+  for (int k0 = 0; k0 < 30; k0 += 16)
+    for (int b0 = 0; b0 < 16; b0 += 16)
+      for (int k = k0; k < k0 + 16 && k < 30; k++)
+        for (int b = b0; b < b0 + 16 && b < 16; b++)
+          nuclei_t[(size_t)b * 30 + k] = nuclei[(size_t)k * 16 + b];
+  // d_hidden.weight = matmul_tn(d_hidden_z, nuclei_t): dw[N,K] = dy[B,N]^T x[B,K] (sum over the batch)
+  for (int t = 0; t < 5; t++) {
+    const int r0 = 0 + (t / 1) * 6, c0 = 0 + (t % 1) * 30;
+    real acc[6][30];
+    for (int r = 0; r < 6; r++) {
       NN_OMP(omp simd)
-      for (int k = 0; k < 30; k++)
-        wr[k] += g * xr[k];
+      for (int c = 0; c < 30; c++)
+        acc[r][c] = 0;
+    }
+    NN_NOVEC
+    for (int j = 0; j < 16; j++) {
+      const real *v = nuclei_t + (size_t)j * 30 + c0;
+      NN_NOVEC
+      for (int r = 0; r < 6; r++) {
+        const real a = d_hidden_z[(size_t)(r0 + r) * 16 + j];
+        NN_OMP(omp simd)
+        for (int c = 0; c < 30; c++)
+          acc[r][c] += a * v[c];
+      }
+    }
+    for (int r = 0; r < 6; r++) {
+      real *o = d_hidden_weight + (size_t)(r0 + r) * 30 + c0;
+      NN_OMP(omp simd)
+      for (int c = 0; c < 30; c++) {
+        o[c] = acc[r][c];
+      }
+    }
+  }
+  for (int t = 0; t < 1; t++) {
+    const int r0 = 30 + (t / 1) * 2, c0 = 0 + (t % 1) * 30;
+    real acc[2][30];
+    for (int r = 0; r < 2; r++) {
+      NN_OMP(omp simd)
+      for (int c = 0; c < 30; c++)
+        acc[r][c] = 0;
+    }
+    NN_NOVEC
+    for (int j = 0; j < 16; j++) {
+      const real *v = nuclei_t + (size_t)j * 30 + c0;
+      NN_NOVEC
+      for (int r = 0; r < 2; r++) {
+        const real a = d_hidden_z[(size_t)(r0 + r) * 16 + j];
+        NN_OMP(omp simd)
+        for (int c = 0; c < 30; c++)
+          acc[r][c] += a * v[c];
+      }
+    }
+    for (int r = 0; r < 2; r++) {
+      real *o = d_hidden_weight + (size_t)(r0 + r) * 30 + c0;
+      NN_OMP(omp simd)
+      for (int c = 0; c < 30; c++) {
+        o[c] = acc[r][c];
+      }
     }
   }
   // d_hidden.bias = colsum(d_hidden_z): db[N] = sum_b dy[b,N]
   for (int n = 0; n < 32; n++) {
     real acc = 0;
-    for (int b = 0; b < nb; b++)
-      acc += d_hidden_z[(size_t)b * 32 + n];
+    NN_OMP(omp simd reduction(+:acc))
+    for (int c = 0; c < 16; c++)
+      acc += d_hidden_z[(size_t)n * 16 + c];
     d_hidden_bias[n] = acc;
   }
 }
@@ -235,18 +410,23 @@ static double forward(nn_ctx *c, const float *xb, const int32_t *cls, const floa
   real *A = c->acts;
   real *P = c->params;
   real *nuclei = A + 0; // (B,30)
-  real *hidden_z = A + 480; // (B,32)
-  real *hidden = A + 992; // (B,32)
+  real *hidden = A + 480; // (B,32)
   real *hidden_weight = P + 0; // (32,30)
   real *hidden_bias = P + 960; // (32)
-  real *out_z = A + 1504; // (B,1)
-  real *out = A + 1520; // (B,1)
+  real *out_z = A + 992; // (B,1)
+  real *out = A + 1008; // (B,1)
   real *out_weight = P + 992; // (1,32)
   real *out_bias = P + 1024; // (1)
-  for (size_t i = 0; i < (size_t)nb * 30; i++)
-    nuclei[i] = (real)xb[i];
-  hidden_forward(hidden_z, hidden, nuclei, hidden_weight, hidden_bias, nb);
-  out_forward(out_z, out, hidden, out_weight, out_bias, nb);
+  // the batch's rows xb[nb][30] become the columns of nuclei[30][B]; dead
+  // columns (nb..B-1) are zeroed
+  for (int b = 0; b < nb; b++)
+    for (int k = 0; k < 30; k++)
+      nuclei[(size_t)k * 16 + b] = (real)xb[(size_t)b * 30 + k];
+  for (int k = 0; k < 30; k++)
+    for (int b = nb; b < 16; b++)
+      nuclei[(size_t)k * 16 + b] = 0;
+  hidden_forward(hidden, nuclei, hidden_weight, hidden_bias);
+  out_forward(out_z, out, hidden, out_weight, out_bias);
   if (!yb)
     return 0;
   return loss_forward(out_z, out, yb, nb, correct);
@@ -259,27 +439,30 @@ static void backward(nn_ctx *c, const int32_t *cls, const float *yb, int nb) {
   real *A = c->acts;
   real *P = c->params;
   real *G = c->grads;
-  real *d_out_z = A + 1536; // (B,1)
-  real *out = A + 1520; // (B,1)
-  real *d_hidden = A + 1552; // (B,32)
+  real *d_out_z = A + 1024; // (B,1)
+  real *out = A + 1008; // (B,1)
+  real *d_hidden = A + 1040; // (B,32)
+  real *hidden_t = A + 1552; // (B,32)
   real *d_out_weight = G + 992; // (1,32)
   real *d_out_bias = G + 1024; // (1)
   real *out_weight = P + 992; // (1,32)
-  real *hidden = A + 992; // (B,32)
+  real *hidden = A + 480; // (B,32)
   real *d_hidden_z = A + 2064; // (B,32)
+  real *nuclei_t = A + 2576; // (B,30)
   real *d_hidden_weight = G + 0; // (32,30)
   real *d_hidden_bias = G + 960; // (32)
   real *nuclei = A + 0; // (B,30)
   loss_backward(d_out_z, out, yb, nb);
-  out_backward(d_hidden, d_out_weight, d_out_bias, d_out_z, out_weight, hidden, nb);
-  hidden_backward(d_hidden_z, d_hidden_weight, d_hidden_bias, d_hidden, hidden, nuclei, nb);
+  out_backward(d_hidden, hidden_t, d_out_weight, d_out_bias, d_out_z, out_weight, hidden);
+  hidden_backward(d_hidden_z, nuclei_t, d_hidden_weight, d_hidden_bias, d_hidden, hidden, nuclei);
 }
 
-// The model's output rows after forward(): out.
+// The model's output rows after forward(): out, transposed to [nb][1].
 static void output(nn_ctx *c, int nb, float *dst) {
-  const real *o = (const real *)c->acts + 1520;
-  for (size_t i = 0; i < (size_t)nb * 1; i++)
-    dst[i] = (float)o[i];
+  const real *o = (const real *)c->acts + 1008;
+  for (int b = 0; b < nb; b++)
+    for (int n = 0; n < 1; n++)
+      dst[(size_t)b * 1 + n] = (float)o[(size_t)n * 16 + b];
 }
 
 // Parameters drawn in checkpoint order from one generator; state zeroed.
@@ -341,7 +524,7 @@ const nn_model nn_model_desc = {
   .params = params,
   .params_size = 1040,
   .state_size = 1040,
-  .acts_size = 2576,
+  .acts_size = 3056,
   .init = init,
   .forward = forward,
   .backward = backward,

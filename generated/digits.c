@@ -3,13 +3,15 @@
 //   4810 parameters; batches of up to B = 32 rows; loss cross_entropy
 //   build:   cc -O3 -march=native -fopenmp THIS.c -lnnrt -lcjson -lz -lm -o train
 //   -DNN_REAL=double builds it in double precision (for gradient checks).
-// Arenas (elements): params 4816, grads 4816, state 4816, acts 11200.
-// Shapes are written (B,N): B batch rows, of which nb are live.
+// Arenas (elements): params 4816, grads 4816, state 4816, acts 13248.
+// Shapes are written (B,N): B batch rows, of which nb are live.  Activations
+// are stored feature-major, [N][B]: a row of the batch is a column.
 
 #include <stddef.h>
 #include <stdint.h>
 #include <tgmath.h>
 
+#include "nnmath.h"
 #include "nnrt.h"
 
 #ifndef NN_REAL
@@ -23,66 +25,160 @@ typedef NN_REAL real;
 #else
 #define NN_OMP(x)
 #endif
+// clang may vectorize a tile's row loop instead of its column loop
+#ifdef __clang__
+#define NN_NOVEC _Pragma("clang loop vectorize(disable) interleave(disable)")
+#else
+#define NN_NOVEC
+#endif
 
 enum { B = 32 };
 
 // models/digits.nn:21: layer hidden = dense(64, activation = relu)
-// hidden_z is (B,64), hidden is (B,64), flat is (B,64), hidden.weight is (64,64), hidden.bias is (64)
-static void hidden_forward(real *restrict hidden_z, real *restrict hidden, const real *restrict flat, const real *restrict hidden_weight, const real *restrict hidden_bias, int nb) {
-  // hidden_z = linear(flat, hidden.weight, hidden.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N])
-  NN_OMP(omp parallel for schedule(static))
-  for (int b = 0; b < nb; b++) {
-    const real *xr = flat + (size_t)b * 64;
-    real *yr = hidden_z + (size_t)b * 64;
-    for (int n = 0; n < 64; n++) {
-      const real *wr = hidden_weight + (size_t)n * 64;
-      real acc = 0;
-      NN_OMP(omp simd reduction(+:acc))
-      for (int k = 0; k < 64; k++)
-        acc += xr[k] * wr[k];
-      yr[n] = acc + hidden_bias[n];
+// hidden is (B,64), flat is (B,64), hidden.weight is (64,64), hidden.bias is (64)
+static void hidden_forward(real *restrict hidden, const real *restrict flat, const real *restrict hidden_weight, const real *restrict hidden_bias) {
+  // hidden = linear.relu(flat, hidden.weight, hidden.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused
+  for (int t = 0; t < 10; t++) {
+    const int r0 = 0 + (t / 1) * 6, c0 = 0 + (t % 1) * 32;
+    real acc[6][32];
+    for (int r = 0; r < 6; r++) {
+      NN_OMP(omp simd)
+      for (int c = 0; c < 32; c++)
+        acc[r][c] = hidden_bias[r0 + r];
+    }
+    NN_NOVEC
+    for (int j = 0; j < 64; j++) {
+      const real *v = flat + (size_t)j * 32 + c0;
+      NN_NOVEC
+      for (int r = 0; r < 6; r++) {
+        const real a = hidden_weight[(size_t)(r0 + r) * 64 + j];
+        NN_OMP(omp simd)
+        for (int c = 0; c < 32; c++)
+          acc[r][c] += a * v[c];
+      }
+    }
+    for (int r = 0; r < 6; r++) {
+      real *o = hidden + (size_t)(r0 + r) * 32 + c0;
+      NN_OMP(omp simd)
+      for (int c = 0; c < 32; c++) {
+        const real xi = acc[r][c];
+        o[c] = xi > 0 ? xi : (real)0;
+      }
     }
   }
-  // hidden = act.relu(hidden_z): y = f(x) elementwise, f from acts.h
-  NN_OMP(omp simd)
-  for (size_t i = 0; i < (size_t)nb * 64; i++) {
-    const real xi = hidden_z[i];
-    hidden[i] = xi > 0 ? xi : (real)0;
+  for (int t = 0; t < 1; t++) {
+    const int r0 = 60 + (t / 1) * 4, c0 = 0 + (t % 1) * 32;
+    real acc[4][32];
+    for (int r = 0; r < 4; r++) {
+      NN_OMP(omp simd)
+      for (int c = 0; c < 32; c++)
+        acc[r][c] = hidden_bias[r0 + r];
+    }
+    NN_NOVEC
+    for (int j = 0; j < 64; j++) {
+      const real *v = flat + (size_t)j * 32 + c0;
+      NN_NOVEC
+      for (int r = 0; r < 4; r++) {
+        const real a = hidden_weight[(size_t)(r0 + r) * 64 + j];
+        NN_OMP(omp simd)
+        for (int c = 0; c < 32; c++)
+          acc[r][c] += a * v[c];
+      }
+    }
+    for (int r = 0; r < 4; r++) {
+      real *o = hidden + (size_t)(r0 + r) * 32 + c0;
+      NN_OMP(omp simd)
+      for (int c = 0; c < 32; c++) {
+        const real xi = acc[r][c];
+        o[c] = xi > 0 ? xi : (real)0;
+      }
+    }
   }
 }
 
 // models/digits.nn:22: layer out = dense(10, activation = softmax)
 // out_z is (B,10), out is (B,10), hidden is (B,64), out.weight is (10,64), out.bias is (10)
-static void out_forward(real *restrict out_z, real *restrict out, const real *restrict hidden, const real *restrict out_weight, const real *restrict out_bias, int nb) {
-  // out_z = linear(hidden, out.weight, out.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N])
-  NN_OMP(omp parallel for schedule(static))
-  for (int b = 0; b < nb; b++) {
-    const real *xr = hidden + (size_t)b * 64;
-    real *yr = out_z + (size_t)b * 10;
-    for (int n = 0; n < 10; n++) {
-      const real *wr = out_weight + (size_t)n * 64;
-      real acc = 0;
-      NN_OMP(omp simd reduction(+:acc))
-      for (int k = 0; k < 64; k++)
-        acc += xr[k] * wr[k];
-      yr[n] = acc + out_bias[n];
+static void out_forward(real *restrict out_z, real *restrict out, const real *restrict hidden, const real *restrict out_weight, const real *restrict out_bias) {
+  // out_z = linear(hidden, out.weight, out.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused
+  for (int t = 0; t < 1; t++) {
+    const int r0 = 0 + (t / 1) * 6, c0 = 0 + (t % 1) * 32;
+    real acc[6][32];
+    for (int r = 0; r < 6; r++) {
+      NN_OMP(omp simd)
+      for (int c = 0; c < 32; c++)
+        acc[r][c] = out_bias[r0 + r];
+    }
+    NN_NOVEC
+    for (int j = 0; j < 64; j++) {
+      const real *v = hidden + (size_t)j * 32 + c0;
+      NN_NOVEC
+      for (int r = 0; r < 6; r++) {
+        const real a = out_weight[(size_t)(r0 + r) * 64 + j];
+        NN_OMP(omp simd)
+        for (int c = 0; c < 32; c++)
+          acc[r][c] += a * v[c];
+      }
+    }
+    for (int r = 0; r < 6; r++) {
+      real *o = out_z + (size_t)(r0 + r) * 32 + c0;
+      NN_OMP(omp simd)
+      for (int c = 0; c < 32; c++) {
+        o[c] = acc[r][c];
+      }
+    }
+  }
+  for (int t = 0; t < 1; t++) {
+    const int r0 = 6 + (t / 1) * 4, c0 = 0 + (t % 1) * 32;
+    real acc[4][32];
+    for (int r = 0; r < 4; r++) {
+      NN_OMP(omp simd)
+      for (int c = 0; c < 32; c++)
+        acc[r][c] = out_bias[r0 + r];
+    }
+    NN_NOVEC
+    for (int j = 0; j < 64; j++) {
+      const real *v = hidden + (size_t)j * 32 + c0;
+      NN_NOVEC
+      for (int r = 0; r < 4; r++) {
+        const real a = out_weight[(size_t)(r0 + r) * 64 + j];
+        NN_OMP(omp simd)
+        for (int c = 0; c < 32; c++)
+          acc[r][c] += a * v[c];
+      }
+    }
+    for (int r = 0; r < 4; r++) {
+      real *o = out_z + (size_t)(r0 + r) * 32 + c0;
+      NN_OMP(omp simd)
+      for (int c = 0; c < 32; c++) {
+        o[c] = acc[r][c];
+      }
     }
   }
   // out = softmax(out_z): y[b,:] = exp(x[b,:] - max) / sum
-  for (int b = 0; b < nb; b++) {
-    const real *xr = out_z + (size_t)b * 10;
-    real *yr = out + (size_t)b * 10;
-    real mx = xr[0];
-    for (int n = 1; n < 10; n++)
-      mx = xr[n] > mx ? xr[n] : mx;
-    real sum = 0;
-    for (int n = 0; n < 10; n++) {
-      yr[n] = exp(xr[n] - mx);
-      sum += yr[n];
-    }
-    for (int n = 0; n < 10; n++)
-      yr[n] /= sum;
+  real mx[32], sum[32];
+  NN_OMP(omp simd)
+  for (int c = 0; c < 32; c++) {
+    mx[c] = out_z[c];
+    sum[c] = 0;
   }
+  for (int n = 1; n < 10; n++)
+    NN_OMP(omp simd)
+    for (int c = 0; c < 32; c++)
+      mx[c] = out_z[n * 32 + c] > mx[c] ? out_z[n * 32 + c] : mx[c];
+  for (int n = 0; n < 10; n++)
+    NN_OMP(omp simd)
+    for (int c = 0; c < 32; c++) {
+      const real e = nn_exp(out_z[n * 32 + c] - mx[c]);
+      out[n * 32 + c] = e;
+      sum[c] += e;
+    }
+  NN_OMP(omp simd)
+  for (int c = 0; c < 32; c++)
+    sum[c] = (real)1 / sum[c];
+  for (int n = 0; n < 10; n++)
+    NN_OMP(omp simd)
+    for (int c = 0; c < 32; c++)
+      out[n * 32 + c] *= sum[c];
 }
 
 // models/digits.nn:24: loss cross_entropy(out, digit)
@@ -91,20 +187,18 @@ static double loss_forward(const real *restrict out_z, const real *restrict out,
   double loss = 0;
   // loss = ce_softmax(out_z, out, digit): mean_b lse(z[b,:]) - z[b,c_b]; inputs z, p = softmax(z), class
   double total = 0, ncorrect = 0;
-  for (int b = 0; b < nb; b++) {
-    const real *zr = out_z + (size_t)b * 10;
-    const int ci = digit[b];
-    const real *pr = out + (size_t)b * 10;
+  for (int c = 0; c < nb; c++) {
+    const int ci = digit[c];
     int arg = 0;
-    for (int k = 1; k < 10; k++)
-      arg = pr[k] > pr[arg] ? k : arg;
-    real mx = zr[0];
-    for (int k = 1; k < 10; k++)
-      mx = zr[k] > mx ? zr[k] : mx;
+    real mx = out_z[c];
+    for (int k = 1; k < 10; k++) {
+      arg = out[k * 32 + c] > out[arg * 32 + c] ? k : arg;
+      mx = out_z[k * 32 + c] > mx ? out_z[k * 32 + c] : mx;
+    }
     double sum = 0;
     for (int k = 0; k < 10; k++)
-      sum += exp((double)(zr[k] - mx));
-    total += log(sum) + (double)mx - (double)zr[ci];
+      sum += exp((double)(out_z[k * 32 + c] - mx));
+    total += log(sum) + (double)mx - (double)out_z[ci * 32 + c];
     ncorrect += arg == ci;
   }
   if (correct)
@@ -118,85 +212,220 @@ static double loss_forward(const real *restrict out_z, const real *restrict out,
 static void loss_backward(real *restrict d_out_z, const real *restrict out, const int32_t *restrict digit, int nb) {
   // d_out_z = ce_softmax_grad(out, digit): dz = (p - onehot(c)) / nb; inputs p, class
   const real scale = (real)1 / (real)nb;
-  for (int b = 0; b < nb; b++) {
-    const real *pr = out + (size_t)b * 10;
-    real *dr = d_out_z + (size_t)b * 10;
-    for (int k = 0; k < 10; k++)
-      dr[k] = pr[k] * scale;
-    dr[digit[b]] -= scale;
-  }
+  for (int k = 0; k < 10; k++)
+    NN_OMP(omp simd)
+    for (int c = 0; c < 32; c++)
+      d_out_z[k * 32 + c] = c < nb ? out[k * 32 + c] * scale : (real)0;
+  for (int c = 0; c < nb; c++)
+    d_out_z[digit[c] * 32 + c] -= scale;
 }
 
 // models/digits.nn:22: layer out = dense(10, activation = softmax)
-// d_hidden is (B,64), d_out.weight is (10,64), d_out.bias is (10), d_out_z is (B,10), out.weight is (10,64), hidden is (B,64)
-static void out_backward(real *restrict d_hidden, real *restrict d_out_weight, real *restrict d_out_bias, const real *restrict d_out_z, const real *restrict out_weight, const real *restrict hidden, int nb) {
+// d_hidden is (B,64), hidden_t is (B,64), d_out.weight is (10,64), d_out.bias is (10), d_out_z is (B,10), out.weight is (10,64), hidden is (B,64)
+static void out_backward(real *restrict d_hidden, real *restrict hidden_t, real *restrict d_out_weight, real *restrict d_out_bias, const real *restrict d_out_z, const real *restrict out_weight, const real *restrict hidden) {
   // d_hidden = matmul_nn(d_out_z, out.weight): dx[B,K] = dy[B,N] w[N,K]
-  NN_OMP(omp parallel for schedule(static))
-  for (int b = 0; b < nb; b++) {
-    const real *dr = d_out_z + (size_t)b * 10;
-    real *xr = d_hidden + (size_t)b * 64;
-    for (int k = 0; k < 64; k++)
-      xr[k] = 0;
-    for (int n = 0; n < 10; n++) {
-      const real g = dr[n];
-      const real *wr = out_weight + (size_t)n * 64;
+  for (int t = 0; t < 10; t++) {
+    const int r0 = 0 + (t / 1) * 6, c0 = 0 + (t % 1) * 32;
+    real acc[6][32];
+    for (int r = 0; r < 6; r++) {
       NN_OMP(omp simd)
-      for (int k = 0; k < 64; k++)
-        xr[k] += g * wr[k];
+      for (int c = 0; c < 32; c++)
+        acc[r][c] = 0;
+    }
+    NN_NOVEC
+    for (int j = 0; j < 10; j++) {
+      const real *v = d_out_z + (size_t)j * 32 + c0;
+      NN_NOVEC
+      for (int r = 0; r < 6; r++) {
+        const real a = out_weight[(size_t)j * 64 + r0 + r];
+        NN_OMP(omp simd)
+        for (int c = 0; c < 32; c++)
+          acc[r][c] += a * v[c];
+      }
+    }
+    for (int r = 0; r < 6; r++) {
+      real *o = d_hidden + (size_t)(r0 + r) * 32 + c0;
+      NN_OMP(omp simd)
+      for (int c = 0; c < 32; c++) {
+        o[c] = acc[r][c];
+      }
     }
   }
-  // d_out.weight = matmul_tn(d_out_z, hidden): dw[N,K] = dy[B,N]^T x[B,K] (sum over the batch)
-  NN_OMP(omp parallel for schedule(static))
-  for (int n = 0; n < 10; n++) {
-    real *wr = d_out_weight + (size_t)n * 64;
-    for (int k = 0; k < 64; k++)
-      wr[k] = 0;
-    for (int b = 0; b < nb; b++) {
-      const real g = d_out_z[(size_t)b * 10 + n];
-      const real *xr = hidden + (size_t)b * 64;
+  for (int t = 0; t < 1; t++) {
+    const int r0 = 60 + (t / 1) * 4, c0 = 0 + (t % 1) * 32;
+    real acc[4][32];
+    for (int r = 0; r < 4; r++) {
       NN_OMP(omp simd)
-      for (int k = 0; k < 64; k++)
-        wr[k] += g * xr[k];
+      for (int c = 0; c < 32; c++)
+        acc[r][c] = 0;
+    }
+    NN_NOVEC
+    for (int j = 0; j < 10; j++) {
+      const real *v = d_out_z + (size_t)j * 32 + c0;
+      NN_NOVEC
+      for (int r = 0; r < 4; r++) {
+        const real a = out_weight[(size_t)j * 64 + r0 + r];
+        NN_OMP(omp simd)
+        for (int c = 0; c < 32; c++)
+          acc[r][c] += a * v[c];
+      }
+    }
+    for (int r = 0; r < 4; r++) {
+      real *o = d_hidden + (size_t)(r0 + r) * 32 + c0;
+      NN_OMP(omp simd)
+      for (int c = 0; c < 32; c++) {
+        o[c] = acc[r][c];
+      }
+    }
+  }
+  // hidden_t = transpose(hidden): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads
+  for (int k0 = 0; k0 < 64; k0 += 16)
+    for (int b0 = 0; b0 < 32; b0 += 16)
+      for (int k = k0; k < k0 + 16 && k < 64; k++)
+        for (int b = b0; b < b0 + 16 && b < 32; b++)
+          hidden_t[(size_t)b * 64 + k] = hidden[(size_t)k * 32 + b];
+  // d_out.weight = matmul_tn(d_out_z, hidden_t): dw[N,K] = dy[B,N]^T x[B,K] (sum over the batch)
+  for (int t = 0; t < 1; t++) {
+    const int r0 = 0 + (t / 1) * 6, c0 = 0 + (t % 1) * 64;
+    real acc[6][64];
+    for (int r = 0; r < 6; r++) {
+      NN_OMP(omp simd)
+      for (int c = 0; c < 64; c++)
+        acc[r][c] = 0;
+    }
+    NN_NOVEC
+    for (int j = 0; j < 32; j++) {
+      const real *v = hidden_t + (size_t)j * 64 + c0;
+      NN_NOVEC
+      for (int r = 0; r < 6; r++) {
+        const real a = d_out_z[(size_t)(r0 + r) * 32 + j];
+        NN_OMP(omp simd)
+        for (int c = 0; c < 64; c++)
+          acc[r][c] += a * v[c];
+      }
+    }
+    for (int r = 0; r < 6; r++) {
+      real *o = d_out_weight + (size_t)(r0 + r) * 64 + c0;
+      NN_OMP(omp simd)
+      for (int c = 0; c < 64; c++) {
+        o[c] = acc[r][c];
+      }
+    }
+  }
+  for (int t = 0; t < 1; t++) {
+    const int r0 = 6 + (t / 1) * 4, c0 = 0 + (t % 1) * 64;
+    real acc[4][64];
+    for (int r = 0; r < 4; r++) {
+      NN_OMP(omp simd)
+      for (int c = 0; c < 64; c++)
+        acc[r][c] = 0;
+    }
+    NN_NOVEC
+    for (int j = 0; j < 32; j++) {
+      const real *v = hidden_t + (size_t)j * 64 + c0;
+      NN_NOVEC
+      for (int r = 0; r < 4; r++) {
+        const real a = d_out_z[(size_t)(r0 + r) * 32 + j];
+        NN_OMP(omp simd)
+        for (int c = 0; c < 64; c++)
+          acc[r][c] += a * v[c];
+      }
+    }
+    for (int r = 0; r < 4; r++) {
+      real *o = d_out_weight + (size_t)(r0 + r) * 64 + c0;
+      NN_OMP(omp simd)
+      for (int c = 0; c < 64; c++) {
+        o[c] = acc[r][c];
+      }
     }
   }
   // d_out.bias = colsum(d_out_z): db[N] = sum_b dy[b,N]
   for (int n = 0; n < 10; n++) {
     real acc = 0;
-    for (int b = 0; b < nb; b++)
-      acc += d_out_z[(size_t)b * 10 + n];
+    NN_OMP(omp simd reduction(+:acc))
+    for (int c = 0; c < 32; c++)
+      acc += d_out_z[(size_t)n * 32 + c];
     d_out_bias[n] = acc;
   }
 }
 
 // models/digits.nn:21: layer hidden = dense(64, activation = relu)
-// d_hidden_z is (B,64), d_hidden.weight is (64,64), d_hidden.bias is (64), d_hidden is (B,64), hidden is (B,64), flat is (B,64)
-static void hidden_backward(real *restrict d_hidden_z, real *restrict d_hidden_weight, real *restrict d_hidden_bias, const real *restrict d_hidden, const real *restrict hidden, const real *restrict flat, int nb) {
+// d_hidden_z is (B,64), flat_t is (B,64), d_hidden.weight is (64,64), d_hidden.bias is (64), d_hidden is (B,64), hidden is (B,64), flat is (B,64)
+static void hidden_backward(real *restrict d_hidden_z, real *restrict flat_t, real *restrict d_hidden_weight, real *restrict d_hidden_bias, const real *restrict d_hidden, const real *restrict hidden, const real *restrict flat) {
   // d_hidden_z = act_grad.relu(d_hidden, hidden): dx = f'(x or y) dy; inputs dy [, x or y]
   NN_OMP(omp simd)
-  for (size_t i = 0; i < (size_t)nb * 64; i++) {
+  for (size_t i = 0; i < 2048; i++) {
     const real dyi = d_hidden[i];
     const real yi = hidden[i];
     d_hidden_z[i] = yi > 0 ? dyi : (real)0;
   }
-  // d_hidden.weight = matmul_tn(d_hidden_z, flat): dw[N,K] = dy[B,N]^T x[B,K] (sum over the batch)
-  NN_OMP(omp parallel for schedule(static))
-  for (int n = 0; n < 64; n++) {
-    real *wr = d_hidden_weight + (size_t)n * 64;
-    for (int k = 0; k < 64; k++)
-      wr[k] = 0;
-    for (int b = 0; b < nb; b++) {
-      const real g = d_hidden_z[(size_t)b * 64 + n];
-      const real *xr = flat + (size_t)b * 64;
+  // flat_t = transpose(flat): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads
+  for (int k0 = 0; k0 < 64; k0 += 16)
+    for (int b0 = 0; b0 < 32; b0 += 16)
+      for (int k = k0; k < k0 + 16 && k < 64; k++)
+        for (int b = b0; b < b0 + 16 && b < 32; b++)
+          flat_t[(size_t)b * 64 + k] = flat[(size_t)k * 32 + b];
+  // d_hidden.weight = matmul_tn(d_hidden_z, flat_t): dw[N,K] = dy[B,N]^T x[B,K] (sum over the batch)
+  for (int t = 0; t < 10; t++) {
+    const int r0 = 0 + (t / 1) * 6, c0 = 0 + (t % 1) * 64;
+    real acc[6][64];
+    for (int r = 0; r < 6; r++) {
       NN_OMP(omp simd)
-      for (int k = 0; k < 64; k++)
-        wr[k] += g * xr[k];
+      for (int c = 0; c < 64; c++)
+        acc[r][c] = 0;
+    }
+    NN_NOVEC
+    for (int j = 0; j < 32; j++) {
+      const real *v = flat_t + (size_t)j * 64 + c0;
+      NN_NOVEC
+      for (int r = 0; r < 6; r++) {
+        const real a = d_hidden_z[(size_t)(r0 + r) * 32 + j];
+        NN_OMP(omp simd)
+        for (int c = 0; c < 64; c++)
+          acc[r][c] += a * v[c];
+      }
+    }
+    for (int r = 0; r < 6; r++) {
+      real *o = d_hidden_weight + (size_t)(r0 + r) * 64 + c0;
+      NN_OMP(omp simd)
+      for (int c = 0; c < 64; c++) {
+        o[c] = acc[r][c];
+      }
+    }
+  }
+  for (int t = 0; t < 1; t++) {
+    const int r0 = 60 + (t / 1) * 4, c0 = 0 + (t % 1) * 64;
+    real acc[4][64];
+    for (int r = 0; r < 4; r++) {
+      NN_OMP(omp simd)
+      for (int c = 0; c < 64; c++)
+        acc[r][c] = 0;
+    }
+    NN_NOVEC
+    for (int j = 0; j < 32; j++) {
+      const real *v = flat_t + (size_t)j * 64 + c0;
+      NN_NOVEC
+      for (int r = 0; r < 4; r++) {
+        const real a = d_hidden_z[(size_t)(r0 + r) * 32 + j];
+        NN_OMP(omp simd)
+        for (int c = 0; c < 64; c++)
+          acc[r][c] += a * v[c];
+      }
+    }
+    for (int r = 0; r < 4; r++) {
+      real *o = d_hidden_weight + (size_t)(r0 + r) * 64 + c0;
+      NN_OMP(omp simd)
+      for (int c = 0; c < 64; c++) {
+        o[c] = acc[r][c];
+      }
     }
   }
   // d_hidden.bias = colsum(d_hidden_z): db[N] = sum_b dy[b,N]
   for (int n = 0; n < 64; n++) {
     real acc = 0;
-    for (int b = 0; b < nb; b++)
-      acc += d_hidden_z[(size_t)b * 64 + n];
+    NN_OMP(omp simd reduction(+:acc))
+    for (int c = 0; c < 32; c++)
+      acc += d_hidden_z[(size_t)n * 32 + c];
     d_hidden_bias[n] = acc;
   }
 }
@@ -262,20 +491,25 @@ static double forward(nn_ctx *c, const float *xb, const int32_t *cls, const floa
   real *A = c->acts;
   real *P = c->params;
   real *image = A + 0; // (B,8,8)
-  real *hidden_z = A + 2048; // (B,64)
-  real *hidden = A + 4096; // (B,64)
+  real *hidden = A + 2048; // (B,64)
   real *flat = A + 0; // (B,64)
   real *hidden_weight = P + 0; // (64,64)
   real *hidden_bias = P + 4096; // (64)
-  real *out_z = A + 6144; // (B,10)
-  real *out = A + 6464; // (B,10)
+  real *out_z = A + 4096; // (B,10)
+  real *out = A + 4416; // (B,10)
   real *out_weight = P + 4160; // (10,64)
   real *out_bias = P + 4800; // (10)
-  for (size_t i = 0; i < (size_t)nb * 64; i++)
-    image[i] = (real)xb[i];
+  // the batch's rows xb[nb][64] become the columns of image[64][B]; dead
+  // columns (nb..B-1) are zeroed
+  for (int b = 0; b < nb; b++)
+    for (int k = 0; k < 64; k++)
+      image[(size_t)k * 32 + b] = (real)xb[(size_t)b * 64 + k];
+  for (int k = 0; k < 64; k++)
+    for (int b = nb; b < 32; b++)
+      image[(size_t)k * 32 + b] = 0;
   // flat is a view of image
-  hidden_forward(hidden_z, hidden, flat, hidden_weight, hidden_bias, nb);
-  out_forward(out_z, out, hidden, out_weight, out_bias, nb);
+  hidden_forward(hidden, flat, hidden_weight, hidden_bias);
+  out_forward(out_z, out, hidden, out_weight, out_bias);
   if (!cls)
     return 0;
   return loss_forward(out_z, out, cls, nb, correct);
@@ -288,27 +522,30 @@ static void backward(nn_ctx *c, const int32_t *cls, const float *yb, int nb) {
   real *A = c->acts;
   real *P = c->params;
   real *G = c->grads;
-  real *d_out_z = A + 6784; // (B,10)
-  real *out = A + 6464; // (B,10)
-  real *d_hidden = A + 7104; // (B,64)
+  real *d_out_z = A + 4736; // (B,10)
+  real *out = A + 4416; // (B,10)
+  real *d_hidden = A + 5056; // (B,64)
+  real *hidden_t = A + 7104; // (B,64)
   real *d_out_weight = G + 4160; // (10,64)
   real *d_out_bias = G + 4800; // (10)
   real *out_weight = P + 4160; // (10,64)
-  real *hidden = A + 4096; // (B,64)
+  real *hidden = A + 2048; // (B,64)
   real *d_hidden_z = A + 9152; // (B,64)
+  real *flat_t = A + 11200; // (B,64)
   real *d_hidden_weight = G + 0; // (64,64)
   real *d_hidden_bias = G + 4096; // (64)
   real *flat = A + 0; // (B,64)
   loss_backward(d_out_z, out, cls, nb);
-  out_backward(d_hidden, d_out_weight, d_out_bias, d_out_z, out_weight, hidden, nb);
-  hidden_backward(d_hidden_z, d_hidden_weight, d_hidden_bias, d_hidden, hidden, flat, nb);
+  out_backward(d_hidden, hidden_t, d_out_weight, d_out_bias, d_out_z, out_weight, hidden);
+  hidden_backward(d_hidden_z, flat_t, d_hidden_weight, d_hidden_bias, d_hidden, hidden, flat);
 }
 
-// The model's output rows after forward(): out.
+// The model's output rows after forward(): out, transposed to [nb][10].
 static void output(nn_ctx *c, int nb, float *dst) {
-  const real *o = (const real *)c->acts + 6464;
-  for (size_t i = 0; i < (size_t)nb * 10; i++)
-    dst[i] = (float)o[i];
+  const real *o = (const real *)c->acts + 4416;
+  for (int b = 0; b < nb; b++)
+    for (int n = 0; n < 10; n++)
+      dst[(size_t)b * 10 + n] = (float)o[(size_t)n * 32 + b];
 }
 
 // Parameters drawn in checkpoint order from one generator; state zeroed.
@@ -370,7 +607,7 @@ const nn_model nn_model_desc = {
   .params = params,
   .params_size = 4816,
   .state_size = 4816,
-  .acts_size = 11200,
+  .acts_size = 13248,
   .init = init,
   .forward = forward,
   .backward = backward,

@@ -3,13 +3,15 @@
 //   1153 parameters; batches of up to B = 16 rows; loss mse
 //   build:   cc -O3 -march=native -fopenmp THIS.c -lnnrt -lcjson -lz -lm -o train
 //   -DNN_REAL=double builds it in double precision (for gradient checks).
-// Arenas (elements): params 1168, grads 1168, state 1168, acts 4144.
-// Shapes are written (B,N): B batch rows, of which nb are live.
+// Arenas (elements): params 1168, grads 1168, state 1168, acts 4160.
+// Shapes are written (B,N): B batch rows, of which nb are live.  Activations
+// are stored feature-major, [N][B]: a row of the batch is a column.
 
 #include <stddef.h>
 #include <stdint.h>
 #include <tgmath.h>
 
+#include "nnmath.h"
 #include "nnrt.h"
 
 #ifndef NN_REAL
@@ -23,72 +25,168 @@ typedef NN_REAL real;
 #else
 #define NN_OMP(x)
 #endif
+// clang may vectorize a tile's row loop instead of its column loop
+#ifdef __clang__
+#define NN_NOVEC _Pragma("clang loop vectorize(disable) interleave(disable)")
+#else
+#define NN_NOVEC
+#endif
 
 enum { B = 16 };
 
 // models/regression.nn:20: layer h1 = dense(32, activation = tanh)
-// h1_z is (B,32), h1 is (B,32), x is (B,1), h1.weight is (32,1), h1.bias is (32)
-static void h1_forward(real *restrict h1_z, real *restrict h1, const real *restrict x, const real *restrict h1_weight, const real *restrict h1_bias, int nb) {
-  // h1_z = linear(x, h1.weight, h1.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N])
-  NN_OMP(omp parallel for schedule(static))
-  for (int b = 0; b < nb; b++) {
-    const real *xr = x + (size_t)b * 1;
-    real *yr = h1_z + (size_t)b * 32;
-    for (int n = 0; n < 32; n++) {
-      const real *wr = h1_weight + (size_t)n * 1;
-      real acc = 0;
-      NN_OMP(omp simd reduction(+:acc))
-      for (int k = 0; k < 1; k++)
-        acc += xr[k] * wr[k];
-      yr[n] = acc + h1_bias[n];
+// h1 is (B,32), x is (B,1), h1.weight is (32,1), h1.bias is (32)
+static void h1_forward(real *restrict h1, const real *restrict x, const real *restrict h1_weight, const real *restrict h1_bias) {
+  // h1 = linear.tanh(x, h1.weight, h1.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused
+  for (int t = 0; t < 5; t++) {
+    const int r0 = 0 + (t / 1) * 6, c0 = 0 + (t % 1) * 16;
+    real acc[6][16];
+    for (int r = 0; r < 6; r++) {
+      NN_OMP(omp simd)
+      for (int c = 0; c < 16; c++)
+        acc[r][c] = h1_bias[r0 + r];
+    }
+    NN_NOVEC
+    for (int j = 0; j < 1; j++) {
+      const real *v = x + (size_t)j * 16 + c0;
+      NN_NOVEC
+      for (int r = 0; r < 6; r++) {
+        const real a = h1_weight[(size_t)(r0 + r) * 1 + j];
+        NN_OMP(omp simd)
+        for (int c = 0; c < 16; c++)
+          acc[r][c] += a * v[c];
+      }
+    }
+    for (int r = 0; r < 6; r++) {
+      real *o = h1 + (size_t)(r0 + r) * 16 + c0;
+      NN_OMP(omp simd)
+      for (int c = 0; c < 16; c++) {
+        const real xi = acc[r][c];
+        o[c] = nn_tanh(xi);
+      }
     }
   }
-  // h1 = act.tanh(h1_z): y = f(x) elementwise, f from acts.h
-  for (size_t i = 0; i < (size_t)nb * 32; i++) {
-    const real xi = h1_z[i];
-    h1[i] = tanh(xi);
+  for (int t = 0; t < 1; t++) {
+    const int r0 = 30 + (t / 1) * 2, c0 = 0 + (t % 1) * 16;
+    real acc[2][16];
+    for (int r = 0; r < 2; r++) {
+      NN_OMP(omp simd)
+      for (int c = 0; c < 16; c++)
+        acc[r][c] = h1_bias[r0 + r];
+    }
+    NN_NOVEC
+    for (int j = 0; j < 1; j++) {
+      const real *v = x + (size_t)j * 16 + c0;
+      NN_NOVEC
+      for (int r = 0; r < 2; r++) {
+        const real a = h1_weight[(size_t)(r0 + r) * 1 + j];
+        NN_OMP(omp simd)
+        for (int c = 0; c < 16; c++)
+          acc[r][c] += a * v[c];
+      }
+    }
+    for (int r = 0; r < 2; r++) {
+      real *o = h1 + (size_t)(r0 + r) * 16 + c0;
+      NN_OMP(omp simd)
+      for (int c = 0; c < 16; c++) {
+        const real xi = acc[r][c];
+        o[c] = nn_tanh(xi);
+      }
+    }
   }
 }
 
 // models/regression.nn:21: layer h2 = dense(32, activation = tanh)
-// h2_z is (B,32), h2 is (B,32), h1 is (B,32), h2.weight is (32,32), h2.bias is (32)
-static void h2_forward(real *restrict h2_z, real *restrict h2, const real *restrict h1, const real *restrict h2_weight, const real *restrict h2_bias, int nb) {
-  // h2_z = linear(h1, h2.weight, h2.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N])
-  NN_OMP(omp parallel for schedule(static))
-  for (int b = 0; b < nb; b++) {
-    const real *xr = h1 + (size_t)b * 32;
-    real *yr = h2_z + (size_t)b * 32;
-    for (int n = 0; n < 32; n++) {
-      const real *wr = h2_weight + (size_t)n * 32;
-      real acc = 0;
-      NN_OMP(omp simd reduction(+:acc))
-      for (int k = 0; k < 32; k++)
-        acc += xr[k] * wr[k];
-      yr[n] = acc + h2_bias[n];
+// h2 is (B,32), h1 is (B,32), h2.weight is (32,32), h2.bias is (32)
+static void h2_forward(real *restrict h2, const real *restrict h1, const real *restrict h2_weight, const real *restrict h2_bias) {
+  // h2 = linear.tanh(h1, h2.weight, h2.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused
+  for (int t = 0; t < 5; t++) {
+    const int r0 = 0 + (t / 1) * 6, c0 = 0 + (t % 1) * 16;
+    real acc[6][16];
+    for (int r = 0; r < 6; r++) {
+      NN_OMP(omp simd)
+      for (int c = 0; c < 16; c++)
+        acc[r][c] = h2_bias[r0 + r];
+    }
+    NN_NOVEC
+    for (int j = 0; j < 32; j++) {
+      const real *v = h1 + (size_t)j * 16 + c0;
+      NN_NOVEC
+      for (int r = 0; r < 6; r++) {
+        const real a = h2_weight[(size_t)(r0 + r) * 32 + j];
+        NN_OMP(omp simd)
+        for (int c = 0; c < 16; c++)
+          acc[r][c] += a * v[c];
+      }
+    }
+    for (int r = 0; r < 6; r++) {
+      real *o = h2 + (size_t)(r0 + r) * 16 + c0;
+      NN_OMP(omp simd)
+      for (int c = 0; c < 16; c++) {
+        const real xi = acc[r][c];
+        o[c] = nn_tanh(xi);
+      }
     }
   }
-  // h2 = act.tanh(h2_z): y = f(x) elementwise, f from acts.h
-  for (size_t i = 0; i < (size_t)nb * 32; i++) {
-    const real xi = h2_z[i];
-    h2[i] = tanh(xi);
+  for (int t = 0; t < 1; t++) {
+    const int r0 = 30 + (t / 1) * 2, c0 = 0 + (t % 1) * 16;
+    real acc[2][16];
+    for (int r = 0; r < 2; r++) {
+      NN_OMP(omp simd)
+      for (int c = 0; c < 16; c++)
+        acc[r][c] = h2_bias[r0 + r];
+    }
+    NN_NOVEC
+    for (int j = 0; j < 32; j++) {
+      const real *v = h1 + (size_t)j * 16 + c0;
+      NN_NOVEC
+      for (int r = 0; r < 2; r++) {
+        const real a = h2_weight[(size_t)(r0 + r) * 32 + j];
+        NN_OMP(omp simd)
+        for (int c = 0; c < 16; c++)
+          acc[r][c] += a * v[c];
+      }
+    }
+    for (int r = 0; r < 2; r++) {
+      real *o = h2 + (size_t)(r0 + r) * 16 + c0;
+      NN_OMP(omp simd)
+      for (int c = 0; c < 16; c++) {
+        const real xi = acc[r][c];
+        o[c] = nn_tanh(xi);
+      }
+    }
   }
 }
 
 // models/regression.nn:22: layer out = dense(1)
 // out is (B,1), h2 is (B,32), out.weight is (1,32), out.bias is (1)
-static void out_forward(real *restrict out, const real *restrict h2, const real *restrict out_weight, const real *restrict out_bias, int nb) {
-  // out = linear(h2, out.weight, out.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N])
-  NN_OMP(omp parallel for schedule(static))
-  for (int b = 0; b < nb; b++) {
-    const real *xr = h2 + (size_t)b * 32;
-    real *yr = out + (size_t)b * 1;
-    for (int n = 0; n < 1; n++) {
-      const real *wr = out_weight + (size_t)n * 32;
-      real acc = 0;
-      NN_OMP(omp simd reduction(+:acc))
-      for (int k = 0; k < 32; k++)
-        acc += xr[k] * wr[k];
-      yr[n] = acc + out_bias[n];
+static void out_forward(real *restrict out, const real *restrict h2, const real *restrict out_weight, const real *restrict out_bias) {
+  // out = linear(h2, out.weight, out.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused
+  for (int t = 0; t < 1; t++) {
+    const int r0 = 0 + (t / 1) * 1, c0 = 0 + (t % 1) * 16;
+    real acc[1][16];
+    for (int r = 0; r < 1; r++) {
+      NN_OMP(omp simd)
+      for (int c = 0; c < 16; c++)
+        acc[r][c] = out_bias[r0 + r];
+    }
+    NN_NOVEC
+    for (int j = 0; j < 32; j++) {
+      const real *v = h2 + (size_t)j * 16 + c0;
+      NN_NOVEC
+      for (int r = 0; r < 1; r++) {
+        const real a = out_weight[(size_t)(r0 + r) * 32 + j];
+        NN_OMP(omp simd)
+        for (int c = 0; c < 16; c++)
+          acc[r][c] += a * v[c];
+      }
+    }
+    for (int r = 0; r < 1; r++) {
+      real *o = out + (size_t)(r0 + r) * 16 + c0;
+      NN_OMP(omp simd)
+      for (int c = 0; c < 16; c++) {
+        o[c] = acc[r][c];
+      }
     }
   }
 }
@@ -99,10 +197,11 @@ static double loss_forward(const real *restrict out, const float *restrict y, in
   double loss = 0;
   // loss = mse(out, y): mean (y - t)^2; inputs y, t
   double total = 0;
-  for (size_t i = 0; i < (size_t)nb * 1; i++) {
-    const double di = (double)out[i] - (double)(real)y[i];
-    total += di * di;
-  }
+  for (int k = 0; k < 1; k++)
+    for (int c = 0; c < nb; c++) {
+      const double di = (double)out[k * 16 + c] - (double)(real)y[(size_t)c * 1 + k];
+      total += di * di;
+    }
   (void)correct;
   loss = total / ((double)nb * 1);
   return loss;
@@ -113,128 +212,329 @@ static double loss_forward(const real *restrict out, const float *restrict y, in
 static void loss_backward(real *restrict d_out, const real *restrict out, const float *restrict y, int nb) {
   // d_out = mse_grad(out, y): dy = 2 (y - t) / (nb K); inputs y, t
   const real scale = (real)2 / ((real)nb * 1);
-  for (size_t i = 0; i < (size_t)nb * 1; i++)
-    d_out[i] = (out[i] - (real)y[i]) * scale;
+  for (int k = 0; k < 1; k++) {
+    for (int c = 0; c < nb; c++)
+      d_out[k * 16 + c] = (out[k * 16 + c] - (real)y[(size_t)c * 1 + k]) * scale;
+    for (int c = nb; c < 16; c++)
+      d_out[k * 16 + c] = 0;
+  }
 }
 
 // models/regression.nn:22: layer out = dense(1)
-// d_h2 is (B,32), d_out.weight is (1,32), d_out.bias is (1), d_out is (B,1), out.weight is (1,32), h2 is (B,32)
-static void out_backward(real *restrict d_h2, real *restrict d_out_weight, real *restrict d_out_bias, const real *restrict d_out, const real *restrict out_weight, const real *restrict h2, int nb) {
+// d_h2 is (B,32), h2_t is (B,32), d_out.weight is (1,32), d_out.bias is (1), d_out is (B,1), out.weight is (1,32), h2 is (B,32)
+static void out_backward(real *restrict d_h2, real *restrict h2_t, real *restrict d_out_weight, real *restrict d_out_bias, const real *restrict d_out, const real *restrict out_weight, const real *restrict h2) {
   // d_h2 = matmul_nn(d_out, out.weight): dx[B,K] = dy[B,N] w[N,K]
-  NN_OMP(omp parallel for schedule(static))
-  for (int b = 0; b < nb; b++) {
-    const real *dr = d_out + (size_t)b * 1;
-    real *xr = d_h2 + (size_t)b * 32;
-    for (int k = 0; k < 32; k++)
-      xr[k] = 0;
-    for (int n = 0; n < 1; n++) {
-      const real g = dr[n];
-      const real *wr = out_weight + (size_t)n * 32;
+  for (int t = 0; t < 5; t++) {
+    const int r0 = 0 + (t / 1) * 6, c0 = 0 + (t % 1) * 16;
+    real acc[6][16];
+    for (int r = 0; r < 6; r++) {
       NN_OMP(omp simd)
-      for (int k = 0; k < 32; k++)
-        xr[k] += g * wr[k];
+      for (int c = 0; c < 16; c++)
+        acc[r][c] = 0;
+    }
+    NN_NOVEC
+    for (int j = 0; j < 1; j++) {
+      const real *v = d_out + (size_t)j * 16 + c0;
+      NN_NOVEC
+      for (int r = 0; r < 6; r++) {
+        const real a = out_weight[(size_t)j * 32 + r0 + r];
+        NN_OMP(omp simd)
+        for (int c = 0; c < 16; c++)
+          acc[r][c] += a * v[c];
+      }
+    }
+    for (int r = 0; r < 6; r++) {
+      real *o = d_h2 + (size_t)(r0 + r) * 16 + c0;
+      NN_OMP(omp simd)
+      for (int c = 0; c < 16; c++) {
+        o[c] = acc[r][c];
+      }
     }
   }
-  // d_out.weight = matmul_tn(d_out, h2): dw[N,K] = dy[B,N]^T x[B,K] (sum over the batch)
-  NN_OMP(omp parallel for schedule(static))
-  for (int n = 0; n < 1; n++) {
-    real *wr = d_out_weight + (size_t)n * 32;
-    for (int k = 0; k < 32; k++)
-      wr[k] = 0;
-    for (int b = 0; b < nb; b++) {
-      const real g = d_out[(size_t)b * 1 + n];
-      const real *xr = h2 + (size_t)b * 32;
+  for (int t = 0; t < 1; t++) {
+    const int r0 = 30 + (t / 1) * 2, c0 = 0 + (t % 1) * 16;
+    real acc[2][16];
+    for (int r = 0; r < 2; r++) {
       NN_OMP(omp simd)
-      for (int k = 0; k < 32; k++)
-        wr[k] += g * xr[k];
+      for (int c = 0; c < 16; c++)
+        acc[r][c] = 0;
+    }
+    NN_NOVEC
+    for (int j = 0; j < 1; j++) {
+      const real *v = d_out + (size_t)j * 16 + c0;
+      NN_NOVEC
+      for (int r = 0; r < 2; r++) {
+        const real a = out_weight[(size_t)j * 32 + r0 + r];
+        NN_OMP(omp simd)
+        for (int c = 0; c < 16; c++)
+          acc[r][c] += a * v[c];
+      }
+    }
+    for (int r = 0; r < 2; r++) {
+      real *o = d_h2 + (size_t)(r0 + r) * 16 + c0;
+      NN_OMP(omp simd)
+      for (int c = 0; c < 16; c++) {
+        o[c] = acc[r][c];
+      }
+    }
+  }
+  // h2_t = transpose(h2): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads
+  for (int k0 = 0; k0 < 32; k0 += 16)
+    for (int b0 = 0; b0 < 16; b0 += 16)
+      for (int k = k0; k < k0 + 16 && k < 32; k++)
+        for (int b = b0; b < b0 + 16 && b < 16; b++)
+          h2_t[(size_t)b * 32 + k] = h2[(size_t)k * 16 + b];
+  // d_out.weight = matmul_tn(d_out, h2_t): dw[N,K] = dy[B,N]^T x[B,K] (sum over the batch)
+  for (int t = 0; t < 1; t++) {
+    const int r0 = 0 + (t / 1) * 1, c0 = 0 + (t % 1) * 32;
+    real acc[1][32];
+    for (int r = 0; r < 1; r++) {
+      NN_OMP(omp simd)
+      for (int c = 0; c < 32; c++)
+        acc[r][c] = 0;
+    }
+    NN_NOVEC
+    for (int j = 0; j < 16; j++) {
+      const real *v = h2_t + (size_t)j * 32 + c0;
+      NN_NOVEC
+      for (int r = 0; r < 1; r++) {
+        const real a = d_out[(size_t)(r0 + r) * 16 + j];
+        NN_OMP(omp simd)
+        for (int c = 0; c < 32; c++)
+          acc[r][c] += a * v[c];
+      }
+    }
+    for (int r = 0; r < 1; r++) {
+      real *o = d_out_weight + (size_t)(r0 + r) * 32 + c0;
+      NN_OMP(omp simd)
+      for (int c = 0; c < 32; c++) {
+        o[c] = acc[r][c];
+      }
     }
   }
   // d_out.bias = colsum(d_out): db[N] = sum_b dy[b,N]
   for (int n = 0; n < 1; n++) {
     real acc = 0;
-    for (int b = 0; b < nb; b++)
-      acc += d_out[(size_t)b * 1 + n];
+    NN_OMP(omp simd reduction(+:acc))
+    for (int c = 0; c < 16; c++)
+      acc += d_out[(size_t)n * 16 + c];
     d_out_bias[n] = acc;
   }
 }
 
 // models/regression.nn:21: layer h2 = dense(32, activation = tanh)
-// d_h2_z is (B,32), d_h1 is (B,32), d_h2.weight is (32,32), d_h2.bias is (32), d_h2 is (B,32), h2 is (B,32), h2.weight is (32,32), h1 is (B,32)
-static void h2_backward(real *restrict d_h2_z, real *restrict d_h1, real *restrict d_h2_weight, real *restrict d_h2_bias, const real *restrict d_h2, const real *restrict h2, const real *restrict h2_weight, const real *restrict h1, int nb) {
+// d_h2_z is (B,32), d_h1 is (B,32), h1_t is (B,32), d_h2.weight is (32,32), d_h2.bias is (32), d_h2 is (B,32), h2 is (B,32), h2.weight is (32,32), h1 is (B,32)
+static void h2_backward(real *restrict d_h2_z, real *restrict d_h1, real *restrict h1_t, real *restrict d_h2_weight, real *restrict d_h2_bias, const real *restrict d_h2, const real *restrict h2, const real *restrict h2_weight, const real *restrict h1) {
   // d_h2_z = act_grad.tanh(d_h2, h2): dx = f'(x or y) dy; inputs dy [, x or y]
   NN_OMP(omp simd)
-  for (size_t i = 0; i < (size_t)nb * 32; i++) {
+  for (size_t i = 0; i < 512; i++) {
     const real dyi = d_h2[i];
     const real yi = h2[i];
     d_h2_z[i] = dyi * ((real)1 - yi * yi);
   }
   // d_h1 = matmul_nn(d_h2_z, h2.weight): dx[B,K] = dy[B,N] w[N,K]
-  NN_OMP(omp parallel for schedule(static))
-  for (int b = 0; b < nb; b++) {
-    const real *dr = d_h2_z + (size_t)b * 32;
-    real *xr = d_h1 + (size_t)b * 32;
-    for (int k = 0; k < 32; k++)
-      xr[k] = 0;
-    for (int n = 0; n < 32; n++) {
-      const real g = dr[n];
-      const real *wr = h2_weight + (size_t)n * 32;
+  for (int t = 0; t < 5; t++) {
+    const int r0 = 0 + (t / 1) * 6, c0 = 0 + (t % 1) * 16;
+    real acc[6][16];
+    for (int r = 0; r < 6; r++) {
       NN_OMP(omp simd)
-      for (int k = 0; k < 32; k++)
-        xr[k] += g * wr[k];
+      for (int c = 0; c < 16; c++)
+        acc[r][c] = 0;
+    }
+    NN_NOVEC
+    for (int j = 0; j < 32; j++) {
+      const real *v = d_h2_z + (size_t)j * 16 + c0;
+      NN_NOVEC
+      for (int r = 0; r < 6; r++) {
+        const real a = h2_weight[(size_t)j * 32 + r0 + r];
+        NN_OMP(omp simd)
+        for (int c = 0; c < 16; c++)
+          acc[r][c] += a * v[c];
+      }
+    }
+    for (int r = 0; r < 6; r++) {
+      real *o = d_h1 + (size_t)(r0 + r) * 16 + c0;
+      NN_OMP(omp simd)
+      for (int c = 0; c < 16; c++) {
+        o[c] = acc[r][c];
+      }
     }
   }
-  // d_h2.weight = matmul_tn(d_h2_z, h1): dw[N,K] = dy[B,N]^T x[B,K] (sum over the batch)
-  NN_OMP(omp parallel for schedule(static))
-  for (int n = 0; n < 32; n++) {
-    real *wr = d_h2_weight + (size_t)n * 32;
-    for (int k = 0; k < 32; k++)
-      wr[k] = 0;
-    for (int b = 0; b < nb; b++) {
-      const real g = d_h2_z[(size_t)b * 32 + n];
-      const real *xr = h1 + (size_t)b * 32;
+  for (int t = 0; t < 1; t++) {
+    const int r0 = 30 + (t / 1) * 2, c0 = 0 + (t % 1) * 16;
+    real acc[2][16];
+    for (int r = 0; r < 2; r++) {
       NN_OMP(omp simd)
-      for (int k = 0; k < 32; k++)
-        wr[k] += g * xr[k];
+      for (int c = 0; c < 16; c++)
+        acc[r][c] = 0;
+    }
+    NN_NOVEC
+    for (int j = 0; j < 32; j++) {
+      const real *v = d_h2_z + (size_t)j * 16 + c0;
+      NN_NOVEC
+      for (int r = 0; r < 2; r++) {
+        const real a = h2_weight[(size_t)j * 32 + r0 + r];
+        NN_OMP(omp simd)
+        for (int c = 0; c < 16; c++)
+          acc[r][c] += a * v[c];
+      }
+    }
+    for (int r = 0; r < 2; r++) {
+      real *o = d_h1 + (size_t)(r0 + r) * 16 + c0;
+      NN_OMP(omp simd)
+      for (int c = 0; c < 16; c++) {
+        o[c] = acc[r][c];
+      }
+    }
+  }
+  // h1_t = transpose(h1): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads
+  for (int k0 = 0; k0 < 32; k0 += 16)
+    for (int b0 = 0; b0 < 16; b0 += 16)
+      for (int k = k0; k < k0 + 16 && k < 32; k++)
+        for (int b = b0; b < b0 + 16 && b < 16; b++)
+          h1_t[(size_t)b * 32 + k] = h1[(size_t)k * 16 + b];
+  // d_h2.weight = matmul_tn(d_h2_z, h1_t): dw[N,K] = dy[B,N]^T x[B,K] (sum over the batch)
+  for (int t = 0; t < 5; t++) {
+    const int r0 = 0 + (t / 1) * 6, c0 = 0 + (t % 1) * 32;
+    real acc[6][32];
+    for (int r = 0; r < 6; r++) {
+      NN_OMP(omp simd)
+      for (int c = 0; c < 32; c++)
+        acc[r][c] = 0;
+    }
+    NN_NOVEC
+    for (int j = 0; j < 16; j++) {
+      const real *v = h1_t + (size_t)j * 32 + c0;
+      NN_NOVEC
+      for (int r = 0; r < 6; r++) {
+        const real a = d_h2_z[(size_t)(r0 + r) * 16 + j];
+        NN_OMP(omp simd)
+        for (int c = 0; c < 32; c++)
+          acc[r][c] += a * v[c];
+      }
+    }
+    for (int r = 0; r < 6; r++) {
+      real *o = d_h2_weight + (size_t)(r0 + r) * 32 + c0;
+      NN_OMP(omp simd)
+      for (int c = 0; c < 32; c++) {
+        o[c] = acc[r][c];
+      }
+    }
+  }
+  for (int t = 0; t < 1; t++) {
+    const int r0 = 30 + (t / 1) * 2, c0 = 0 + (t % 1) * 32;
+    real acc[2][32];
+    for (int r = 0; r < 2; r++) {
+      NN_OMP(omp simd)
+      for (int c = 0; c < 32; c++)
+        acc[r][c] = 0;
+    }
+    NN_NOVEC
+    for (int j = 0; j < 16; j++) {
+      const real *v = h1_t + (size_t)j * 32 + c0;
+      NN_NOVEC
+      for (int r = 0; r < 2; r++) {
+        const real a = d_h2_z[(size_t)(r0 + r) * 16 + j];
+        NN_OMP(omp simd)
+        for (int c = 0; c < 32; c++)
+          acc[r][c] += a * v[c];
+      }
+    }
+    for (int r = 0; r < 2; r++) {
+      real *o = d_h2_weight + (size_t)(r0 + r) * 32 + c0;
+      NN_OMP(omp simd)
+      for (int c = 0; c < 32; c++) {
+        o[c] = acc[r][c];
+      }
     }
   }
   // d_h2.bias = colsum(d_h2_z): db[N] = sum_b dy[b,N]
   for (int n = 0; n < 32; n++) {
     real acc = 0;
-    for (int b = 0; b < nb; b++)
-      acc += d_h2_z[(size_t)b * 32 + n];
+    NN_OMP(omp simd reduction(+:acc))
+    for (int c = 0; c < 16; c++)
+      acc += d_h2_z[(size_t)n * 16 + c];
     d_h2_bias[n] = acc;
   }
 }
 
 // models/regression.nn:20: layer h1 = dense(32, activation = tanh)
-// d_h1_z is (B,32), d_h1.weight is (32,1), d_h1.bias is (32), d_h1 is (B,32), h1 is (B,32), x is (B,1)
-static void h1_backward(real *restrict d_h1_z, real *restrict d_h1_weight, real *restrict d_h1_bias, const real *restrict d_h1, const real *restrict h1, const real *restrict x, int nb) {
+// d_h1_z is (B,32), x_t is (B,1), d_h1.weight is (32,1), d_h1.bias is (32), d_h1 is (B,32), h1 is (B,32), x is (B,1)
+static void h1_backward(real *restrict d_h1_z, real *restrict x_t, real *restrict d_h1_weight, real *restrict d_h1_bias, const real *restrict d_h1, const real *restrict h1, const real *restrict x) {
   // d_h1_z = act_grad.tanh(d_h1, h1): dx = f'(x or y) dy; inputs dy [, x or y]
   NN_OMP(omp simd)
-  for (size_t i = 0; i < (size_t)nb * 32; i++) {
+  for (size_t i = 0; i < 512; i++) {
     const real dyi = d_h1[i];
     const real yi = h1[i];
     d_h1_z[i] = dyi * ((real)1 - yi * yi);
   }
-  // d_h1.weight = matmul_tn(d_h1_z, x): dw[N,K] = dy[B,N]^T x[B,K] (sum over the batch)
-  NN_OMP(omp parallel for schedule(static))
-  for (int n = 0; n < 32; n++) {
-    real *wr = d_h1_weight + (size_t)n * 1;
-    for (int k = 0; k < 1; k++)
-      wr[k] = 0;
-    for (int b = 0; b < nb; b++) {
-      const real g = d_h1_z[(size_t)b * 32 + n];
-      const real *xr = x + (size_t)b * 1;
+  // x_t = transpose(x): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads
+  for (int k0 = 0; k0 < 1; k0 += 16)
+    for (int b0 = 0; b0 < 16; b0 += 16)
+      for (int k = k0; k < k0 + 16 && k < 1; k++)
+        for (int b = b0; b < b0 + 16 && b < 16; b++)
+          x_t[(size_t)b * 1 + k] = x[(size_t)k * 16 + b];
+  // d_h1.weight = matmul_tn(d_h1_z, x_t): dw[N,K] = dy[B,N]^T x[B,K] (sum over the batch)
+  for (int t = 0; t < 5; t++) {
+    const int r0 = 0 + (t / 1) * 6, c0 = 0 + (t % 1) * 1;
+    real acc[6][1];
+    for (int r = 0; r < 6; r++) {
       NN_OMP(omp simd)
-      for (int k = 0; k < 1; k++)
-        wr[k] += g * xr[k];
+      for (int c = 0; c < 1; c++)
+        acc[r][c] = 0;
+    }
+    NN_NOVEC
+    for (int j = 0; j < 16; j++) {
+      const real *v = x_t + (size_t)j * 1 + c0;
+      NN_NOVEC
+      for (int r = 0; r < 6; r++) {
+        const real a = d_h1_z[(size_t)(r0 + r) * 16 + j];
+        NN_OMP(omp simd)
+        for (int c = 0; c < 1; c++)
+          acc[r][c] += a * v[c];
+      }
+    }
+    for (int r = 0; r < 6; r++) {
+      real *o = d_h1_weight + (size_t)(r0 + r) * 1 + c0;
+      NN_OMP(omp simd)
+      for (int c = 0; c < 1; c++) {
+        o[c] = acc[r][c];
+      }
+    }
+  }
+  for (int t = 0; t < 1; t++) {
+    const int r0 = 30 + (t / 1) * 2, c0 = 0 + (t % 1) * 1;
+    real acc[2][1];
+    for (int r = 0; r < 2; r++) {
+      NN_OMP(omp simd)
+      for (int c = 0; c < 1; c++)
+        acc[r][c] = 0;
+    }
+    NN_NOVEC
+    for (int j = 0; j < 16; j++) {
+      const real *v = x_t + (size_t)j * 1 + c0;
+      NN_NOVEC
+      for (int r = 0; r < 2; r++) {
+        const real a = d_h1_z[(size_t)(r0 + r) * 16 + j];
+        NN_OMP(omp simd)
+        for (int c = 0; c < 1; c++)
+          acc[r][c] += a * v[c];
+      }
+    }
+    for (int r = 0; r < 2; r++) {
+      real *o = d_h1_weight + (size_t)(r0 + r) * 1 + c0;
+      NN_OMP(omp simd)
+      for (int c = 0; c < 1; c++) {
+        o[c] = acc[r][c];
+      }
     }
   }
   // d_h1.bias = colsum(d_h1_z): db[N] = sum_b dy[b,N]
   for (int n = 0; n < 32; n++) {
     real acc = 0;
-    for (int b = 0; b < nb; b++)
-      acc += d_h1_z[(size_t)b * 32 + n];
+    NN_OMP(omp simd reduction(+:acc))
+    for (int c = 0; c < 16; c++)
+      acc += d_h1_z[(size_t)n * 16 + c];
     d_h1_bias[n] = acc;
   }
 }
@@ -322,22 +622,26 @@ static double forward(nn_ctx *c, const float *xb, const int32_t *cls, const floa
   real *A = c->acts;
   real *P = c->params;
   real *x = A + 0; // (B,1)
-  real *h1_z = A + 16; // (B,32)
-  real *h1 = A + 528; // (B,32)
+  real *h1 = A + 16; // (B,32)
   real *h1_weight = P + 0; // (32,1)
   real *h1_bias = P + 32; // (32)
-  real *h2_z = A + 1040; // (B,32)
-  real *h2 = A + 1552; // (B,32)
+  real *h2 = A + 528; // (B,32)
   real *h2_weight = P + 64; // (32,32)
   real *h2_bias = P + 1088; // (32)
-  real *out = A + 2064; // (B,1)
+  real *out = A + 1040; // (B,1)
   real *out_weight = P + 1120; // (1,32)
   real *out_bias = P + 1152; // (1)
-  for (size_t i = 0; i < (size_t)nb * 1; i++)
-    x[i] = (real)xb[i];
-  h1_forward(h1_z, h1, x, h1_weight, h1_bias, nb);
-  h2_forward(h2_z, h2, h1, h2_weight, h2_bias, nb);
-  out_forward(out, h2, out_weight, out_bias, nb);
+  // the batch's rows xb[nb][1] become the columns of x[1][B]; dead
+  // columns (nb..B-1) are zeroed
+  for (int b = 0; b < nb; b++)
+    for (int k = 0; k < 1; k++)
+      x[(size_t)k * 16 + b] = (real)xb[(size_t)b * 1 + k];
+  for (int k = 0; k < 1; k++)
+    for (int b = nb; b < 16; b++)
+      x[(size_t)k * 16 + b] = 0;
+  h1_forward(h1, x, h1_weight, h1_bias);
+  h2_forward(h2, h1, h2_weight, h2_bias);
+  out_forward(out, h2, out_weight, out_bias);
   if (!yb)
     return 0;
   return loss_forward(out, yb, nb, correct);
@@ -350,34 +654,38 @@ static void backward(nn_ctx *c, const int32_t *cls, const float *yb, int nb) {
   real *A = c->acts;
   real *P = c->params;
   real *G = c->grads;
-  real *d_out = A + 2080; // (B,1)
-  real *out = A + 2064; // (B,1)
-  real *d_h2 = A + 2096; // (B,32)
+  real *d_out = A + 1056; // (B,1)
+  real *out = A + 1040; // (B,1)
+  real *d_h2 = A + 1072; // (B,32)
+  real *h2_t = A + 1584; // (B,32)
   real *d_out_weight = G + 1120; // (1,32)
   real *d_out_bias = G + 1152; // (1)
   real *out_weight = P + 1120; // (1,32)
-  real *h2 = A + 1552; // (B,32)
-  real *d_h2_z = A + 2608; // (B,32)
-  real *d_h1 = A + 3120; // (B,32)
+  real *h2 = A + 528; // (B,32)
+  real *d_h2_z = A + 2096; // (B,32)
+  real *d_h1 = A + 2608; // (B,32)
+  real *h1_t = A + 3120; // (B,32)
   real *d_h2_weight = G + 64; // (32,32)
   real *d_h2_bias = G + 1088; // (32)
   real *h2_weight = P + 64; // (32,32)
-  real *h1 = A + 528; // (B,32)
+  real *h1 = A + 16; // (B,32)
   real *d_h1_z = A + 3632; // (B,32)
+  real *x_t = A + 4144; // (B,1)
   real *d_h1_weight = G + 0; // (32,1)
   real *d_h1_bias = G + 32; // (32)
   real *x = A + 0; // (B,1)
   loss_backward(d_out, out, yb, nb);
-  out_backward(d_h2, d_out_weight, d_out_bias, d_out, out_weight, h2, nb);
-  h2_backward(d_h2_z, d_h1, d_h2_weight, d_h2_bias, d_h2, h2, h2_weight, h1, nb);
-  h1_backward(d_h1_z, d_h1_weight, d_h1_bias, d_h1, h1, x, nb);
+  out_backward(d_h2, h2_t, d_out_weight, d_out_bias, d_out, out_weight, h2);
+  h2_backward(d_h2_z, d_h1, h1_t, d_h2_weight, d_h2_bias, d_h2, h2, h2_weight, h1);
+  h1_backward(d_h1_z, x_t, d_h1_weight, d_h1_bias, d_h1, h1, x);
 }
 
-// The model's output rows after forward(): out.
+// The model's output rows after forward(): out, transposed to [nb][1].
 static void output(nn_ctx *c, int nb, float *dst) {
-  const real *o = (const real *)c->acts + 2064;
-  for (size_t i = 0; i < (size_t)nb * 1; i++)
-    dst[i] = (float)o[i];
+  const real *o = (const real *)c->acts + 1040;
+  for (int b = 0; b < nb; b++)
+    for (int n = 0; n < 1; n++)
+      dst[(size_t)b * 1 + n] = (float)o[(size_t)n * 16 + b];
 }
 
 // Parameters drawn in checkpoint order from one generator; state zeroed.
@@ -445,7 +753,7 @@ const nn_model nn_model_desc = {
   .params = params,
   .params_size = 1168,
   .state_size = 1168,
-  .acts_size = 4144,
+  .acts_size = 4160,
   .init = init,
   .forward = forward,
   .backward = backward,

@@ -3,13 +3,15 @@
 //   547 parameters; batches of up to B = 16 rows; loss cross_entropy
 //   build:   cc -O3 -march=native -fopenmp THIS.c -lnnrt -lcjson -lz -lm -o train
 //   -DNN_REAL=double builds it in double precision (for gradient checks).
-// Arenas (elements): params 560, grads 560, state 560, acts 2400.
-// Shapes are written (B,N): B batch rows, of which nb are live.
+// Arenas (elements): params 560, grads 560, state 560, acts 2608.
+// Shapes are written (B,N): B batch rows, of which nb are live.  Activations
+// are stored feature-major, [N][B]: a row of the batch is a column.
 
 #include <stddef.h>
 #include <stdint.h>
 #include <tgmath.h>
 
+#include "nnmath.h"
 #include "nnrt.h"
 
 #ifndef NN_REAL
@@ -23,65 +25,133 @@ typedef NN_REAL real;
 #else
 #define NN_OMP(x)
 #endif
+// clang may vectorize a tile's row loop instead of its column loop
+#ifdef __clang__
+#define NN_NOVEC _Pragma("clang loop vectorize(disable) interleave(disable)")
+#else
+#define NN_NOVEC
+#endif
 
 enum { B = 16 };
 
 // models/wine.nn:24: layer hidden = dense(chemistry, 32, activation = tanh)
-// hidden_z is (B,32), hidden is (B,32), chemistry is (B,13), hidden.weight is (32,13), hidden.bias is (32)
-static void hidden_forward(real *restrict hidden_z, real *restrict hidden, const real *restrict chemistry, const real *restrict hidden_weight, const real *restrict hidden_bias, int nb) {
-  // hidden_z = linear(chemistry, hidden.weight, hidden.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N])
-  NN_OMP(omp parallel for schedule(static))
-  for (int b = 0; b < nb; b++) {
-    const real *xr = chemistry + (size_t)b * 13;
-    real *yr = hidden_z + (size_t)b * 32;
-    for (int n = 0; n < 32; n++) {
-      const real *wr = hidden_weight + (size_t)n * 13;
-      real acc = 0;
-      NN_OMP(omp simd reduction(+:acc))
-      for (int k = 0; k < 13; k++)
-        acc += xr[k] * wr[k];
-      yr[n] = acc + hidden_bias[n];
+// hidden is (B,32), chemistry is (B,13), hidden.weight is (32,13), hidden.bias is (32)
+static void hidden_forward(real *restrict hidden, const real *restrict chemistry, const real *restrict hidden_weight, const real *restrict hidden_bias) {
+  // hidden = linear.tanh(chemistry, hidden.weight, hidden.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused
+  for (int t = 0; t < 5; t++) {
+    const int r0 = 0 + (t / 1) * 6, c0 = 0 + (t % 1) * 16;
+    real acc[6][16];
+    for (int r = 0; r < 6; r++) {
+      NN_OMP(omp simd)
+      for (int c = 0; c < 16; c++)
+        acc[r][c] = hidden_bias[r0 + r];
+    }
+    NN_NOVEC
+    for (int j = 0; j < 13; j++) {
+      const real *v = chemistry + (size_t)j * 16 + c0;
+      NN_NOVEC
+      for (int r = 0; r < 6; r++) {
+        const real a = hidden_weight[(size_t)(r0 + r) * 13 + j];
+        NN_OMP(omp simd)
+        for (int c = 0; c < 16; c++)
+          acc[r][c] += a * v[c];
+      }
+    }
+    for (int r = 0; r < 6; r++) {
+      real *o = hidden + (size_t)(r0 + r) * 16 + c0;
+      NN_OMP(omp simd)
+      for (int c = 0; c < 16; c++) {
+        const real xi = acc[r][c];
+        o[c] = nn_tanh(xi);
+      }
     }
   }
-  // hidden = act.tanh(hidden_z): y = f(x) elementwise, f from acts.h
-  for (size_t i = 0; i < (size_t)nb * 32; i++) {
-    const real xi = hidden_z[i];
-    hidden[i] = tanh(xi);
+  for (int t = 0; t < 1; t++) {
+    const int r0 = 30 + (t / 1) * 2, c0 = 0 + (t % 1) * 16;
+    real acc[2][16];
+    for (int r = 0; r < 2; r++) {
+      NN_OMP(omp simd)
+      for (int c = 0; c < 16; c++)
+        acc[r][c] = hidden_bias[r0 + r];
+    }
+    NN_NOVEC
+    for (int j = 0; j < 13; j++) {
+      const real *v = chemistry + (size_t)j * 16 + c0;
+      NN_NOVEC
+      for (int r = 0; r < 2; r++) {
+        const real a = hidden_weight[(size_t)(r0 + r) * 13 + j];
+        NN_OMP(omp simd)
+        for (int c = 0; c < 16; c++)
+          acc[r][c] += a * v[c];
+      }
+    }
+    for (int r = 0; r < 2; r++) {
+      real *o = hidden + (size_t)(r0 + r) * 16 + c0;
+      NN_OMP(omp simd)
+      for (int c = 0; c < 16; c++) {
+        const real xi = acc[r][c];
+        o[c] = nn_tanh(xi);
+      }
+    }
   }
 }
 
 // models/wine.nn:25: layer out = dense(hidden, 3, activation = softmax)
 // out_z is (B,3), out is (B,3), hidden is (B,32), out.weight is (3,32), out.bias is (3)
-static void out_forward(real *restrict out_z, real *restrict out, const real *restrict hidden, const real *restrict out_weight, const real *restrict out_bias, int nb) {
-  // out_z = linear(hidden, out.weight, out.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N])
-  NN_OMP(omp parallel for schedule(static))
-  for (int b = 0; b < nb; b++) {
-    const real *xr = hidden + (size_t)b * 32;
-    real *yr = out_z + (size_t)b * 3;
-    for (int n = 0; n < 3; n++) {
-      const real *wr = out_weight + (size_t)n * 32;
-      real acc = 0;
-      NN_OMP(omp simd reduction(+:acc))
-      for (int k = 0; k < 32; k++)
-        acc += xr[k] * wr[k];
-      yr[n] = acc + out_bias[n];
+static void out_forward(real *restrict out_z, real *restrict out, const real *restrict hidden, const real *restrict out_weight, const real *restrict out_bias) {
+  // out_z = linear(hidden, out.weight, out.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused
+  for (int t = 0; t < 1; t++) {
+    const int r0 = 0 + (t / 1) * 3, c0 = 0 + (t % 1) * 16;
+    real acc[3][16];
+    for (int r = 0; r < 3; r++) {
+      NN_OMP(omp simd)
+      for (int c = 0; c < 16; c++)
+        acc[r][c] = out_bias[r0 + r];
+    }
+    NN_NOVEC
+    for (int j = 0; j < 32; j++) {
+      const real *v = hidden + (size_t)j * 16 + c0;
+      NN_NOVEC
+      for (int r = 0; r < 3; r++) {
+        const real a = out_weight[(size_t)(r0 + r) * 32 + j];
+        NN_OMP(omp simd)
+        for (int c = 0; c < 16; c++)
+          acc[r][c] += a * v[c];
+      }
+    }
+    for (int r = 0; r < 3; r++) {
+      real *o = out_z + (size_t)(r0 + r) * 16 + c0;
+      NN_OMP(omp simd)
+      for (int c = 0; c < 16; c++) {
+        o[c] = acc[r][c];
+      }
     }
   }
   // out = softmax(out_z): y[b,:] = exp(x[b,:] - max) / sum
-  for (int b = 0; b < nb; b++) {
-    const real *xr = out_z + (size_t)b * 3;
-    real *yr = out + (size_t)b * 3;
-    real mx = xr[0];
-    for (int n = 1; n < 3; n++)
-      mx = xr[n] > mx ? xr[n] : mx;
-    real sum = 0;
-    for (int n = 0; n < 3; n++) {
-      yr[n] = exp(xr[n] - mx);
-      sum += yr[n];
-    }
-    for (int n = 0; n < 3; n++)
-      yr[n] /= sum;
+  real mx[16], sum[16];
+  NN_OMP(omp simd)
+  for (int c = 0; c < 16; c++) {
+    mx[c] = out_z[c];
+    sum[c] = 0;
   }
+  for (int n = 1; n < 3; n++)
+    NN_OMP(omp simd)
+    for (int c = 0; c < 16; c++)
+      mx[c] = out_z[n * 16 + c] > mx[c] ? out_z[n * 16 + c] : mx[c];
+  for (int n = 0; n < 3; n++)
+    NN_OMP(omp simd)
+    for (int c = 0; c < 16; c++) {
+      const real e = nn_exp(out_z[n * 16 + c] - mx[c]);
+      out[n * 16 + c] = e;
+      sum[c] += e;
+    }
+  NN_OMP(omp simd)
+  for (int c = 0; c < 16; c++)
+    sum[c] = (real)1 / sum[c];
+  for (int n = 0; n < 3; n++)
+    NN_OMP(omp simd)
+    for (int c = 0; c < 16; c++)
+      out[n * 16 + c] *= sum[c];
 }
 
 // models/wine.nn:27: loss cross_entropy(out, cultivar)
@@ -90,20 +160,18 @@ static double loss_forward(const real *restrict out_z, const real *restrict out,
   double loss = 0;
   // loss = ce_softmax(out_z, out, cultivar): mean_b lse(z[b,:]) - z[b,c_b]; inputs z, p = softmax(z), class
   double total = 0, ncorrect = 0;
-  for (int b = 0; b < nb; b++) {
-    const real *zr = out_z + (size_t)b * 3;
-    const int ci = cultivar[b];
-    const real *pr = out + (size_t)b * 3;
+  for (int c = 0; c < nb; c++) {
+    const int ci = cultivar[c];
     int arg = 0;
-    for (int k = 1; k < 3; k++)
-      arg = pr[k] > pr[arg] ? k : arg;
-    real mx = zr[0];
-    for (int k = 1; k < 3; k++)
-      mx = zr[k] > mx ? zr[k] : mx;
+    real mx = out_z[c];
+    for (int k = 1; k < 3; k++) {
+      arg = out[k * 16 + c] > out[arg * 16 + c] ? k : arg;
+      mx = out_z[k * 16 + c] > mx ? out_z[k * 16 + c] : mx;
+    }
     double sum = 0;
     for (int k = 0; k < 3; k++)
-      sum += exp((double)(zr[k] - mx));
-    total += log(sum) + (double)mx - (double)zr[ci];
+      sum += exp((double)(out_z[k * 16 + c] - mx));
+    total += log(sum) + (double)mx - (double)out_z[ci * 16 + c];
     ncorrect += arg == ci;
   }
   if (correct)
@@ -117,85 +185,193 @@ static double loss_forward(const real *restrict out_z, const real *restrict out,
 static void loss_backward(real *restrict d_out_z, const real *restrict out, const int32_t *restrict cultivar, int nb) {
   // d_out_z = ce_softmax_grad(out, cultivar): dz = (p - onehot(c)) / nb; inputs p, class
   const real scale = (real)1 / (real)nb;
-  for (int b = 0; b < nb; b++) {
-    const real *pr = out + (size_t)b * 3;
-    real *dr = d_out_z + (size_t)b * 3;
-    for (int k = 0; k < 3; k++)
-      dr[k] = pr[k] * scale;
-    dr[cultivar[b]] -= scale;
-  }
+  for (int k = 0; k < 3; k++)
+    NN_OMP(omp simd)
+    for (int c = 0; c < 16; c++)
+      d_out_z[k * 16 + c] = c < nb ? out[k * 16 + c] * scale : (real)0;
+  for (int c = 0; c < nb; c++)
+    d_out_z[cultivar[c] * 16 + c] -= scale;
 }
 
 // models/wine.nn:25: layer out = dense(hidden, 3, activation = softmax)
-// d_hidden is (B,32), d_out.weight is (3,32), d_out.bias is (3), d_out_z is (B,3), out.weight is (3,32), hidden is (B,32)
-static void out_backward(real *restrict d_hidden, real *restrict d_out_weight, real *restrict d_out_bias, const real *restrict d_out_z, const real *restrict out_weight, const real *restrict hidden, int nb) {
+// d_hidden is (B,32), hidden_t is (B,32), d_out.weight is (3,32), d_out.bias is (3), d_out_z is (B,3), out.weight is (3,32), hidden is (B,32)
+static void out_backward(real *restrict d_hidden, real *restrict hidden_t, real *restrict d_out_weight, real *restrict d_out_bias, const real *restrict d_out_z, const real *restrict out_weight, const real *restrict hidden) {
   // d_hidden = matmul_nn(d_out_z, out.weight): dx[B,K] = dy[B,N] w[N,K]
-  NN_OMP(omp parallel for schedule(static))
-  for (int b = 0; b < nb; b++) {
-    const real *dr = d_out_z + (size_t)b * 3;
-    real *xr = d_hidden + (size_t)b * 32;
-    for (int k = 0; k < 32; k++)
-      xr[k] = 0;
-    for (int n = 0; n < 3; n++) {
-      const real g = dr[n];
-      const real *wr = out_weight + (size_t)n * 32;
+  for (int t = 0; t < 5; t++) {
+    const int r0 = 0 + (t / 1) * 6, c0 = 0 + (t % 1) * 16;
+    real acc[6][16];
+    for (int r = 0; r < 6; r++) {
       NN_OMP(omp simd)
-      for (int k = 0; k < 32; k++)
-        xr[k] += g * wr[k];
+      for (int c = 0; c < 16; c++)
+        acc[r][c] = 0;
+    }
+    NN_NOVEC
+    for (int j = 0; j < 3; j++) {
+      const real *v = d_out_z + (size_t)j * 16 + c0;
+      NN_NOVEC
+      for (int r = 0; r < 6; r++) {
+        const real a = out_weight[(size_t)j * 32 + r0 + r];
+        NN_OMP(omp simd)
+        for (int c = 0; c < 16; c++)
+          acc[r][c] += a * v[c];
+      }
+    }
+    for (int r = 0; r < 6; r++) {
+      real *o = d_hidden + (size_t)(r0 + r) * 16 + c0;
+      NN_OMP(omp simd)
+      for (int c = 0; c < 16; c++) {
+        o[c] = acc[r][c];
+      }
     }
   }
-  // d_out.weight = matmul_tn(d_out_z, hidden): dw[N,K] = dy[B,N]^T x[B,K] (sum over the batch)
-  NN_OMP(omp parallel for schedule(static))
-  for (int n = 0; n < 3; n++) {
-    real *wr = d_out_weight + (size_t)n * 32;
-    for (int k = 0; k < 32; k++)
-      wr[k] = 0;
-    for (int b = 0; b < nb; b++) {
-      const real g = d_out_z[(size_t)b * 3 + n];
-      const real *xr = hidden + (size_t)b * 32;
+  for (int t = 0; t < 1; t++) {
+    const int r0 = 30 + (t / 1) * 2, c0 = 0 + (t % 1) * 16;
+    real acc[2][16];
+    for (int r = 0; r < 2; r++) {
       NN_OMP(omp simd)
-      for (int k = 0; k < 32; k++)
-        wr[k] += g * xr[k];
+      for (int c = 0; c < 16; c++)
+        acc[r][c] = 0;
+    }
+    NN_NOVEC
+    for (int j = 0; j < 3; j++) {
+      const real *v = d_out_z + (size_t)j * 16 + c0;
+      NN_NOVEC
+      for (int r = 0; r < 2; r++) {
+        const real a = out_weight[(size_t)j * 32 + r0 + r];
+        NN_OMP(omp simd)
+        for (int c = 0; c < 16; c++)
+          acc[r][c] += a * v[c];
+      }
+    }
+    for (int r = 0; r < 2; r++) {
+      real *o = d_hidden + (size_t)(r0 + r) * 16 + c0;
+      NN_OMP(omp simd)
+      for (int c = 0; c < 16; c++) {
+        o[c] = acc[r][c];
+      }
+    }
+  }
+  // hidden_t = transpose(hidden): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads
+  for (int k0 = 0; k0 < 32; k0 += 16)
+    for (int b0 = 0; b0 < 16; b0 += 16)
+      for (int k = k0; k < k0 + 16 && k < 32; k++)
+        for (int b = b0; b < b0 + 16 && b < 16; b++)
+          hidden_t[(size_t)b * 32 + k] = hidden[(size_t)k * 16 + b];
+  // d_out.weight = matmul_tn(d_out_z, hidden_t): dw[N,K] = dy[B,N]^T x[B,K] (sum over the batch)
+  for (int t = 0; t < 1; t++) {
+    const int r0 = 0 + (t / 1) * 3, c0 = 0 + (t % 1) * 32;
+    real acc[3][32];
+    for (int r = 0; r < 3; r++) {
+      NN_OMP(omp simd)
+      for (int c = 0; c < 32; c++)
+        acc[r][c] = 0;
+    }
+    NN_NOVEC
+    for (int j = 0; j < 16; j++) {
+      const real *v = hidden_t + (size_t)j * 32 + c0;
+      NN_NOVEC
+      for (int r = 0; r < 3; r++) {
+        const real a = d_out_z[(size_t)(r0 + r) * 16 + j];
+        NN_OMP(omp simd)
+        for (int c = 0; c < 32; c++)
+          acc[r][c] += a * v[c];
+      }
+    }
+    for (int r = 0; r < 3; r++) {
+      real *o = d_out_weight + (size_t)(r0 + r) * 32 + c0;
+      NN_OMP(omp simd)
+      for (int c = 0; c < 32; c++) {
+        o[c] = acc[r][c];
+      }
     }
   }
   // d_out.bias = colsum(d_out_z): db[N] = sum_b dy[b,N]
   for (int n = 0; n < 3; n++) {
     real acc = 0;
-    for (int b = 0; b < nb; b++)
-      acc += d_out_z[(size_t)b * 3 + n];
+    NN_OMP(omp simd reduction(+:acc))
+    for (int c = 0; c < 16; c++)
+      acc += d_out_z[(size_t)n * 16 + c];
     d_out_bias[n] = acc;
   }
 }
 
 // models/wine.nn:24: layer hidden = dense(chemistry, 32, activation = tanh)
-// d_hidden_z is (B,32), d_hidden.weight is (32,13), d_hidden.bias is (32), d_hidden is (B,32), hidden is (B,32), chemistry is (B,13)
-static void hidden_backward(real *restrict d_hidden_z, real *restrict d_hidden_weight, real *restrict d_hidden_bias, const real *restrict d_hidden, const real *restrict hidden, const real *restrict chemistry, int nb) {
+// d_hidden_z is (B,32), chemistry_t is (B,13), d_hidden.weight is (32,13), d_hidden.bias is (32), d_hidden is (B,32), hidden is (B,32), chemistry is (B,13)
+static void hidden_backward(real *restrict d_hidden_z, real *restrict chemistry_t, real *restrict d_hidden_weight, real *restrict d_hidden_bias, const real *restrict d_hidden, const real *restrict hidden, const real *restrict chemistry) {
   // d_hidden_z = act_grad.tanh(d_hidden, hidden): dx = f'(x or y) dy; inputs dy [, x or y]
   NN_OMP(omp simd)
-  for (size_t i = 0; i < (size_t)nb * 32; i++) {
+  for (size_t i = 0; i < 512; i++) {
     const real dyi = d_hidden[i];
     const real yi = hidden[i];
     d_hidden_z[i] = dyi * ((real)1 - yi * yi);
   }
-  // d_hidden.weight = matmul_tn(d_hidden_z, chemistry): dw[N,K] = dy[B,N]^T x[B,K] (sum over the batch)
-  NN_OMP(omp parallel for schedule(static))
-  for (int n = 0; n < 32; n++) {
-    real *wr = d_hidden_weight + (size_t)n * 13;
-    for (int k = 0; k < 13; k++)
-      wr[k] = 0;
-    for (int b = 0; b < nb; b++) {
-      const real g = d_hidden_z[(size_t)b * 32 + n];
-      const real *xr = chemistry + (size_t)b * 13;
+  // chemistry_t = transpose(chemistry): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads
+  for (int k0 = 0; k0 < 13; k0 += 16)
+    for (int b0 = 0; b0 < 16; b0 += 16)
+      for (int k = k0; k < k0 + 16 && k < 13; k++)
+        for (int b = b0; b < b0 + 16 && b < 16; b++)
+          chemistry_t[(size_t)b * 13 + k] = chemistry[(size_t)k * 16 + b];
+  // d_hidden.weight = matmul_tn(d_hidden_z, chemistry_t): dw[N,K] = dy[B,N]^T x[B,K] (sum over the batch)
+  for (int t = 0; t < 5; t++) {
+    const int r0 = 0 + (t / 1) * 6, c0 = 0 + (t % 1) * 13;
+    real acc[6][13];
+    for (int r = 0; r < 6; r++) {
       NN_OMP(omp simd)
-      for (int k = 0; k < 13; k++)
-        wr[k] += g * xr[k];
+      for (int c = 0; c < 13; c++)
+        acc[r][c] = 0;
+    }
+    NN_NOVEC
+    for (int j = 0; j < 16; j++) {
+      const real *v = chemistry_t + (size_t)j * 13 + c0;
+      NN_NOVEC
+      for (int r = 0; r < 6; r++) {
+        const real a = d_hidden_z[(size_t)(r0 + r) * 16 + j];
+        NN_OMP(omp simd)
+        for (int c = 0; c < 13; c++)
+          acc[r][c] += a * v[c];
+      }
+    }
+    for (int r = 0; r < 6; r++) {
+      real *o = d_hidden_weight + (size_t)(r0 + r) * 13 + c0;
+      NN_OMP(omp simd)
+      for (int c = 0; c < 13; c++) {
+        o[c] = acc[r][c];
+      }
+    }
+  }
+  for (int t = 0; t < 1; t++) {
+    const int r0 = 30 + (t / 1) * 2, c0 = 0 + (t % 1) * 13;
+    real acc[2][13];
+    for (int r = 0; r < 2; r++) {
+      NN_OMP(omp simd)
+      for (int c = 0; c < 13; c++)
+        acc[r][c] = 0;
+    }
+    NN_NOVEC
+    for (int j = 0; j < 16; j++) {
+      const real *v = chemistry_t + (size_t)j * 13 + c0;
+      NN_NOVEC
+      for (int r = 0; r < 2; r++) {
+        const real a = d_hidden_z[(size_t)(r0 + r) * 16 + j];
+        NN_OMP(omp simd)
+        for (int c = 0; c < 13; c++)
+          acc[r][c] += a * v[c];
+      }
+    }
+    for (int r = 0; r < 2; r++) {
+      real *o = d_hidden_weight + (size_t)(r0 + r) * 13 + c0;
+      NN_OMP(omp simd)
+      for (int c = 0; c < 13; c++) {
+        o[c] = acc[r][c];
+      }
     }
   }
   // d_hidden.bias = colsum(d_hidden_z): db[N] = sum_b dy[b,N]
   for (int n = 0; n < 32; n++) {
     real acc = 0;
-    for (int b = 0; b < nb; b++)
-      acc += d_hidden_z[(size_t)b * 32 + n];
+    NN_OMP(omp simd reduction(+:acc))
+    for (int c = 0; c < 16; c++)
+      acc += d_hidden_z[(size_t)n * 16 + c];
     d_hidden_bias[n] = acc;
   }
 }
@@ -261,18 +437,23 @@ static double forward(nn_ctx *c, const float *xb, const int32_t *cls, const floa
   real *A = c->acts;
   real *P = c->params;
   real *chemistry = A + 0; // (B,13)
-  real *hidden_z = A + 208; // (B,32)
-  real *hidden = A + 720; // (B,32)
+  real *hidden = A + 208; // (B,32)
   real *hidden_weight = P + 0; // (32,13)
   real *hidden_bias = P + 416; // (32)
-  real *out_z = A + 1232; // (B,3)
-  real *out = A + 1280; // (B,3)
+  real *out_z = A + 720; // (B,3)
+  real *out = A + 768; // (B,3)
   real *out_weight = P + 448; // (3,32)
   real *out_bias = P + 544; // (3)
-  for (size_t i = 0; i < (size_t)nb * 13; i++)
-    chemistry[i] = (real)xb[i];
-  hidden_forward(hidden_z, hidden, chemistry, hidden_weight, hidden_bias, nb);
-  out_forward(out_z, out, hidden, out_weight, out_bias, nb);
+  // the batch's rows xb[nb][13] become the columns of chemistry[13][B]; dead
+  // columns (nb..B-1) are zeroed
+  for (int b = 0; b < nb; b++)
+    for (int k = 0; k < 13; k++)
+      chemistry[(size_t)k * 16 + b] = (real)xb[(size_t)b * 13 + k];
+  for (int k = 0; k < 13; k++)
+    for (int b = nb; b < 16; b++)
+      chemistry[(size_t)k * 16 + b] = 0;
+  hidden_forward(hidden, chemistry, hidden_weight, hidden_bias);
+  out_forward(out_z, out, hidden, out_weight, out_bias);
   if (!cls)
     return 0;
   return loss_forward(out_z, out, cls, nb, correct);
@@ -285,27 +466,30 @@ static void backward(nn_ctx *c, const int32_t *cls, const float *yb, int nb) {
   real *A = c->acts;
   real *P = c->params;
   real *G = c->grads;
-  real *d_out_z = A + 1328; // (B,3)
-  real *out = A + 1280; // (B,3)
-  real *d_hidden = A + 1376; // (B,32)
+  real *d_out_z = A + 816; // (B,3)
+  real *out = A + 768; // (B,3)
+  real *d_hidden = A + 864; // (B,32)
+  real *hidden_t = A + 1376; // (B,32)
   real *d_out_weight = G + 448; // (3,32)
   real *d_out_bias = G + 544; // (3)
   real *out_weight = P + 448; // (3,32)
-  real *hidden = A + 720; // (B,32)
+  real *hidden = A + 208; // (B,32)
   real *d_hidden_z = A + 1888; // (B,32)
+  real *chemistry_t = A + 2400; // (B,13)
   real *d_hidden_weight = G + 0; // (32,13)
   real *d_hidden_bias = G + 416; // (32)
   real *chemistry = A + 0; // (B,13)
   loss_backward(d_out_z, out, cls, nb);
-  out_backward(d_hidden, d_out_weight, d_out_bias, d_out_z, out_weight, hidden, nb);
-  hidden_backward(d_hidden_z, d_hidden_weight, d_hidden_bias, d_hidden, hidden, chemistry, nb);
+  out_backward(d_hidden, hidden_t, d_out_weight, d_out_bias, d_out_z, out_weight, hidden);
+  hidden_backward(d_hidden_z, chemistry_t, d_hidden_weight, d_hidden_bias, d_hidden, hidden, chemistry);
 }
 
-// The model's output rows after forward(): out.
+// The model's output rows after forward(): out, transposed to [nb][3].
 static void output(nn_ctx *c, int nb, float *dst) {
-  const real *o = (const real *)c->acts + 1280;
-  for (size_t i = 0; i < (size_t)nb * 3; i++)
-    dst[i] = (float)o[i];
+  const real *o = (const real *)c->acts + 768;
+  for (int b = 0; b < nb; b++)
+    for (int n = 0; n < 3; n++)
+      dst[(size_t)b * 3 + n] = (float)o[(size_t)n * 16 + b];
 }
 
 // Parameters drawn in checkpoint order from one generator; state zeroed.
@@ -367,7 +551,7 @@ const nn_model nn_model_desc = {
   .params = params,
   .params_size = 560,
   .state_size = 560,
-  .acts_size = 2400,
+  .acts_size = 2608,
   .init = init,
   .forward = forward,
   .backward = backward,

@@ -71,7 +71,7 @@ typedef struct Token {
   int kind;     /* yytoken_kind_t, or a character for punctuation */
   YYSTYPE val;
   YYLTYPE loc;
-  bool bol;     /* first token of its line (or of an entry, after , or ;) */
+  bool bol;     /* first token of its line */
   bool lexerr;  /* a lexical error was reported in or just before it */
 } Token;
 
@@ -398,8 +398,7 @@ static void next_token(ParseState *ps, Token *t) {
     }
   }
   int prev = ps->hist[2].kind;
-  t->bol = t->loc.first_line > ps->hist[2].loc.last_line ||
-           ((prev == ',' || prev == ';') && ps->nbr > 0 && ps->br[ps->nbr - 1].ch == '{');
+  t->bol = t->loc.first_line > ps->hist[2].loc.last_line;
   ps->la_pushed = ps->la_popped = false;
   switch (t->kind) {
   case '(': case '[': case '{': {
@@ -442,8 +441,20 @@ static void enqueue(ParseState *ps, int kind, const Token *t) {
  * for the error rule, a '}' that an unterminated block lacks, and t itself,
  * and leave panic mode.  A statement keyword counts only at the start of
  * a line, so that `layer model = ...` does not resume at `model`. */
+static int peek_kind(ParseState *ps) {
+  if (!ps->has_peek) {
+    raw_next(ps, &ps->peek);
+    ps->has_peek = true;
+  }
+  return ps->peek.kind;
+}
+
 static bool try_resync(ParseState *ps, Token *t) {
-  bool stmt_start = t->kind == YYEOF || (is_stmt_kw(t->kind) && t->bol);
+  /* `train = idx(...)` of a data block whose '{' is missing is no
+   * statement (but `layer = ...` is one that lacks its name) */
+  bool stmt_start = t->kind == YYEOF ||
+                    (is_stmt_kw(t->kind) && t->bol &&
+                     !((t->kind == TRAIN || t->kind == DATA) && peek_kind(ps) == '='));
   if (ps->skip == SKIP_TOP) {
     if (!stmt_start) return false;
     ps->nbr = 0;
@@ -464,13 +475,11 @@ static bool try_resync(ParseState *ps, Token *t) {
     if (ps->nbr != ps->skip_depth || ps->popped.ch != '{') return false;
     /* Only a '}' followed by a statement ends the block: after a stray
      * '}' in `seed = }42` go on skipping. */
-    if (!ps->has_peek) {
-      raw_next(ps, &ps->peek);
-      ps->has_peek = true;
-    }
-    if (ps->peek.kind != YYEOF && !is_stmt_kw(ps->peek.kind)) return false;
+    int next = peek_kind(ps);
+    if (next != YYEOF && !is_stmt_kw(next)) return false;
     enqueue(ps, RESYNC, t);
-  } else if (t->kind == IDENT && t->bol && ps->nbr == ps->skip_depth + 1) {
+  } else if (t->kind == IDENT && t->bol && ps->nbr == ps->skip_depth + 1 &&
+             !strchr("+-*/(),]", peek_kind(ps) < 128 ? peek_kind(ps) : 'x')) {
     enqueue(ps, RESYNC, t); /* the next entry of the block */
   } else {
     return false;
@@ -636,9 +645,10 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, Pars
     if (e.sym[i] == YYSYMBOL_RESYNC) e.sym[i--] = e.sym[--e.n];
 
   int la = ps->hist[2].kind;
-  /* The scanner has reported this token, a bad character before it, or
-   * an unterminated string just before it (which ate the rest of the line). */
-  if (ps->hist[2].lexerr || (ps->hist[1].lexerr && ps->hist[1].kind == STRING))
+  /* The scanner has reported this token or the one before it, or a bad
+   * character between them: `t@rue`, an unterminated string that ate the
+   * rest of the line. */
+  if (ps->hist[2].lexerr || ps->hist[1].lexerr)
     goto recover;
 
   Loc at = L(*yypcontext_location(ctx));

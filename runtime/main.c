@@ -20,6 +20,8 @@
 
 #define NN_RNG_INIT 0    /* stream of parameter initialisation */
 #define NN_RNG_SHUFFLE 1 /* stream of the epoch orders */
+#define NN_RNG_BENCH 2   /* stream of --bench's random batch */
+#define NN_BENCH_WARMUP 10 /* untimed steps before --bench's timed ones */
 
 typedef struct nn_opts {
   int epochs;
@@ -28,6 +30,7 @@ typedef struct nn_opts {
   int threads; /* 0: leave OpenMP's default */
   const char *train, *test, *save, *load, *predict, *output, *log;
   int eval, quiet, gradcheck;
+  int bench, bench_infer; /* timed steps of --bench / --bench-infer (0: off) */
 } nn_opts;
 
 /* One run of the trainer: the model, its context and the batch buffers. */
@@ -144,6 +147,10 @@ static void nn_help(const char *prog, const nn_model *m) {
          "  --quiet         print only the final summary line\n"
          "  --gradcheck     compare backward() with finite differences on random\n"
          "                  data (meaningful with -DNN_REAL=double); exit 1 on failure\n"
+         "  --bench STEPS   time STEPS training steps (forward, backward, update) on\n"
+         "                  one batch of random data (no data files) after %d warm-up\n"
+         "                  steps; print one line: bench model=... samples_per_s=...\n"
+         "  --bench-infer STEPS  the same for forward passes only (mode=infer)\n"
          "  --help          this text\n"
          "  --version       the model and runtime versions\n\n"
          "FILE is a CSV file or IDX files IMAGES[,LABELS] (gzip'd or plain; the\n"
@@ -156,13 +163,15 @@ static void nn_help(const char *prog, const nn_model *m) {
          "Exit status: 0 ok, 1 data, checkpoint or training error (or a failed\n"
          "--gradcheck), 2 usage error.\n",
          prog, m->name, m->source, nn_param_count(m), m->loss_name, m->epochs,
-         m->optimizer, m->lr, (unsigned long long)m->seed, train, test, m->out_dim, m->batch,
+         m->optimizer, m->lr, (unsigned long long)m->seed, train, test, m->out_dim,
+         NN_BENCH_WARMUP, m->batch,
          m->shuffle ? "rows shuffled every epoch" : "rows in file order");
 }
 
 enum {
   OPT_EPOCHS = 256, OPT_LR, OPT_SEED, OPT_THREADS, OPT_TRAIN, OPT_TEST, OPT_SAVE, OPT_LOAD,
-  OPT_EVAL, OPT_PREDICT, OPT_OUTPUT, OPT_LOG, OPT_QUIET, OPT_GRADCHECK, OPT_VERSION
+  OPT_EVAL, OPT_PREDICT, OPT_OUTPUT, OPT_LOG, OPT_QUIET, OPT_GRADCHECK, OPT_VERSION,
+  OPT_BENCH, OPT_BENCH_INFER
 };
 
 static const struct option nn_long_opts[] = {
@@ -180,6 +189,8 @@ static const struct option nn_long_opts[] = {
     {"log", required_argument, NULL, OPT_LOG},
     {"quiet", no_argument, NULL, OPT_QUIET},
     {"gradcheck", no_argument, NULL, OPT_GRADCHECK},
+    {"bench", required_argument, NULL, OPT_BENCH},
+    {"bench-infer", required_argument, NULL, OPT_BENCH_INFER},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -215,6 +226,12 @@ static int nn_opt(nn_run *R, int c, const char *arg) {
   case OPT_LOG: o->log = arg; break;
   case OPT_QUIET: o->quiet = 1; break;
   case OPT_GRADCHECK: o->gradcheck = 1; break;
+  case OPT_BENCH:
+  case OPT_BENCH_INFER:
+    if (nn_parse_int(arg, 1, INT_MAX, c == OPT_BENCH ? &o->bench : &o->bench_infer))
+      return nn_usage_error(R->prog, "--%s needs a whole number >= 1, got '%s'",
+                            c == OPT_BENCH ? "bench" : "bench-infer", arg);
+    break;
   default:
     return nn_usage_error(R->prog, "bad option");
   }
@@ -225,13 +242,22 @@ static int nn_opt(nn_run *R, int c, const char *arg) {
 static int nn_opts_check(nn_run *R) {
   const nn_opts *o = &R->o;
   int modes = o->eval + (o->predict != NULL) + o->gradcheck;
+  int benches = (o->bench > 0) + (o->bench_infer > 0);
   if (modes > 1)
     return nn_usage_error(R->prog, "--eval, --predict and --gradcheck exclude each other");
+  if (benches > 1 || (benches && modes))
+    return nn_usage_error(R->prog, "--bench and --bench-infer exclude each other and "
+                                   "--eval, --predict and --gradcheck");
   if (o->output && !o->predict)
     return nn_usage_error(R->prog, "--output goes with --predict");
-  if (modes && (o->save || o->log))
+  if ((modes || benches) && (o->save || o->log))
     return nn_usage_error(R->prog, "--save and --log go with training, not with %s",
-                          o->eval ? "--eval" : o->predict ? "--predict" : "--gradcheck");
+                          o->eval ? "--eval" : o->predict ? "--predict"
+                          : o->gradcheck ? "--gradcheck" : o->bench ? "--bench"
+                          : "--bench-infer");
+  if (benches && (o->train || o->test))
+    return nn_usage_error(R->prog, "%s uses random data, not --train or --test",
+                          o->bench ? "--bench" : "--bench-infer");
   return 0;
 }
 
@@ -490,6 +516,73 @@ static int nn_mode_eval(nn_run *R) {
   return rc;
 }
 
+/* -------------------------------------------------------------------- bench */
+
+/* One batch of random data from stream NN_RNG_BENCH of --seed: inputs
+ * uniform in [0, 1) (like scaled pixels), targets as the model's kind says:
+ * random classes, uniform reals in [0, 1), or the input itself. */
+static void nn_bench_batch(nn_run *R) {
+  const nn_model *m = R->m;
+  nn_rng r;
+  nn_rng_seed(&r, R->o.seed, NN_RNG_BENCH);
+  size_t b = (size_t)m->batch;
+  for (size_t i = 0; i < b * (size_t)m->in_dim; i++)
+    R->xb[i] = (float)nn_rng_uniform(&r);
+  for (size_t i = 0; m->target == NN_TARGET_CLASS && i < b; i++)
+    R->cb[i] = (int32_t)nn_rng_below(&r, (uint32_t)(m->nclasses > 0 ? m->nclasses : 1));
+  for (size_t i = 0; m->target == NN_TARGET_REAL && i < b * (size_t)m->ydim; i++)
+    R->yb[i] = (float)nn_rng_uniform(&r);
+}
+
+/* One step: forward, backward and update (train) or forward and output
+ * (infer); the loss of a training step. */
+static double nn_bench_step(nn_run *R, int infer) {
+  const nn_model *m = R->m;
+  int nb = m->batch;
+  if (infer) {
+    m->forward(&R->c, R->xb, NULL, NULL, nb, NULL);
+    m->output(&R->c, nb, R->out);
+    return 0;
+  }
+  const int32_t *cls = m->target == NN_TARGET_CLASS ? R->cb : NULL;
+  const float *y = m->target == NN_TARGET_REAL ? R->yb : NULL;
+  double l = m->forward(&R->c, R->xb, cls, y, nb, NULL);
+  m->backward(&R->c, cls, y, nb);
+  m->update(&R->c, R->o.lr);
+  R->c.step++;
+  return l;
+}
+
+/* --bench / --bench-infer: warm-up steps, then the timed ones; one line. */
+static int nn_mode_bench(nn_run *R) {
+  const nn_model *m = R->m;
+  int infer = R->o.bench_infer > 0, steps = infer ? R->o.bench_infer : R->o.bench;
+  nn_bench_batch(R);
+  double loss = 0;
+  for (int i = 0; i < NN_BENCH_WARMUP; i++)
+    loss = nn_bench_step(R, infer);
+  double t0 = nn_now();
+  for (int i = 0; i < steps; i++)
+    loss = nn_bench_step(R, infer);
+  double secs = nn_now() - t0;
+  char threads[32] = "default";
+  if (R->o.threads > 0)
+    snprintf(threads, sizeof threads, "%d", R->o.threads);
+  printf("bench model=%s mode=%s batch=%d threads=%s steps=%d seconds=%.6g "
+         "samples_per_s=%.1f step_us=%.6g",
+         m->name, infer ? "infer" : "train", m->batch, threads, steps, secs,
+         secs > 0 ? (double)steps * m->batch / secs : 0, 1e6 * secs / steps);
+  if (!infer)
+    printf(" loss=%.6g", loss);
+  printf("\n");
+  if (!infer && !isfinite(loss)) {
+    fprintf(stderr, "%s: error: loss is not finite (%s) after %d bench steps\n", R->prog,
+            isnan(loss) ? "nan" : loss > 0 ? "inf" : "-inf", NN_BENCH_WARMUP + steps);
+    return 1;
+  }
+  return 0;
+}
+
 /* ----------------------------------------------------------------- training */
 
 typedef struct nn_train {
@@ -672,6 +765,8 @@ static int nn_run_modes(nn_run *R) {
   }
   if (R->o.gradcheck)
     return nn_mode_gradcheck(R);
+  if (R->o.bench || R->o.bench_infer)
+    return nn_mode_bench(R);
   if (R->o.predict)
     return nn_mode_predict(R);
   if (R->o.eval)

@@ -2,6 +2,7 @@
 #   numeric        gradient checks of tests/numeric/*.nn, trainers built by gcc
 #                  in double precision (tests/numeric/run.sh)
 #   numeric-clang  the same, trainers built by clang
+#   numeric-openmp the same with -fopenmp
 #   numeric-asan   the same with nncc, libnnrt and the trainers under
 #                  AddressSanitizer + UBSan (in build-asan)
 # The compiler's unit tests share tests/unit/nncc_test.h, and test_emit
@@ -13,7 +14,7 @@ NUMERIC_ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=
 $(filter-out $(BUILD)/tests/test_rt_%,$(UNIT_BIN)): tests/unit/nncc_test.h
 $(BUILD)/tests/test_emit: $(BUILD)/libnnrt.a
 
-.PHONY: numeric numeric-clang numeric-asan
+.PHONY: numeric numeric-clang numeric-asan numeric-openmp
 numeric: $(BUILD)/nncc $(BUILD)/libnnrt.a
 	NUMERIC_CFLAGS='$(NUMERIC_CFLAGS)' CC=gcc sh tests/numeric/run.sh $(BUILD)
 
@@ -23,3 +24,7 @@ numeric-clang: $(BUILD)/nncc $(BUILD)/libnnrt.a
 numeric-asan:
 	ASAN_OPTIONS=detect_leaks=0 $(MAKE) BUILD=build-asan CFLAGS='$(NUMERIC_ASAN_FLAGS)' \
 	  NUMERIC_CFLAGS='$(NUMERIC_ASAN_FLAGS)' numeric
+
+# the trainers with OpenMP (threads in linear, matmul_nn, matmul_tn)
+numeric-openmp: $(BUILD)/nncc $(BUILD)/libnnrt.a
+	NUMERIC_CFLAGS='$(NUMERIC_CFLAGS) -fopenmp' CC=gcc sh tests/numeric/run.sh $(BUILD)

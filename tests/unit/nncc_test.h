@@ -36,7 +36,7 @@ typedef struct Compiled {
 
 /* Run the passes on `src` (the text of `file`) up to `upto`, stopping at
  * the first pass with errors; check ir_verify after each IR pass. */
-static Compiled compile_upto(const char *file, const char *src, Upto upto) {
+static __attribute__((unused)) Compiled compile_upto(const char *file, const char *src, Upto upto) {
   Compiled c = {0};
   c.src = xstrdup(src);
   FILE *d = open_memstream(&c.diag, &c.dlen);
@@ -69,7 +69,7 @@ done:
   return c;
 }
 
-static void compiled_free(Compiled *c) {
+static __attribute__((unused)) void compiled_free(Compiled *c) {
   ir_free(c->ir);
   model_free(c->m);
   ast_free(c->p);
@@ -79,7 +79,7 @@ static void compiled_free(Compiled *c) {
 }
 
 /* Compile with no errors expected; print the diagnostics if there were. */
-static Compiled compile_ok(const char *src, Upto upto) {
+static __attribute__((unused)) Compiled compile_ok(const char *src, Upto upto) {
   Compiled c = compile_upto("test.nn", src, upto);
   if (c.errors)
     fprintf(stderr, "unexpected diagnostics:\n%s", c.diag);
@@ -90,7 +90,7 @@ static Compiled compile_ok(const char *src, Upto upto) {
 }
 
 /* The layer called `name`, or NULL. */
-static Layer *find_layer(Model *m, const char *name) {
+static __attribute__((unused)) Layer *find_layer(Model *m, const char *name) {
   for (int i = 0; i < m->nlayers; i++)
     if (!strcmp(m->layers[i]->name, name))
       return m->layers[i];
@@ -98,7 +98,7 @@ static Layer *find_layer(Model *m, const char *name) {
 }
 
 /* The IR value called `name`, or NULL. */
-static Value *find_value(IR *ir, const char *name) {
+static __attribute__((unused)) Value *find_value(IR *ir, const char *name) {
   for (int i = 0; i < ir->nvals; i++)
     if (!strcmp(ir->vals[i]->name, name))
       return ir->vals[i];
@@ -106,7 +106,7 @@ static Value *find_value(IR *ir, const char *name) {
 }
 
 /* Number of ops of kind k in the IR (in pass p, or any pass if p < 0). */
-static int count_ops(IR *ir, OpKind k, int p) {
+static __attribute__((unused)) int count_ops(IR *ir, OpKind k, int p) {
   int n = 0;
   for (int i = 0; i < ir->nops; i++)
     n += ir->ops[i].kind == k && (p < 0 || (int)ir->ops[i].pass == p);
@@ -115,7 +115,7 @@ static int count_ops(IR *ir, OpKind k, int p) {
 
 /* The first op of kind k whose output is called `out` (or any output when
  * out is NULL), or NULL. */
-static Op *find_op(IR *ir, OpKind k, const char *out) {
+static __attribute__((unused)) Op *find_op(IR *ir, OpKind k, const char *out) {
   for (int i = 0; i < ir->nops; i++) {
     Op *op = &ir->ops[i];
     if (op->kind != k)
@@ -127,7 +127,7 @@ static Op *find_op(IR *ir, OpKind k, const char *out) {
 }
 
 /* What ir_print writes for `stage`, as a malloc'd string. */
-static char *capture_ir(IR *ir, const char *stage) {
+static __attribute__((unused)) char *capture_ir(IR *ir, const char *stage) {
   char *buf = NULL;
   size_t len = 0;
   FILE *f = open_memstream(&buf, &len);

@@ -35,6 +35,8 @@ static int last_nb;         /* nb of the last backward */
 static int threads_set;     /* argument of the last set_threads */
 static float first_x[64];   /* x[0] of the first row of each epoch's first batch */
 static int nfirst;
+static long bad_inputs;     /* forward rows with x outside [0, 1), backward
+                               rows with a class outside [0, K) */
 
 static double rd(const void *a, size_t i) {
   return cur->real_size == 8 ? ((const double *)a)[i] : ((const float *)a)[i];
@@ -64,8 +66,10 @@ static double sm_forward(nn_ctx *c, const float *x, const int32_t *cls, const fl
   double loss = 0;
   for (int b = 0; b < nb; b++) {
     double z[16], mx = -INFINITY, s = 0;
-    for (int j = 0; j < D; j++)
+    for (int j = 0; j < D; j++) {
       wr(c->acts, (size_t)b * D + j, x[b * D + j]);
+      bad_inputs += !(x[b * D + j] >= 0 && x[b * D + j] < 1);
+    }
     for (int k = 0; k < K; k++) {
       z[k] = rd(c->params, kd + k);
       for (int j = 0; j < D; j++)
@@ -98,6 +102,7 @@ static void sm_backward(nn_ctx *c, const int32_t *cls, const float *y, int nb) {
   for (int b = 0; b < nb; b++) {
     if (b == 0 && rows_backward % 30 == 0 && nfirst < 64)
       first_x[nfirst++] = (float)rd(c->acts, 0);
+    bad_inputs += cls[b] < 0 || cls[b] >= K;
     for (int k = 0; k < K; k++) {
       double dz = (rd(c->acts, ps + (size_t)b * K + k) - (k == cls[b])) / nb;
       wr(c->grads, kd + k, rd(c->grads, kd + k) + (broken ? 2 : 1) * dz);
@@ -204,7 +209,7 @@ static int run(const nn_model *m, ...) {
   close(fo);
   close(fe);
   cur = m;
-  calls = rows_backward = 0;
+  calls = rows_backward = bad_inputs = 0;
   nfirst = 0;
   int rc = nn_main(argc, argv, m);
   fflush(stdout);
@@ -558,6 +563,63 @@ static void test_gradcheck_main(void **state) {
   assert_contains(out, "note: a float build");
 }
 
+/* --bench: no data files, 10 warm-up steps and the timed ones on a batch of
+ * random rows (x in [0, 1), classes in range), one machine-readable line. */
+static void test_bench(void **state) {
+  tmodel t;
+  make_model(&t, 2, 3, 4, 4);
+  t.m.train.kind = NN_SRC_NONE; /* no data: --bench needs none */
+  assert_int_equal(run(&t.m, "--bench", "50", "--threads", "2", NULL), 0);
+  assert_string_equal(err, "");
+  assert_int_equal(count_lines(out, ""), 1);
+  assert_int_equal(calls, 60);
+  assert_int_equal(rows_backward, 60 * 4);
+  assert_int_equal(threads_set, 2);
+  assert_int_equal(bad_inputs, 0);
+  char name[32], mode[32], threads[32];
+  int batch, steps, n = 0;
+  double secs, sps, us, loss;
+  assert_int_equal(sscanf(out, "bench model=%31s mode=%31s batch=%d threads=%31s steps=%d "
+                               "seconds=%lf samples_per_s=%lf step_us=%lf loss=%lf\n%n",
+                          name, mode, &batch, threads, &steps, &secs, &sps, &us, &loss, &n),
+                   9);
+  assert_int_equal((size_t)n, strlen(out));
+  assert_string_equal(name, "blobs");
+  assert_string_equal(mode, "train");
+  assert_string_equal(threads, "2");
+  assert_int_equal(batch, 4);
+  assert_int_equal(steps, 50);
+  assert_true(secs > 0 && sps > 0 && us > 0 && isfinite(loss) && loss > 0);
+  /* 200 samples in secs, 50 steps of us each (printed to 6 digits) */
+  assert_true(fabs(sps * secs - 200) < 1e-4 * 200 + 0.1 * secs);
+  assert_true(fabs(us * 50 - 1e6 * secs) < 1e-4 * 1e6 * secs);
+  /* The same seed: the same batch, hence the same loss. */
+  static char first[sizeof out];
+  memcpy(first, out, sizeof out);
+  assert_int_equal(run(&t.m, "--bench", "50", "--threads", "2", NULL), 0);
+  assert_string_equal(strstr(out, " loss="), strstr(first, " loss="));
+  /* Forward passes only; no --threads: "default". */
+  assert_int_equal(run(&t.m, "--bench-infer", "7", NULL), 0);
+  assert_int_equal(calls, 17);
+  assert_int_equal(rows_backward, 0);
+  assert_int_equal(count_lines(out, ""), 1);
+  assert_contains(out, "bench model=blobs mode=infer batch=4 threads=default steps=7 seconds=");
+  assert_null(strstr(out, "loss="));
+  /* Usage errors. */
+  const char *bad[][4] = {
+      {"--bench", "0", NULL, "--bench needs a whole number >= 1, got '0'"},
+      {"--bench-infer", "x", NULL, "--bench-infer needs a whole number >= 1, got 'x'"},
+      {"--bench", "5", "--eval", "--bench and --bench-infer exclude each other"},
+      {"--bench", "5", "--save=x", "--save and --log go with training, not with --bench"},
+      {"--bench", "5", "--train=x.csv", "--bench uses random data, not --train or --test"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    assert_int_equal(run(&t.m, bad[i][0], bad[i][1], bad[i][2], NULL), 2);
+    assert_contains(err, bad[i][3]);
+    assert_string_equal(out, "");
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_train_eval_predict),
@@ -572,6 +634,7 @@ int main(void) {
       cmocka_unit_test(test_nan_stops),
       cmocka_unit_test(test_gradcheck_direct),
       cmocka_unit_test(test_gradcheck_main),
+      cmocka_unit_test(test_bench),
   };
   return cmocka_run_group_tests(tests, setup_dir, remove_dir);
 }

@@ -1,0 +1,506 @@
+/* test_emit.c — the generated C against arithmetic done by hand.
+ *
+ * Each test compiles a tiny model with the compiler's API (parse_program,
+ * sema_check, shape_infer, lower_model, autodiff, memplan, emit_c) into a
+ * temporary directory, builds it with -DNN_NO_MAIN -DNN_REAL=double and a
+ * small driver (below) against libnnrt.a, and runs it: the driver sets the
+ * parameters, runs forward, backward and optionally a few updates through
+ * the nn_model descriptor `nn_model_desc`, and prints loss, correct count,
+ * outputs, gradients and parameters.  The expected numbers are worked out
+ * in the comments, independently of the compiler and of gradcheck.
+ *
+ * The C compiler is the one this test was built with (gcc or clang; the
+ * environment's NNCC_TEST_CC overrides), with -fsanitize=address,undefined
+ * when this test is an ASan build (its libnnrt.a is then one too).
+ * libnnrt.a is found beside the test: BUILD/tests/test_emit ->
+ * BUILD/libnnrt.a, and nnrt.h in BUILD/../runtime.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "nncc_test.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define SAN_FLAGS "-fsanitize=address,undefined -fno-omit-frame-pointer"
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SAN_FLAGS "-fsanitize=address,undefined -fno-omit-frame-pointer"
+#endif
+#endif
+#ifndef SAN_FLAGS
+#define SAN_FLAGS ""
+#endif
+#ifdef __clang__
+#define TEST_CC "clang"
+#else
+#define TEST_CC "gcc"
+#endif
+
+/* The driver.  Input (whitespace-separated numbers, from argv[1]):
+ *   nb
+ *   every parameter's values, in descriptor order (PyTorch layout)
+ *   x: nb * in_dim values
+ *   targets: nb class indices (CLASS), nb * ydim values (REAL), none else
+ *   steps lr: how many update() calls after backward, and the rate
+ * Output, one item a line, doubles with 17 digits:
+ *   loss L / correct C / output v... / grad NAME v... (per parameter) /
+ *   param NAME v... (per parameter, after the updates) */
+static const char driver_src[] =
+    "#include <stdio.h>\n"
+    "#include <stdlib.h>\n"
+    "#include \"nnrt.h\"\n"
+    "extern const nn_model nn_model_desc;\n"
+    "static double rd(FILE *f) {\n"
+    "  double v;\n"
+    "  if (fscanf(f, \"%lf\", &v) != 1) { fprintf(stderr, \"driver: short input\\n\"); exit(2); }\n"
+    "  return v;\n"
+    "}\n"
+    "static void dump(const char *what, const nn_model *m, const double *a) {\n"
+    "  for (int t = 0; t < m->nparams; t++) {\n"
+    "    printf(\"%s %s\", what, m->params[t].name);\n"
+    "    for (size_t i = 0; i < m->params[t].size; i++)\n"
+    "      printf(\" %.17g\", a[m->params[t].offset + i]);\n"
+    "    printf(\"\\n\");\n"
+    "  }\n"
+    "}\n"
+    "int main(int argc, char **argv) {\n"
+    "  const nn_model *m = &nn_model_desc;\n"
+    "  if (argc != 2 || m->real_size != 8) return 2;\n"
+    "  FILE *f = fopen(argv[1], \"r\");\n"
+    "  if (!f) return 2;\n"
+    "  nn_ctx c;\n"
+    "  if (nn_ctx_alloc(&c, m)) return 2;\n"
+    "  nn_rng r;\n"
+    "  nn_rng_seed(&r, 1, 1);\n"
+    "  m->init(&c, &r);\n"
+    "  int nb = (int)rd(f);\n"
+    "  double *P = c.params;\n"
+    "  for (int t = 0; t < m->nparams; t++)\n"
+    "    for (size_t i = 0; i < m->params[t].size; i++)\n"
+    "      P[m->params[t].offset + i] = rd(f);\n"
+    "  float *x = calloc((size_t)nb * (size_t)m->in_dim + 1, sizeof *x);\n"
+    "  float *y = NULL, *out = calloc((size_t)nb * (size_t)m->out_dim + 1, sizeof *out);\n"
+    "  int32_t *cls = NULL;\n"
+    "  for (int i = 0; i < nb * m->in_dim; i++) x[i] = (float)rd(f);\n"
+    "  if (m->target == NN_TARGET_CLASS) {\n"
+    "    cls = calloc((size_t)nb, sizeof *cls);\n"
+    "    for (int i = 0; i < nb; i++) cls[i] = (int32_t)rd(f);\n"
+    "  } else if (m->target == NN_TARGET_REAL) {\n"
+    "    y = calloc((size_t)nb * (size_t)m->ydim, sizeof *y);\n"
+    "    for (int i = 0; i < nb * m->ydim; i++) y[i] = (float)rd(f);\n"
+    "  }\n"
+    "  int steps = (int)rd(f);\n"
+    "  double lr = rd(f), correct = 0;\n"
+    "  fclose(f);\n"
+    "  double loss = m->forward(&c, x, cls, y, nb, &correct);\n"
+    "  m->output(&c, nb, out);\n"
+    "  m->backward(&c, cls, y, nb);\n"
+    "  printf(\"loss %.17g\\ncorrect %.17g\\noutput\", loss, correct);\n"
+    "  for (int i = 0; i < nb * m->out_dim; i++) printf(\" %.17g\", (double)out[i]);\n"
+    "  printf(\"\\n\");\n"
+    "  dump(\"grad\", m, c.grads);\n"
+    "  for (int s = 0; s < steps; s++) m->update(&c, lr);\n"
+    "  dump(\"param\", m, c.params);\n"
+    "  nn_ctx_free(&c);\n"
+    "  free(x); free(y); free(out); free(cls);\n"
+    "  return 0;\n"
+    "}\n";
+
+/* ------------------------------------------------------------ the setup */
+
+typedef struct Env {
+  char dir[64];
+  char cc[PATH_MAX];       /* compiler command */
+  char inc[PATH_MAX + 32]; /* the runtime directory (nnrt.h) */
+  char lib[PATH_MAX + 32]; /* libnnrt.a */
+  char drv[PATH_MAX + 64]; /* the driver's object file */
+} Env;
+
+static Env env;
+
+static int run(const char *cmd) {
+  int rc = system(cmd);
+  if (rc != 0)
+    fprintf(stderr, "command failed (%d): %s\n", rc, cmd);
+  return rc;
+}
+
+static int setup(void **state) {
+  char self[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0)
+    return -1;
+  self[n] = 0;
+  *strrchr(self, '/') = 0; /* BUILD/tests */
+  char *slash = strrchr(self, '/');
+  if (!slash)
+    return -1;
+  *slash = 0; /* BUILD */
+  snprintf(env.lib, sizeof env.lib, "%s/libnnrt.a", self);
+  snprintf(env.inc, sizeof env.inc, "%s/../runtime", self);
+  if (access(env.lib, R_OK) || access(env.inc, R_OK)) {
+    fprintf(stderr, "test_emit: %s or %s missing (make %s)\n", env.lib, env.inc, env.lib);
+    return -1;
+  }
+  const char *cc = getenv("NNCC_TEST_CC");
+  snprintf(env.cc, sizeof env.cc, "%s -O1 -g -std=c11 -D_POSIX_C_SOURCE=200809L %s",
+           cc ? cc : TEST_CC, SAN_FLAGS);
+  strcpy(env.dir, "/tmp/nncc-test-emit-XXXXXX");
+  if (!mkdtemp(env.dir))
+    return -1;
+  char path[PATH_MAX];
+  snprintf(path, sizeof path, "%s/driver.c", env.dir);
+  FILE *f = fopen(path, "w");
+  if (!f)
+    return -1;
+  fputs(driver_src, f);
+  fclose(f);
+  snprintf(env.drv, sizeof env.drv, "%s/driver.o", env.dir);
+  char *cmd = xasprintf("%s -Wall -Wextra -Werror -I'%s' -c -o '%s' '%s'", env.cc, env.inc,
+                        env.drv, path);
+  int rc = run(cmd);
+  free(cmd);
+  return rc == 0 ? 0 : -1;
+}
+
+static int teardown(void **state) {
+  char *cmd = xasprintf("rm -rf '%s'", env.dir);
+  int rc = system(cmd);
+  free(cmd);
+  return rc;
+}
+
+/* ------------------------------------------------- compile, build, run */
+
+#define MAXV 64
+typedef struct Vec {
+  char name[32];
+  int n;
+  double v[MAXV];
+} Vec;
+
+typedef struct Result {
+  double loss, correct;
+  Vec output;
+  Vec grad[8], param[8];
+  int ngrad, nparam;
+} Result;
+
+static void read_vec(char *line, Vec *v) {
+  char *save, *tok = strtok_r(line, " \n", &save);
+  v->n = 0;
+  if ((tok = strtok_r(NULL, " \n", &save)) && strcmp(line, "output")) {
+    snprintf(v->name, sizeof v->name, "%s", tok);
+    tok = strtok_r(NULL, " \n", &save);
+  }
+  for (; tok && v->n < MAXV; tok = strtok_r(NULL, " \n", &save))
+    v->v[v->n++] = strtod(tok, NULL);
+}
+
+/* Compile `model` to C, build it with the driver, feed it `input`, parse
+ * what it prints. */
+static Result run_model(const char *name, const char *model, const char *input) {
+  Compiled c = compile_ok(model, UPTO_MEMPLAN);
+  char *cfile = xasprintf("%s/%s.c", env.dir, name), *exe = xasprintf("%s/%s", env.dir, name);
+  char *in = xasprintf("%s/%s.in", env.dir, name), *outp = xasprintf("%s/%s.out", env.dir, name);
+  FILE *f = fopen(cfile, "w");
+  assert_non_null(f);
+  emit_c(f, c.ir, "nncc test");
+  assert_int_equal(fclose(f), 0);
+  compiled_free(&c);
+  f = fopen(in, "w");
+  assert_non_null(f);
+  fputs(input, f);
+  fclose(f);
+  char *cmd = xasprintf("%s -DNN_NO_MAIN -DNN_REAL=double -Wall -Wextra -Werror -I'%s' -o '%s' "
+                        "'%s' '%s' '%s' -lcjson -lz -lm", env.cc, env.inc, exe, cfile, env.drv,
+                        env.lib);
+  assert_int_equal(run(cmd), 0);
+  free(cmd);
+  cmd = xasprintf("'%s' '%s' > '%s'", exe, in, outp);
+  assert_int_equal(run(cmd), 0);
+  free(cmd);
+  Result r = {0};
+  f = fopen(outp, "r");
+  assert_non_null(f);
+  char line[8192];
+  while (fgets(line, sizeof line, f)) {
+    if (!strncmp(line, "loss ", 5))
+      r.loss = strtod(line + 5, NULL);
+    else if (!strncmp(line, "correct ", 8))
+      r.correct = strtod(line + 8, NULL);
+    else if (!strncmp(line, "output", 6))
+      read_vec(line, &r.output);
+    else if (!strncmp(line, "grad ", 5) && r.ngrad < 8)
+      read_vec(line, &r.grad[r.ngrad++]);
+    else if (!strncmp(line, "param ", 6) && r.nparam < 8)
+      read_vec(line, &r.param[r.nparam++]);
+  }
+  fclose(f);
+  free(cfile);
+  free(exe);
+  free(in);
+  free(outp);
+  return r;
+}
+
+static const Vec *get(const Vec *vs, int n, const char *name) {
+  for (int i = 0; i < n; i++)
+    if (!strcmp(vs[i].name, name))
+      return &vs[i];
+  fail_msg("no tensor '%s' in the driver's output", name);
+  return NULL;
+}
+
+static void expect_near(const char *what, int i, double got, double want, double tol) {
+  if (!(fabs(got - want) <= tol)) {
+    fail_msg("%s[%d]: got %.17g, want %.17g (tolerance %g)", what, i, got, want, tol);
+  }
+}
+
+static void expect_vec(const Vec *v, const double *want, int n, double tol) {
+  assert_int_equal(v->n, n);
+  for (int i = 0; i < n; i++)
+    expect_near(v->name[0] ? v->name : "output", i, v->v[i], want[i], tol);
+}
+
+#define EXPECT_GRAD(r, name, ...)                                                         \
+  do {                                                                                    \
+    static const double want_[] = {__VA_ARGS__};                                          \
+    expect_vec(get((r).grad, (r).ngrad, name), want_, (int)(sizeof want_ / sizeof *want_), \
+               1e-12);                                                                    \
+  } while (0)
+#define EXPECT_PARAM(r, name, ...)                                                         \
+  do {                                                                                     \
+    static const double want_[] = {__VA_ARGS__};                                           \
+    expect_vec(get((r).param, (r).nparam, name), want_, (int)(sizeof want_ / sizeof *want_), \
+               1e-12);                                                                     \
+  } while (0)
+/* The output goes through float (nn_model.output writes floats). */
+#define EXPECT_OUTPUT(r, ...)                                                     \
+  do {                                                                            \
+    static const double want_[] = {__VA_ARGS__};                                  \
+    expect_vec(&(r).output, want_, (int)(sizeof want_ / sizeof *want_), 1e-6);    \
+  } while (0)
+
+/* ---------------------------------------------------------------- tests */
+
+/* 2-2-1, sigmoid hidden and output, binary cross-entropy, one sample.
+ *
+ *   x = (1, -1), W1 = [[1, 1], [2, 1]], b1 = (0, ln 3 - 1)
+ *   z1 = W1 x + b1 = (1 - 1 + 0, 2 - 1 + ln 3 - 1) = (0, ln 3)
+ *   h  = sigmoid(z1) = (1/2, 1/(1 + 1/3)) = (1/2, 3/4)
+ *   w2 = [[2, -4]], b2 = (2):  z2 = 2 * 1/2 - 4 * 3/4 + 2 = 1 - 3 + 2 = 0
+ *   p  = sigmoid(0) = 1/2;  target t = 1
+ *   loss = -ln p = ln 2 = 0.6931471805599453
+ *   correct: (p > 1/2) == (t > 1/2)  is  false == true: 0
+ * Backward (nb = 1, K = 1):
+ *   dz2 = p - t = -1/2
+ *   d out.weight = dz2 h = (-1/4, -3/8);  d out.bias = -1/2
+ *   dh  = dz2 w2 = (-1, 2)
+ *   dz1 = dh * h (1 - h) = (-1 * 1/4, 2 * 3/16) = (-1/4, 3/8)
+ *   d h.weight = dz1 x^T = [[-1/4, 1/4], [3/8, -3/8]];  d h.bias = (-1/4, 3/8)
+ */
+static void test_bce_sigmoid_221(void **state) {
+  char *in = xasprintf("1\n1 1 2 1\n0 %.17g\n2 -4\n2\n1 -1\n1\n0 0\n", log(3.0) - 1);
+  Result r = run_model("bce221",
+                       "input x[2]\nlabel y : real[1]\n"
+                       "layer h = dense(x, 2, activation = sigmoid)\n"
+                       "layer out = dense(h, 1, activation = sigmoid)\n"
+                       "loss binary_cross_entropy(out, y)\n",
+                       in);
+  free(in);
+  expect_near("loss", 0, r.loss, log(2.0), 1e-12);
+  expect_near("correct", 0, r.correct, 0, 0);
+  EXPECT_OUTPUT(r, 0.5);
+  EXPECT_GRAD(r, "out.weight", -0.25, -0.375);
+  EXPECT_GRAD(r, "out.bias", -0.5);
+  EXPECT_GRAD(r, "h.weight", -0.25, 0.25, 0.375, -0.375);
+  EXPECT_GRAD(r, "h.bias", -0.25, 0.375);
+}
+
+/* The same output layer as logits (identity): binary_cross_entropy applies
+ * the sigmoid itself.
+ *   x = (1, 0), w = [[ln 3, 5]], b = (0):  z = ln 3,  p = 1/(1 + 1/3) = 3/4
+ *   t = 1/4:  loss = -(t ln p + (1 - t) ln(1 - p))
+ *                  = -(1/4 (ln 3 - ln 4) + 3/4 (-ln 4)) = ln 4 - (ln 3)/4
+ *                  = 1.3862943611198906 - 0.2746530721670274 = 1.1116412889528632
+ *   correct: (3/4 > 1/2) == (1/4 > 1/2): 0;  output = z = ln 3
+ *   dz = p - t = 1/2:  d out.weight = dz x = (1/2, 0), d out.bias = 1/2 */
+static void test_bce_logits(void **state) {
+  char *in = xasprintf("1\n%.17g 5\n0\n1 0\n0.25\n0 0\n", log(3.0));
+  Result r = run_model("bcelogits",
+                       "input x[2]\nlabel y : real[1]\n"
+                       "layer out = dense(x, 1)\n"
+                       "loss binary_cross_entropy(out, y)\n",
+                       in);
+  free(in);
+  expect_near("loss", 0, r.loss, log(4.0) - log(3.0) / 4, 1e-12);
+  expect_near("correct", 0, r.correct, 0, 0);
+  EXPECT_OUTPUT(r, 1.0986122886681098);
+  EXPECT_GRAD(r, "out.weight", 0.5, 0);
+  EXPECT_GRAD(r, "out.bias", 0.5);
+}
+
+/* Softmax + cross-entropy, one sample, 2 inputs, 3 classes.
+ *   x = (1, 2), W = [[1, -0.5], [0, 0], [1, 0]], b = (0, ln 2, ln 5 - 1)
+ *   z = W x + b = (1 - 1, 0 + ln 2, 1 + ln 5 - 1) = (0, ln 2, ln 5)
+ *   exp z = (1, 2, 5), sum 8:  p = (1/8, 1/4, 5/8)
+ *   class 2:  loss = -ln(5/8) = ln 1.6 = 0.47000362924573558
+ *   argmax p = 2 = class: correct 1
+ *   dz = p - onehot(2) = (1/8, 1/4, -3/8)
+ *   d out.weight = dz x^T = [[1/8, 1/4], [1/4, 1/2], [-3/8, -3/4]];  d out.bias = dz */
+static const char ce_params_fmt[] = "1\n1 -0.5 0 0 1 0\n0 %.17g %.17g\n1 2\n2\n0 0\n";
+
+static void check_ce(const Result *r) {
+  expect_near("loss", 0, r->loss, log(1.6), 1e-12);
+  expect_near("correct", 0, r->correct, 1, 0);
+  EXPECT_GRAD(*r, "out.weight", 0.125, 0.25, 0.25, 0.5, -0.375, -0.75);
+  EXPECT_GRAD(*r, "out.bias", 0.125, 0.25, -0.375);
+}
+
+static void test_ce_softmax(void **state) {
+  char *in = xasprintf(ce_params_fmt, log(2.0), log(5.0) - 1);
+  Result r = run_model("cesoftmax",
+                       "input x[2]\nlabel c : int[3]\n"
+                       "layer out = dense(x, 3, activation = softmax)\n"
+                       "loss cross_entropy(out, c)\n",
+                       in);
+  free(in);
+  check_ce(&r);
+  EXPECT_OUTPUT(r, 0.125, 0.25, 0.625); /* the probabilities */
+}
+
+/* The same with an identity output: the logits; same loss and gradient,
+ * and the output is z = (0, ln 2, ln 5). */
+static void test_ce_logits(void **state) {
+  char *in = xasprintf(ce_params_fmt, log(2.0), log(5.0) - 1);
+  Result r = run_model("celogits",
+                       "input x[2]\nlabel c : int[3]\n"
+                       "layer out = dense(x, 3)\n"
+                       "loss cross_entropy(out, c)\n",
+                       in);
+  free(in);
+  check_ce(&r);
+  EXPECT_OUTPUT(r, 0, 0.69314718055994531, 1.6094379124341003);
+}
+
+/* mse, identity output, two samples (the mean is over nb * K = 4).
+ *   W = [[1, 2], [3, 4]], b = (0.5, -0.5)
+ *   row 0: x = (1, -1):  z = (1 - 2 + 0.5, 3 - 4 - 0.5) = (-0.5, -1.5), t = (0.5, 0.5)
+ *          z - t = (-1, -2)
+ *   row 1: x = (0, 1):   z = (2.5, 3.5), t = (2.5, 3.5):  z - t = 0
+ *   loss = (1 + 4 + 0 + 0) / 4 = 1.25
+ *   dz = 2 (z - t) / 4:  row 0 (-1/2, -1), row 1 (0, 0)
+ *   d out.weight = sum_b dz_b x_b^T = [[-1/2, 1/2], [-1, 1]];  d out.bias = (-1/2, -1) */
+static const char mse_model[] = "input x[2]\nlabel y : real[2]\n"
+                                "layer out = dense(x, 2)\n"
+                                "loss mse(out, y)\n";
+static const char mse_input[] = "2\n1 2 3 4\n0.5 -0.5\n1 -1 0 1\n0.5 0.5 2.5 3.5\n";
+
+static void test_mse(void **state) {
+  char *in = xasprintf("%s0 0\n", mse_input);
+  Result r = run_model("mse", mse_model, in);
+  free(in);
+  expect_near("loss", 0, r.loss, 1.25, 1e-12);
+  EXPECT_OUTPUT(r, -0.5, -1.5, 2.5, 3.5);
+  EXPECT_GRAD(r, "out.weight", -0.5, 0.5, -1, 1);
+  EXPECT_GRAD(r, "out.bias", -0.5, -1);
+  EXPECT_PARAM(r, "out.weight", 1, 2, 3, 4); /* no update */
+}
+
+/* SGD with momentum 0.9 and weight decay 0.5 (weights only), lr 0.1, two
+ * steps with the mse gradient above (g_W = [[-1/2, 1/2], [-1, 1]],
+ * g_b = (-1/2, -1)); the gradient is not recomputed between the steps.
+ *   step 1: g' = g_W + 0.5 W0 = [[0, 1.5], [0.5, 3]] = v1
+ *           W1 = W0 - 0.1 v1 = [[1, 1.85], [2.95, 3.7]]
+ *           bias: v1 = g_b, b1 = (0.5, -0.5) - 0.1 (-0.5, -1) = (0.55, -0.4)
+ *   step 2: g' = g_W + 0.5 W1 = [[0, 1.425], [0.475, 2.85]]
+ *           v2 = 0.9 v1 + g' = [[0, 2.775], [0.925, 5.55]]
+ *           W2 = W1 - 0.1 v2 = [[1, 1.5725], [2.8575, 3.145]]
+ *           bias: v2 = 0.9 g_b + g_b = (-0.95, -1.9), b2 = (0.645, -0.21) */
+static void test_sgd_momentum_decay(void **state) {
+  char *model = xasprintf("%strain { optimizer = sgd(lr = 0.1, momentum = 0.9), "
+                          "weight_decay = 0.5 }\n", mse_model);
+  char *in = xasprintf("%s2 0.1\n", mse_input);
+  Result r = run_model("sgdmom", model, in);
+  free(model);
+  free(in);
+  EXPECT_PARAM(r, "out.weight", 1, 1.5725, 2.8575, 3.145);
+  EXPECT_PARAM(r, "out.bias", 0.645, -0.21);
+}
+
+/* Plain SGD (momentum 0) with weight decay 0.5, lr 0.1, one step:
+ *   W1 = W0 - 0.1 (g_W + 0.5 W0) = W0 - 0.1 [[0, 1.5], [0.5, 3]]
+ *      = [[1, 1.85], [2.95, 3.7]];  b1 = (0.55, -0.4) */
+static void test_sgd_plain_decay(void **state) {
+  char *model = xasprintf("%strain { optimizer = sgd, weight_decay = 0.5 }\n", mse_model);
+  char *in = xasprintf("%s1 0.1\n", mse_input);
+  Result r = run_model("sgdplain", model, in);
+  free(model);
+  free(in);
+  EXPECT_PARAM(r, "out.weight", 1, 1.85, 2.95, 3.7);
+  EXPECT_PARAM(r, "out.bias", 0.55, -0.4);
+}
+
+/* step hidden layer: its gradient is exactly zero; the layer above still
+ * learns from step's values.
+ *   x = (1, -2), W1 = [[1, 0], [0, 1]], b1 = (0, 0):  z1 = (1, -2), h = (1, 0)
+ *   w2 = [[3, 7]], b2 = (1):  out = 3 + 1 = 4;  t = 2
+ *   loss = (4 - 2)^2 = 4;  dz2 = 2 (4 - 2) = 4
+ *   d out.weight = 4 h = (4, 0);  d out.bias = 4;  d h.* = 0 */
+static void test_step_zero_grad(void **state) {
+  Result r = run_model("step",
+                       "input x[2]\nlabel y : real[1]\n"
+                       "layer h = dense(x, 2, activation = step)\n"
+                       "layer out = dense(h, 1)\n"
+                       "loss mse(out, y)\n",
+                       "1\n1 0 0 1\n0 0\n3 7\n1\n1 -2\n2\n0 0\n");
+  expect_near("loss", 0, r.loss, 4, 1e-12);
+  EXPECT_OUTPUT(r, 4);
+  EXPECT_GRAD(r, "out.weight", 4, 0);
+  EXPECT_GRAD(r, "out.bias", 4);
+  const Vec *g = get(r.grad, r.ngrad, "h.weight");
+  for (int i = 0; i < g->n; i++)
+    assert_true(g->v[i] == 0); /* exactly */
+  g = get(r.grad, r.ngrad, "h.bias");
+  for (int i = 0; i < g->n; i++)
+    assert_true(g->v[i] == 0);
+}
+
+/* bias = false: no bias tensor; autoencoder target (mse against the input).
+ *   x = (1, 2), W = [[1, 0], [1, 1]]:  out = (1, 3), target x = (1, 2)
+ *   loss = (0 + 1) / 2 = 0.5;  dz = 2 (0, 1) / 2 = (0, 1)
+ *   d out.weight = dz x^T = [[0, 0], [1, 2]] */
+static void test_autoencoder_no_bias(void **state) {
+  Result r = run_model("ae",
+                       "input x[2]\n"
+                       "layer out = dense(x, 2, bias = false)\n"
+                       "loss mse(out, x)\n",
+                       "1\n1 0 1 1\n1 2\n0 0\n");
+  assert_int_equal(r.ngrad, 1);
+  expect_near("loss", 0, r.loss, 0.5, 1e-12);
+  EXPECT_OUTPUT(r, 1, 3);
+  EXPECT_GRAD(r, "out.weight", 0, 0, 1, 2);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_bce_sigmoid_221),    cmocka_unit_test(test_bce_logits),
+      cmocka_unit_test(test_ce_softmax),         cmocka_unit_test(test_ce_logits),
+      cmocka_unit_test(test_mse),                cmocka_unit_test(test_sgd_momentum_decay),
+      cmocka_unit_test(test_sgd_plain_decay),    cmocka_unit_test(test_step_zero_grad),
+      cmocka_unit_test(test_autoencoder_no_bias),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
