@@ -7,9 +7,19 @@
  *   acts    batched activations and their gradients, B rows each
  *
  * Offsets are rounded up to 16 elements (64 bytes for float), so every
- * buffer starts on a cache line.  A view (alias) shares its base's offset.
- * Values no op touches (fused away) get none.  Activation buffers are not
- * yet reused across lifetimes.
+ * buffer starts on a cache line.  A view (alias) shares its base's offset;
+ * values no op touches (fused away) get no storage.
+ *
+ * Activations share storage by lifetime.  Time is counted in groups —
+ * maximal runs of ops of one pass and one layer, which become one C
+ * function (emit_c.c) — because a function's pointer arguments are
+ * `restrict`: two values one function touches must never overlap, even if
+ * one is dead before the other is born.  A value lives from the group that
+ * writes it to the last group that reads it (or one of its views); the
+ * input lives from the start of a step, the output until its end
+ * (output() reads it after forward()).  Values are placed first-fit, in
+ * order of birth, at the lowest offset that overlaps no value whose
+ * lifetime meets its own.
  */
 #include "nncc.h"
 
@@ -38,19 +48,87 @@ static void mark_dead(IR *ir) {
   free(used);
 }
 
+typedef struct Life {
+  int born, dies; /* group indices, inclusive */
+  size_t size;
+} Life;
+
+static int base_of(IR *ir, int v) { return ir->vals[v]->alias >= 0 ? ir->vals[v]->alias : v; }
+
+/* Lifetimes of the activation values, in groups. */
+static Life *lifetimes(IR *ir, int *ngroups) {
+  Life *life = xcalloc((size_t)ir->nvals, sizeof *life);
+  for (int i = 0; i < ir->nvals; i++)
+    life[i] = (Life){-1, -1, 0};
+  int g = -1;
+  for (int i = 0; i < ir->nops; i++) {
+    Op *op = &ir->ops[i];
+    if (i == 0 || op->pass != ir->ops[i - 1].pass || op->layer != ir->ops[i - 1].layer)
+      g++;
+    for (int k = -1; k < op->nin; k++) {
+      int v = k < 0 ? op->out : op->in[k];
+      if (v < 0)
+        continue;
+      v = base_of(ir, v);
+      if (life[v].born < 0)
+        life[v].born = g;
+      life[v].dies = g;
+    }
+  }
+  *ngroups = g + 1;
+  life[ir->input].born = -1;
+  life[base_of(ir, ir->output)].dies = *ngroups;
+  return life;
+}
+
+static bool meet(const Life *a, const Life *b) { return !(a->dies < b->born || b->dies < a->born); }
+
+/* First fit: the lowest offset clear of every placed value alive at the
+ * same time.  O(n^2) in the values, which number in the tens. */
+static void place_acts(IR *ir) {
+  int ng;
+  Life *life = lifetimes(ir, &ng);
+  int *placed = xcalloc((size_t)ir->nvals, sizeof *placed), np = 0;
+  size_t top = 0;
+  for (int born = -1; born <= ng; born++)
+    for (int i = 0; i < ir->nvals; i++) {
+      Value *v = ir->vals[i];
+      if (v->arena != A_ACT || v->alias >= 0 || v->dead || life[i].born != born)
+        continue;
+      life[i].size = round16((size_t)shape_numel(&v->shape) * (size_t)ir->m->batch);
+      size_t off = 0;
+      for (bool moved = true; moved;) {
+        moved = false;
+        for (int k = 0; k < np; k++) {
+          Value *o = ir->vals[placed[k]];
+          if (meet(&life[i], &life[o->id]) && off < o->offset + life[o->id].size &&
+              o->offset < off + life[i].size) {
+            off = o->offset + life[o->id].size;
+            moved = true;
+          }
+        }
+      }
+      v->offset = off;
+      placed[np++] = i;
+      if (off + life[i].size > top)
+        top = off + life[i].size;
+    }
+  ir->arena_size[A_ACT] = top;
+  free(placed);
+  free(life);
+}
+
 void memplan(IR *ir) {
   size_t top[A_EXTERN + 1] = {0};
-  Model *m = ir->m;
   mark_dead(ir);
   for (int i = 0; i < ir->nvals; i++) {
     Value *v = ir->vals[i];
-    if (v->alias >= 0 || v->dead || v->arena == A_NONE || v->arena == A_EXTERN ||
-        v->arena == A_GRAD)
+    if (v->alias >= 0 || v->dead || (v->arena != A_PARAM && v->arena != A_STATE))
       continue;
-    size_t n = (size_t)shape_numel(&v->shape) * (v->batched ? (size_t)m->batch : 1);
     v->offset = top[v->arena];
-    top[v->arena] += round16(n);
+    top[v->arena] += round16((size_t)shape_numel(&v->shape));
   }
+  place_acts(ir);
   for (int i = 0; i < ir->nvals; i++) {
     Value *v = ir->vals[i];
     if (v->alias >= 0) {
@@ -60,7 +138,7 @@ void memplan(IR *ir) {
       v->offset = ir->vals[ir->params[v->param]]->offset;
     }
   }
-  top[A_GRAD] = top[A_PARAM];
-  for (int a = 0; a <= A_EXTERN; a++)
-    ir->arena_size[a] = top[a];
+  ir->arena_size[A_PARAM] = top[A_PARAM];
+  ir->arena_size[A_GRAD] = top[A_PARAM];
+  ir->arena_size[A_STATE] = top[A_STATE];
 }

@@ -3,7 +3,7 @@
 //   1025 parameters; batches of up to B = 16 rows; loss binary_cross_entropy
 //   build:   cc -O3 -march=native -fopenmp THIS.c -lnnrt -lcjson -lz -lm -o train
 //   -DNN_REAL=double builds it in double precision (for gradient checks).
-// Arenas (elements): params 1040, grads 1040, state 1040, acts 3056.
+// Arenas (elements): params 1040, grads 1040, state 1040, acts 2528.
 // Shapes are written (B,N): B batch rows, of which nb are live.  Activations
 // are stored feature-major, [N][B]: a row of the batch is a column.
 
@@ -439,16 +439,16 @@ static void backward(nn_ctx *c, const int32_t *cls, const float *yb, int nb) {
   real *A = c->acts;
   real *P = c->params;
   real *G = c->grads;
-  real *d_out_z = A + 1024; // (B,1)
+  real *d_out_z = A + 992; // (B,1)
   real *out = A + 1008; // (B,1)
-  real *d_hidden = A + 1040; // (B,32)
-  real *hidden_t = A + 1552; // (B,32)
+  real *d_hidden = A + 1024; // (B,32)
+  real *hidden_t = A + 1536; // (B,32)
   real *d_out_weight = G + 992; // (1,32)
   real *d_out_bias = G + 1024; // (1)
   real *out_weight = P + 992; // (1,32)
   real *hidden = A + 480; // (B,32)
-  real *d_hidden_z = A + 2064; // (B,32)
-  real *nuclei_t = A + 2576; // (B,30)
+  real *d_hidden_z = A + 1536; // (B,32)
+  real *nuclei_t = A + 2048; // (B,30)
   real *d_hidden_weight = G + 0; // (32,30)
   real *d_hidden_bias = G + 960; // (32)
   real *nuclei = A + 0; // (B,30)
@@ -524,7 +524,7 @@ const nn_model nn_model_desc = {
   .params = params,
   .params_size = 1040,
   .state_size = 1040,
-  .acts_size = 3056,
+  .acts_size = 2528,
   .init = init,
   .forward = forward,
   .backward = backward,

@@ -3,7 +3,7 @@
 //   4810 parameters; batches of up to B = 32 rows; loss cross_entropy
 //   build:   cc -O3 -march=native -fopenmp THIS.c -lnnrt -lcjson -lz -lm -o train
 //   -DNN_REAL=double builds it in double precision (for gradient checks).
-// Arenas (elements): params 4816, grads 4816, state 4816, acts 13248.
+// Arenas (elements): params 4816, grads 4816, state 4816, acts 10880.
 // Shapes are written (B,N): B batch rows, of which nb are live.  Activations
 // are stored feature-major, [N][B]: a row of the batch is a column.
 
@@ -522,16 +522,16 @@ static void backward(nn_ctx *c, const int32_t *cls, const float *yb, int nb) {
   real *A = c->acts;
   real *P = c->params;
   real *G = c->grads;
-  real *d_out_z = A + 4736; // (B,10)
+  real *d_out_z = A + 4096; // (B,10)
   real *out = A + 4416; // (B,10)
-  real *d_hidden = A + 5056; // (B,64)
-  real *hidden_t = A + 7104; // (B,64)
+  real *d_hidden = A + 4736; // (B,64)
+  real *hidden_t = A + 6784; // (B,64)
   real *d_out_weight = G + 4160; // (10,64)
   real *d_out_bias = G + 4800; // (10)
   real *out_weight = P + 4160; // (10,64)
   real *hidden = A + 2048; // (B,64)
-  real *d_hidden_z = A + 9152; // (B,64)
-  real *flat_t = A + 11200; // (B,64)
+  real *d_hidden_z = A + 6784; // (B,64)
+  real *flat_t = A + 8832; // (B,64)
   real *d_hidden_weight = G + 0; // (64,64)
   real *d_hidden_bias = G + 4096; // (64)
   real *flat = A + 0; // (B,64)
@@ -607,7 +607,7 @@ const nn_model nn_model_desc = {
   .params = params,
   .params_size = 4816,
   .state_size = 4816,
-  .acts_size = 13248,
+  .acts_size = 10880,
   .init = init,
   .forward = forward,
   .backward = backward,

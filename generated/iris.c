@@ -3,7 +3,7 @@
 //   131 parameters; batches of up to B = 16 rows; loss cross_entropy
 //   build:   cc -O3 -march=native -fopenmp THIS.c -lnnrt -lcjson -lz -lm -o train
 //   -DNN_REAL=double builds it in double precision (for gradient checks).
-// Arenas (elements): params 144, grads 144, state 144, acts 1296.
+// Arenas (elements): params 144, grads 144, state 144, acts 992.
 // Shapes are written (B,N): B batch rows, of which nb are live.  Activations
 // are stored feature-major, [N][B]: a row of the batch is a column.
 
@@ -466,16 +466,16 @@ static void backward(nn_ctx *c, const int32_t *cls, const float *yb, int nb) {
   real *A = c->acts;
   real *P = c->params;
   real *G = c->grads;
-  real *d_out_z = A + 416; // (B,3)
+  real *d_out_z = A + 320; // (B,3)
   real *out = A + 368; // (B,3)
-  real *d_hidden = A + 464; // (B,16)
-  real *hidden_t = A + 720; // (B,16)
+  real *d_hidden = A + 416; // (B,16)
+  real *hidden_t = A + 672; // (B,16)
   real *d_out_weight = G + 80; // (3,16)
   real *d_out_bias = G + 128; // (3)
   real *out_weight = P + 80; // (3,16)
   real *hidden = A + 64; // (B,16)
-  real *d_hidden_z = A + 976; // (B,16)
-  real *features_t = A + 1232; // (B,4)
+  real *d_hidden_z = A + 672; // (B,16)
+  real *features_t = A + 928; // (B,4)
   real *d_hidden_weight = G + 0; // (16,4)
   real *d_hidden_bias = G + 64; // (16)
   real *features = A + 0; // (B,4)
@@ -551,7 +551,7 @@ const nn_model nn_model_desc = {
   .params = params,
   .params_size = 144,
   .state_size = 144,
-  .acts_size = 1296,
+  .acts_size = 992,
   .init = init,
   .forward = forward,
   .backward = backward,

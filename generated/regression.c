@@ -3,7 +3,7 @@
 //   1153 parameters; batches of up to B = 16 rows; loss mse
 //   build:   cc -O3 -march=native -fopenmp THIS.c -lnnrt -lcjson -lz -lm -o train
 //   -DNN_REAL=double builds it in double precision (for gradient checks).
-// Arenas (elements): params 1168, grads 1168, state 1168, acts 4160.
+// Arenas (elements): params 1168, grads 1168, state 1168, acts 3120.
 // Shapes are written (B,N): B batch rows, of which nb are live.  Activations
 // are stored feature-major, [N][B]: a row of the batch is a column.
 
@@ -662,15 +662,15 @@ static void backward(nn_ctx *c, const int32_t *cls, const float *yb, int nb) {
   real *d_out_bias = G + 1152; // (1)
   real *out_weight = P + 1120; // (1,32)
   real *h2 = A + 528; // (B,32)
-  real *d_h2_z = A + 2096; // (B,32)
-  real *d_h1 = A + 2608; // (B,32)
-  real *h1_t = A + 3120; // (B,32)
+  real *d_h2_z = A + 1584; // (B,32)
+  real *d_h1 = A + 2096; // (B,32)
+  real *h1_t = A + 2608; // (B,32)
   real *d_h2_weight = G + 64; // (32,32)
   real *d_h2_bias = G + 1088; // (32)
   real *h2_weight = P + 64; // (32,32)
   real *h1 = A + 16; // (B,32)
-  real *d_h1_z = A + 3632; // (B,32)
-  real *x_t = A + 4144; // (B,1)
+  real *d_h1_z = A + 528; // (B,32)
+  real *x_t = A + 1056; // (B,1)
   real *d_h1_weight = G + 0; // (32,1)
   real *d_h1_bias = G + 32; // (32)
   real *x = A + 0; // (B,1)
@@ -753,7 +753,7 @@ const nn_model nn_model_desc = {
   .params = params,
   .params_size = 1168,
   .state_size = 1168,
-  .acts_size = 4160,
+  .acts_size = 3120,
   .init = init,
   .forward = forward,
   .backward = backward,

@@ -3,7 +3,7 @@
 //   547 parameters; batches of up to B = 16 rows; loss cross_entropy
 //   build:   cc -O3 -march=native -fopenmp THIS.c -lnnrt -lcjson -lz -lm -o train
 //   -DNN_REAL=double builds it in double precision (for gradient checks).
-// Arenas (elements): params 560, grads 560, state 560, acts 2608.
+// Arenas (elements): params 560, grads 560, state 560, acts 2048.
 // Shapes are written (B,N): B batch rows, of which nb are live.  Activations
 // are stored feature-major, [N][B]: a row of the batch is a column.
 
@@ -466,16 +466,16 @@ static void backward(nn_ctx *c, const int32_t *cls, const float *yb, int nb) {
   real *A = c->acts;
   real *P = c->params;
   real *G = c->grads;
-  real *d_out_z = A + 816; // (B,3)
+  real *d_out_z = A + 720; // (B,3)
   real *out = A + 768; // (B,3)
-  real *d_hidden = A + 864; // (B,32)
-  real *hidden_t = A + 1376; // (B,32)
+  real *d_hidden = A + 816; // (B,32)
+  real *hidden_t = A + 1328; // (B,32)
   real *d_out_weight = G + 448; // (3,32)
   real *d_out_bias = G + 544; // (3)
   real *out_weight = P + 448; // (3,32)
   real *hidden = A + 208; // (B,32)
-  real *d_hidden_z = A + 1888; // (B,32)
-  real *chemistry_t = A + 2400; // (B,13)
+  real *d_hidden_z = A + 1328; // (B,32)
+  real *chemistry_t = A + 1840; // (B,13)
   real *d_hidden_weight = G + 0; // (32,13)
   real *d_hidden_bias = G + 416; // (32)
   real *chemistry = A + 0; // (B,13)
@@ -551,7 +551,7 @@ const nn_model nn_model_desc = {
   .params = params,
   .params_size = 560,
   .state_size = 560,
-  .acts_size = 2608,
+  .acts_size = 2048,
   .init = init,
   .forward = forward,
   .backward = backward,

@@ -3,7 +3,7 @@
 //   17 parameters; batches of up to B = 4 rows; loss binary_cross_entropy
 //   build:   cc -O3 -march=native -fopenmp THIS.c -lnnrt -lcjson -lz -lm -o train
 //   -DNN_REAL=double builds it in double precision (for gradient checks).
-// Arenas (elements): params 64, grads 64, state 64, acts 144.
+// Arenas (elements): params 64, grads 64, state 64, acts 96.
 // Shapes are written (B,N): B batch rows, of which nb are live.  Activations
 // are stored feature-major, [N][B]: a row of the batch is a column.
 
@@ -357,16 +357,16 @@ static void backward(nn_ctx *c, const int32_t *cls, const float *yb, int nb) {
   real *A = c->acts;
   real *P = c->params;
   real *G = c->grads;
-  real *d_out_z = A + 64; // (B,1)
+  real *d_out_z = A + 32; // (B,1)
   real *out = A + 48; // (B,1)
-  real *d_hidden = A + 80; // (B,4)
-  real *hidden_t = A + 96; // (B,4)
+  real *d_hidden = A + 64; // (B,4)
+  real *hidden_t = A + 80; // (B,4)
   real *d_out_weight = G + 32; // (1,4)
   real *d_out_bias = G + 48; // (1)
   real *out_weight = P + 32; // (1,4)
   real *hidden = A + 16; // (B,4)
-  real *d_hidden_z = A + 112; // (B,4)
-  real *x_t = A + 128; // (B,2)
+  real *d_hidden_z = A + 32; // (B,4)
+  real *x_t = A + 80; // (B,2)
   real *d_hidden_weight = G + 0; // (4,2)
   real *d_hidden_bias = G + 16; // (4)
   real *x = A + 0; // (B,2)
@@ -442,7 +442,7 @@ const nn_model nn_model_desc = {
   .params = params,
   .params_size = 64,
   .state_size = 64,
-  .acts_size = 144,
+  .acts_size = 96,
   .init = init,
   .forward = forward,
   .backward = backward,
