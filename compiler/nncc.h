@@ -33,7 +33,8 @@ char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
     }                                                                         \
     (arr)[(n)++] = (x);                                                       \
   } while (0)
-/* Levenshtein distance, for "did you mean" hints. */
+/* Levenshtein distance with adjacent transpositions counting one edit
+ * (rleu -> relu is 1), for "did you mean" hints. */
 int edit_distance(const char *a, const char *b);
 /* The candidate closest to `word` (distance <= max(1, len/3)), or NULL. */
 const char *closest_word(const char *word, const char *const *cands, int n);

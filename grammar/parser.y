@@ -11,12 +11,19 @@
  *     follows starts its statement (`train = ...` in a data block and
  *     `label = 0` in csv(...) are names, `train {` is not);
  *   - after a syntax error, skips tokens up to a safe point to resume
- *     (panic mode): the next statement keyword, or, inside a block, the
- *     next entry (a name that starts a line) or the block's '}'.  It then
- *     hands the parser a RESYNC token that the error rules consume and
- *     which re-enables error messages (yyerrok), so that independent
- *     mistakes on later lines are all reported but a single mistake gives
- *     a single message.
+ *     (panic mode, see try_resync): inside a block, the next entry (a name
+ *     at the start of a line, not continuing an expression) or the block's
+ *     '}' when a statement follows it; else the next statement keyword at
+ *     the start of a line.  It then hands the parser a RESYNC token that
+ *     the error rules consume and which re-enables error messages
+ *     (yyerrok), plus the '}' of a block that lacks one, so that
+ *     independent mistakes on later lines are all reported but a single
+ *     mistake gives a single message.  The token the error was found at
+ *     is handed back if it is such a safe point.
+ *
+ * A syntax error at or just after a token the scanner has complained
+ * about is not reported, and the scanner keeps quiet about the rest of
+ * the line of a syntax error: one mistake, one message.
  */
 
 %code top {
@@ -379,6 +386,8 @@ static void raw_next(ParseState *ps, Token *t) {
   t->lexerr = ls->errors != before;
 }
 
+static int peek_kind(ParseState *ps);
+
 static char closer(char open) { return open == '(' ? ')' : open == '[' ? ']' : '}'; }
 
 /* The next token with keywords-as-keys renamed and the brackets tracked. */
@@ -387,10 +396,8 @@ static void next_token(ParseState *ps, Token *t) {
   if (is_stmt_kw(t->kind) && ps->nbr > 0) {
     /* Inside brackets a keyword is a name (`train = ...` in a data block)
      * unless it is followed by what its statement needs next. */
-    raw_next(ps, &ps->peek);
-    ps->has_peek = true;
     int want = t->kind == DATA || t->kind == TRAIN ? '{' : IDENT;
-    if (ps->peek.kind != want) {
+    if (peek_kind(ps) != want) {
       int n;
       const char *s = src_at(ps, t->loc, &n);
       t->kind = IDENT;
@@ -437,10 +444,7 @@ static void enqueue(ParseState *ps, int kind, const Token *t) {
   }
 }
 
-/* In panic mode, is `t` a place to resume parsing?  If so, queue a RESYNC
- * for the error rule, a '}' that an unterminated block lacks, and t itself,
- * and leave panic mode.  A statement keyword counts only at the start of
- * a line, so that `layer model = ...` does not resume at `model`. */
+/* The kind of the token after the current one. */
 static int peek_kind(ParseState *ps) {
   if (!ps->has_peek) {
     raw_next(ps, &ps->peek);
@@ -449,6 +453,20 @@ static int peek_kind(ParseState *ps) {
   return ps->peek.kind;
 }
 
+/* A token after a name that makes the name part of an expression. */
+static bool continues_expr(int kind) {
+  switch (kind) {
+  case '+': case '-': case '*': case '/': case '(': case ')': case ']': case ',':
+    return true;
+  default:
+    return false;
+  }
+}
+
+/* In panic mode, is `t` a place to resume parsing?  If so, queue a RESYNC
+ * for the error rule, a '}' that an unterminated block lacks, and t itself,
+ * and leave panic mode.  A statement keyword counts only at the start of
+ * a line, so that `layer model = ...` does not resume at `model`. */
 static bool try_resync(ParseState *ps, Token *t) {
   /* `train = idx(...)` of a data block whose '{' is missing is no
    * statement (but `layer = ...` is one that lacks its name) */
@@ -479,7 +497,7 @@ static bool try_resync(ParseState *ps, Token *t) {
     if (next != YYEOF && !is_stmt_kw(next)) return false;
     enqueue(ps, RESYNC, t);
   } else if (t->kind == IDENT && t->bol && ps->nbr == ps->skip_depth + 1 &&
-             !strchr("+-*/(),]", peek_kind(ps) < 128 ? peek_kind(ps) : 'x')) {
+             !continues_expr(peek_kind(ps))) {
     enqueue(ps, RESYNC, t); /* the next entry of the block */
   } else {
     return false;

@@ -21,7 +21,8 @@ typedef enum {
   UPTO_SHAPE,
   UPTO_LOWER,
   UPTO_AUTODIFF,
-  UPTO_MEMPLAN,
+  UPTO_FUSE,
+  UPTO_MEMPLAN, /* everything nncc runs before emit_c */
 } Upto;
 
 typedef struct Compiled {
@@ -34,8 +35,9 @@ typedef struct Compiled {
   size_t dlen;
 } Compiled;
 
-/* Run the passes on `src` (the text of `file`) up to `upto`, stopping at
- * the first pass with errors; check ir_verify after each IR pass. */
+/* Run the passes on `src` (the text of `file`) up to `upto` in the order
+ * of compiler/main.c, stopping at the first pass with errors; check
+ * ir_verify after each IR pass. */
 static __attribute__((unused)) Compiled compile_upto(const char *file, const char *src, Upto upto) {
   Compiled c = {0};
   c.src = xstrdup(src);
@@ -59,6 +61,10 @@ static __attribute__((unused)) Compiled compile_upto(const char *file, const cha
   autodiff(c.ir);
   ir_verify(c.ir, "autodiff");
   if (upto == UPTO_AUTODIFF)
+    goto done;
+  fuse(c.ir);
+  ir_verify(c.ir, "fuse");
+  if (upto == UPTO_FUSE)
     goto done;
   memplan(c.ir);
   ir_verify(c.ir, "memplan");

@@ -201,24 +201,47 @@ static void test_no_bias(void **state) {
   compiled_free(&c);
 }
 
-/* The activation arena: every non-view batched value gets B rows of its
- * own, 16-aligned, disjoint from every other (no reuse yet); views share
- * their base's offset; everything fits in the arena's size. */
-static void test_act_plan(void **state) {
-  Compiled c = compile_ok("input img[3, 3]\nlabel c : int[4]\nlayer f = flatten(img)\n"
-                          "layer h = dense(f, 7, activation = sigmoid)\n"
-                          "layer o = dense(h, 4)\nloss cross_entropy(o, c)\n"
-                          "train { batch = 5 }\n",
-                          UPTO_MEMPLAN);
+/* The activation arena may reuse storage, but (1) two values alive at
+ * the same time never overlap, a value being alive from the first op that
+ * touches it (or one of its views) to the last one, the input from the
+ * start and the model's output to the end; (2) two values one group (one
+ * generated function, whose pointer arguments are restrict) touches never
+ * overlap; (3) views share their base's offset, offsets are 16-aligned and
+ * everything fits in the arena.  Lifetimes are computed here from the op
+ * list, independently of memplan.c. */
+static void check_act_plan(const char *src, int B) {
+  Compiled c = compile_ok(src, UPTO_MEMPLAN);
   IR *ir = c.ir;
-  size_t B = 5;
-  for (int i = 0; i < ir->nvals; i++) {
+  int n = ir->nvals;
+  int *born = xcalloc((size_t)n, sizeof *born), *dies = xcalloc((size_t)n, sizeof *dies);
+  int *group = xcalloc((size_t)ir->nops, sizeof *group);
+  for (int i = 0; i < n; i++)
+    born[i] = INT32_MAX, dies[i] = -1;
+  for (int i = 0, g = -1; i < ir->nops; i++) {
+    Op *op = &ir->ops[i];
+    if (i == 0 || op->pass != ir->ops[i - 1].pass || op->layer != ir->ops[i - 1].layer)
+      g++;
+    group[i] = g;
+    for (int k = -1; k < op->nin; k++) {
+      int v = k < 0 ? op->out : op->in[k];
+      if (v < 0)
+        continue;
+      if (ir->vals[v]->alias >= 0)
+        v = ir->vals[v]->alias;
+      born[v] = born[v] < i ? born[v] : i;
+      dies[v] = dies[v] > i ? dies[v] : i;
+    }
+  }
+  int base_out = ir->vals[ir->output]->alias >= 0 ? ir->vals[ir->output]->alias : ir->output;
+  born[ir->input] = -1;
+  dies[base_out] = ir->nops;
+  for (int i = 0; i < n; i++) {
     Value *v = ir->vals[i];
-    if (v->arena != A_ACT)
+    if (v->arena != A_ACT || v->dead)
       continue;
     assert_true(v->batched);
-    size_t n = (size_t)ir_numel(ir, v->id) * B;
-    assert_true(v->offset + n <= ir->arena_size[A_ACT]);
+    size_t sz = (size_t)ir_numel(ir, v->id) * (size_t)B;
+    assert_true(v->offset + sz <= ir->arena_size[A_ACT]);
     if (v->alias >= 0) {
       assert_int_equal(v->offset, ir->vals[v->alias]->offset);
       continue;
@@ -226,16 +249,65 @@ static void test_act_plan(void **state) {
     assert_int_equal(v->offset % 16, 0);
     for (int j = 0; j < i; j++) {
       Value *u = ir->vals[j];
-      if (u->arena != A_ACT || u->alias >= 0)
+      if (u->arena != A_ACT || u->alias >= 0 || u->dead)
         continue;
-      size_t m = (size_t)ir_numel(ir, u->id) * B;
-      if (v->offset < u->offset + m && u->offset < v->offset + n)
-        fail_msg("%s [%zu, %zu) overlaps %s [%zu, %zu)", v->name, v->offset, v->offset + n,
-                 u->name, u->offset, u->offset + m);
+      size_t su = (size_t)ir_numel(ir, u->id) * (size_t)B;
+      if (!(v->offset < u->offset + su && u->offset < v->offset + sz))
+        continue; /* disjoint storage */
+      if (!(dies[i] < born[j] || dies[j] < born[i]))
+        fail_msg("%s [%zu, %zu) alive at ops %d..%d overlaps %s [%zu, %zu) alive at %d..%d",
+                 v->name, v->offset, v->offset + sz, born[i], dies[i], u->name, u->offset,
+                 u->offset + su, born[j], dies[j]);
+      for (int o = 0; o < ir->nops; o++)
+        for (int p = 0; p < ir->nops; p++) {
+          if (group[o] != group[p])
+            continue;
+          bool ti = false, tj = false;
+          for (int k = -1; k < ir->ops[o].nin; k++) {
+            int w = k < 0 ? ir->ops[o].out : ir->ops[o].in[k];
+            if (w >= 0 && (w == i || ir->vals[w]->alias == i))
+              ti = true;
+          }
+          for (int k = -1; k < ir->ops[p].nin; k++) {
+            int w = k < 0 ? ir->ops[p].out : ir->ops[p].in[k];
+            if (w >= 0 && (w == j || ir->vals[w]->alias == j))
+              tj = true;
+          }
+          if (ti && tj)
+            fail_msg("%s and %s overlap and are both used by group %d (restrict)", v->name,
+                     u->name, group[o]);
+        }
     }
   }
-  assert_int_equal(find_value(ir, "f")->offset, find_value(ir, "img")->offset);
+  /* dead values: touched by no op */
+  for (int i = 0; i < n; i++)
+    if (ir->vals[i]->dead)
+      assert_int_equal(dies[i], -1);
+  free(born);
+  free(dies);
+  free(group);
   compiled_free(&c);
+}
+
+static void test_act_plan(void **state) {
+  check_act_plan("input img[3, 3]\nlabel c : int[4]\nlayer f = flatten(img)\n"
+                 "layer h = dense(f, 7, activation = sigmoid)\n"
+                 "layer o = dense(h, 4)\nloss cross_entropy(o, c)\n"
+                 "train { batch = 5 }\n",
+                 5);
+  check_act_plan(MLP3("train { batch = 3 }\n"), 3);
+  check_act_plan("input x[6]\nlabel y : real[2]\n"
+                 "layer a = dense(x, 8, activation = leaky_relu(0.3))\n"
+                 "layer b = dense(a, 7, activation = softplus)\n"
+                 "layer d = dense(b, 6, activation = softmax)\n"
+                 "layer e = dense(d, 5, activation = step)\n"
+                 "layer o = dense(e, 2, activation = sigmoid)\n"
+                 "loss binary_cross_entropy(o, y)\n",
+                 32);
+  check_act_plan("input img[4, 4, 1]\nlayer flat = flatten(img)\n"
+                 "layer enc = dense(flat, 5, activation = tanh)\n"
+                 "layer dec = dense(enc, 16)\nloss mse(dec, img)\ntrain { batch = 2 }\n",
+                 2);
 }
 
 /* Every backward op is in PASS_BWD after all forward and loss ops, and

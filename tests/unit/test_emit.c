@@ -182,7 +182,7 @@ static int teardown(void **state) {
 
 /* ------------------------------------------------- compile, build, run */
 
-#define MAXV 64
+#define MAXV 256
 typedef struct Vec {
   char name[32];
   int n;
@@ -494,13 +494,177 @@ static void test_autoencoder_no_bias(void **state) {
   EXPECT_GRAD(r, "out.weight", 0, 0, 1, 2);
 }
 
+/* ------------------------------------------- many rows: a naive reference
+ *
+ * The generated code tiles the batch (feature-major activations, columns
+ * in tiles) and must handle a last, partial tile and dead columns
+ * nb..B-1.  gradcheck runs with at most 4 rows; here nb is 37 of B = 40
+ * and 40 of 40, against plain triple loops written below:
+ *   z1 = W1 x + b1, h = f(z1), z2 = W2 h + b2, then
+ *   (a) f = tanh, p = sigmoid(z2), loss = mean (p - t)^2 over nb * K;
+ *   (b) f = relu, p = softmax(z2), loss = mean -log p[class] over nb. */
+enum { RD = 5, RH = 6, RK = 3 };
+
+typedef struct Ref {
+  double w1[RH][RD], b1[RH], w2[RK][RH], b2[RK];
+  double gw1[RH][RD], gb1[RH], gw2[RK][RH], gb2[RK];
+  double loss, correct;
+} Ref;
+
+static void ref_run(Ref *r, bool ce, int nb, const float *x, const float *t, const int *cls) {
+  memset(r->gw1, 0, sizeof r->gw1);
+  memset(r->gb1, 0, sizeof r->gb1);
+  memset(r->gw2, 0, sizeof r->gw2);
+  memset(r->gb2, 0, sizeof r->gb2);
+  r->loss = r->correct = 0;
+  for (int b = 0; b < nb; b++) {
+    double z1[RH], h[RH], z2[RK], p[RK], dz2[RK], dh[RH];
+    for (int i = 0; i < RH; i++) {
+      z1[i] = r->b1[i];
+      for (int j = 0; j < RD; j++)
+        z1[i] += r->w1[i][j] * x[b * RD + j];
+      h[i] = ce ? (z1[i] > 0 ? z1[i] : 0) : tanh(z1[i]);
+    }
+    for (int k = 0; k < RK; k++) {
+      z2[k] = r->b2[k];
+      for (int i = 0; i < RH; i++)
+        z2[k] += r->w2[k][i] * h[i];
+    }
+    if (ce) {
+      double mx = z2[0], sum = 0;
+      int arg = 0;
+      for (int k = 1; k < RK; k++)
+        if (z2[k] > mx)
+          mx = z2[k], arg = k;
+      for (int k = 0; k < RK; k++)
+        sum += exp(z2[k] - mx);
+      for (int k = 0; k < RK; k++)
+        p[k] = exp(z2[k] - mx) / sum;
+      r->loss += (log(sum) + mx - z2[cls[b]]) / nb;
+      r->correct += arg == cls[b];
+      for (int k = 0; k < RK; k++)
+        dz2[k] = (p[k] - (k == cls[b])) / nb;
+    } else {
+      for (int k = 0; k < RK; k++) {
+        p[k] = 1 / (1 + exp(-z2[k]));
+        double d = p[k] - t[b * RK + k];
+        r->loss += d * d / (nb * RK);
+        dz2[k] = 2 * d / (nb * RK) * p[k] * (1 - p[k]);
+      }
+    }
+    for (int i = 0; i < RH; i++) {
+      dh[i] = 0;
+      for (int k = 0; k < RK; k++)
+        dh[i] += dz2[k] * r->w2[k][i];
+    }
+    for (int k = 0; k < RK; k++) {
+      r->gb2[k] += dz2[k];
+      for (int i = 0; i < RH; i++)
+        r->gw2[k][i] += dz2[k] * h[i];
+    }
+    for (int i = 0; i < RH; i++) {
+      double dz1 = ce ? (z1[i] > 0 ? dh[i] : 0) : dh[i] * (1 - h[i] * h[i]);
+      r->gb1[i] += dz1;
+      for (int j = 0; j < RD; j++)
+        r->gw1[i][j] += dz1 * x[b * RD + j];
+    }
+  }
+}
+
+static void expect_close(const Vec *v, const double *want, int n) {
+  assert_int_equal(v->n, n);
+  for (int i = 0; i < n; i++)
+    expect_near(v->name, i, v->v[i], want[i], 1e-12 * (1 + fabs(want[i])));
+}
+
+static void check_many_rows(bool ce, int nb) {
+  Ref r;
+  float x[40 * RD], t[40 * RK];
+  int cls[40];
+  /* deterministic, irregular values */
+  for (int i = 0; i < RH; i++) {
+    r.b1[i] = 0.1 * sin(1.3 * i + 0.2);
+    for (int j = 0; j < RD; j++)
+      r.w1[i][j] = 0.6 * sin(0.7 * (i * RD + j) + 1);
+  }
+  for (int k = 0; k < RK; k++) {
+    r.b2[k] = 0.2 * cos(2.1 * k);
+    for (int i = 0; i < RH; i++)
+      r.w2[k][i] = 0.8 * cos(0.9 * (k * RH + i) + 0.5);
+  }
+  for (int b = 0; b < nb; b++) {
+    for (int j = 0; j < RD; j++)
+      x[b * RD + j] = (float)(2 * sin(0.37 * (b * RD + j) + 0.1));
+    for (int k = 0; k < RK; k++)
+      t[b * RK + k] = (float)(0.5 + 0.5 * sin(1.7 * (b * RK + k)));
+    cls[b] = (b * 7 + 1) % RK;
+  }
+  ref_run(&r, ce, nb, x, t, cls);
+  /* the driver's input */
+  char *in = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&in, &len);
+  fprintf(f, "%d\n", nb);
+  for (int i = 0; i < RH; i++)
+    for (int j = 0; j < RD; j++)
+      fprintf(f, "%.17g ", r.w1[i][j]);
+  for (int i = 0; i < RH; i++)
+    fprintf(f, "%.17g ", r.b1[i]);
+  for (int k = 0; k < RK; k++)
+    for (int i = 0; i < RH; i++)
+      fprintf(f, "%.17g ", r.w2[k][i]);
+  for (int k = 0; k < RK; k++)
+    fprintf(f, "%.17g ", r.b2[k]);
+  for (int i = 0; i < nb * RD; i++)
+    fprintf(f, "%.9g ", x[i]);
+  for (int i = 0; i < nb * (ce ? 1 : RK); i++)
+    if (ce)
+      fprintf(f, "%d ", cls[i]);
+    else
+      fprintf(f, "%.9g ", t[i]);
+  fprintf(f, "\n0 0\n");
+  fclose(f);
+  const char *model = ce ? "input x[5]\nlabel c : int[3]\n"
+                           "layer h = dense(x, 6, activation = relu)\n"
+                           "layer out = dense(h, 3, activation = softmax)\n"
+                           "loss cross_entropy(out, c)\ntrain { batch = 40 }\n"
+                         : "input x[5]\nlabel y : real[3]\n"
+                           "layer h = dense(x, 6, activation = tanh)\n"
+                           "layer out = dense(h, 3, activation = sigmoid)\n"
+                           "loss mse(out, y)\ntrain { batch = 40 }\n";
+  char *name = xasprintf("rows_%s_%d", ce ? "ce" : "mse", nb);
+  Result got = run_model(name, model, in);
+  free(name);
+  free(in);
+  expect_near("loss", 0, got.loss, r.loss, 1e-12);
+  if (ce)
+    expect_near("correct", 0, got.correct, r.correct, 0);
+  expect_close(get(got.grad, got.ngrad, "h.weight"), &r.gw1[0][0], RH * RD);
+  expect_close(get(got.grad, got.ngrad, "h.bias"), r.gb1, RH);
+  expect_close(get(got.grad, got.ngrad, "out.weight"), &r.gw2[0][0], RK * RH);
+  expect_close(get(got.grad, got.ngrad, "out.bias"), r.gb2, RK);
+  assert_int_equal(got.output.n, nb * RK);
+}
+
+static void test_many_rows_mse(void **state) {
+  check_many_rows(false, 37); /* a partial last tile, 3 dead columns */
+  check_many_rows(false, 40);
+  check_many_rows(false, 1);
+}
+
+static void test_many_rows_ce(void **state) {
+  check_many_rows(true, 37);
+  check_many_rows(true, 40);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_bce_sigmoid_221),    cmocka_unit_test(test_bce_logits),
       cmocka_unit_test(test_ce_softmax),         cmocka_unit_test(test_ce_logits),
       cmocka_unit_test(test_mse),                cmocka_unit_test(test_sgd_momentum_decay),
       cmocka_unit_test(test_sgd_plain_decay),    cmocka_unit_test(test_step_zero_grad),
-      cmocka_unit_test(test_autoencoder_no_bias),
+      cmocka_unit_test(test_autoencoder_no_bias), cmocka_unit_test(test_many_rows_mse),
+      cmocka_unit_test(test_many_rows_ce),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -270,13 +270,62 @@ static void test_ir_shape_str(void **state) {
   compiled_free(&c);
 }
 
+/* fuse: linear + act.f becomes one linear with f in its store when z has
+ * no other reader: relu, sigmoid, tanh, step (derivatives in terms of y);
+ * leaky_relu and softplus (derivatives in terms of x) and an output whose
+ * z the fused loss reads stay apart.  The fused-away z is dead: no storage. */
+static void test_fuse(void **state) {
+  Compiled c = compile_ok("input x[3]\nlabel y : real[2]\n"
+                          "layer a = dense(x, 4, activation = relu)\n"
+                          "layer b = dense(a, 4, activation = leaky_relu(0.3))\n"
+                          "layer d = dense(b, 4, activation = tanh)\n"
+                          "layer e = dense(d, 4, activation = softplus)\n"
+                          "layer f = dense(e, 4, activation = step)\n"
+                          "layer o = dense(f, 2, activation = sigmoid)\n"
+                          "loss binary_cross_entropy(o, y)\n",
+                          UPTO_MEMPLAN);
+  IR *ir = c.ir;
+  static const struct {
+    const char *layer;
+    bool fused;
+    Act act;
+  } want[] = {{"a", true, ACT_RELU},        {"b", false, ACT_LEAKY_RELU},
+              {"d", true, ACT_TANH},        {"e", false, ACT_SOFTPLUS},
+              {"f", true, ACT_STEP},        {"o", false, ACT_SIGMOID}};
+  for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+    Op *lin = NULL;
+    for (int k = 0; k < ir->nops; k++)
+      if (ir->ops[k].kind == OP_LINEAR && !strcmp(ir->ops[k].layer->name, want[i].layer))
+        lin = &ir->ops[k];
+    assert_non_null(lin);
+    char *z = xasprintf("%s_z", want[i].layer);
+    Value *zv = find_value(ir, z);
+    assert_non_null(zv);
+    if (want[i].fused) {
+      assert_true(lin->fused);
+      assert_int_equal(lin->act, want[i].act);
+      assert_string_equal(ir->vals[lin->out]->name, want[i].layer);
+      assert_true(zv->dead);
+    } else {
+      assert_false(lin->fused);
+      assert_string_equal(ir->vals[lin->out]->name, z);
+      assert_false(zv->dead);
+    }
+    free(z);
+  }
+  assert_int_equal(count_ops(ir, OP_ACT, PASS_FWD), 3);
+  /* the backward pass is untouched: one act_grad per activation but o's */
+  assert_int_equal(count_ops(ir, OP_ACT_GRAD, PASS_BWD), 5);
+  compiled_free(&c);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_dense_linear_act), cmocka_unit_test(test_identity_no_bias),
       cmocka_unit_test(test_softmax_ce),       cmocka_unit_test(test_logits_ce),
       cmocka_unit_test(test_bce),              cmocka_unit_test(test_flatten_autoencoder),
       cmocka_unit_test(test_cnames),           cmocka_unit_test(test_ir_print_format),
-      cmocka_unit_test(test_ir_shape_str),
+      cmocka_unit_test(test_ir_shape_str),     cmocka_unit_test(test_fuse),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

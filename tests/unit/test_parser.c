@@ -619,6 +619,11 @@ static void test_no_cascade(void **state) {
       "data { x = foo(1 }\nmodel m\n",
       "train {\n  batch\n  epochs = 3\n}\n",
       "model m @ input x[3]\n",
+      "train {\n  shuffle = t@rue\n  seed = 42\n}\n",
+      "train {\n  shuffle = ,true\n  seed = 42\n}\n",
+      "data\n  train = idx(\"a\")\n  scale = 1\n}\ntrain {\n  batch = 1\n}\n",
+      "train {\n  optimizer = sgd(lr) = 0.05, momentum = 0.9)\n  batch = 1\n}\n",
+      "data { train = idx(\"a.gz, \"b.gz\") }\nmodel m\n",
   };
   for (size_t i = 0; i < sizeof srcs / sizeof *srcs; i++) {
     Program *p = parse(srcs[i]);
