@@ -85,8 +85,17 @@ void emit_view(FILE *out, IR *ir, Op *op) {
 }
 
 /* libm calls do not vectorize; an `omp simd` on such a loop draws a clang
- * warning.  nn_exp, nn_sigmoid and nn_tanh (runtime/nnmath.h) do vectorize. */
+ * warning.  nn_exp, nn_sigmoid and nn_tanh (runtime/nnmath.h) vectorize in
+ * float, and call libm in double: their loops get NN_SIMD_MATH. */
 static bool calls_libm(const char *expr) { return strstr(expr, "log1p(") != NULL; }
+static bool calls_nn_math(const char *expr) { return strstr(expr, "nn_") != NULL; }
+
+/* The pragma for a loop that evaluates expr. */
+static void simd_for(FILE *out, const char *expr, const char *indent) {
+  if (calls_libm(expr))
+    return;
+  fprintf(out, "%s%s\n", indent, calls_nn_math(expr) ? "NN_SIMD_MATH" : "NN_OMP(omp simd)");
+}
 
 static const char *const act_fwd[] = {
 #define ACT(id, name, f, b, u) [ACT_##id] = f,
@@ -160,8 +169,7 @@ static void panel_loop(FILE *out, const Panel *p, long R, long CW, long r_first,
   emit_alpha(out, p->epilogue ? p->act : ACT_IDENTITY, p->alpha, "    ");
   fprintf(out, "    for (int r = 0; r < %ld; r++) {\n", R);
   fprintf(out, "      real *o = %s + (size_t)(r0 + r) * %ld + c0;\n", p->o, p->ldo);
-  if (!p->epilogue || !calls_libm(act_fwd[p->act]))
-    fprintf(out, "      NN_OMP(omp simd)\n");
+  simd_for(out, p->epilogue ? act_fwd[p->act] : "", "      ");
   fprintf(out, "      for (int c = 0; c < %ld; c++) {\n", CW);
   if (p->epilogue) {
     fprintf(out, "        const real xi = acc[r][c];\n");
@@ -235,8 +243,7 @@ void emit_transpose(FILE *out, IR *ir, Op *op) {
 void emit_act(FILE *out, IR *ir, Op *op) {
   op_comment(out, ir, op);
   emit_alpha(out, op->act, op->alpha, "  ");
-  if (!calls_libm(act_fwd[op->act]))
-    fprintf(out, "  NN_OMP(omp simd)\n");
+  simd_for(out, act_fwd[op->act], "  ");
   fprintf(out, "  for (size_t i = 0; i < %ld; i++) {\n", rowlen(ir, op->out) * bsz(ir));
   fprintf(out, "    const real xi = %s[i];\n", in_cn(ir, op, 0));
   fprintf(out, "    %s[i] %s %s;\n  }\n", out_cn(ir, op), assign(op), act_fwd[op->act]);
@@ -245,8 +252,7 @@ void emit_act(FILE *out, IR *ir, Op *op) {
 void emit_act_grad(FILE *out, IR *ir, Op *op) {
   op_comment(out, ir, op);
   emit_alpha(out, op->act, op->alpha, "  ");
-  if (!calls_libm(act_bwd[op->act]))
-    fprintf(out, "  NN_OMP(omp simd)\n");
+  simd_for(out, act_bwd[op->act], "  ");
   fprintf(out, "  for (size_t i = 0; i < %ld; i++) {\n", rowlen(ir, op->out) * bsz(ir));
   fprintf(out, "    const real dyi = %s[i];\n", in_cn(ir, op, 0));
   if (op->nin == 2)
@@ -267,7 +273,7 @@ void emit_softmax(FILE *out, IR *ir, Op *op) {
   fprintf(out, "    NN_OMP(omp simd)\n    for (int c = 0; c < %ld; c++)\n", B);
   fprintf(out, "      mx[c] = %s[n * %ld + c] > mx[c] ? %s[n * %ld + c] : mx[c];\n", x, B, x, B);
   fprintf(out, "  for (int n = 0; n < %ld; n++)\n", N);
-  fprintf(out, "    NN_OMP(omp simd)\n    for (int c = 0; c < %ld; c++) {\n", B);
+  fprintf(out, "    NN_SIMD_MATH\n    for (int c = 0; c < %ld; c++) {\n", B);
   fprintf(out, "      const real e = nn_exp(%s[n * %ld + c] - mx[c]);\n", x, B);
   fprintf(out, "      %s[n * %ld + c] = e;\n      sum[c] += e;\n    }\n", y, B);
   fprintf(out, "  NN_OMP(omp simd)\n  for (int c = 0; c < %ld; c++)\n", B);
@@ -907,6 +913,12 @@ static void emit_front(Emit *E, const char *cmdline) {
   fprintf(out, "#ifndef NN_REAL\n#define NN_REAL float\n#endif\ntypedef NN_REAL real;\n\n");
   fprintf(out, "#ifdef _OPENMP\n#include <omp.h>\n#define NN_OMP(x) _Pragma(#x)\n#else\n"
           "#define NN_OMP(x)\n#endif\n");
+  fprintf(out, "// Loops calling nn_exp vectorize in float; in double they call libm, and an\n"
+          "// `omp simd` on them would only draw a \"not vectorized\" warning.\n");
+  fprintf(out, "#define NN_CAT2(a, b) a##b\n#define NN_CAT(a, b) NN_CAT2(a, b)\n"
+          "#define NN_IS_DOUBLE_double 1\n");
+  fprintf(out, "#if NN_CAT(NN_IS_DOUBLE_, NN_REAL)\n#define NN_SIMD_MATH\n#else\n"
+          "#define NN_SIMD_MATH NN_OMP(omp simd)\n#endif\n");
   fprintf(out, "// clang may vectorize a tile's row loop instead of its column loop\n");
   fprintf(out, "#ifdef __clang__\n"
           "#define NN_NOVEC _Pragma(\"clang loop vectorize(disable) interleave(disable)\")\n"

@@ -307,10 +307,17 @@ static void check_dims(const Stmt *st, const char *kind) {
   if (st->ndims > MAX_RANK)
     error_at(st->dims_loc, "%s has %d dimensions; at most %d are supported", what, st->ndims,
              MAX_RANK);
-  for (int i = 0; i < st->ndims; i++)
+  double n = 1;
+  for (int i = 0; i < st->ndims; i++) {
     if (st->dims[i] < 1)
       error_at(st->dim_locs ? st->dim_locs[i] : st->dims_loc,
                "dimension %d of %s must be positive, got %d", i + 1, what, st->dims[i]);
+    n *= st->dims[i];
+  }
+  /* every size and index in the generated code is an int */
+  if (n > 2147483647.0)
+    error_at(st->dims_loc, "%s has %.0f elements per sample; at most 2147483647 are supported",
+             what, n);
 }
 
 static Shape dims_shape(const Stmt *st) {

@@ -61,6 +61,11 @@ static void infer_dense(Layer *l) {
     return;
   }
   long fan_in = in->shape.dims[0];
+  if ((double)fan_in * l->units > 2147483647.0) {
+    error_at(l->name_loc, "layer '%s' would have %.0f weights (%ld x %d); at most 2147483647 are "
+             "supported", l->name, (double)fan_in * l->units, fan_in, l->units);
+    return;
+  }
   if (l->in_features && l->in_features != fan_in)
     error_at(l->in_features_loc, "layer '%s' expects input of %d features, '%s' gives %ld",
              l->name, l->in_features, in->name, fan_in);

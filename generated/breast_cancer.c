@@ -25,6 +25,16 @@ typedef NN_REAL real;
 #else
 #define NN_OMP(x)
 #endif
+// Loops calling nn_exp vectorize in float; in double they call libm, and an
+// `omp simd` on them would only draw a "not vectorized" warning.
+#define NN_CAT2(a, b) a##b
+#define NN_CAT(a, b) NN_CAT2(a, b)
+#define NN_IS_DOUBLE_double 1
+#if NN_CAT(NN_IS_DOUBLE_, NN_REAL)
+#define NN_SIMD_MATH
+#else
+#define NN_SIMD_MATH NN_OMP(omp simd)
+#endif
 // clang may vectorize a tile's row loop instead of its column loop
 #ifdef __clang__
 #define NN_NOVEC _Pragma("clang loop vectorize(disable) interleave(disable)")
@@ -59,7 +69,7 @@ static void hidden_forward(real *restrict hidden, const real *restrict nuclei, c
     }
     for (int r = 0; r < 6; r++) {
       real *o = hidden + (size_t)(r0 + r) * 16 + c0;
-      NN_OMP(omp simd)
+      NN_SIMD_MATH
       for (int c = 0; c < 16; c++) {
         const real xi = acc[r][c];
         o[c] = nn_tanh(xi);
@@ -87,7 +97,7 @@ static void hidden_forward(real *restrict hidden, const real *restrict nuclei, c
     }
     for (int r = 0; r < 2; r++) {
       real *o = hidden + (size_t)(r0 + r) * 16 + c0;
-      NN_OMP(omp simd)
+      NN_SIMD_MATH
       for (int c = 0; c < 16; c++) {
         const real xi = acc[r][c];
         o[c] = nn_tanh(xi);
@@ -128,7 +138,7 @@ static void out_forward(real *restrict out_z, real *restrict out, const real *re
     }
   }
   // out = act.sigmoid(out_z): y = f(x) elementwise, f from acts.h
-  NN_OMP(omp simd)
+  NN_SIMD_MATH
   for (size_t i = 0; i < 16; i++) {
     const real xi = out_z[i];
     out[i] = nn_sigmoid(xi);

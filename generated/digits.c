@@ -25,6 +25,16 @@ typedef NN_REAL real;
 #else
 #define NN_OMP(x)
 #endif
+// Loops calling nn_exp vectorize in float; in double they call libm, and an
+// `omp simd` on them would only draw a "not vectorized" warning.
+#define NN_CAT2(a, b) a##b
+#define NN_CAT(a, b) NN_CAT2(a, b)
+#define NN_IS_DOUBLE_double 1
+#if NN_CAT(NN_IS_DOUBLE_, NN_REAL)
+#define NN_SIMD_MATH
+#else
+#define NN_SIMD_MATH NN_OMP(omp simd)
+#endif
 // clang may vectorize a tile's row loop instead of its column loop
 #ifdef __clang__
 #define NN_NOVEC _Pragma("clang loop vectorize(disable) interleave(disable)")
@@ -166,7 +176,7 @@ static void out_forward(real *restrict out_z, real *restrict out, const real *re
     for (int c = 0; c < 32; c++)
       mx[c] = out_z[n * 32 + c] > mx[c] ? out_z[n * 32 + c] : mx[c];
   for (int n = 0; n < 10; n++)
-    NN_OMP(omp simd)
+    NN_SIMD_MATH
     for (int c = 0; c < 32; c++) {
       const real e = nn_exp(out_z[n * 32 + c] - mx[c]);
       out[n * 32 + c] = e;

@@ -46,9 +46,10 @@ run-tests: $(BUILD)/nncc $(BUILD)/libnnrt.a
 # AddressSanitizer + UBSan (any report fails).
 ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 check-asan:
-	ASAN_OPTIONS=detect_leaks=0 $(MAKE) BUILD=build-asan CFLAGS='$(ASAN_FLAGS)' unit golden
+	ASAN_OPTIONS=detect_leaks=1 $(MAKE) BUILD=build-asan CFLAGS='$(ASAN_FLAGS)' unit golden
+	$(MAKE) numeric-asan
 
-check: all unit golden check-generated check-warnings run-tests
+check: all unit golden numeric numeric-openmp check-generated check-warnings run-tests
 
 test: deps
 	$(MAKE) check
@@ -56,3 +57,5 @@ test: deps
 
 check-long: $(BUILD)/nncc $(BUILD)/libnnrt.a
 	sh tests/run/long.sh $(BUILD)
+
+include tests/numeric/numeric.mk

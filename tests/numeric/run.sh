@@ -7,9 +7,10 @@
 #   tests/numeric/run.sh [BUILD]          (from the project root)
 #
 # BUILD (default build) holds nncc and libnnrt.a.  Environment:
-#   CC            C compiler for the trainers (default gcc)
-#   NUMERIC_CFLAGS extra flags for the trainers (e.g. -fsanitize=address,undefined)
-#   NUMERIC_ONLY  a model base name: run that model only
+#   CC              C compiler for the trainers (default gcc); they must
+#                   build without a warning (-Wall -Wextra -Werror)
+#   NUMERIC_CFLAGS  extra flags for the trainers (-fopenmp, -fsanitize=...)
+#   NUMERIC_ONLY    a model base name: run that model only
 # A model may carry a line `# expect-zero: NAME ...`: those parameters'
 # gradients must be exactly zero (gradcheck reports max abs err 0: the
 # numeric derivative is 0 there, so the error is the analytic value).
@@ -34,7 +35,7 @@ for nn in tests/numeric/*.nn; do
   # shellcheck disable=SC2086
   if ! $cc -O2 -DNN_REAL=double -Wall -Wextra -Werror ${NUMERIC_CFLAGS:-} -Iruntime -o "$tmp/$name" \
        "$tmp/$name.c" "$lib" -lcjson -lz -lm 2>"$tmp/$name.err"; then
-    fail=$((fail + 1)); echo "FAIL $name: $cc failed"; head -20 "$tmp/$name.err"; continue
+    fail=$((fail + 1)); echo "FAIL $name: $cc failed"; grep -m3 "error" "$tmp/$name.err"; continue
   fi
   "$tmp/$name" --gradcheck >"$tmp/$name.out" 2>&1; rc=$?
   # the largest errors over all tensors
