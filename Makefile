@@ -93,6 +93,7 @@ $(BUILD)/train_%: generated/%.c $(BUILD)/libnnrt.a runtime/nnrt.h
 	$(CC) $(TRAIN_CFLAGS) $(OPENMP) $(WARN) -Iruntime -o $@ $< $(BUILD)/libnnrt.a $(RT_LIBS)
 
 include tests/tests.mk
+include tests/bench/bench.mk
 
 clean:
 	rm -rf $(BUILD)

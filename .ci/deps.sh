@@ -5,7 +5,7 @@
 #   .ci/deps.sh --bench  also python3-torch (the reference `make bench` compares with)
 set -e
 pkgs="make gcc clang flex bison libcmocka-dev zlib1g-dev libcjson-dev libomp-dev dataset-fashion-mnist"
-[ "${1:-}" = "--bench" ] && pkgs="$pkgs python3-torch"
+[ "${1:-}" = "--bench" ] && pkgs="$pkgs python3-torch libopenblas0 libopenblas-dev"
 missing=""
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -31,10 +31,10 @@ static void blas_lib(char *buf, size_t len) {
   FILE *f = fopen("/proc/self/maps", "r");
   char line[1024];
   while (f && fgets(line, sizeof line, f)) {
-    char *p = strrchr(line, '/');
-    if (p && strstr(p, "blas")) {
+    char *p = strchr(line, '/'), *base = strrchr(line, '/');
+    if (p && strncmp(base, "/lib", 4) == 0 && strstr(base, "blas")) {
       p[strcspn(p, "\n")] = '\0';
-      snprintf(buf, len, "%s", p + 1);
+      snprintf(buf, len, "%s", p);
       break;
     }
   }

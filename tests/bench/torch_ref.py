@@ -140,9 +140,10 @@ def blas_lib():
     try:
         with open("/proc/self/maps") as f:
             for line in f:
-                base = line.rstrip().rsplit("/", 1)[-1]
-                if "/" in line and "blas" in base:
-                    return base
+                path = line.split()[-1]
+                base = path.rsplit("/", 1)[-1]
+                if path.startswith("/") and base.startswith("lib") and "blas" in base:
+                    return path
     except OSError:
         pass
     return "unknown"
