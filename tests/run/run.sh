@@ -73,6 +73,16 @@ $t --load "$out/iris.safetensors" --predict models/data/iris_test.csv --output "
 expect "iris: --predict writes a row per input row" \
   sh -c "test \$(wc -l <'$out/iris_pred.csv') -eq \$(( \$(wc -l <models/data/iris_test.csv) - 1 ))"
 
+# A PyTorch user loads the checkpoint into the equivalent nn.Module and gets
+# the same predictions (skipped where /usr/bin/python3 has no torch).
+if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c "import torch" 2>/dev/null; then
+  expect "iris: the checkpoint loads into PyTorch with the same predictions" \
+    /usr/bin/python3 tests/run/torch_load.py "$out/iris.safetensors" "$out/iris_pred.csv" \
+    models/data/iris_test.csv
+else
+  echo "skip iris: PyTorch interop (python3-torch not installed)"
+fi
+
 # nncc -o NAME (no .c) compiles and links a trainer.
 expect "nncc -o builds an executable" "$build/nncc" models/xor.nn -o "$out/xor_exe"
 expect "that executable trains" "$out/xor_exe" --quiet
