@@ -82,6 +82,8 @@ void grad_linear(IR *ir, Op *op) {
   int xt = ir_op(ir, OP_TRANSPOSE, PASS_BWD, f.layer, tname, A_ACT, &f.in[0], 1);
   free(tname);
   ir->vals[xt]->row_major = true;
+  /* the batch arrives row-major: forward() copies it here directly */
+  ir->vals[xt]->from_batch = x->id == ir->input || x->alias == ir->input;
   grad_op(ir, &f, OP_MATMUL_TN, f.in[1], (int[]){dy, xt}, 2);
   if (f.nin == 3)
     grad_op(ir, &f, OP_COLSUM, f.in[2], &dy, 1);

@@ -232,6 +232,10 @@ void emit_matmul_tn(FILE *out, IR *ir, Op *op) {
 void emit_transpose(FILE *out, IR *ir, Op *op) {
   long K = rowlen(ir, op->in[0]), B = bsz(ir);
   op_comment(out, ir, op);
+  if (ir->vals[op->out]->from_batch) {
+    fprintf(out, "  // (forward() filled %s from the batch rows)\n", out_cn(ir, op));
+    return;
+  }
   fprintf(out, "  for (int k0 = 0; k0 < %ld; k0 += 16)\n", K);
   fprintf(out, "    for (int b0 = 0; b0 < %ld; b0 += 16)\n", B);
   fprintf(out, "      for (int k = k0; k < k0 + 16 && k < %ld; k++)\n", K);
@@ -629,7 +633,7 @@ static const char *arena_base(Arena a) {
  * the bindings go to a buffer and the bases are declared first.  `first`
  * (or -1) is bound whether used or not: forward() copies the batch into
  * the input. */
-static void bind_values(Emit *E, Pass p1, Pass p2, int first) {
+static void bind_values(Emit *E, Pass p1, Pass p2, const int *extra, int nextra) {
   IR *ir = E->ir;
   char *seen = xcalloc((size_t)ir->nvals, 1), *body = NULL;
   char buf[64];
@@ -640,8 +644,8 @@ static void bind_values(Emit *E, Pass p1, Pass p2, int first) {
     Group *g = gi >= 0 ? &E->groups[gi] : NULL;
     if (g && (!g->fname || (g->pass != p1 && g->pass != p2)))
       continue;
-    for (int i = 0; i < (g ? g->nargs : first >= 0); i++) {
-      Value *v = ir->vals[g ? g->args[i] : first];
+    for (int i = 0; i < (g ? g->nargs : nextra); i++) {
+      Value *v = ir->vals[g ? g->args[i] : extra[i]];
       if (seen[v->id] || v->arena == A_EXTERN)
         continue;
       seen[v->id] = 1;
@@ -707,16 +711,31 @@ static void emit_forward(Emit *E) {
   fprintf(out, "static double forward(nn_ctx *c, const float *xb, const int32_t *cls, "
           "const float *yb, int nb, double *correct) {\n");
   fprintf(out, "  (void)cls;\n  (void)yb;\n  (void)correct;\n");
-  bind_values(E, PASS_FWD, PASS_LOSS, x->id);
-  fprintf(out, "  // the batch's rows xb[nb][%ld] become the columns of %s[%ld][B]; dead\n", K,
+  int extra[8] = {x->id}, nextra = 1;
+  for (int i = 0; i < ir->nvals && nextra < 8; i++)
+    if (ir->vals[i]->from_batch)
+      extra[nextra++] = i;
+  bind_values(E, PASS_FWD, PASS_LOSS, extra, nextra);
+  fprintf(out, "  // the batch's rows xb[nb][%ld] become the columns of %s[%ld][B] (in\n", K,
           x->cname, K);
-  fprintf(out, "  // columns (nb..B-1) are zeroed\n");
-  fprintf(out, "  for (int b = 0; b < nb; b++)\n");
-  fprintf(out, "    for (int k = 0; k < %ld; k++)\n", K);
-  fprintf(out, "      %s[(size_t)k * %ld + b] = (real)xb[(size_t)b * %ld + k];\n", x->cname, B, K);
+  fprintf(out, "  // 16 x 16 blocks); dead columns nb..B-1 are zeroed\n");
+  fprintf(out, "  for (int b0 = 0; b0 < nb; b0 += 16)\n");
+  fprintf(out, "    for (int k0 = 0; k0 < %ld; k0 += 16)\n", K);
+  fprintf(out, "      for (int k = k0; k < k0 + 16 && k < %ld; k++)\n", K);
+  fprintf(out, "        for (int b = b0; b < b0 + 16 && b < nb; b++)\n");
+  fprintf(out, "          %s[(size_t)k * %ld + b] = (real)xb[(size_t)b * %ld + k];\n", x->cname,
+          B, K);
   fprintf(out, "  for (int k = 0; k < %ld; k++)\n", K);
   fprintf(out, "    for (int b = nb; b < %ld; b++)\n", B);
   fprintf(out, "      %s[(size_t)k * %ld + b] = 0;\n", x->cname, B);
+  for (int i = 1; i < nextra; i++) {
+    const char *xt = ir->vals[extra[i]]->cname;
+    fprintf(out, "  // and, row-major, %s[B][%ld] for the weight gradient\n", xt, K);
+    fprintf(out, "  for (size_t i = 0; i < (size_t)nb * %ld; i++)\n", K);
+    fprintf(out, "    %s[i] = (real)xb[i];\n", xt);
+    fprintf(out, "  for (size_t i = (size_t)nb * %ld; i < %ld; i++)\n", K, K * B);
+    fprintf(out, "    %s[i] = 0;\n", xt);
+  }
   call_groups(E, PASS_FWD, PASS_LOSS);
   fprintf(out, "}\n\n");
 }
@@ -726,7 +745,7 @@ static void emit_backward(Emit *E) {
   fprintf(out, "// The backward pass: gradients of the mean loss, layers in reverse order.\n");
   fprintf(out, "static void backward(nn_ctx *c, const int32_t *cls, const float *yb, int nb) {\n");
   fprintf(out, "  (void)cls;\n  (void)yb;\n");
-  bind_values(E, PASS_BWD, PASS_BWD, -1);
+  bind_values(E, PASS_BWD, PASS_BWD, NULL, 0);
   call_groups(E, PASS_BWD, PASS_BWD);
   fprintf(out, "}\n\n");
 }

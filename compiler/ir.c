@@ -302,6 +302,8 @@ static void print_value_decl(FILE *dst, IR *ir, Value *v) {
     fprintf(out, " grad %s", ir->vals[v->grad]->name);
   if (v->row_major)
     fprintf(out, " row-major");
+  if (v->from_batch)
+    fprintf(out, " from-batch");
   if (v->dead)
     fprintf(out, " dead");
   else if (ir->arena_size[A_PARAM] && v->arena != A_NONE && v->arena != A_EXTERN)

@@ -16,7 +16,7 @@
  * `restrict`: two values one function touches must never overlap, even if
  * one is dead before the other is born.  A value lives from the group that
  * writes it to the last group that reads it (or one of its views); the
- * input lives from the start of a step, the output until its end
+ * input and its row-major copy live from the start of a step, the output until its end
  * (output() reads it after forward()).  Values are placed first-fit, in
  * order of birth, at the lowest offset that overlaps no value whose
  * lifetime meets its own.
@@ -77,6 +77,9 @@ static Life *lifetimes(IR *ir, int *ngroups) {
   }
   *ngroups = g + 1;
   life[ir->input].born = -1;
+  for (int i = 0; i < ir->nvals; i++)
+    if (ir->vals[i]->from_batch)
+      life[i].born = -1;
   life[base_of(ir, ir->output)].dies = *ngroups;
   return life;
 }

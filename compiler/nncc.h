@@ -314,6 +314,8 @@ typedef struct Value {
   Init init;     /* A_PARAM: how to initialize */
   bool decay;    /* A_PARAM: weight decay applies (weights, not biases) */
   bool dead;      /* read and written by no op (fused away): no storage */
+  bool from_batch; /* the transposed model input: forward() fills it from
+                      the batch rows, so its transpose op emits no code */
   bool row_major; /* batched, stored [B][features] (a transpose's output);
                      other batched values are [features][B] */
 } Value;

@@ -12,6 +12,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -652,6 +653,23 @@ static void nn_epoch_line(nn_run *R, int epoch, const nn_stats *tr, const nn_sta
 }
 
 /* The epochs; the figures of the last one in *final_tr / *final_te. */
+/* The static plan (four arenas, from the descriptor) plus the data sets,
+ * against the peak resident set the kernel measured. */
+static void nn_memory_report(const nn_run *R, const nn_train *T) {
+  const nn_model *m = R->m;
+  double mb = 1.0 / (1024 * 1024);
+  double plan = (double)(2 * m->params_size + m->state_size + m->acts_size) * m->real_size;
+  double data = 0;
+  const nn_dataset *sets[2] = {&T->tr, &T->te};
+  for (int i = 0; i < 2; i++)
+    data += (double)sets[i]->n * ((double)sets[i]->dim * 4 + (sets[i]->cls ? 4 : 0) +
+                                  (sets[i]->y ? (double)sets[i]->ydim * 4 : 0));
+  struct rusage ru;
+  if (getrusage(RUSAGE_SELF, &ru) == 0)
+    printf("memory: plan %.1f MB + data %.1f MB; peak RSS %.1f MB\n", plan * mb, data * mb,
+           (double)ru.ru_maxrss / 1024);
+}
+
 static int nn_epochs(nn_run *R, nn_train *T, nn_stats *final_tr, nn_stats *final_te) {
   int has_test = T->te.n > 0;
   for (int e = 1; e <= R->o.epochs; e++) {
@@ -718,6 +736,8 @@ static int nn_train_run(nn_run *R, nn_train *T) {
   char line[256];
   nn_stats_text(T->te.n > 0 ? "test" : "train", T->te.n > 0 ? &te : &tr, line, sizeof line);
   printf("final: %s\n", line);
+  if (!R->o.quiet)
+    nn_memory_report(R, T);
   if (R->o.save) {
     char err[1024];
     if (nn_ckpt_save(R->o.save, R->m, &R->c, err, sizeof err)) {
