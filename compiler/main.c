@@ -265,17 +265,12 @@ static int compile(const Options *o, const char *src) {
     goto out;
   if (dumps(o, 's'))
     model_print(stderr, m);
-  if (o->summary) {
-    shape_summary(stdout, m);
-    rc = 0;
-    goto out;
-  }
 
   ir = lower_model(m);
   ir_verify(ir, "lower");
   if (dumps(o, 'l'))
     ir_print(stderr, ir, "lower");
-  if (o->emit && (!strcmp(o->emit, "model") || !strcmp(o->emit, "ir"))) {
+  if (o->emit && (!strcmp(o->emit, "model") || !strcmp(o->emit, "ir")) && !o->summary) {
     rc = write_output(ir, o, prog, m);
     goto out;
   }
@@ -284,7 +279,7 @@ static int compile(const Options *o, const char *src) {
   ir_verify(ir, "autodiff");
   if (dumps(o, 'a'))
     ir_print(stderr, ir, "autodiff");
-  if (o->emit && !strcmp(o->emit, "grad")) {
+  if (o->emit && !strcmp(o->emit, "grad") && !o->summary) {
     rc = write_output(ir, o, prog, m);
     goto out;
   }
@@ -298,6 +293,11 @@ static int compile(const Options *o, const char *src) {
   ir_verify(ir, "memplan");
   if (dumps(o, 'm'))
     ir_print(stderr, ir, "memplan");
+  if (o->summary) {
+    shape_summary(stdout, m, ir);
+    rc = 0;
+    goto out;
+  }
 
   rc = write_output(ir, o, prog, m);
 out:

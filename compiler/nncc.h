@@ -281,8 +281,10 @@ void model_print(FILE *out, const Model *m);
 /* Infer every layer's output shape and parameter count; report mismatches
  * with the arithmetic.  Returns the number of errors. */
 int shape_infer(Model *m);
-/* --summary: table of layers, output shapes, parameter counts, total. */
-void shape_summary(FILE *out, const Model *m);
+/* --summary: table of layers, output shapes, parameter counts, total;
+ * with the IR after memplan, the bytes of each arena. */
+struct IR;
+void shape_summary(FILE *out, const Model *m, const struct IR *ir);
 
 /* ----------------------------------------------------------------- ir.c */
 /* Which arena a value lives in. */

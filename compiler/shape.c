@@ -164,7 +164,7 @@ int shape_infer(Model *m) {
   return diag_errors() - before;
 }
 
-void shape_summary(FILE *out, const Model *m) {
+void shape_summary(FILE *out, const Model *m, const IR *ir) {
   char buf[64];
   long total = 0, weights = 0;
   fprintf(out, "model '%s' (%s), batch %d\n", m->name, m->file, m->batch);
@@ -180,4 +180,18 @@ void shape_summary(FILE *out, const Model *m) {
   fprintf(out, "  %-12s %-8s %-14s %10ld\n", "total", "", "", total);
   fprintf(out, "%ld learnable parameters (%ld weights, %ld biases)\n", total, weights,
           total - weights);
+  if (!ir)
+    return;
+  /* float; a -DNN_REAL=double build takes twice as much */
+  static const char *const names[] = {[A_PARAM] = "params", [A_GRAD] = "grads",
+                                      [A_STATE] = "optimizer state", [A_ACT] = "activations"};
+  static const Arena order[] = {A_PARAM, A_GRAD, A_STATE, A_ACT};
+  size_t sum = 0;
+  fprintf(out, "memory plan (float, batch %d):", m->batch);
+  for (int i = 0; i < 4; i++) {
+    size_t bytes = ir->arena_size[order[i]] * 4;
+    sum += bytes;
+    fprintf(out, "%s %s %zu", i ? "," : "", names[order[i]], bytes);
+  }
+  fprintf(out, "; total %zu bytes\n", sum);
 }

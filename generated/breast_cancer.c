@@ -44,7 +44,7 @@ typedef NN_REAL real;
 
 enum { B = 16 };
 
-// models/breast_cancer.nn:20: layer hidden = dense(nuclei, 32, activation = tanh)
+// models/breast_cancer.nn:21: layer hidden = dense(nuclei, 32, activation = tanh)
 // hidden is (B,32), nuclei is (B,30), hidden.weight is (32,30), hidden.bias is (32)
 static void hidden_forward(real *restrict hidden, const real *restrict nuclei, const real *restrict hidden_weight, const real *restrict hidden_bias) {
   // hidden = linear.tanh(nuclei, hidden.weight, hidden.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused
@@ -106,7 +106,7 @@ static void hidden_forward(real *restrict hidden, const real *restrict nuclei, c
   }
 }
 
-// models/breast_cancer.nn:21: layer out = dense(hidden, 1, activation = sigmoid)
+// models/breast_cancer.nn:22: layer out = dense(hidden, 1, activation = sigmoid)
 // out_z is (B,1), out is (B,1), hidden is (B,32), out.weight is (1,32), out.bias is (1)
 static void out_forward(real *restrict out_z, real *restrict out, const real *restrict hidden, const real *restrict out_weight, const real *restrict out_bias) {
   // out_z = linear(hidden, out.weight, out.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused
@@ -145,7 +145,7 @@ static void out_forward(real *restrict out_z, real *restrict out, const real *re
   }
 }
 
-// models/breast_cancer.nn:23: loss binary_cross_entropy(out, benign)
+// models/breast_cancer.nn:24: loss binary_cross_entropy(out, benign)
 // out_z is (B,1), out is (B,1), benign is (B,1)
 static double loss_forward(const real *restrict out_z, const real *restrict out, const float *restrict benign, int nb, double *correct) {
   double loss = 0;
@@ -163,7 +163,7 @@ static double loss_forward(const real *restrict out_z, const real *restrict out,
   return loss;
 }
 
-// models/breast_cancer.nn:23: loss binary_cross_entropy(out, benign)
+// models/breast_cancer.nn:24: loss binary_cross_entropy(out, benign)
 // d_out_z is (B,1), out is (B,1), benign is (B,1)
 static void loss_backward(real *restrict d_out_z, const real *restrict out, const float *restrict benign, int nb) {
   // d_out_z = bce_sigmoid_grad(out, benign): dz = (p - t) / (nb K); inputs p, t
@@ -176,7 +176,7 @@ static void loss_backward(real *restrict d_out_z, const real *restrict out, cons
   }
 }
 
-// models/breast_cancer.nn:21: layer out = dense(hidden, 1, activation = sigmoid)
+// models/breast_cancer.nn:22: layer out = dense(hidden, 1, activation = sigmoid)
 // d_hidden is (B,32), hidden_t is (B,32), d_out.weight is (1,32), d_out.bias is (1), d_out_z is (B,1), out.weight is (1,32), hidden is (B,32)
 static void out_backward(real *restrict d_hidden, real *restrict hidden_t, real *restrict d_out_weight, real *restrict d_out_bias, const real *restrict d_out_z, const real *restrict out_weight, const real *restrict hidden) {
   // d_hidden = matmul_nn(d_out_z, out.weight): dx[B,K] = dy[B,N] w[N,K]
@@ -278,7 +278,7 @@ static void out_backward(real *restrict d_hidden, real *restrict hidden_t, real 
   }
 }
 
-// models/breast_cancer.nn:20: layer hidden = dense(nuclei, 32, activation = tanh)
+// models/breast_cancer.nn:21: layer hidden = dense(nuclei, 32, activation = tanh)
 // d_hidden_z is (B,32), nuclei_t is (B,30), d_hidden.weight is (32,30), d_hidden.bias is (32), d_hidden is (B,32), hidden is (B,32), nuclei is (B,30)
 static void hidden_backward(real *restrict d_hidden_z, real *restrict nuclei_t, real *restrict d_hidden_weight, real *restrict d_hidden_bias, const real *restrict d_hidden, const real *restrict hidden, const real *restrict nuclei) {
   // d_hidden_z = act_grad.tanh(d_hidden, hidden): dx = f'(x or y) dy; inputs dy [, x or y]
@@ -289,11 +289,7 @@ static void hidden_backward(real *restrict d_hidden_z, real *restrict nuclei_t, 
     d_hidden_z[i] = dyi * ((real)1 - yi * yi);
   }
   // nuclei_t = transpose(nuclei): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads
-  for (int k0 = 0; k0 < 30; k0 += 16)
-    for (int b0 = 0; b0 < 16; b0 += 16)
-      for (int k = k0; k < k0 + 16 && k < 30; k++)
-        for (int b = b0; b < b0 + 16 && b < 16; b++)
-          nuclei_t[(size_t)b * 30 + k] = nuclei[(size_t)k * 16 + b];
+  // (forward() filled nuclei_t from the batch rows)
   // d_hidden.weight = matmul_tn(d_hidden_z, nuclei_t): dw[N,K] = dy[B,N]^T x[B,K] (sum over the batch)
   for (int t = 0; t < 5; t++) {
     const int r0 = 0 + (t / 1) * 6, c0 = 0 + (t % 1) * 30;
@@ -420,21 +416,29 @@ static double forward(nn_ctx *c, const float *xb, const int32_t *cls, const floa
   real *A = c->acts;
   real *P = c->params;
   real *nuclei = A + 0; // (B,30)
-  real *hidden = A + 480; // (B,32)
+  real *nuclei_t = A + 480; // (B,30)
+  real *hidden = A + 960; // (B,32)
   real *hidden_weight = P + 0; // (32,30)
   real *hidden_bias = P + 960; // (32)
-  real *out_z = A + 992; // (B,1)
-  real *out = A + 1008; // (B,1)
+  real *out_z = A + 1472; // (B,1)
+  real *out = A + 1488; // (B,1)
   real *out_weight = P + 992; // (1,32)
   real *out_bias = P + 1024; // (1)
-  // the batch's rows xb[nb][30] become the columns of nuclei[30][B]; dead
-  // columns (nb..B-1) are zeroed
-  for (int b = 0; b < nb; b++)
-    for (int k = 0; k < 30; k++)
-      nuclei[(size_t)k * 16 + b] = (real)xb[(size_t)b * 30 + k];
+  // the batch's rows xb[nb][30] become the columns of nuclei[30][B] (in
+  // 16 x 16 blocks); dead columns nb..B-1 are zeroed
+  for (int b0 = 0; b0 < nb; b0 += 16)
+    for (int k0 = 0; k0 < 30; k0 += 16)
+      for (int k = k0; k < k0 + 16 && k < 30; k++)
+        for (int b = b0; b < b0 + 16 && b < nb; b++)
+          nuclei[(size_t)k * 16 + b] = (real)xb[(size_t)b * 30 + k];
   for (int k = 0; k < 30; k++)
     for (int b = nb; b < 16; b++)
       nuclei[(size_t)k * 16 + b] = 0;
+  // and, row-major, nuclei_t[B][30] for the weight gradient
+  for (size_t i = 0; i < (size_t)nb * 30; i++)
+    nuclei_t[i] = (real)xb[i];
+  for (size_t i = (size_t)nb * 30; i < 480; i++)
+    nuclei_t[i] = 0;
   hidden_forward(hidden, nuclei, hidden_weight, hidden_bias);
   out_forward(out_z, out, hidden, out_weight, out_bias);
   if (!yb)
@@ -449,16 +453,16 @@ static void backward(nn_ctx *c, const int32_t *cls, const float *yb, int nb) {
   real *A = c->acts;
   real *P = c->params;
   real *G = c->grads;
-  real *d_out_z = A + 992; // (B,1)
-  real *out = A + 1008; // (B,1)
-  real *d_hidden = A + 1024; // (B,32)
-  real *hidden_t = A + 1536; // (B,32)
+  real *d_out_z = A + 1472; // (B,1)
+  real *out = A + 1488; // (B,1)
+  real *d_hidden = A + 1504; // (B,32)
+  real *hidden_t = A + 2016; // (B,32)
   real *d_out_weight = G + 992; // (1,32)
   real *d_out_bias = G + 1024; // (1)
   real *out_weight = P + 992; // (1,32)
-  real *hidden = A + 480; // (B,32)
-  real *d_hidden_z = A + 1536; // (B,32)
-  real *nuclei_t = A + 2048; // (B,30)
+  real *hidden = A + 960; // (B,32)
+  real *d_hidden_z = A + 2016; // (B,32)
+  real *nuclei_t = A + 480; // (B,30)
   real *d_hidden_weight = G + 0; // (32,30)
   real *d_hidden_bias = G + 960; // (32)
   real *nuclei = A + 0; // (B,30)
@@ -469,7 +473,7 @@ static void backward(nn_ctx *c, const int32_t *cls, const float *yb, int nb) {
 
 // The model's output rows after forward(): out, transposed to [nb][1].
 static void output(nn_ctx *c, int nb, float *dst) {
-  const real *o = (const real *)c->acts + 1008;
+  const real *o = (const real *)c->acts + 1488;
   for (int b = 0; b < nb; b++)
     for (int n = 0; n < 1; n++)
       dst[(size_t)b * 1 + n] = (float)o[(size_t)n * 16 + b];

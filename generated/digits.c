@@ -44,7 +44,7 @@ typedef NN_REAL real;
 
 enum { B = 32 };
 
-// models/digits.nn:21: layer hidden = dense(64, activation = relu)
+// models/digits.nn:22: layer hidden = dense(64, activation = relu)
 // hidden is (B,64), flat is (B,64), hidden.weight is (64,64), hidden.bias is (64)
 static void hidden_forward(real *restrict hidden, const real *restrict flat, const real *restrict hidden_weight, const real *restrict hidden_bias) {
   // hidden = linear.relu(flat, hidden.weight, hidden.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused
@@ -106,7 +106,7 @@ static void hidden_forward(real *restrict hidden, const real *restrict flat, con
   }
 }
 
-// models/digits.nn:22: layer out = dense(10, activation = softmax)
+// models/digits.nn:23: layer out = dense(10, activation = softmax)
 // out_z is (B,10), out is (B,10), hidden is (B,64), out.weight is (10,64), out.bias is (10)
 static void out_forward(real *restrict out_z, real *restrict out, const real *restrict hidden, const real *restrict out_weight, const real *restrict out_bias) {
   // out_z = linear(hidden, out.weight, out.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused
@@ -191,7 +191,7 @@ static void out_forward(real *restrict out_z, real *restrict out, const real *re
       out[n * 32 + c] *= sum[c];
 }
 
-// models/digits.nn:24: loss cross_entropy(out, digit)
+// models/digits.nn:25: loss cross_entropy(out, digit)
 // out_z is (B,10), out is (B,10), digit is (B,1)
 static double loss_forward(const real *restrict out_z, const real *restrict out, const int32_t *restrict digit, int nb, double *correct) {
   double loss = 0;
@@ -217,7 +217,7 @@ static double loss_forward(const real *restrict out_z, const real *restrict out,
   return loss;
 }
 
-// models/digits.nn:24: loss cross_entropy(out, digit)
+// models/digits.nn:25: loss cross_entropy(out, digit)
 // d_out_z is (B,10), out is (B,10), digit is (B,1)
 static void loss_backward(real *restrict d_out_z, const real *restrict out, const int32_t *restrict digit, int nb) {
   // d_out_z = ce_softmax_grad(out, digit): dz = (p - onehot(c)) / nb; inputs p, class
@@ -230,7 +230,7 @@ static void loss_backward(real *restrict d_out_z, const real *restrict out, cons
     d_out_z[digit[c] * 32 + c] -= scale;
 }
 
-// models/digits.nn:22: layer out = dense(10, activation = softmax)
+// models/digits.nn:23: layer out = dense(10, activation = softmax)
 // d_hidden is (B,64), hidden_t is (B,64), d_out.weight is (10,64), d_out.bias is (10), d_out_z is (B,10), out.weight is (10,64), hidden is (B,64)
 static void out_backward(real *restrict d_hidden, real *restrict hidden_t, real *restrict d_out_weight, real *restrict d_out_bias, const real *restrict d_out_z, const real *restrict out_weight, const real *restrict hidden) {
   // d_hidden = matmul_nn(d_out_z, out.weight): dx[B,K] = dy[B,N] w[N,K]
@@ -359,7 +359,7 @@ static void out_backward(real *restrict d_hidden, real *restrict hidden_t, real 
   }
 }
 
-// models/digits.nn:21: layer hidden = dense(64, activation = relu)
+// models/digits.nn:22: layer hidden = dense(64, activation = relu)
 // d_hidden_z is (B,64), flat_t is (B,64), d_hidden.weight is (64,64), d_hidden.bias is (64), d_hidden is (B,64), hidden is (B,64), flat is (B,64)
 static void hidden_backward(real *restrict d_hidden_z, real *restrict flat_t, real *restrict d_hidden_weight, real *restrict d_hidden_bias, const real *restrict d_hidden, const real *restrict hidden, const real *restrict flat) {
   // d_hidden_z = act_grad.relu(d_hidden, hidden): dx = f'(x or y) dy; inputs dy [, x or y]
@@ -370,11 +370,7 @@ static void hidden_backward(real *restrict d_hidden_z, real *restrict flat_t, re
     d_hidden_z[i] = yi > 0 ? dyi : (real)0;
   }
   // flat_t = transpose(flat): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads
-  for (int k0 = 0; k0 < 64; k0 += 16)
-    for (int b0 = 0; b0 < 32; b0 += 16)
-      for (int k = k0; k < k0 + 16 && k < 64; k++)
-        for (int b = b0; b < b0 + 16 && b < 32; b++)
-          flat_t[(size_t)b * 64 + k] = flat[(size_t)k * 32 + b];
+  // (forward() filled flat_t from the batch rows)
   // d_hidden.weight = matmul_tn(d_hidden_z, flat_t): dw[N,K] = dy[B,N]^T x[B,K] (sum over the batch)
   for (int t = 0; t < 10; t++) {
     const int r0 = 0 + (t / 1) * 6, c0 = 0 + (t % 1) * 64;
@@ -501,22 +497,30 @@ static double forward(nn_ctx *c, const float *xb, const int32_t *cls, const floa
   real *A = c->acts;
   real *P = c->params;
   real *image = A + 0; // (B,8,8)
-  real *hidden = A + 2048; // (B,64)
+  real *flat_t = A + 2048; // (B,64)
+  real *hidden = A + 4096; // (B,64)
   real *flat = A + 0; // (B,64)
   real *hidden_weight = P + 0; // (64,64)
   real *hidden_bias = P + 4096; // (64)
-  real *out_z = A + 4096; // (B,10)
-  real *out = A + 4416; // (B,10)
+  real *out_z = A + 6144; // (B,10)
+  real *out = A + 6464; // (B,10)
   real *out_weight = P + 4160; // (10,64)
   real *out_bias = P + 4800; // (10)
-  // the batch's rows xb[nb][64] become the columns of image[64][B]; dead
-  // columns (nb..B-1) are zeroed
-  for (int b = 0; b < nb; b++)
-    for (int k = 0; k < 64; k++)
-      image[(size_t)k * 32 + b] = (real)xb[(size_t)b * 64 + k];
+  // the batch's rows xb[nb][64] become the columns of image[64][B] (in
+  // 16 x 16 blocks); dead columns nb..B-1 are zeroed
+  for (int b0 = 0; b0 < nb; b0 += 16)
+    for (int k0 = 0; k0 < 64; k0 += 16)
+      for (int k = k0; k < k0 + 16 && k < 64; k++)
+        for (int b = b0; b < b0 + 16 && b < nb; b++)
+          image[(size_t)k * 32 + b] = (real)xb[(size_t)b * 64 + k];
   for (int k = 0; k < 64; k++)
     for (int b = nb; b < 32; b++)
       image[(size_t)k * 32 + b] = 0;
+  // and, row-major, flat_t[B][64] for the weight gradient
+  for (size_t i = 0; i < (size_t)nb * 64; i++)
+    flat_t[i] = (real)xb[i];
+  for (size_t i = (size_t)nb * 64; i < 2048; i++)
+    flat_t[i] = 0;
   // flat is a view of image
   hidden_forward(hidden, flat, hidden_weight, hidden_bias);
   out_forward(out_z, out, hidden, out_weight, out_bias);
@@ -532,16 +536,16 @@ static void backward(nn_ctx *c, const int32_t *cls, const float *yb, int nb) {
   real *A = c->acts;
   real *P = c->params;
   real *G = c->grads;
-  real *d_out_z = A + 4096; // (B,10)
-  real *out = A + 4416; // (B,10)
-  real *d_hidden = A + 4736; // (B,64)
-  real *hidden_t = A + 6784; // (B,64)
+  real *d_out_z = A + 6144; // (B,10)
+  real *out = A + 6464; // (B,10)
+  real *d_hidden = A + 6784; // (B,64)
+  real *hidden_t = A + 8832; // (B,64)
   real *d_out_weight = G + 4160; // (10,64)
   real *d_out_bias = G + 4800; // (10)
   real *out_weight = P + 4160; // (10,64)
-  real *hidden = A + 2048; // (B,64)
-  real *d_hidden_z = A + 6784; // (B,64)
-  real *flat_t = A + 8832; // (B,64)
+  real *hidden = A + 4096; // (B,64)
+  real *d_hidden_z = A + 8832; // (B,64)
+  real *flat_t = A + 2048; // (B,64)
   real *d_hidden_weight = G + 0; // (64,64)
   real *d_hidden_bias = G + 4096; // (64)
   real *flat = A + 0; // (B,64)
@@ -552,7 +556,7 @@ static void backward(nn_ctx *c, const int32_t *cls, const float *yb, int nb) {
 
 // The model's output rows after forward(): out, transposed to [nb][10].
 static void output(nn_ctx *c, int nb, float *dst) {
-  const real *o = (const real *)c->acts + 4416;
+  const real *o = (const real *)c->acts + 6464;
   for (int b = 0; b < nb; b++)
     for (int n = 0; n < 10; n++)
       dst[(size_t)b * 10 + n] = (float)o[(size_t)n * 32 + b];

@@ -3,7 +3,7 @@
 //   235146 parameters; batches of up to B = 64 rows; loss cross_entropy
 //   build:   cc -O3 -march=native -fopenmp THIS.c -lnnrt -lcjson -lz -lm -o train
 //   -DNN_REAL=double builds it in double precision (for gradient checks).
-// Arenas (elements): params 235152, grads 235152, state 235152, acts 158976.
+// Arenas (elements): params 235152, grads 235152, state 235152, acts 175360.
 // Shapes are written (B,N): B batch rows, of which nb are live.  Activations
 // are stored feature-major, [N][B]: a row of the batch is a column.
 
@@ -573,11 +573,7 @@ static void h1_backward(real *restrict d_h1_z, real *restrict flat_t, real *rest
     d_h1_z[i] = yi > 0 ? dyi : (real)0;
   }
   // flat_t = transpose(flat): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads
-  for (int k0 = 0; k0 < 784; k0 += 16)
-    for (int b0 = 0; b0 < 64; b0 += 16)
-      for (int k = k0; k < k0 + 16 && k < 784; k++)
-        for (int b = b0; b < b0 + 16 && b < 64; b++)
-          flat_t[(size_t)b * 784 + k] = flat[(size_t)k * 64 + b];
+  // (forward() filled flat_t from the batch rows)
   // d_h1.weight = matmul_tn(d_h1_z, flat_t): dw[N,K] = dy[B,N]^T x[B,K] (sum over the batch)
   NN_OMP(omp parallel for schedule(static))
   for (int t = 0; t < 504; t++) {
@@ -783,25 +779,33 @@ static double forward(nn_ctx *c, const float *xb, const int32_t *cls, const floa
   real *A = c->acts;
   real *P = c->params;
   real *image = A + 0; // (B,28,28,1)
-  real *h1 = A + 50176; // (B,256)
+  real *flat_t = A + 50176; // (B,784)
+  real *h1 = A + 100352; // (B,256)
   real *flat = A + 0; // (B,784)
   real *h1_weight = P + 0; // (256,784)
   real *h1_bias = P + 200704; // (256)
-  real *h2 = A + 66560; // (B,128)
+  real *h2 = A + 116736; // (B,128)
   real *h2_weight = P + 200960; // (128,256)
   real *h2_bias = P + 233728; // (128)
-  real *out_z = A + 74752; // (B,10)
-  real *out = A + 75392; // (B,10)
+  real *out_z = A + 124928; // (B,10)
+  real *out = A + 125568; // (B,10)
   real *out_weight = P + 233856; // (10,128)
   real *out_bias = P + 235136; // (10)
-  // the batch's rows xb[nb][784] become the columns of image[784][B]; dead
-  // columns (nb..B-1) are zeroed
-  for (int b = 0; b < nb; b++)
-    for (int k = 0; k < 784; k++)
-      image[(size_t)k * 64 + b] = (real)xb[(size_t)b * 784 + k];
+  // the batch's rows xb[nb][784] become the columns of image[784][B] (in
+  // 16 x 16 blocks); dead columns nb..B-1 are zeroed
+  for (int b0 = 0; b0 < nb; b0 += 16)
+    for (int k0 = 0; k0 < 784; k0 += 16)
+      for (int k = k0; k < k0 + 16 && k < 784; k++)
+        for (int b = b0; b < b0 + 16 && b < nb; b++)
+          image[(size_t)k * 64 + b] = (real)xb[(size_t)b * 784 + k];
   for (int k = 0; k < 784; k++)
     for (int b = nb; b < 64; b++)
       image[(size_t)k * 64 + b] = 0;
+  // and, row-major, flat_t[B][784] for the weight gradient
+  for (size_t i = 0; i < (size_t)nb * 784; i++)
+    flat_t[i] = (real)xb[i];
+  for (size_t i = (size_t)nb * 784; i < 50176; i++)
+    flat_t[i] = 0;
   // flat is a view of image
   h1_forward(h1, flat, h1_weight, h1_bias);
   h2_forward(h2, h1, h2_weight, h2_bias);
@@ -818,23 +822,23 @@ static void backward(nn_ctx *c, const int32_t *cls, const float *yb, int nb) {
   real *A = c->acts;
   real *P = c->params;
   real *G = c->grads;
-  real *d_out_z = A + 74752; // (B,10)
-  real *out = A + 75392; // (B,10)
-  real *d_h2 = A + 76032; // (B,128)
-  real *h2_t = A + 84224; // (B,128)
+  real *d_out_z = A + 124928; // (B,10)
+  real *out = A + 125568; // (B,10)
+  real *d_h2 = A + 126208; // (B,128)
+  real *h2_t = A + 134400; // (B,128)
   real *d_out_weight = G + 233856; // (10,128)
   real *d_out_bias = G + 235136; // (10)
   real *out_weight = P + 233856; // (10,128)
-  real *h2 = A + 66560; // (B,128)
-  real *d_h2_z = A + 84224; // (B,128)
-  real *d_h1 = A + 92416; // (B,256)
-  real *h1_t = A + 108800; // (B,256)
+  real *h2 = A + 116736; // (B,128)
+  real *d_h2_z = A + 134400; // (B,128)
+  real *d_h1 = A + 142592; // (B,256)
+  real *h1_t = A + 158976; // (B,256)
   real *d_h2_weight = G + 200960; // (128,256)
   real *d_h2_bias = G + 233728; // (128)
   real *h2_weight = P + 200960; // (128,256)
-  real *h1 = A + 50176; // (B,256)
-  real *d_h1_z = A + 76032; // (B,256)
-  real *flat_t = A + 108800; // (B,784)
+  real *h1 = A + 100352; // (B,256)
+  real *d_h1_z = A + 126208; // (B,256)
+  real *flat_t = A + 50176; // (B,784)
   real *d_h1_weight = G + 0; // (256,784)
   real *d_h1_bias = G + 200704; // (256)
   real *flat = A + 0; // (B,784)
@@ -846,7 +850,7 @@ static void backward(nn_ctx *c, const int32_t *cls, const float *yb, int nb) {
 
 // The model's output rows after forward(): out, transposed to [nb][10].
 static void output(nn_ctx *c, int nb, float *dst) {
-  const real *o = (const real *)c->acts + 75392;
+  const real *o = (const real *)c->acts + 125568;
   for (int b = 0; b < nb; b++)
     for (int n = 0; n < 10; n++)
       dst[(size_t)b * 10 + n] = (float)o[(size_t)n * 64 + b];
@@ -917,7 +921,7 @@ const nn_model nn_model_desc = {
   .params = params,
   .params_size = 235152,
   .state_size = 235152,
-  .acts_size = 158976,
+  .acts_size = 175360,
   .init = init,
   .forward = forward,
   .backward = backward,

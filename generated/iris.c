@@ -316,11 +316,7 @@ static void hidden_backward(real *restrict d_hidden_z, real *restrict features_t
     d_hidden_z[i] = dyi * ((real)1 - yi * yi);
   }
   // features_t = transpose(features): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads
-  for (int k0 = 0; k0 < 4; k0 += 16)
-    for (int b0 = 0; b0 < 16; b0 += 16)
-      for (int k = k0; k < k0 + 16 && k < 4; k++)
-        for (int b = b0; b < b0 + 16 && b < 16; b++)
-          features_t[(size_t)b * 4 + k] = features[(size_t)k * 16 + b];
+  // (forward() filled features_t from the batch rows)
   // d_hidden.weight = matmul_tn(d_hidden_z, features_t): dw[N,K] = dy[B,N]^T x[B,K] (sum over the batch)
   for (int t = 0; t < 2; t++) {
     const int r0 = 0 + (t / 1) * 6, c0 = 0 + (t % 1) * 4;
@@ -447,21 +443,29 @@ static double forward(nn_ctx *c, const float *xb, const int32_t *cls, const floa
   real *A = c->acts;
   real *P = c->params;
   real *features = A + 0; // (B,4)
-  real *hidden = A + 64; // (B,16)
+  real *features_t = A + 64; // (B,4)
+  real *hidden = A + 128; // (B,16)
   real *hidden_weight = P + 0; // (16,4)
   real *hidden_bias = P + 64; // (16)
-  real *out_z = A + 320; // (B,3)
-  real *out = A + 368; // (B,3)
+  real *out_z = A + 384; // (B,3)
+  real *out = A + 432; // (B,3)
   real *out_weight = P + 80; // (3,16)
   real *out_bias = P + 128; // (3)
-  // the batch's rows xb[nb][4] become the columns of features[4][B]; dead
-  // columns (nb..B-1) are zeroed
-  for (int b = 0; b < nb; b++)
-    for (int k = 0; k < 4; k++)
-      features[(size_t)k * 16 + b] = (real)xb[(size_t)b * 4 + k];
+  // the batch's rows xb[nb][4] become the columns of features[4][B] (in
+  // 16 x 16 blocks); dead columns nb..B-1 are zeroed
+  for (int b0 = 0; b0 < nb; b0 += 16)
+    for (int k0 = 0; k0 < 4; k0 += 16)
+      for (int k = k0; k < k0 + 16 && k < 4; k++)
+        for (int b = b0; b < b0 + 16 && b < nb; b++)
+          features[(size_t)k * 16 + b] = (real)xb[(size_t)b * 4 + k];
   for (int k = 0; k < 4; k++)
     for (int b = nb; b < 16; b++)
       features[(size_t)k * 16 + b] = 0;
+  // and, row-major, features_t[B][4] for the weight gradient
+  for (size_t i = 0; i < (size_t)nb * 4; i++)
+    features_t[i] = (real)xb[i];
+  for (size_t i = (size_t)nb * 4; i < 64; i++)
+    features_t[i] = 0;
   hidden_forward(hidden, features, hidden_weight, hidden_bias);
   out_forward(out_z, out, hidden, out_weight, out_bias);
   if (!cls)
@@ -476,16 +480,16 @@ static void backward(nn_ctx *c, const int32_t *cls, const float *yb, int nb) {
   real *A = c->acts;
   real *P = c->params;
   real *G = c->grads;
-  real *d_out_z = A + 320; // (B,3)
-  real *out = A + 368; // (B,3)
-  real *d_hidden = A + 416; // (B,16)
-  real *hidden_t = A + 672; // (B,16)
+  real *d_out_z = A + 384; // (B,3)
+  real *out = A + 432; // (B,3)
+  real *d_hidden = A + 480; // (B,16)
+  real *hidden_t = A + 736; // (B,16)
   real *d_out_weight = G + 80; // (3,16)
   real *d_out_bias = G + 128; // (3)
   real *out_weight = P + 80; // (3,16)
-  real *hidden = A + 64; // (B,16)
-  real *d_hidden_z = A + 672; // (B,16)
-  real *features_t = A + 928; // (B,4)
+  real *hidden = A + 128; // (B,16)
+  real *d_hidden_z = A + 736; // (B,16)
+  real *features_t = A + 64; // (B,4)
   real *d_hidden_weight = G + 0; // (16,4)
   real *d_hidden_bias = G + 64; // (16)
   real *features = A + 0; // (B,4)
@@ -496,7 +500,7 @@ static void backward(nn_ctx *c, const int32_t *cls, const float *yb, int nb) {
 
 // The model's output rows after forward(): out, transposed to [nb][3].
 static void output(nn_ctx *c, int nb, float *dst) {
-  const real *o = (const real *)c->acts + 368;
+  const real *o = (const real *)c->acts + 432;
   for (int b = 0; b < nb; b++)
     for (int n = 0; n < 3; n++)
       dst[(size_t)b * 3 + n] = (float)o[(size_t)n * 16 + b];

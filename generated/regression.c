@@ -3,7 +3,7 @@
 //   1153 parameters; batches of up to B = 16 rows; loss mse
 //   build:   cc -O3 -march=native -fopenmp THIS.c -lnnrt -lcjson -lz -lm -o train
 //   -DNN_REAL=double builds it in double precision (for gradient checks).
-// Arenas (elements): params 1168, grads 1168, state 1168, acts 3120.
+// Arenas (elements): params 1168, grads 1168, state 1168, acts 3136.
 // Shapes are written (B,N): B batch rows, of which nb are live.  Activations
 // are stored feature-major, [N][B]: a row of the batch is a column.
 
@@ -479,11 +479,7 @@ static void h1_backward(real *restrict d_h1_z, real *restrict x_t, real *restric
     d_h1_z[i] = dyi * ((real)1 - yi * yi);
   }
   // x_t = transpose(x): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads
-  for (int k0 = 0; k0 < 1; k0 += 16)
-    for (int b0 = 0; b0 < 16; b0 += 16)
-      for (int k = k0; k < k0 + 16 && k < 1; k++)
-        for (int b = b0; b < b0 + 16 && b < 16; b++)
-          x_t[(size_t)b * 1 + k] = x[(size_t)k * 16 + b];
+  // (forward() filled x_t from the batch rows)
   // d_h1.weight = matmul_tn(d_h1_z, x_t): dw[N,K] = dy[B,N]^T x[B,K] (sum over the batch)
   for (int t = 0; t < 5; t++) {
     const int r0 = 0 + (t / 1) * 6, c0 = 0 + (t % 1) * 1;
@@ -632,23 +628,31 @@ static double forward(nn_ctx *c, const float *xb, const int32_t *cls, const floa
   real *A = c->acts;
   real *P = c->params;
   real *x = A + 0; // (B,1)
-  real *h1 = A + 16; // (B,32)
+  real *x_t = A + 16; // (B,1)
+  real *h1 = A + 32; // (B,32)
   real *h1_weight = P + 0; // (32,1)
   real *h1_bias = P + 32; // (32)
-  real *h2 = A + 528; // (B,32)
+  real *h2 = A + 544; // (B,32)
   real *h2_weight = P + 64; // (32,32)
   real *h2_bias = P + 1088; // (32)
-  real *out = A + 1040; // (B,1)
+  real *out = A + 1056; // (B,1)
   real *out_weight = P + 1120; // (1,32)
   real *out_bias = P + 1152; // (1)
-  // the batch's rows xb[nb][1] become the columns of x[1][B]; dead
-  // columns (nb..B-1) are zeroed
-  for (int b = 0; b < nb; b++)
-    for (int k = 0; k < 1; k++)
-      x[(size_t)k * 16 + b] = (real)xb[(size_t)b * 1 + k];
+  // the batch's rows xb[nb][1] become the columns of x[1][B] (in
+  // 16 x 16 blocks); dead columns nb..B-1 are zeroed
+  for (int b0 = 0; b0 < nb; b0 += 16)
+    for (int k0 = 0; k0 < 1; k0 += 16)
+      for (int k = k0; k < k0 + 16 && k < 1; k++)
+        for (int b = b0; b < b0 + 16 && b < nb; b++)
+          x[(size_t)k * 16 + b] = (real)xb[(size_t)b * 1 + k];
   for (int k = 0; k < 1; k++)
     for (int b = nb; b < 16; b++)
       x[(size_t)k * 16 + b] = 0;
+  // and, row-major, x_t[B][1] for the weight gradient
+  for (size_t i = 0; i < (size_t)nb * 1; i++)
+    x_t[i] = (real)xb[i];
+  for (size_t i = (size_t)nb * 1; i < 16; i++)
+    x_t[i] = 0;
   h1_forward(h1, x, h1_weight, h1_bias);
   h2_forward(h2, h1, h2_weight, h2_bias);
   out_forward(out, h2, out_weight, out_bias);
@@ -664,23 +668,23 @@ static void backward(nn_ctx *c, const int32_t *cls, const float *yb, int nb) {
   real *A = c->acts;
   real *P = c->params;
   real *G = c->grads;
-  real *d_out = A + 1056; // (B,1)
-  real *out = A + 1040; // (B,1)
-  real *d_h2 = A + 1072; // (B,32)
-  real *h2_t = A + 1584; // (B,32)
+  real *d_out = A + 1072; // (B,1)
+  real *out = A + 1056; // (B,1)
+  real *d_h2 = A + 1088; // (B,32)
+  real *h2_t = A + 1600; // (B,32)
   real *d_out_weight = G + 1120; // (1,32)
   real *d_out_bias = G + 1152; // (1)
   real *out_weight = P + 1120; // (1,32)
-  real *h2 = A + 528; // (B,32)
-  real *d_h2_z = A + 1584; // (B,32)
-  real *d_h1 = A + 2096; // (B,32)
-  real *h1_t = A + 2608; // (B,32)
+  real *h2 = A + 544; // (B,32)
+  real *d_h2_z = A + 1600; // (B,32)
+  real *d_h1 = A + 2112; // (B,32)
+  real *h1_t = A + 2624; // (B,32)
   real *d_h2_weight = G + 64; // (32,32)
   real *d_h2_bias = G + 1088; // (32)
   real *h2_weight = P + 64; // (32,32)
-  real *h1 = A + 16; // (B,32)
-  real *d_h1_z = A + 528; // (B,32)
-  real *x_t = A + 1056; // (B,1)
+  real *h1 = A + 32; // (B,32)
+  real *d_h1_z = A + 544; // (B,32)
+  real *x_t = A + 16; // (B,1)
   real *d_h1_weight = G + 0; // (32,1)
   real *d_h1_bias = G + 32; // (32)
   real *x = A + 0; // (B,1)
@@ -692,7 +696,7 @@ static void backward(nn_ctx *c, const int32_t *cls, const float *yb, int nb) {
 
 // The model's output rows after forward(): out, transposed to [nb][1].
 static void output(nn_ctx *c, int nb, float *dst) {
-  const real *o = (const real *)c->acts + 1040;
+  const real *o = (const real *)c->acts + 1056;
   for (int b = 0; b < nb; b++)
     for (int n = 0; n < 1; n++)
       dst[(size_t)b * 1 + n] = (float)o[(size_t)n * 16 + b];
@@ -753,8 +757,8 @@ const nn_model nn_model_desc = {
   .test = {NN_SRC_CSV, "models/data/regression_test.csv", NULL, 1, 1},
   .scale = 1,
   .optimizer = "sgd",
-  .epochs = 500,
-  .lr = 0.005,
+  .epochs = 1000,
+  .lr = 0.002,
   .momentum = 0.9,
   .weight_decay = 0,
   .shuffle = 1,
@@ -763,7 +767,7 @@ const nn_model nn_model_desc = {
   .params = params,
   .params_size = 1168,
   .state_size = 1168,
-  .acts_size = 3120,
+  .acts_size = 3136,
   .init = init,
   .forward = forward,
   .backward = backward,

@@ -44,7 +44,7 @@ typedef NN_REAL real;
 
 enum { B = 16 };
 
-// models/wine.nn:24: layer hidden = dense(chemistry, 32, activation = tanh)
+// models/wine.nn:26: layer hidden = dense(chemistry, 32, activation = tanh)
 // hidden is (B,32), chemistry is (B,13), hidden.weight is (32,13), hidden.bias is (32)
 static void hidden_forward(real *restrict hidden, const real *restrict chemistry, const real *restrict hidden_weight, const real *restrict hidden_bias) {
   // hidden = linear.tanh(chemistry, hidden.weight, hidden.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused
@@ -106,7 +106,7 @@ static void hidden_forward(real *restrict hidden, const real *restrict chemistry
   }
 }
 
-// models/wine.nn:25: layer out = dense(hidden, 3, activation = softmax)
+// models/wine.nn:27: layer out = dense(hidden, 3, activation = softmax)
 // out_z is (B,3), out is (B,3), hidden is (B,32), out.weight is (3,32), out.bias is (3)
 static void out_forward(real *restrict out_z, real *restrict out, const real *restrict hidden, const real *restrict out_weight, const real *restrict out_bias) {
   // out_z = linear(hidden, out.weight, out.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused
@@ -164,7 +164,7 @@ static void out_forward(real *restrict out_z, real *restrict out, const real *re
       out[n * 16 + c] *= sum[c];
 }
 
-// models/wine.nn:27: loss cross_entropy(out, cultivar)
+// models/wine.nn:29: loss cross_entropy(out, cultivar)
 // out_z is (B,3), out is (B,3), cultivar is (B,1)
 static double loss_forward(const real *restrict out_z, const real *restrict out, const int32_t *restrict cultivar, int nb, double *correct) {
   double loss = 0;
@@ -190,7 +190,7 @@ static double loss_forward(const real *restrict out_z, const real *restrict out,
   return loss;
 }
 
-// models/wine.nn:27: loss cross_entropy(out, cultivar)
+// models/wine.nn:29: loss cross_entropy(out, cultivar)
 // d_out_z is (B,3), out is (B,3), cultivar is (B,1)
 static void loss_backward(real *restrict d_out_z, const real *restrict out, const int32_t *restrict cultivar, int nb) {
   // d_out_z = ce_softmax_grad(out, cultivar): dz = (p - onehot(c)) / nb; inputs p, class
@@ -203,7 +203,7 @@ static void loss_backward(real *restrict d_out_z, const real *restrict out, cons
     d_out_z[cultivar[c] * 16 + c] -= scale;
 }
 
-// models/wine.nn:25: layer out = dense(hidden, 3, activation = softmax)
+// models/wine.nn:27: layer out = dense(hidden, 3, activation = softmax)
 // d_hidden is (B,32), hidden_t is (B,32), d_out.weight is (3,32), d_out.bias is (3), d_out_z is (B,3), out.weight is (3,32), hidden is (B,32)
 static void out_backward(real *restrict d_hidden, real *restrict hidden_t, real *restrict d_out_weight, real *restrict d_out_bias, const real *restrict d_out_z, const real *restrict out_weight, const real *restrict hidden) {
   // d_hidden = matmul_nn(d_out_z, out.weight): dx[B,K] = dy[B,N] w[N,K]
@@ -305,7 +305,7 @@ static void out_backward(real *restrict d_hidden, real *restrict hidden_t, real 
   }
 }
 
-// models/wine.nn:24: layer hidden = dense(chemistry, 32, activation = tanh)
+// models/wine.nn:26: layer hidden = dense(chemistry, 32, activation = tanh)
 // d_hidden_z is (B,32), chemistry_t is (B,13), d_hidden.weight is (32,13), d_hidden.bias is (32), d_hidden is (B,32), hidden is (B,32), chemistry is (B,13)
 static void hidden_backward(real *restrict d_hidden_z, real *restrict chemistry_t, real *restrict d_hidden_weight, real *restrict d_hidden_bias, const real *restrict d_hidden, const real *restrict hidden, const real *restrict chemistry) {
   // d_hidden_z = act_grad.tanh(d_hidden, hidden): dx = f'(x or y) dy; inputs dy [, x or y]
@@ -316,11 +316,7 @@ static void hidden_backward(real *restrict d_hidden_z, real *restrict chemistry_
     d_hidden_z[i] = dyi * ((real)1 - yi * yi);
   }
   // chemistry_t = transpose(chemistry): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads
-  for (int k0 = 0; k0 < 13; k0 += 16)
-    for (int b0 = 0; b0 < 16; b0 += 16)
-      for (int k = k0; k < k0 + 16 && k < 13; k++)
-        for (int b = b0; b < b0 + 16 && b < 16; b++)
-          chemistry_t[(size_t)b * 13 + k] = chemistry[(size_t)k * 16 + b];
+  // (forward() filled chemistry_t from the batch rows)
   // d_hidden.weight = matmul_tn(d_hidden_z, chemistry_t): dw[N,K] = dy[B,N]^T x[B,K] (sum over the batch)
   for (int t = 0; t < 5; t++) {
     const int r0 = 0 + (t / 1) * 6, c0 = 0 + (t % 1) * 13;
@@ -447,21 +443,29 @@ static double forward(nn_ctx *c, const float *xb, const int32_t *cls, const floa
   real *A = c->acts;
   real *P = c->params;
   real *chemistry = A + 0; // (B,13)
-  real *hidden = A + 208; // (B,32)
+  real *chemistry_t = A + 208; // (B,13)
+  real *hidden = A + 416; // (B,32)
   real *hidden_weight = P + 0; // (32,13)
   real *hidden_bias = P + 416; // (32)
-  real *out_z = A + 720; // (B,3)
-  real *out = A + 768; // (B,3)
+  real *out_z = A + 928; // (B,3)
+  real *out = A + 976; // (B,3)
   real *out_weight = P + 448; // (3,32)
   real *out_bias = P + 544; // (3)
-  // the batch's rows xb[nb][13] become the columns of chemistry[13][B]; dead
-  // columns (nb..B-1) are zeroed
-  for (int b = 0; b < nb; b++)
-    for (int k = 0; k < 13; k++)
-      chemistry[(size_t)k * 16 + b] = (real)xb[(size_t)b * 13 + k];
+  // the batch's rows xb[nb][13] become the columns of chemistry[13][B] (in
+  // 16 x 16 blocks); dead columns nb..B-1 are zeroed
+  for (int b0 = 0; b0 < nb; b0 += 16)
+    for (int k0 = 0; k0 < 13; k0 += 16)
+      for (int k = k0; k < k0 + 16 && k < 13; k++)
+        for (int b = b0; b < b0 + 16 && b < nb; b++)
+          chemistry[(size_t)k * 16 + b] = (real)xb[(size_t)b * 13 + k];
   for (int k = 0; k < 13; k++)
     for (int b = nb; b < 16; b++)
       chemistry[(size_t)k * 16 + b] = 0;
+  // and, row-major, chemistry_t[B][13] for the weight gradient
+  for (size_t i = 0; i < (size_t)nb * 13; i++)
+    chemistry_t[i] = (real)xb[i];
+  for (size_t i = (size_t)nb * 13; i < 208; i++)
+    chemistry_t[i] = 0;
   hidden_forward(hidden, chemistry, hidden_weight, hidden_bias);
   out_forward(out_z, out, hidden, out_weight, out_bias);
   if (!cls)
@@ -476,16 +480,16 @@ static void backward(nn_ctx *c, const int32_t *cls, const float *yb, int nb) {
   real *A = c->acts;
   real *P = c->params;
   real *G = c->grads;
-  real *d_out_z = A + 720; // (B,3)
-  real *out = A + 768; // (B,3)
-  real *d_hidden = A + 816; // (B,32)
-  real *hidden_t = A + 1328; // (B,32)
+  real *d_out_z = A + 928; // (B,3)
+  real *out = A + 976; // (B,3)
+  real *d_hidden = A + 1024; // (B,32)
+  real *hidden_t = A + 1536; // (B,32)
   real *d_out_weight = G + 448; // (3,32)
   real *d_out_bias = G + 544; // (3)
   real *out_weight = P + 448; // (3,32)
-  real *hidden = A + 208; // (B,32)
-  real *d_hidden_z = A + 1328; // (B,32)
-  real *chemistry_t = A + 1840; // (B,13)
+  real *hidden = A + 416; // (B,32)
+  real *d_hidden_z = A + 1536; // (B,32)
+  real *chemistry_t = A + 208; // (B,13)
   real *d_hidden_weight = G + 0; // (32,13)
   real *d_hidden_bias = G + 416; // (32)
   real *chemistry = A + 0; // (B,13)
@@ -496,7 +500,7 @@ static void backward(nn_ctx *c, const int32_t *cls, const float *yb, int nb) {
 
 // The model's output rows after forward(): out, transposed to [nb][3].
 static void output(nn_ctx *c, int nb, float *dst) {
-  const real *o = (const real *)c->acts + 768;
+  const real *o = (const real *)c->acts + 976;
   for (int b = 0; b < nb; b++)
     for (int n = 0; n < 3; n++)
       dst[(size_t)b * 3 + n] = (float)o[(size_t)n * 16 + b];

@@ -3,7 +3,7 @@
 //   17 parameters; batches of up to B = 4 rows; loss binary_cross_entropy
 //   build:   cc -O3 -march=native -fopenmp THIS.c -lnnrt -lcjson -lz -lm -o train
 //   -DNN_REAL=double builds it in double precision (for gradient checks).
-// Arenas (elements): params 64, grads 64, state 64, acts 96.
+// Arenas (elements): params 64, grads 64, state 64, acts 112.
 // Shapes are written (B,N): B batch rows, of which nb are live.  Activations
 // are stored feature-major, [N][B]: a row of the batch is a column.
 
@@ -44,7 +44,7 @@ typedef NN_REAL real;
 
 enum { B = 4 };
 
-// models/xor.nn:22: layer hidden = dense(x, 4, activation = sigmoid)
+// models/xor.nn:23: layer hidden = dense(x, 4, activation = sigmoid)
 // hidden is (B,4), x is (B,2), hidden.weight is (4,2), hidden.bias is (4)
 static void hidden_forward(real *restrict hidden, const real *restrict x, const real *restrict hidden_weight, const real *restrict hidden_bias) {
   // hidden = linear.sigmoid(x, hidden.weight, hidden.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused
@@ -78,7 +78,7 @@ static void hidden_forward(real *restrict hidden, const real *restrict x, const 
   }
 }
 
-// models/xor.nn:23: layer out = dense(hidden, 1, activation = sigmoid)
+// models/xor.nn:24: layer out = dense(hidden, 1, activation = sigmoid)
 // out_z is (B,1), out is (B,1), hidden is (B,4), out.weight is (1,4), out.bias is (1)
 static void out_forward(real *restrict out_z, real *restrict out, const real *restrict hidden, const real *restrict out_weight, const real *restrict out_bias) {
   // out_z = linear(hidden, out.weight, out.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused
@@ -117,7 +117,7 @@ static void out_forward(real *restrict out_z, real *restrict out, const real *re
   }
 }
 
-// models/xor.nn:25: loss binary_cross_entropy(out, y)
+// models/xor.nn:26: loss binary_cross_entropy(out, y)
 // out_z is (B,1), out is (B,1), y is (B,1)
 static double loss_forward(const real *restrict out_z, const real *restrict out, const float *restrict y, int nb, double *correct) {
   double loss = 0;
@@ -135,7 +135,7 @@ static double loss_forward(const real *restrict out_z, const real *restrict out,
   return loss;
 }
 
-// models/xor.nn:25: loss binary_cross_entropy(out, y)
+// models/xor.nn:26: loss binary_cross_entropy(out, y)
 // d_out_z is (B,1), out is (B,1), y is (B,1)
 static void loss_backward(real *restrict d_out_z, const real *restrict out, const float *restrict y, int nb) {
   // d_out_z = bce_sigmoid_grad(out, y): dz = (p - t) / (nb K); inputs p, t
@@ -148,7 +148,7 @@ static void loss_backward(real *restrict d_out_z, const real *restrict out, cons
   }
 }
 
-// models/xor.nn:23: layer out = dense(hidden, 1, activation = sigmoid)
+// models/xor.nn:24: layer out = dense(hidden, 1, activation = sigmoid)
 // d_hidden is (B,4), hidden_t is (B,4), d_out.weight is (1,4), d_out.bias is (1), d_out_z is (B,1), out.weight is (1,4), hidden is (B,4)
 static void out_backward(real *restrict d_hidden, real *restrict hidden_t, real *restrict d_out_weight, real *restrict d_out_bias, const real *restrict d_out_z, const real *restrict out_weight, const real *restrict hidden) {
   // d_hidden = matmul_nn(d_out_z, out.weight): dx[B,K] = dy[B,N] w[N,K]
@@ -223,7 +223,7 @@ static void out_backward(real *restrict d_hidden, real *restrict hidden_t, real 
   }
 }
 
-// models/xor.nn:22: layer hidden = dense(x, 4, activation = sigmoid)
+// models/xor.nn:23: layer hidden = dense(x, 4, activation = sigmoid)
 // d_hidden_z is (B,4), x_t is (B,2), d_hidden.weight is (4,2), d_hidden.bias is (4), d_hidden is (B,4), hidden is (B,4), x is (B,2)
 static void hidden_backward(real *restrict d_hidden_z, real *restrict x_t, real *restrict d_hidden_weight, real *restrict d_hidden_bias, const real *restrict d_hidden, const real *restrict hidden, const real *restrict x) {
   // d_hidden_z = act_grad.sigmoid(d_hidden, hidden): dx = f'(x or y) dy; inputs dy [, x or y]
@@ -234,11 +234,7 @@ static void hidden_backward(real *restrict d_hidden_z, real *restrict x_t, real 
     d_hidden_z[i] = dyi * yi * ((real)1 - yi);
   }
   // x_t = transpose(x): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads
-  for (int k0 = 0; k0 < 2; k0 += 16)
-    for (int b0 = 0; b0 < 4; b0 += 16)
-      for (int k = k0; k < k0 + 16 && k < 2; k++)
-        for (int b = b0; b < b0 + 16 && b < 4; b++)
-          x_t[(size_t)b * 2 + k] = x[(size_t)k * 4 + b];
+  // (forward() filled x_t from the batch rows)
   // d_hidden.weight = matmul_tn(d_hidden_z, x_t): dw[N,K] = dy[B,N]^T x[B,K] (sum over the batch)
   for (int t = 0; t < 1; t++) {
     const int r0 = 0 + (t / 1) * 4, c0 = 0 + (t % 1) * 2;
@@ -338,21 +334,29 @@ static double forward(nn_ctx *c, const float *xb, const int32_t *cls, const floa
   real *A = c->acts;
   real *P = c->params;
   real *x = A + 0; // (B,2)
-  real *hidden = A + 16; // (B,4)
+  real *x_t = A + 16; // (B,2)
+  real *hidden = A + 32; // (B,4)
   real *hidden_weight = P + 0; // (4,2)
   real *hidden_bias = P + 16; // (4)
-  real *out_z = A + 32; // (B,1)
-  real *out = A + 48; // (B,1)
+  real *out_z = A + 48; // (B,1)
+  real *out = A + 64; // (B,1)
   real *out_weight = P + 32; // (1,4)
   real *out_bias = P + 48; // (1)
-  // the batch's rows xb[nb][2] become the columns of x[2][B]; dead
-  // columns (nb..B-1) are zeroed
-  for (int b = 0; b < nb; b++)
-    for (int k = 0; k < 2; k++)
-      x[(size_t)k * 4 + b] = (real)xb[(size_t)b * 2 + k];
+  // the batch's rows xb[nb][2] become the columns of x[2][B] (in
+  // 16 x 16 blocks); dead columns nb..B-1 are zeroed
+  for (int b0 = 0; b0 < nb; b0 += 16)
+    for (int k0 = 0; k0 < 2; k0 += 16)
+      for (int k = k0; k < k0 + 16 && k < 2; k++)
+        for (int b = b0; b < b0 + 16 && b < nb; b++)
+          x[(size_t)k * 4 + b] = (real)xb[(size_t)b * 2 + k];
   for (int k = 0; k < 2; k++)
     for (int b = nb; b < 4; b++)
       x[(size_t)k * 4 + b] = 0;
+  // and, row-major, x_t[B][2] for the weight gradient
+  for (size_t i = 0; i < (size_t)nb * 2; i++)
+    x_t[i] = (real)xb[i];
+  for (size_t i = (size_t)nb * 2; i < 8; i++)
+    x_t[i] = 0;
   hidden_forward(hidden, x, hidden_weight, hidden_bias);
   out_forward(out_z, out, hidden, out_weight, out_bias);
   if (!yb)
@@ -367,16 +371,16 @@ static void backward(nn_ctx *c, const int32_t *cls, const float *yb, int nb) {
   real *A = c->acts;
   real *P = c->params;
   real *G = c->grads;
-  real *d_out_z = A + 32; // (B,1)
-  real *out = A + 48; // (B,1)
-  real *d_hidden = A + 64; // (B,4)
-  real *hidden_t = A + 80; // (B,4)
+  real *d_out_z = A + 48; // (B,1)
+  real *out = A + 64; // (B,1)
+  real *d_hidden = A + 80; // (B,4)
+  real *hidden_t = A + 96; // (B,4)
   real *d_out_weight = G + 32; // (1,4)
   real *d_out_bias = G + 48; // (1)
   real *out_weight = P + 32; // (1,4)
-  real *hidden = A + 16; // (B,4)
-  real *d_hidden_z = A + 32; // (B,4)
-  real *x_t = A + 80; // (B,2)
+  real *hidden = A + 32; // (B,4)
+  real *d_hidden_z = A + 48; // (B,4)
+  real *x_t = A + 16; // (B,2)
   real *d_hidden_weight = G + 0; // (4,2)
   real *d_hidden_bias = G + 16; // (4)
   real *x = A + 0; // (B,2)
@@ -387,7 +391,7 @@ static void backward(nn_ctx *c, const int32_t *cls, const float *yb, int nb) {
 
 // The model's output rows after forward(): out, transposed to [nb][1].
 static void output(nn_ctx *c, int nb, float *dst) {
-  const real *o = (const real *)c->acts + 48;
+  const real *o = (const real *)c->acts + 64;
   for (int b = 0; b < nb; b++)
     for (int n = 0; n < 1; n++)
       dst[(size_t)b * 1 + n] = (float)o[(size_t)n * 4 + b];
@@ -452,7 +456,7 @@ const nn_model nn_model_desc = {
   .params = params,
   .params_size = 64,
   .state_size = 64,
-  .acts_size = 96,
+  .acts_size = 112,
   .init = init,
   .forward = forward,
   .backward = backward,
