@@ -464,9 +464,15 @@ typedef struct Emit {
   int ngroups, gcap;
 } Emit;
 
+/* Ops that emit no code: views, and the transpose of the input, which
+ * forward() fills from the batch rows. */
+static bool no_code(IR *ir, const Op *op) {
+  return op->kind == OP_VIEW || (op->kind == OP_TRANSPOSE && ir->vals[op->out]->from_batch);
+}
+
 static bool group_has_code(IR *ir, Group *g) {
   for (int i = g->first; i < g->last; i++)
-    if (ir->ops[i].kind != OP_VIEW)
+    if (!no_code(ir, &ir->ops[i]))
       return true;
   return false;
 }
@@ -499,10 +505,10 @@ static void group_args(IR *ir, Group *g) {
   for (int i = g->first; i < g->last; i++)
     g->batched |= uses_nb(ir->ops[i].kind);
   for (int i = g->first; i < g->last; i++)
-    if (ir->ops[i].out >= 0 && ir->ops[i].kind != OP_VIEW)
+    if (ir->ops[i].out >= 0 && !no_code(ir, &ir->ops[i]))
       add_arg(g, ir, ir->ops[i].out, true);
   for (int i = g->first; i < g->last; i++)
-    if (ir->ops[i].kind != OP_VIEW)
+    if (!no_code(ir, &ir->ops[i]))
       for (int k = 0; k < ir->ops[i].nin; k++)
         add_arg(g, ir, ir->ops[i].in[k], false);
 }

@@ -279,8 +279,8 @@ static void out_backward(real *restrict d_hidden, real *restrict hidden_t, real 
 }
 
 // models/breast_cancer.nn:21: layer hidden = dense(nuclei, 32, activation = tanh)
-// d_hidden_z is (B,32), nuclei_t is (B,30), d_hidden.weight is (32,30), d_hidden.bias is (32), d_hidden is (B,32), hidden is (B,32), nuclei is (B,30)
-static void hidden_backward(real *restrict d_hidden_z, real *restrict nuclei_t, real *restrict d_hidden_weight, real *restrict d_hidden_bias, const real *restrict d_hidden, const real *restrict hidden, const real *restrict nuclei) {
+// d_hidden_z is (B,32), d_hidden.weight is (32,30), d_hidden.bias is (32), d_hidden is (B,32), hidden is (B,32), nuclei_t is (B,30)
+static void hidden_backward(real *restrict d_hidden_z, real *restrict d_hidden_weight, real *restrict d_hidden_bias, const real *restrict d_hidden, const real *restrict hidden, const real *restrict nuclei_t) {
   // d_hidden_z = act_grad.tanh(d_hidden, hidden): dx = f'(x or y) dy; inputs dy [, x or y]
   NN_OMP(omp simd)
   for (size_t i = 0; i < 512; i++) {
@@ -462,13 +462,12 @@ static void backward(nn_ctx *c, const int32_t *cls, const float *yb, int nb) {
   real *out_weight = P + 992; // (1,32)
   real *hidden = A + 960; // (B,32)
   real *d_hidden_z = A + 2016; // (B,32)
-  real *nuclei_t = A + 480; // (B,30)
   real *d_hidden_weight = G + 0; // (32,30)
   real *d_hidden_bias = G + 960; // (32)
-  real *nuclei = A + 0; // (B,30)
+  real *nuclei_t = A + 480; // (B,30)
   loss_backward(d_out_z, out, yb, nb);
   out_backward(d_hidden, hidden_t, d_out_weight, d_out_bias, d_out_z, out_weight, hidden);
-  hidden_backward(d_hidden_z, nuclei_t, d_hidden_weight, d_hidden_bias, d_hidden, hidden, nuclei);
+  hidden_backward(d_hidden_z, d_hidden_weight, d_hidden_bias, d_hidden, hidden, nuclei_t);
 }
 
 // The model's output rows after forward(): out, transposed to [nb][1].

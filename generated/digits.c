@@ -360,8 +360,8 @@ static void out_backward(real *restrict d_hidden, real *restrict hidden_t, real 
 }
 
 // models/digits.nn:22: layer hidden = dense(64, activation = relu)
-// d_hidden_z is (B,64), flat_t is (B,64), d_hidden.weight is (64,64), d_hidden.bias is (64), d_hidden is (B,64), hidden is (B,64), flat is (B,64)
-static void hidden_backward(real *restrict d_hidden_z, real *restrict flat_t, real *restrict d_hidden_weight, real *restrict d_hidden_bias, const real *restrict d_hidden, const real *restrict hidden, const real *restrict flat) {
+// d_hidden_z is (B,64), d_hidden.weight is (64,64), d_hidden.bias is (64), d_hidden is (B,64), hidden is (B,64), flat_t is (B,64)
+static void hidden_backward(real *restrict d_hidden_z, real *restrict d_hidden_weight, real *restrict d_hidden_bias, const real *restrict d_hidden, const real *restrict hidden, const real *restrict flat_t) {
   // d_hidden_z = act_grad.relu(d_hidden, hidden): dx = f'(x or y) dy; inputs dy [, x or y]
   NN_OMP(omp simd)
   for (size_t i = 0; i < 2048; i++) {
@@ -545,13 +545,12 @@ static void backward(nn_ctx *c, const int32_t *cls, const float *yb, int nb) {
   real *out_weight = P + 4160; // (10,64)
   real *hidden = A + 4096; // (B,64)
   real *d_hidden_z = A + 8832; // (B,64)
-  real *flat_t = A + 2048; // (B,64)
   real *d_hidden_weight = G + 0; // (64,64)
   real *d_hidden_bias = G + 4096; // (64)
-  real *flat = A + 0; // (B,64)
+  real *flat_t = A + 2048; // (B,64)
   loss_backward(d_out_z, out, cls, nb);
   out_backward(d_hidden, hidden_t, d_out_weight, d_out_bias, d_out_z, out_weight, hidden);
-  hidden_backward(d_hidden_z, flat_t, d_hidden_weight, d_hidden_bias, d_hidden, hidden, flat);
+  hidden_backward(d_hidden_z, d_hidden_weight, d_hidden_bias, d_hidden, hidden, flat_t);
 }
 
 // The model's output rows after forward(): out, transposed to [nb][10].

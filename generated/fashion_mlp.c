@@ -563,8 +563,8 @@ static void h2_backward(real *restrict d_h2_z, real *restrict d_h1, real *restri
 }
 
 // models/fashion_mlp.nn:18: layer h1 = dense(flat, 256, activation = relu, init = he)
-// d_h1_z is (B,256), flat_t is (B,784), d_h1.weight is (256,784), d_h1.bias is (256), d_h1 is (B,256), h1 is (B,256), flat is (B,784)
-static void h1_backward(real *restrict d_h1_z, real *restrict flat_t, real *restrict d_h1_weight, real *restrict d_h1_bias, const real *restrict d_h1, const real *restrict h1, const real *restrict flat) {
+// d_h1_z is (B,256), d_h1.weight is (256,784), d_h1.bias is (256), d_h1 is (B,256), h1 is (B,256), flat_t is (B,784)
+static void h1_backward(real *restrict d_h1_z, real *restrict d_h1_weight, real *restrict d_h1_bias, const real *restrict d_h1, const real *restrict h1, const real *restrict flat_t) {
   // d_h1_z = act_grad.relu(d_h1, h1): dx = f'(x or y) dy; inputs dy [, x or y]
   NN_OMP(omp simd)
   for (size_t i = 0; i < 16384; i++) {
@@ -838,14 +838,13 @@ static void backward(nn_ctx *c, const int32_t *cls, const float *yb, int nb) {
   real *h2_weight = P + 200960; // (128,256)
   real *h1 = A + 100352; // (B,256)
   real *d_h1_z = A + 126208; // (B,256)
-  real *flat_t = A + 50176; // (B,784)
   real *d_h1_weight = G + 0; // (256,784)
   real *d_h1_bias = G + 200704; // (256)
-  real *flat = A + 0; // (B,784)
+  real *flat_t = A + 50176; // (B,784)
   loss_backward(d_out_z, out, cls, nb);
   out_backward(d_h2, h2_t, d_out_weight, d_out_bias, d_out_z, out_weight, h2);
   h2_backward(d_h2_z, d_h1, h1_t, d_h2_weight, d_h2_bias, d_h2, h2, h2_weight, h1);
-  h1_backward(d_h1_z, flat_t, d_h1_weight, d_h1_bias, d_h1, h1, flat);
+  h1_backward(d_h1_z, d_h1_weight, d_h1_bias, d_h1, h1, flat_t);
 }
 
 // The model's output rows after forward(): out, transposed to [nb][10].

@@ -306,8 +306,8 @@ static void out_backward(real *restrict d_hidden, real *restrict hidden_t, real 
 }
 
 // models/iris.nn:17: layer hidden = dense(features, 16, activation = tanh)
-// d_hidden_z is (B,16), features_t is (B,4), d_hidden.weight is (16,4), d_hidden.bias is (16), d_hidden is (B,16), hidden is (B,16), features is (B,4)
-static void hidden_backward(real *restrict d_hidden_z, real *restrict features_t, real *restrict d_hidden_weight, real *restrict d_hidden_bias, const real *restrict d_hidden, const real *restrict hidden, const real *restrict features) {
+// d_hidden_z is (B,16), d_hidden.weight is (16,4), d_hidden.bias is (16), d_hidden is (B,16), hidden is (B,16), features_t is (B,4)
+static void hidden_backward(real *restrict d_hidden_z, real *restrict d_hidden_weight, real *restrict d_hidden_bias, const real *restrict d_hidden, const real *restrict hidden, const real *restrict features_t) {
   // d_hidden_z = act_grad.tanh(d_hidden, hidden): dx = f'(x or y) dy; inputs dy [, x or y]
   NN_OMP(omp simd)
   for (size_t i = 0; i < 256; i++) {
@@ -489,13 +489,12 @@ static void backward(nn_ctx *c, const int32_t *cls, const float *yb, int nb) {
   real *out_weight = P + 80; // (3,16)
   real *hidden = A + 128; // (B,16)
   real *d_hidden_z = A + 736; // (B,16)
-  real *features_t = A + 64; // (B,4)
   real *d_hidden_weight = G + 0; // (16,4)
   real *d_hidden_bias = G + 64; // (16)
-  real *features = A + 0; // (B,4)
+  real *features_t = A + 64; // (B,4)
   loss_backward(d_out_z, out, cls, nb);
   out_backward(d_hidden, hidden_t, d_out_weight, d_out_bias, d_out_z, out_weight, hidden);
-  hidden_backward(d_hidden_z, features_t, d_hidden_weight, d_hidden_bias, d_hidden, hidden, features);
+  hidden_backward(d_hidden_z, d_hidden_weight, d_hidden_bias, d_hidden, hidden, features_t);
 }
 
 // The model's output rows after forward(): out, transposed to [nb][3].

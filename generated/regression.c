@@ -469,8 +469,8 @@ static void h2_backward(real *restrict d_h2_z, real *restrict d_h1, real *restri
 }
 
 // models/regression.nn:20: layer h1 = dense(32, activation = tanh)
-// d_h1_z is (B,32), x_t is (B,1), d_h1.weight is (32,1), d_h1.bias is (32), d_h1 is (B,32), h1 is (B,32), x is (B,1)
-static void h1_backward(real *restrict d_h1_z, real *restrict x_t, real *restrict d_h1_weight, real *restrict d_h1_bias, const real *restrict d_h1, const real *restrict h1, const real *restrict x) {
+// d_h1_z is (B,32), d_h1.weight is (32,1), d_h1.bias is (32), d_h1 is (B,32), h1 is (B,32), x_t is (B,1)
+static void h1_backward(real *restrict d_h1_z, real *restrict d_h1_weight, real *restrict d_h1_bias, const real *restrict d_h1, const real *restrict h1, const real *restrict x_t) {
   // d_h1_z = act_grad.tanh(d_h1, h1): dx = f'(x or y) dy; inputs dy [, x or y]
   NN_OMP(omp simd)
   for (size_t i = 0; i < 512; i++) {
@@ -684,14 +684,13 @@ static void backward(nn_ctx *c, const int32_t *cls, const float *yb, int nb) {
   real *h2_weight = P + 64; // (32,32)
   real *h1 = A + 32; // (B,32)
   real *d_h1_z = A + 544; // (B,32)
-  real *x_t = A + 16; // (B,1)
   real *d_h1_weight = G + 0; // (32,1)
   real *d_h1_bias = G + 32; // (32)
-  real *x = A + 0; // (B,1)
+  real *x_t = A + 16; // (B,1)
   loss_backward(d_out, out, yb, nb);
   out_backward(d_h2, h2_t, d_out_weight, d_out_bias, d_out, out_weight, h2);
   h2_backward(d_h2_z, d_h1, h1_t, d_h2_weight, d_h2_bias, d_h2, h2, h2_weight, h1);
-  h1_backward(d_h1_z, x_t, d_h1_weight, d_h1_bias, d_h1, h1, x);
+  h1_backward(d_h1_z, d_h1_weight, d_h1_bias, d_h1, h1, x_t);
 }
 
 // The model's output rows after forward(): out, transposed to [nb][1].

@@ -306,8 +306,8 @@ static void out_backward(real *restrict d_hidden, real *restrict hidden_t, real 
 }
 
 // models/wine.nn:26: layer hidden = dense(chemistry, 32, activation = tanh)
-// d_hidden_z is (B,32), chemistry_t is (B,13), d_hidden.weight is (32,13), d_hidden.bias is (32), d_hidden is (B,32), hidden is (B,32), chemistry is (B,13)
-static void hidden_backward(real *restrict d_hidden_z, real *restrict chemistry_t, real *restrict d_hidden_weight, real *restrict d_hidden_bias, const real *restrict d_hidden, const real *restrict hidden, const real *restrict chemistry) {
+// d_hidden_z is (B,32), d_hidden.weight is (32,13), d_hidden.bias is (32), d_hidden is (B,32), hidden is (B,32), chemistry_t is (B,13)
+static void hidden_backward(real *restrict d_hidden_z, real *restrict d_hidden_weight, real *restrict d_hidden_bias, const real *restrict d_hidden, const real *restrict hidden, const real *restrict chemistry_t) {
   // d_hidden_z = act_grad.tanh(d_hidden, hidden): dx = f'(x or y) dy; inputs dy [, x or y]
   NN_OMP(omp simd)
   for (size_t i = 0; i < 512; i++) {
@@ -489,13 +489,12 @@ static void backward(nn_ctx *c, const int32_t *cls, const float *yb, int nb) {
   real *out_weight = P + 448; // (3,32)
   real *hidden = A + 416; // (B,32)
   real *d_hidden_z = A + 1536; // (B,32)
-  real *chemistry_t = A + 208; // (B,13)
   real *d_hidden_weight = G + 0; // (32,13)
   real *d_hidden_bias = G + 416; // (32)
-  real *chemistry = A + 0; // (B,13)
+  real *chemistry_t = A + 208; // (B,13)
   loss_backward(d_out_z, out, cls, nb);
   out_backward(d_hidden, hidden_t, d_out_weight, d_out_bias, d_out_z, out_weight, hidden);
-  hidden_backward(d_hidden_z, chemistry_t, d_hidden_weight, d_hidden_bias, d_hidden, hidden, chemistry);
+  hidden_backward(d_hidden_z, d_hidden_weight, d_hidden_bias, d_hidden, hidden, chemistry_t);
 }
 
 // The model's output rows after forward(): out, transposed to [nb][3].

@@ -224,8 +224,8 @@ static void out_backward(real *restrict d_hidden, real *restrict hidden_t, real 
 }
 
 // models/xor.nn:23: layer hidden = dense(x, 4, activation = sigmoid)
-// d_hidden_z is (B,4), x_t is (B,2), d_hidden.weight is (4,2), d_hidden.bias is (4), d_hidden is (B,4), hidden is (B,4), x is (B,2)
-static void hidden_backward(real *restrict d_hidden_z, real *restrict x_t, real *restrict d_hidden_weight, real *restrict d_hidden_bias, const real *restrict d_hidden, const real *restrict hidden, const real *restrict x) {
+// d_hidden_z is (B,4), d_hidden.weight is (4,2), d_hidden.bias is (4), d_hidden is (B,4), hidden is (B,4), x_t is (B,2)
+static void hidden_backward(real *restrict d_hidden_z, real *restrict d_hidden_weight, real *restrict d_hidden_bias, const real *restrict d_hidden, const real *restrict hidden, const real *restrict x_t) {
   // d_hidden_z = act_grad.sigmoid(d_hidden, hidden): dx = f'(x or y) dy; inputs dy [, x or y]
   NN_OMP(omp simd)
   for (size_t i = 0; i < 16; i++) {
@@ -380,13 +380,12 @@ static void backward(nn_ctx *c, const int32_t *cls, const float *yb, int nb) {
   real *out_weight = P + 32; // (1,4)
   real *hidden = A + 32; // (B,4)
   real *d_hidden_z = A + 48; // (B,4)
-  real *x_t = A + 16; // (B,2)
   real *d_hidden_weight = G + 0; // (4,2)
   real *d_hidden_bias = G + 16; // (4)
-  real *x = A + 0; // (B,2)
+  real *x_t = A + 16; // (B,2)
   loss_backward(d_out_z, out, yb, nb);
   out_backward(d_hidden, hidden_t, d_out_weight, d_out_bias, d_out_z, out_weight, hidden);
-  hidden_backward(d_hidden_z, x_t, d_hidden_weight, d_hidden_bias, d_hidden, hidden, x);
+  hidden_backward(d_hidden_z, d_hidden_weight, d_hidden_bias, d_hidden, hidden, x_t);
 }
 
 // The model's output rows after forward(): out, transposed to [nb][1].

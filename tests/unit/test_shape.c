@@ -48,7 +48,7 @@ static void test_mlp_shapes_and_counts(void **state) {
   char *buf = NULL;
   size_t len = 0;
   FILE *f = open_memstream(&buf, &len);
-  shape_summary(f, m);
+  shape_summary(f, m, NULL);
   fclose(f);
   assert_non_null(strstr(buf, "235146"));
   free(buf);
