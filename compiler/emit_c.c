@@ -191,10 +191,53 @@ static void emit_panel(FILE *out, const Panel *p) {
   panel_loop(out, p, rr, cr, nr * R, 1, nc * CW, 1, false);
 }
 
+/* Batch 1 (inference one sample at a time): no batch to vectorize along,
+ * so y[n] = sum_k w[n][k] x[k] as dot products, R <= 4 rows at a time
+ * sharing each load of x, one vector reduction per row (four independent
+ * chains of FMAs). */
+static void dot_rows(FILE *out, IR *ir, Op *op, long R, long n_first, long ntiles, bool par) {
+  long K = rowlen(ir, op->in[0]);
+  if (ntiles == 0 || R == 0)
+    return;
+  const char *x = in_cn(ir, op, 0), *w = in_cn(ir, op, 1), *y = out_cn(ir, op);
+  if (par && ntiles > 1)
+    fprintf(out, "  NN_OMP(omp parallel for schedule(static))\n");
+  fprintf(out, "  for (int t = 0; t < %ld; t++) {\n", ntiles);
+  fprintf(out, "    const int r0 = %ld + t * %ld;\n", n_first, R);
+  fprintf(out, "    const real *wr = %s + (size_t)r0 * %ld;\n", w, K);
+  fprintf(out, "    real a0 = 0");
+  for (long r = 1; r < R; r++)
+    fprintf(out, ", a%ld = 0", r);
+  fprintf(out, ";\n    NN_OMP(omp simd reduction(+:a0");
+  for (long r = 1; r < R; r++)
+    fprintf(out, ", a%ld", r);
+  fprintf(out, "))\n    for (int k = 0; k < %ld; k++) {\n", K);
+  fprintf(out, "      const real xk = %s[k];\n", x);
+  for (long r = 0; r < R; r++)
+    fprintf(out, "      a%ld += wr[%ld + k] * xk;\n", r, r * K);
+  fprintf(out, "    }\n");
+  emit_alpha(out, op->fused ? op->act : ACT_IDENTITY, op->alpha, "    ");
+  for (long r = 0; r < R; r++) {
+    fprintf(out, "    {\n      const real xi = a%ld", r);
+    if (op->nin == 3)
+      fprintf(out, " + %s[r0 + %ld]", in_cn(ir, op, 2), r);
+    fprintf(out, ";\n      %s[r0 + %ld] %s %s;\n    }\n", y, r, assign(op),
+            op->fused ? act_fwd[op->act] : "xi");
+  }
+  fprintf(out, "  }\n");
+}
+
 /* y[N][B] = w[N][K] x[K][B] (+ b[N]), with the layer's activation fused
  * into the store when lowering put one there (op->fused). */
 void emit_linear(FILE *out, IR *ir, Op *op) {
   long K = rowlen(ir, op->in[0]), N = rowlen(ir, op->out), B = bsz(ir);
+  if (B == 1) {
+    op_comment(out, ir, op);
+    bool par = 2.0 * (double)N * (double)K >= 4e5;
+    dot_rows(out, ir, op, 4, 0, N / 4, par);
+    dot_rows(out, ir, op, N % 4, N / 4 * 4, 1, false);
+    return;
+  }
   char a[160], init[96];
   snprintf(a, sizeof a, "%s[(size_t)(r0 + r) * %ld + j]", in_cn(ir, op, 1), K);
   snprintf(init, sizeof init, "%s", "0");

@@ -53,12 +53,18 @@ expect() {
   fi
 }
 
-# The same seed gives bitwise the same weights with 1 and 2 threads.
-t=$out/train_digits
-expect "digits 1 thread" $t --epochs 2 --threads 1 --quiet --save "$out/digits_t1.safetensors"
-expect "digits 2 threads" $t --epochs 2 --threads 2 --quiet --save "$out/digits_t2.safetensors"
-expect "digits: 1 and 2 threads give the same checkpoint" \
-  cmp "$out/digits_t1.safetensors" "$out/digits_t2.safetensors"
+# The same seed gives bitwise the same weights with 1, 2 and 16 threads:
+# work is split by output tiles, never by a reduction across threads.
+# (fashion_mlp's products are large enough to run in parallel.)
+t=$out/train_fashion_mlp
+for n in 1 2 16; do
+  expect "fashion_mlp 1 epoch, $n threads" $t --epochs 1 --threads $n --quiet \
+    --save "$out/fashion_t$n.safetensors"
+done
+expect "fashion_mlp: 1 and 2 threads give the same checkpoint" \
+  cmp "$out/fashion_t1.safetensors" "$out/fashion_t2.safetensors"
+expect "fashion_mlp: 1 and 16 threads give the same checkpoint" \
+  cmp "$out/fashion_t1.safetensors" "$out/fashion_t16.safetensors"
 
 # A saved checkpoint evaluates to the figures training ended with, and
 # --predict writes one line per input row.
