@@ -468,7 +468,9 @@ void emit_sgd(FILE *out, IR *ir, Op *op) {
   fprintf(out, "    const real *restrict g = G + %zu;\n", ir->vals[op->in[1]]->offset);
   if (op->nin == 3)
     fprintf(out, "    real *restrict v = S + %zu;\n", ir->vals[op->in[2]]->offset);
-  fprintf(out, "    NN_OMP(omp simd)\n");
+  /* memory-bound, but two cores have twice the cache bandwidth */
+  fprintf(out, "    %s\n", n >= 32768 ? "NN_OMP(omp parallel for simd schedule(static))"
+                                        : "NN_OMP(omp simd)");
   fprintf(out, "    for (size_t i = 0; i < %zu; i++) {\n", n);
   fprintf(out, "      const real gi = g[i]");
   if (wd > 0) {
@@ -768,8 +770,10 @@ static void emit_forward(Emit *E) {
   fprintf(out, "  // the batch's rows xb[nb][%ld] become the columns of %s[%ld][B] (in\n", K,
           x->cname, K);
   fprintf(out, "  // 16 x 16 blocks); dead columns nb..B-1 are zeroed\n");
-  fprintf(out, "  for (int b0 = 0; b0 < nb; b0 += 16)\n");
-  fprintf(out, "    for (int k0 = 0; k0 < %ld; k0 += 16)\n", K);
+  if (K * B >= 32768)
+    fprintf(out, "  NN_OMP(omp parallel for schedule(static))\n");
+  fprintf(out, "  for (int k0 = 0; k0 < %ld; k0 += 16)\n", K);
+  fprintf(out, "    for (int b0 = 0; b0 < nb; b0 += 16)\n");
   fprintf(out, "      for (int k = k0; k < k0 + 16 && k < %ld; k++)\n", K);
   fprintf(out, "        for (int b = b0; b < b0 + 16 && b < nb; b++)\n");
   fprintf(out, "          %s[(size_t)k * %ld + b] = (real)xb[(size_t)b * %ld + k];\n", x->cname,

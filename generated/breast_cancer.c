@@ -426,8 +426,8 @@ static double forward(nn_ctx *c, const float *xb, const int32_t *cls, const floa
   real *out_bias = P + 1024; // (1)
   // the batch's rows xb[nb][30] become the columns of nuclei[30][B] (in
   // 16 x 16 blocks); dead columns nb..B-1 are zeroed
-  for (int b0 = 0; b0 < nb; b0 += 16)
-    for (int k0 = 0; k0 < 30; k0 += 16)
+  for (int k0 = 0; k0 < 30; k0 += 16)
+    for (int b0 = 0; b0 < nb; b0 += 16)
       for (int k = k0; k < k0 + 16 && k < 30; k++)
         for (int b = b0; b < b0 + 16 && b < nb; b++)
           nuclei[(size_t)k * 16 + b] = (real)xb[(size_t)b * 30 + k];

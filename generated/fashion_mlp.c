@@ -707,7 +707,7 @@ static void update(nn_ctx *c, double lr_) {
     real *restrict w = P + 0;
     const real *restrict g = G + 0;
     real *restrict v = S + 0;
-    NN_OMP(omp simd)
+    NN_OMP(omp parallel for simd schedule(static))
     for (size_t i = 0; i < 200704; i++) {
       const real gi = g[i];
       v[i] = (real)0.9 * v[i] + gi;
@@ -729,7 +729,7 @@ static void update(nn_ctx *c, double lr_) {
     real *restrict w = P + 200960;
     const real *restrict g = G + 200960;
     real *restrict v = S + 200960;
-    NN_OMP(omp simd)
+    NN_OMP(omp parallel for simd schedule(static))
     for (size_t i = 0; i < 32768; i++) {
       const real gi = g[i];
       v[i] = (real)0.9 * v[i] + gi;
@@ -793,8 +793,9 @@ static double forward(nn_ctx *c, const float *xb, const int32_t *cls, const floa
   real *out_bias = P + 235136; // (10)
   // the batch's rows xb[nb][784] become the columns of image[784][B] (in
   // 16 x 16 blocks); dead columns nb..B-1 are zeroed
-  for (int b0 = 0; b0 < nb; b0 += 16)
-    for (int k0 = 0; k0 < 784; k0 += 16)
+  NN_OMP(omp parallel for schedule(static))
+  for (int k0 = 0; k0 < 784; k0 += 16)
+    for (int b0 = 0; b0 < nb; b0 += 16)
       for (int k = k0; k < k0 + 16 && k < 784; k++)
         for (int b = b0; b < b0 + 16 && b < nb; b++)
           image[(size_t)k * 64 + b] = (real)xb[(size_t)b * 784 + k];

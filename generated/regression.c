@@ -640,8 +640,8 @@ static double forward(nn_ctx *c, const float *xb, const int32_t *cls, const floa
   real *out_bias = P + 1152; // (1)
   // the batch's rows xb[nb][1] become the columns of x[1][B] (in
   // 16 x 16 blocks); dead columns nb..B-1 are zeroed
-  for (int b0 = 0; b0 < nb; b0 += 16)
-    for (int k0 = 0; k0 < 1; k0 += 16)
+  for (int k0 = 0; k0 < 1; k0 += 16)
+    for (int b0 = 0; b0 < nb; b0 += 16)
       for (int k = k0; k < k0 + 16 && k < 1; k++)
         for (int b = b0; b < b0 + 16 && b < nb; b++)
           x[(size_t)k * 16 + b] = (real)xb[(size_t)b * 1 + k];

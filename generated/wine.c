@@ -453,8 +453,8 @@ static double forward(nn_ctx *c, const float *xb, const int32_t *cls, const floa
   real *out_bias = P + 544; // (3)
   // the batch's rows xb[nb][13] become the columns of chemistry[13][B] (in
   // 16 x 16 blocks); dead columns nb..B-1 are zeroed
-  for (int b0 = 0; b0 < nb; b0 += 16)
-    for (int k0 = 0; k0 < 13; k0 += 16)
+  for (int k0 = 0; k0 < 13; k0 += 16)
+    for (int b0 = 0; b0 < nb; b0 += 16)
       for (int k = k0; k < k0 + 16 && k < 13; k++)
         for (int b = b0; b < b0 + 16 && b < nb; b++)
           chemistry[(size_t)k * 16 + b] = (real)xb[(size_t)b * 13 + k];

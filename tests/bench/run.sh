@@ -72,8 +72,14 @@ run_fma() { "$OUT/fma" "$(awk -v s="$SECS" 'BEGIN { print 2 * s }')" >>"$RES"; }
 # sgemm against OpenBLAS when it is installed, and against the system BLAS
 # (libblas.so.3: what PyTorch loads).  Own command: one thread, and no
 # OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE so OpenBLAS picks its kernel.
+# Debian keeps OpenBLAS's cblas.h in a directory of its own.
+blas_inc=""
+for d in /usr/include/x86_64-linux-gnu/openblas-pthread /usr/include/openblas \
+         /usr/include/$(uname -m)-linux-gnu/openblas-pthread; do
+  [ -f "$d/cblas.h" ] && { blas_inc="-I$d"; break; }
+done
 for lib in openblas blas; do
-  if $CC -O2 -o "$OUT/sgemm_$lib" $HERE/sgemm.c -l$lib 2>"$OUT/sgemm_$lib.err"; then
+  if $CC -O2 $blas_inc -o "$OUT/sgemm_$lib" $HERE/sgemm.c -l$lib 2>"$OUT/sgemm_$lib.err"; then
     echo "sgemm-built lib=$lib" >>"$RES"
   else
     echo "sgemm-missing lib=$lib" >>"$RES"

@@ -58,13 +58,13 @@ static float *rnd(size_t n) {
 
 static void gemm(const shape *s, const float *x, const float *w, const float *dy, float *y,
                  float *dx, float *dw) {
-  int B = s->B, I = s->in, O = s->out;
+  int B = s->B, In = s->in, O = s->out; /* not I: <complex.h> defines I */
   if (s->kind == FWD)
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, O, I, 1, x, I, w, I, 0, y, O);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, O, In, 1, x, In, w, In, 0, y, O);
   else if (s->kind == BWD_DATA)
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, I, O, 1, dy, O, w, I, 0, dx, I);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, In, O, 1, dy, O, w, In, 0, dx, In);
   else
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, O, I, B, 1, dy, O, x, I, 0, dw, I);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, O, In, B, 1, dy, O, x, In, 0, dw, In);
 }
 
 static int cmp(const void *a, const void *b) {
