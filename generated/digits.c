@@ -44,64 +44,126 @@ typedef NN_REAL real;
 
 enum { B = 32 };
 
+// rows r0..r0+5, columns c0..c0+31 of hidden
+static void hidden_forward_tile0(real *restrict hidden, const real *restrict flat, const real *restrict hidden_weight, const real *restrict hidden_bias, int r0, int c0) {
+  real acc[6][32];
+  for (int r = 0; r < 6; r++) {
+    NN_OMP(omp simd)
+    for (int c = 0; c < 32; c++)
+      acc[r][c] = hidden_bias[r0 + r];
+  }
+  NN_NOVEC
+  for (int j = 0; j < 64; j++) {
+    const real *v = flat + (size_t)j * 32 + c0;
+    NN_NOVEC
+    for (int r = 0; r < 6; r++) {
+      const real a = hidden_weight[(size_t)(r0 + r) * 64 + j];
+      NN_OMP(omp simd)
+      for (int c = 0; c < 32; c++)
+        acc[r][c] += a * v[c];
+    }
+  }
+  for (int r = 0; r < 6; r++) {
+    real *o = hidden + (size_t)(r0 + r) * 32 + c0;
+    NN_OMP(omp simd)
+    for (int c = 0; c < 32; c++) {
+      const real xi = acc[r][c];
+      o[c] = xi > 0 ? xi : (real)0;
+    }
+  }
+}
+
+// rows r0..r0+3, columns c0..c0+31 of hidden
+static void hidden_forward_tile1(real *restrict hidden, const real *restrict flat, const real *restrict hidden_weight, const real *restrict hidden_bias, int r0, int c0) {
+  real acc[4][32];
+  for (int r = 0; r < 4; r++) {
+    NN_OMP(omp simd)
+    for (int c = 0; c < 32; c++)
+      acc[r][c] = hidden_bias[r0 + r];
+  }
+  NN_NOVEC
+  for (int j = 0; j < 64; j++) {
+    const real *v = flat + (size_t)j * 32 + c0;
+    NN_NOVEC
+    for (int r = 0; r < 4; r++) {
+      const real a = hidden_weight[(size_t)(r0 + r) * 64 + j];
+      NN_OMP(omp simd)
+      for (int c = 0; c < 32; c++)
+        acc[r][c] += a * v[c];
+    }
+  }
+  for (int r = 0; r < 4; r++) {
+    real *o = hidden + (size_t)(r0 + r) * 32 + c0;
+    NN_OMP(omp simd)
+    for (int c = 0; c < 32; c++) {
+      const real xi = acc[r][c];
+      o[c] = xi > 0 ? xi : (real)0;
+    }
+  }
+}
+
 // models/digits.nn:22: layer hidden = dense(64, activation = relu)
 // hidden is (B,64), flat is (B,64), hidden.weight is (64,64), hidden.bias is (64)
 static void hidden_forward(real *restrict hidden, const real *restrict flat, const real *restrict hidden_weight, const real *restrict hidden_bias) {
   // hidden = linear.relu(flat, hidden.weight, hidden.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused
-  for (int t = 0; t < 10; t++) {
-    const int r0 = 0 + (t / 1) * 6, c0 = 0 + (t % 1) * 32;
-    real acc[6][32];
+  for (int t = 0; t < 10; t++)
+    hidden_forward_tile0(hidden, flat, hidden_weight, hidden_bias, 0 + (t / 1) * 6, 0 + (t % 1) * 32);
+  for (int t = 0; t < 1; t++)
+    hidden_forward_tile1(hidden, flat, hidden_weight, hidden_bias, 60 + (t / 1) * 4, 0 + (t % 1) * 32);
+}
+
+// rows r0..r0+5, columns c0..c0+31 of out_z
+static void out_forward_tile0(real *restrict out_z, const real *restrict hidden, const real *restrict out_weight, const real *restrict out_bias, int r0, int c0) {
+  real acc[6][32];
+  for (int r = 0; r < 6; r++) {
+    NN_OMP(omp simd)
+    for (int c = 0; c < 32; c++)
+      acc[r][c] = out_bias[r0 + r];
+  }
+  NN_NOVEC
+  for (int j = 0; j < 64; j++) {
+    const real *v = hidden + (size_t)j * 32 + c0;
+    NN_NOVEC
     for (int r = 0; r < 6; r++) {
+      const real a = out_weight[(size_t)(r0 + r) * 64 + j];
       NN_OMP(omp simd)
       for (int c = 0; c < 32; c++)
-        acc[r][c] = hidden_bias[r0 + r];
-    }
-    NN_NOVEC
-    for (int j = 0; j < 64; j++) {
-      const real *v = flat + (size_t)j * 32 + c0;
-      NN_NOVEC
-      for (int r = 0; r < 6; r++) {
-        const real a = hidden_weight[(size_t)(r0 + r) * 64 + j];
-        NN_OMP(omp simd)
-        for (int c = 0; c < 32; c++)
-          acc[r][c] += a * v[c];
-      }
-    }
-    for (int r = 0; r < 6; r++) {
-      real *o = hidden + (size_t)(r0 + r) * 32 + c0;
-      NN_OMP(omp simd)
-      for (int c = 0; c < 32; c++) {
-        const real xi = acc[r][c];
-        o[c] = xi > 0 ? xi : (real)0;
-      }
+        acc[r][c] += a * v[c];
     }
   }
-  for (int t = 0; t < 1; t++) {
-    const int r0 = 60 + (t / 1) * 4, c0 = 0 + (t % 1) * 32;
-    real acc[4][32];
+  for (int r = 0; r < 6; r++) {
+    real *o = out_z + (size_t)(r0 + r) * 32 + c0;
+    NN_OMP(omp simd)
+    for (int c = 0; c < 32; c++) {
+      o[c] = acc[r][c];
+    }
+  }
+}
+
+// rows r0..r0+3, columns c0..c0+31 of out_z
+static void out_forward_tile1(real *restrict out_z, const real *restrict hidden, const real *restrict out_weight, const real *restrict out_bias, int r0, int c0) {
+  real acc[4][32];
+  for (int r = 0; r < 4; r++) {
+    NN_OMP(omp simd)
+    for (int c = 0; c < 32; c++)
+      acc[r][c] = out_bias[r0 + r];
+  }
+  NN_NOVEC
+  for (int j = 0; j < 64; j++) {
+    const real *v = hidden + (size_t)j * 32 + c0;
+    NN_NOVEC
     for (int r = 0; r < 4; r++) {
+      const real a = out_weight[(size_t)(r0 + r) * 64 + j];
       NN_OMP(omp simd)
       for (int c = 0; c < 32; c++)
-        acc[r][c] = hidden_bias[r0 + r];
+        acc[r][c] += a * v[c];
     }
-    NN_NOVEC
-    for (int j = 0; j < 64; j++) {
-      const real *v = flat + (size_t)j * 32 + c0;
-      NN_NOVEC
-      for (int r = 0; r < 4; r++) {
-        const real a = hidden_weight[(size_t)(r0 + r) * 64 + j];
-        NN_OMP(omp simd)
-        for (int c = 0; c < 32; c++)
-          acc[r][c] += a * v[c];
-      }
-    }
-    for (int r = 0; r < 4; r++) {
-      real *o = hidden + (size_t)(r0 + r) * 32 + c0;
-      NN_OMP(omp simd)
-      for (int c = 0; c < 32; c++) {
-        const real xi = acc[r][c];
-        o[c] = xi > 0 ? xi : (real)0;
-      }
+  }
+  for (int r = 0; r < 4; r++) {
+    real *o = out_z + (size_t)(r0 + r) * 32 + c0;
+    NN_OMP(omp simd)
+    for (int c = 0; c < 32; c++) {
+      o[c] = acc[r][c];
     }
   }
 }
@@ -110,60 +172,10 @@ static void hidden_forward(real *restrict hidden, const real *restrict flat, con
 // out_z is (B,10), out is (B,10), hidden is (B,64), out.weight is (10,64), out.bias is (10)
 static void out_forward(real *restrict out_z, real *restrict out, const real *restrict hidden, const real *restrict out_weight, const real *restrict out_bias) {
   // out_z = linear(hidden, out.weight, out.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused
-  for (int t = 0; t < 1; t++) {
-    const int r0 = 0 + (t / 1) * 6, c0 = 0 + (t % 1) * 32;
-    real acc[6][32];
-    for (int r = 0; r < 6; r++) {
-      NN_OMP(omp simd)
-      for (int c = 0; c < 32; c++)
-        acc[r][c] = out_bias[r0 + r];
-    }
-    NN_NOVEC
-    for (int j = 0; j < 64; j++) {
-      const real *v = hidden + (size_t)j * 32 + c0;
-      NN_NOVEC
-      for (int r = 0; r < 6; r++) {
-        const real a = out_weight[(size_t)(r0 + r) * 64 + j];
-        NN_OMP(omp simd)
-        for (int c = 0; c < 32; c++)
-          acc[r][c] += a * v[c];
-      }
-    }
-    for (int r = 0; r < 6; r++) {
-      real *o = out_z + (size_t)(r0 + r) * 32 + c0;
-      NN_OMP(omp simd)
-      for (int c = 0; c < 32; c++) {
-        o[c] = acc[r][c];
-      }
-    }
-  }
-  for (int t = 0; t < 1; t++) {
-    const int r0 = 6 + (t / 1) * 4, c0 = 0 + (t % 1) * 32;
-    real acc[4][32];
-    for (int r = 0; r < 4; r++) {
-      NN_OMP(omp simd)
-      for (int c = 0; c < 32; c++)
-        acc[r][c] = out_bias[r0 + r];
-    }
-    NN_NOVEC
-    for (int j = 0; j < 64; j++) {
-      const real *v = hidden + (size_t)j * 32 + c0;
-      NN_NOVEC
-      for (int r = 0; r < 4; r++) {
-        const real a = out_weight[(size_t)(r0 + r) * 64 + j];
-        NN_OMP(omp simd)
-        for (int c = 0; c < 32; c++)
-          acc[r][c] += a * v[c];
-      }
-    }
-    for (int r = 0; r < 4; r++) {
-      real *o = out_z + (size_t)(r0 + r) * 32 + c0;
-      NN_OMP(omp simd)
-      for (int c = 0; c < 32; c++) {
-        o[c] = acc[r][c];
-      }
-    }
-  }
+  for (int t = 0; t < 1; t++)
+    out_forward_tile0(out_z, hidden, out_weight, out_bias, 0 + (t / 1) * 6, 0 + (t % 1) * 32);
+  for (int t = 0; t < 1; t++)
+    out_forward_tile1(out_z, hidden, out_weight, out_bias, 6 + (t / 1) * 4, 0 + (t % 1) * 32);
   // out = softmax(out_z): y[b,:] = exp(x[b,:] - max) / sum
   real mx[32], sum[32];
   NN_OMP(omp simd)
@@ -230,64 +242,126 @@ static void loss_backward(real *restrict d_out_z, const real *restrict out, cons
     d_out_z[digit[c] * 32 + c] -= scale;
 }
 
+// rows r0..r0+5, columns c0..c0+31 of d_hidden
+static void out_backward_tile0(real *restrict d_hidden, const real *restrict d_out_z, const real *restrict out_weight, int r0, int c0) {
+  real acc[6][32];
+  for (int r = 0; r < 6; r++) {
+    NN_OMP(omp simd)
+    for (int c = 0; c < 32; c++)
+      acc[r][c] = 0;
+  }
+  NN_NOVEC
+  for (int j = 0; j < 10; j++) {
+    const real *v = d_out_z + (size_t)j * 32 + c0;
+    NN_NOVEC
+    for (int r = 0; r < 6; r++) {
+      const real a = out_weight[(size_t)j * 64 + r0 + r];
+      NN_OMP(omp simd)
+      for (int c = 0; c < 32; c++)
+        acc[r][c] += a * v[c];
+    }
+  }
+  for (int r = 0; r < 6; r++) {
+    real *o = d_hidden + (size_t)(r0 + r) * 32 + c0;
+    NN_OMP(omp simd)
+    for (int c = 0; c < 32; c++) {
+      o[c] = acc[r][c];
+    }
+  }
+}
+
+// rows r0..r0+3, columns c0..c0+31 of d_hidden
+static void out_backward_tile1(real *restrict d_hidden, const real *restrict d_out_z, const real *restrict out_weight, int r0, int c0) {
+  real acc[4][32];
+  for (int r = 0; r < 4; r++) {
+    NN_OMP(omp simd)
+    for (int c = 0; c < 32; c++)
+      acc[r][c] = 0;
+  }
+  NN_NOVEC
+  for (int j = 0; j < 10; j++) {
+    const real *v = d_out_z + (size_t)j * 32 + c0;
+    NN_NOVEC
+    for (int r = 0; r < 4; r++) {
+      const real a = out_weight[(size_t)j * 64 + r0 + r];
+      NN_OMP(omp simd)
+      for (int c = 0; c < 32; c++)
+        acc[r][c] += a * v[c];
+    }
+  }
+  for (int r = 0; r < 4; r++) {
+    real *o = d_hidden + (size_t)(r0 + r) * 32 + c0;
+    NN_OMP(omp simd)
+    for (int c = 0; c < 32; c++) {
+      o[c] = acc[r][c];
+    }
+  }
+}
+
+// rows r0..r0+5, columns c0..c0+63 of d_out_weight
+static void out_backward_tile2(real *restrict d_out_weight, const real *restrict hidden_t, const real *restrict d_out_z, int r0, int c0) {
+  real acc[6][64];
+  for (int r = 0; r < 6; r++) {
+    NN_OMP(omp simd)
+    for (int c = 0; c < 64; c++)
+      acc[r][c] = 0;
+  }
+  NN_NOVEC
+  for (int j = 0; j < 32; j++) {
+    const real *v = hidden_t + (size_t)j * 64 + c0;
+    NN_NOVEC
+    for (int r = 0; r < 6; r++) {
+      const real a = d_out_z[(size_t)(r0 + r) * 32 + j];
+      NN_OMP(omp simd)
+      for (int c = 0; c < 64; c++)
+        acc[r][c] += a * v[c];
+    }
+  }
+  for (int r = 0; r < 6; r++) {
+    real *o = d_out_weight + (size_t)(r0 + r) * 64 + c0;
+    NN_OMP(omp simd)
+    for (int c = 0; c < 64; c++) {
+      o[c] = acc[r][c];
+    }
+  }
+}
+
+// rows r0..r0+3, columns c0..c0+63 of d_out_weight
+static void out_backward_tile3(real *restrict d_out_weight, const real *restrict hidden_t, const real *restrict d_out_z, int r0, int c0) {
+  real acc[4][64];
+  for (int r = 0; r < 4; r++) {
+    NN_OMP(omp simd)
+    for (int c = 0; c < 64; c++)
+      acc[r][c] = 0;
+  }
+  NN_NOVEC
+  for (int j = 0; j < 32; j++) {
+    const real *v = hidden_t + (size_t)j * 64 + c0;
+    NN_NOVEC
+    for (int r = 0; r < 4; r++) {
+      const real a = d_out_z[(size_t)(r0 + r) * 32 + j];
+      NN_OMP(omp simd)
+      for (int c = 0; c < 64; c++)
+        acc[r][c] += a * v[c];
+    }
+  }
+  for (int r = 0; r < 4; r++) {
+    real *o = d_out_weight + (size_t)(r0 + r) * 64 + c0;
+    NN_OMP(omp simd)
+    for (int c = 0; c < 64; c++) {
+      o[c] = acc[r][c];
+    }
+  }
+}
+
 // models/digits.nn:23: layer out = dense(10, activation = softmax)
 // d_hidden is (B,64), hidden_t is (B,64), d_out.weight is (10,64), d_out.bias is (10), d_out_z is (B,10), out.weight is (10,64), hidden is (B,64)
 static void out_backward(real *restrict d_hidden, real *restrict hidden_t, real *restrict d_out_weight, real *restrict d_out_bias, const real *restrict d_out_z, const real *restrict out_weight, const real *restrict hidden) {
   // d_hidden = matmul_nn(d_out_z, out.weight): dx[B,K] = dy[B,N] w[N,K]
-  for (int t = 0; t < 10; t++) {
-    const int r0 = 0 + (t / 1) * 6, c0 = 0 + (t % 1) * 32;
-    real acc[6][32];
-    for (int r = 0; r < 6; r++) {
-      NN_OMP(omp simd)
-      for (int c = 0; c < 32; c++)
-        acc[r][c] = 0;
-    }
-    NN_NOVEC
-    for (int j = 0; j < 10; j++) {
-      const real *v = d_out_z + (size_t)j * 32 + c0;
-      NN_NOVEC
-      for (int r = 0; r < 6; r++) {
-        const real a = out_weight[(size_t)j * 64 + r0 + r];
-        NN_OMP(omp simd)
-        for (int c = 0; c < 32; c++)
-          acc[r][c] += a * v[c];
-      }
-    }
-    for (int r = 0; r < 6; r++) {
-      real *o = d_hidden + (size_t)(r0 + r) * 32 + c0;
-      NN_OMP(omp simd)
-      for (int c = 0; c < 32; c++) {
-        o[c] = acc[r][c];
-      }
-    }
-  }
-  for (int t = 0; t < 1; t++) {
-    const int r0 = 60 + (t / 1) * 4, c0 = 0 + (t % 1) * 32;
-    real acc[4][32];
-    for (int r = 0; r < 4; r++) {
-      NN_OMP(omp simd)
-      for (int c = 0; c < 32; c++)
-        acc[r][c] = 0;
-    }
-    NN_NOVEC
-    for (int j = 0; j < 10; j++) {
-      const real *v = d_out_z + (size_t)j * 32 + c0;
-      NN_NOVEC
-      for (int r = 0; r < 4; r++) {
-        const real a = out_weight[(size_t)j * 64 + r0 + r];
-        NN_OMP(omp simd)
-        for (int c = 0; c < 32; c++)
-          acc[r][c] += a * v[c];
-      }
-    }
-    for (int r = 0; r < 4; r++) {
-      real *o = d_hidden + (size_t)(r0 + r) * 32 + c0;
-      NN_OMP(omp simd)
-      for (int c = 0; c < 32; c++) {
-        o[c] = acc[r][c];
-      }
-    }
-  }
+  for (int t = 0; t < 10; t++)
+    out_backward_tile0(d_hidden, d_out_z, out_weight, 0 + (t / 1) * 6, 0 + (t % 1) * 32);
+  for (int t = 0; t < 1; t++)
+    out_backward_tile1(d_hidden, d_out_z, out_weight, 60 + (t / 1) * 4, 0 + (t % 1) * 32);
   // hidden_t = transpose(hidden): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads
   for (int k0 = 0; k0 < 64; k0 += 16)
     for (int b0 = 0; b0 < 32; b0 += 16)
@@ -295,60 +369,10 @@ static void out_backward(real *restrict d_hidden, real *restrict hidden_t, real 
         for (int b = b0; b < b0 + 16 && b < 32; b++)
           hidden_t[(size_t)b * 64 + k] = hidden[(size_t)k * 32 + b];
   // d_out.weight = matmul_tn(d_out_z, hidden_t): dw[N,K] = dy[B,N]^T x[B,K] (sum over the batch)
-  for (int t = 0; t < 1; t++) {
-    const int r0 = 0 + (t / 1) * 6, c0 = 0 + (t % 1) * 64;
-    real acc[6][64];
-    for (int r = 0; r < 6; r++) {
-      NN_OMP(omp simd)
-      for (int c = 0; c < 64; c++)
-        acc[r][c] = 0;
-    }
-    NN_NOVEC
-    for (int j = 0; j < 32; j++) {
-      const real *v = hidden_t + (size_t)j * 64 + c0;
-      NN_NOVEC
-      for (int r = 0; r < 6; r++) {
-        const real a = d_out_z[(size_t)(r0 + r) * 32 + j];
-        NN_OMP(omp simd)
-        for (int c = 0; c < 64; c++)
-          acc[r][c] += a * v[c];
-      }
-    }
-    for (int r = 0; r < 6; r++) {
-      real *o = d_out_weight + (size_t)(r0 + r) * 64 + c0;
-      NN_OMP(omp simd)
-      for (int c = 0; c < 64; c++) {
-        o[c] = acc[r][c];
-      }
-    }
-  }
-  for (int t = 0; t < 1; t++) {
-    const int r0 = 6 + (t / 1) * 4, c0 = 0 + (t % 1) * 64;
-    real acc[4][64];
-    for (int r = 0; r < 4; r++) {
-      NN_OMP(omp simd)
-      for (int c = 0; c < 64; c++)
-        acc[r][c] = 0;
-    }
-    NN_NOVEC
-    for (int j = 0; j < 32; j++) {
-      const real *v = hidden_t + (size_t)j * 64 + c0;
-      NN_NOVEC
-      for (int r = 0; r < 4; r++) {
-        const real a = d_out_z[(size_t)(r0 + r) * 32 + j];
-        NN_OMP(omp simd)
-        for (int c = 0; c < 64; c++)
-          acc[r][c] += a * v[c];
-      }
-    }
-    for (int r = 0; r < 4; r++) {
-      real *o = d_out_weight + (size_t)(r0 + r) * 64 + c0;
-      NN_OMP(omp simd)
-      for (int c = 0; c < 64; c++) {
-        o[c] = acc[r][c];
-      }
-    }
-  }
+  for (int t = 0; t < 1; t++)
+    out_backward_tile2(d_out_weight, hidden_t, d_out_z, 0 + (t / 1) * 6, 0 + (t % 1) * 64);
+  for (int t = 0; t < 1; t++)
+    out_backward_tile3(d_out_weight, hidden_t, d_out_z, 6 + (t / 1) * 4, 0 + (t % 1) * 64);
   // d_out.bias = colsum(d_out_z): db[N] = sum_b dy[b,N]
   for (int n = 0; n < 10; n++) {
     real acc = 0;
@@ -356,6 +380,62 @@ static void out_backward(real *restrict d_hidden, real *restrict hidden_t, real 
     for (int c = 0; c < 32; c++)
       acc += d_out_z[(size_t)n * 32 + c];
     d_out_bias[n] = acc;
+  }
+}
+
+// rows r0..r0+5, columns c0..c0+63 of d_hidden_weight
+static void hidden_backward_tile0(real *restrict d_hidden_weight, const real *restrict flat_t, const real *restrict d_hidden_z, int r0, int c0) {
+  real acc[6][64];
+  for (int r = 0; r < 6; r++) {
+    NN_OMP(omp simd)
+    for (int c = 0; c < 64; c++)
+      acc[r][c] = 0;
+  }
+  NN_NOVEC
+  for (int j = 0; j < 32; j++) {
+    const real *v = flat_t + (size_t)j * 64 + c0;
+    NN_NOVEC
+    for (int r = 0; r < 6; r++) {
+      const real a = d_hidden_z[(size_t)(r0 + r) * 32 + j];
+      NN_OMP(omp simd)
+      for (int c = 0; c < 64; c++)
+        acc[r][c] += a * v[c];
+    }
+  }
+  for (int r = 0; r < 6; r++) {
+    real *o = d_hidden_weight + (size_t)(r0 + r) * 64 + c0;
+    NN_OMP(omp simd)
+    for (int c = 0; c < 64; c++) {
+      o[c] = acc[r][c];
+    }
+  }
+}
+
+// rows r0..r0+3, columns c0..c0+63 of d_hidden_weight
+static void hidden_backward_tile1(real *restrict d_hidden_weight, const real *restrict flat_t, const real *restrict d_hidden_z, int r0, int c0) {
+  real acc[4][64];
+  for (int r = 0; r < 4; r++) {
+    NN_OMP(omp simd)
+    for (int c = 0; c < 64; c++)
+      acc[r][c] = 0;
+  }
+  NN_NOVEC
+  for (int j = 0; j < 32; j++) {
+    const real *v = flat_t + (size_t)j * 64 + c0;
+    NN_NOVEC
+    for (int r = 0; r < 4; r++) {
+      const real a = d_hidden_z[(size_t)(r0 + r) * 32 + j];
+      NN_OMP(omp simd)
+      for (int c = 0; c < 64; c++)
+        acc[r][c] += a * v[c];
+    }
+  }
+  for (int r = 0; r < 4; r++) {
+    real *o = d_hidden_weight + (size_t)(r0 + r) * 64 + c0;
+    NN_OMP(omp simd)
+    for (int c = 0; c < 64; c++) {
+      o[c] = acc[r][c];
+    }
   }
 }
 
@@ -372,60 +452,10 @@ static void hidden_backward(real *restrict d_hidden_z, real *restrict d_hidden_w
   // flat_t = transpose(flat): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads
   // (forward() filled flat_t from the batch rows)
   // d_hidden.weight = matmul_tn(d_hidden_z, flat_t): dw[N,K] = dy[B,N]^T x[B,K] (sum over the batch)
-  for (int t = 0; t < 10; t++) {
-    const int r0 = 0 + (t / 1) * 6, c0 = 0 + (t % 1) * 64;
-    real acc[6][64];
-    for (int r = 0; r < 6; r++) {
-      NN_OMP(omp simd)
-      for (int c = 0; c < 64; c++)
-        acc[r][c] = 0;
-    }
-    NN_NOVEC
-    for (int j = 0; j < 32; j++) {
-      const real *v = flat_t + (size_t)j * 64 + c0;
-      NN_NOVEC
-      for (int r = 0; r < 6; r++) {
-        const real a = d_hidden_z[(size_t)(r0 + r) * 32 + j];
-        NN_OMP(omp simd)
-        for (int c = 0; c < 64; c++)
-          acc[r][c] += a * v[c];
-      }
-    }
-    for (int r = 0; r < 6; r++) {
-      real *o = d_hidden_weight + (size_t)(r0 + r) * 64 + c0;
-      NN_OMP(omp simd)
-      for (int c = 0; c < 64; c++) {
-        o[c] = acc[r][c];
-      }
-    }
-  }
-  for (int t = 0; t < 1; t++) {
-    const int r0 = 60 + (t / 1) * 4, c0 = 0 + (t % 1) * 64;
-    real acc[4][64];
-    for (int r = 0; r < 4; r++) {
-      NN_OMP(omp simd)
-      for (int c = 0; c < 64; c++)
-        acc[r][c] = 0;
-    }
-    NN_NOVEC
-    for (int j = 0; j < 32; j++) {
-      const real *v = flat_t + (size_t)j * 64 + c0;
-      NN_NOVEC
-      for (int r = 0; r < 4; r++) {
-        const real a = d_hidden_z[(size_t)(r0 + r) * 32 + j];
-        NN_OMP(omp simd)
-        for (int c = 0; c < 64; c++)
-          acc[r][c] += a * v[c];
-      }
-    }
-    for (int r = 0; r < 4; r++) {
-      real *o = d_hidden_weight + (size_t)(r0 + r) * 64 + c0;
-      NN_OMP(omp simd)
-      for (int c = 0; c < 64; c++) {
-        o[c] = acc[r][c];
-      }
-    }
-  }
+  for (int t = 0; t < 10; t++)
+    hidden_backward_tile0(d_hidden_weight, flat_t, d_hidden_z, 0 + (t / 1) * 6, 0 + (t % 1) * 64);
+  for (int t = 0; t < 1; t++)
+    hidden_backward_tile1(d_hidden_weight, flat_t, d_hidden_z, 60 + (t / 1) * 4, 0 + (t % 1) * 64);
   // d_hidden.bias = colsum(d_hidden_z): db[N] = sum_b dy[b,N]
   for (int n = 0; n < 64; n++) {
     real acc = 0;

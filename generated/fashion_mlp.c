@@ -44,65 +44,129 @@ typedef NN_REAL real;
 
 enum { B = 64 };
 
+// rows r0..r0+5, columns c0..c0+63 of h1
+static void h1_forward_tile0(real *restrict h1, const real *restrict flat, const real *restrict h1_weight, const real *restrict h1_bias, int r0, int c0) {
+  real acc[6][64];
+  for (int r = 0; r < 6; r++) {
+    NN_OMP(omp simd)
+    for (int c = 0; c < 64; c++)
+      acc[r][c] = h1_bias[r0 + r];
+  }
+  NN_NOVEC
+  for (int j = 0; j < 784; j++) {
+    const real *v = flat + (size_t)j * 64 + c0;
+    NN_NOVEC
+    for (int r = 0; r < 6; r++) {
+      const real a = h1_weight[(size_t)(r0 + r) * 784 + j];
+      NN_OMP(omp simd)
+      for (int c = 0; c < 64; c++)
+        acc[r][c] += a * v[c];
+    }
+  }
+  for (int r = 0; r < 6; r++) {
+    real *o = h1 + (size_t)(r0 + r) * 64 + c0;
+    NN_OMP(omp simd)
+    for (int c = 0; c < 64; c++) {
+      const real xi = acc[r][c];
+      o[c] = xi > 0 ? xi : (real)0;
+    }
+  }
+}
+
+// rows r0..r0+3, columns c0..c0+63 of h1
+static void h1_forward_tile1(real *restrict h1, const real *restrict flat, const real *restrict h1_weight, const real *restrict h1_bias, int r0, int c0) {
+  real acc[4][64];
+  for (int r = 0; r < 4; r++) {
+    NN_OMP(omp simd)
+    for (int c = 0; c < 64; c++)
+      acc[r][c] = h1_bias[r0 + r];
+  }
+  NN_NOVEC
+  for (int j = 0; j < 784; j++) {
+    const real *v = flat + (size_t)j * 64 + c0;
+    NN_NOVEC
+    for (int r = 0; r < 4; r++) {
+      const real a = h1_weight[(size_t)(r0 + r) * 784 + j];
+      NN_OMP(omp simd)
+      for (int c = 0; c < 64; c++)
+        acc[r][c] += a * v[c];
+    }
+  }
+  for (int r = 0; r < 4; r++) {
+    real *o = h1 + (size_t)(r0 + r) * 64 + c0;
+    NN_OMP(omp simd)
+    for (int c = 0; c < 64; c++) {
+      const real xi = acc[r][c];
+      o[c] = xi > 0 ? xi : (real)0;
+    }
+  }
+}
+
 // models/fashion_mlp.nn:18: layer h1 = dense(flat, 256, activation = relu, init = he)
 // h1 is (B,256), flat is (B,784), h1.weight is (256,784), h1.bias is (256)
 static void h1_forward(real *restrict h1, const real *restrict flat, const real *restrict h1_weight, const real *restrict h1_bias) {
   // h1 = linear.relu(flat, h1.weight, h1.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused
   NN_OMP(omp parallel for schedule(static))
-  for (int t = 0; t < 42; t++) {
-    const int r0 = 0 + (t / 1) * 6, c0 = 0 + (t % 1) * 64;
-    real acc[6][64];
+  for (int t = 0; t < 42; t++)
+    h1_forward_tile0(h1, flat, h1_weight, h1_bias, 0 + (t / 1) * 6, 0 + (t % 1) * 64);
+  for (int t = 0; t < 1; t++)
+    h1_forward_tile1(h1, flat, h1_weight, h1_bias, 252 + (t / 1) * 4, 0 + (t % 1) * 64);
+}
+
+// rows r0..r0+5, columns c0..c0+63 of h2
+static void h2_forward_tile0(real *restrict h2, const real *restrict h1, const real *restrict h2_weight, const real *restrict h2_bias, int r0, int c0) {
+  real acc[6][64];
+  for (int r = 0; r < 6; r++) {
+    NN_OMP(omp simd)
+    for (int c = 0; c < 64; c++)
+      acc[r][c] = h2_bias[r0 + r];
+  }
+  NN_NOVEC
+  for (int j = 0; j < 256; j++) {
+    const real *v = h1 + (size_t)j * 64 + c0;
+    NN_NOVEC
     for (int r = 0; r < 6; r++) {
+      const real a = h2_weight[(size_t)(r0 + r) * 256 + j];
       NN_OMP(omp simd)
       for (int c = 0; c < 64; c++)
-        acc[r][c] = h1_bias[r0 + r];
-    }
-    NN_NOVEC
-    for (int j = 0; j < 784; j++) {
-      const real *v = flat + (size_t)j * 64 + c0;
-      NN_NOVEC
-      for (int r = 0; r < 6; r++) {
-        const real a = h1_weight[(size_t)(r0 + r) * 784 + j];
-        NN_OMP(omp simd)
-        for (int c = 0; c < 64; c++)
-          acc[r][c] += a * v[c];
-      }
-    }
-    for (int r = 0; r < 6; r++) {
-      real *o = h1 + (size_t)(r0 + r) * 64 + c0;
-      NN_OMP(omp simd)
-      for (int c = 0; c < 64; c++) {
-        const real xi = acc[r][c];
-        o[c] = xi > 0 ? xi : (real)0;
-      }
+        acc[r][c] += a * v[c];
     }
   }
-  for (int t = 0; t < 1; t++) {
-    const int r0 = 252 + (t / 1) * 4, c0 = 0 + (t % 1) * 64;
-    real acc[4][64];
-    for (int r = 0; r < 4; r++) {
+  for (int r = 0; r < 6; r++) {
+    real *o = h2 + (size_t)(r0 + r) * 64 + c0;
+    NN_OMP(omp simd)
+    for (int c = 0; c < 64; c++) {
+      const real xi = acc[r][c];
+      o[c] = xi > 0 ? xi : (real)0;
+    }
+  }
+}
+
+// rows r0..r0+1, columns c0..c0+63 of h2
+static void h2_forward_tile1(real *restrict h2, const real *restrict h1, const real *restrict h2_weight, const real *restrict h2_bias, int r0, int c0) {
+  real acc[2][64];
+  for (int r = 0; r < 2; r++) {
+    NN_OMP(omp simd)
+    for (int c = 0; c < 64; c++)
+      acc[r][c] = h2_bias[r0 + r];
+  }
+  NN_NOVEC
+  for (int j = 0; j < 256; j++) {
+    const real *v = h1 + (size_t)j * 64 + c0;
+    NN_NOVEC
+    for (int r = 0; r < 2; r++) {
+      const real a = h2_weight[(size_t)(r0 + r) * 256 + j];
       NN_OMP(omp simd)
       for (int c = 0; c < 64; c++)
-        acc[r][c] = h1_bias[r0 + r];
+        acc[r][c] += a * v[c];
     }
-    NN_NOVEC
-    for (int j = 0; j < 784; j++) {
-      const real *v = flat + (size_t)j * 64 + c0;
-      NN_NOVEC
-      for (int r = 0; r < 4; r++) {
-        const real a = h1_weight[(size_t)(r0 + r) * 784 + j];
-        NN_OMP(omp simd)
-        for (int c = 0; c < 64; c++)
-          acc[r][c] += a * v[c];
-      }
-    }
-    for (int r = 0; r < 4; r++) {
-      real *o = h1 + (size_t)(r0 + r) * 64 + c0;
-      NN_OMP(omp simd)
-      for (int c = 0; c < 64; c++) {
-        const real xi = acc[r][c];
-        o[c] = xi > 0 ? xi : (real)0;
-      }
+  }
+  for (int r = 0; r < 2; r++) {
+    real *o = h2 + (size_t)(r0 + r) * 64 + c0;
+    NN_OMP(omp simd)
+    for (int c = 0; c < 64; c++) {
+      const real xi = acc[r][c];
+      o[c] = xi > 0 ? xi : (real)0;
     }
   }
 }
@@ -112,60 +176,64 @@ static void h1_forward(real *restrict h1, const real *restrict flat, const real 
 static void h2_forward(real *restrict h2, const real *restrict h1, const real *restrict h2_weight, const real *restrict h2_bias) {
   // h2 = linear.relu(h1, h2.weight, h2.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused
   NN_OMP(omp parallel for schedule(static))
-  for (int t = 0; t < 21; t++) {
-    const int r0 = 0 + (t / 1) * 6, c0 = 0 + (t % 1) * 64;
-    real acc[6][64];
+  for (int t = 0; t < 21; t++)
+    h2_forward_tile0(h2, h1, h2_weight, h2_bias, 0 + (t / 1) * 6, 0 + (t % 1) * 64);
+  for (int t = 0; t < 1; t++)
+    h2_forward_tile1(h2, h1, h2_weight, h2_bias, 126 + (t / 1) * 2, 0 + (t % 1) * 64);
+}
+
+// rows r0..r0+5, columns c0..c0+63 of out_z
+static void out_forward_tile0(real *restrict out_z, const real *restrict h2, const real *restrict out_weight, const real *restrict out_bias, int r0, int c0) {
+  real acc[6][64];
+  for (int r = 0; r < 6; r++) {
+    NN_OMP(omp simd)
+    for (int c = 0; c < 64; c++)
+      acc[r][c] = out_bias[r0 + r];
+  }
+  NN_NOVEC
+  for (int j = 0; j < 128; j++) {
+    const real *v = h2 + (size_t)j * 64 + c0;
+    NN_NOVEC
     for (int r = 0; r < 6; r++) {
+      const real a = out_weight[(size_t)(r0 + r) * 128 + j];
       NN_OMP(omp simd)
       for (int c = 0; c < 64; c++)
-        acc[r][c] = h2_bias[r0 + r];
-    }
-    NN_NOVEC
-    for (int j = 0; j < 256; j++) {
-      const real *v = h1 + (size_t)j * 64 + c0;
-      NN_NOVEC
-      for (int r = 0; r < 6; r++) {
-        const real a = h2_weight[(size_t)(r0 + r) * 256 + j];
-        NN_OMP(omp simd)
-        for (int c = 0; c < 64; c++)
-          acc[r][c] += a * v[c];
-      }
-    }
-    for (int r = 0; r < 6; r++) {
-      real *o = h2 + (size_t)(r0 + r) * 64 + c0;
-      NN_OMP(omp simd)
-      for (int c = 0; c < 64; c++) {
-        const real xi = acc[r][c];
-        o[c] = xi > 0 ? xi : (real)0;
-      }
+        acc[r][c] += a * v[c];
     }
   }
-  for (int t = 0; t < 1; t++) {
-    const int r0 = 126 + (t / 1) * 2, c0 = 0 + (t % 1) * 64;
-    real acc[2][64];
-    for (int r = 0; r < 2; r++) {
+  for (int r = 0; r < 6; r++) {
+    real *o = out_z + (size_t)(r0 + r) * 64 + c0;
+    NN_OMP(omp simd)
+    for (int c = 0; c < 64; c++) {
+      o[c] = acc[r][c];
+    }
+  }
+}
+
+// rows r0..r0+3, columns c0..c0+63 of out_z
+static void out_forward_tile1(real *restrict out_z, const real *restrict h2, const real *restrict out_weight, const real *restrict out_bias, int r0, int c0) {
+  real acc[4][64];
+  for (int r = 0; r < 4; r++) {
+    NN_OMP(omp simd)
+    for (int c = 0; c < 64; c++)
+      acc[r][c] = out_bias[r0 + r];
+  }
+  NN_NOVEC
+  for (int j = 0; j < 128; j++) {
+    const real *v = h2 + (size_t)j * 64 + c0;
+    NN_NOVEC
+    for (int r = 0; r < 4; r++) {
+      const real a = out_weight[(size_t)(r0 + r) * 128 + j];
       NN_OMP(omp simd)
       for (int c = 0; c < 64; c++)
-        acc[r][c] = h2_bias[r0 + r];
+        acc[r][c] += a * v[c];
     }
-    NN_NOVEC
-    for (int j = 0; j < 256; j++) {
-      const real *v = h1 + (size_t)j * 64 + c0;
-      NN_NOVEC
-      for (int r = 0; r < 2; r++) {
-        const real a = h2_weight[(size_t)(r0 + r) * 256 + j];
-        NN_OMP(omp simd)
-        for (int c = 0; c < 64; c++)
-          acc[r][c] += a * v[c];
-      }
-    }
-    for (int r = 0; r < 2; r++) {
-      real *o = h2 + (size_t)(r0 + r) * 64 + c0;
-      NN_OMP(omp simd)
-      for (int c = 0; c < 64; c++) {
-        const real xi = acc[r][c];
-        o[c] = xi > 0 ? xi : (real)0;
-      }
+  }
+  for (int r = 0; r < 4; r++) {
+    real *o = out_z + (size_t)(r0 + r) * 64 + c0;
+    NN_OMP(omp simd)
+    for (int c = 0; c < 64; c++) {
+      o[c] = acc[r][c];
     }
   }
 }
@@ -174,60 +242,10 @@ static void h2_forward(real *restrict h2, const real *restrict h1, const real *r
 // out_z is (B,10), out is (B,10), h2 is (B,128), out.weight is (10,128), out.bias is (10)
 static void out_forward(real *restrict out_z, real *restrict out, const real *restrict h2, const real *restrict out_weight, const real *restrict out_bias) {
   // out_z = linear(h2, out.weight, out.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused
-  for (int t = 0; t < 1; t++) {
-    const int r0 = 0 + (t / 1) * 6, c0 = 0 + (t % 1) * 64;
-    real acc[6][64];
-    for (int r = 0; r < 6; r++) {
-      NN_OMP(omp simd)
-      for (int c = 0; c < 64; c++)
-        acc[r][c] = out_bias[r0 + r];
-    }
-    NN_NOVEC
-    for (int j = 0; j < 128; j++) {
-      const real *v = h2 + (size_t)j * 64 + c0;
-      NN_NOVEC
-      for (int r = 0; r < 6; r++) {
-        const real a = out_weight[(size_t)(r0 + r) * 128 + j];
-        NN_OMP(omp simd)
-        for (int c = 0; c < 64; c++)
-          acc[r][c] += a * v[c];
-      }
-    }
-    for (int r = 0; r < 6; r++) {
-      real *o = out_z + (size_t)(r0 + r) * 64 + c0;
-      NN_OMP(omp simd)
-      for (int c = 0; c < 64; c++) {
-        o[c] = acc[r][c];
-      }
-    }
-  }
-  for (int t = 0; t < 1; t++) {
-    const int r0 = 6 + (t / 1) * 4, c0 = 0 + (t % 1) * 64;
-    real acc[4][64];
-    for (int r = 0; r < 4; r++) {
-      NN_OMP(omp simd)
-      for (int c = 0; c < 64; c++)
-        acc[r][c] = out_bias[r0 + r];
-    }
-    NN_NOVEC
-    for (int j = 0; j < 128; j++) {
-      const real *v = h2 + (size_t)j * 64 + c0;
-      NN_NOVEC
-      for (int r = 0; r < 4; r++) {
-        const real a = out_weight[(size_t)(r0 + r) * 128 + j];
-        NN_OMP(omp simd)
-        for (int c = 0; c < 64; c++)
-          acc[r][c] += a * v[c];
-      }
-    }
-    for (int r = 0; r < 4; r++) {
-      real *o = out_z + (size_t)(r0 + r) * 64 + c0;
-      NN_OMP(omp simd)
-      for (int c = 0; c < 64; c++) {
-        o[c] = acc[r][c];
-      }
-    }
-  }
+  for (int t = 0; t < 1; t++)
+    out_forward_tile0(out_z, h2, out_weight, out_bias, 0 + (t / 1) * 6, 0 + (t % 1) * 64);
+  for (int t = 0; t < 1; t++)
+    out_forward_tile1(out_z, h2, out_weight, out_bias, 6 + (t / 1) * 4, 0 + (t % 1) * 64);
   // out = softmax(out_z): y[b,:] = exp(x[b,:] - max) / sum
   real mx[64], sum[64];
   NN_OMP(omp simd)
@@ -294,64 +312,126 @@ static void loss_backward(real *restrict d_out_z, const real *restrict out, cons
     d_out_z[class[c] * 64 + c] -= scale;
 }
 
+// rows r0..r0+5, columns c0..c0+63 of d_h2
+static void out_backward_tile0(real *restrict d_h2, const real *restrict d_out_z, const real *restrict out_weight, int r0, int c0) {
+  real acc[6][64];
+  for (int r = 0; r < 6; r++) {
+    NN_OMP(omp simd)
+    for (int c = 0; c < 64; c++)
+      acc[r][c] = 0;
+  }
+  NN_NOVEC
+  for (int j = 0; j < 10; j++) {
+    const real *v = d_out_z + (size_t)j * 64 + c0;
+    NN_NOVEC
+    for (int r = 0; r < 6; r++) {
+      const real a = out_weight[(size_t)j * 128 + r0 + r];
+      NN_OMP(omp simd)
+      for (int c = 0; c < 64; c++)
+        acc[r][c] += a * v[c];
+    }
+  }
+  for (int r = 0; r < 6; r++) {
+    real *o = d_h2 + (size_t)(r0 + r) * 64 + c0;
+    NN_OMP(omp simd)
+    for (int c = 0; c < 64; c++) {
+      o[c] = acc[r][c];
+    }
+  }
+}
+
+// rows r0..r0+1, columns c0..c0+63 of d_h2
+static void out_backward_tile1(real *restrict d_h2, const real *restrict d_out_z, const real *restrict out_weight, int r0, int c0) {
+  real acc[2][64];
+  for (int r = 0; r < 2; r++) {
+    NN_OMP(omp simd)
+    for (int c = 0; c < 64; c++)
+      acc[r][c] = 0;
+  }
+  NN_NOVEC
+  for (int j = 0; j < 10; j++) {
+    const real *v = d_out_z + (size_t)j * 64 + c0;
+    NN_NOVEC
+    for (int r = 0; r < 2; r++) {
+      const real a = out_weight[(size_t)j * 128 + r0 + r];
+      NN_OMP(omp simd)
+      for (int c = 0; c < 64; c++)
+        acc[r][c] += a * v[c];
+    }
+  }
+  for (int r = 0; r < 2; r++) {
+    real *o = d_h2 + (size_t)(r0 + r) * 64 + c0;
+    NN_OMP(omp simd)
+    for (int c = 0; c < 64; c++) {
+      o[c] = acc[r][c];
+    }
+  }
+}
+
+// rows r0..r0+5, columns c0..c0+63 of d_out_weight
+static void out_backward_tile2(real *restrict d_out_weight, const real *restrict h2_t, const real *restrict d_out_z, int r0, int c0) {
+  real acc[6][64];
+  for (int r = 0; r < 6; r++) {
+    NN_OMP(omp simd)
+    for (int c = 0; c < 64; c++)
+      acc[r][c] = 0;
+  }
+  NN_NOVEC
+  for (int j = 0; j < 64; j++) {
+    const real *v = h2_t + (size_t)j * 128 + c0;
+    NN_NOVEC
+    for (int r = 0; r < 6; r++) {
+      const real a = d_out_z[(size_t)(r0 + r) * 64 + j];
+      NN_OMP(omp simd)
+      for (int c = 0; c < 64; c++)
+        acc[r][c] += a * v[c];
+    }
+  }
+  for (int r = 0; r < 6; r++) {
+    real *o = d_out_weight + (size_t)(r0 + r) * 128 + c0;
+    NN_OMP(omp simd)
+    for (int c = 0; c < 64; c++) {
+      o[c] = acc[r][c];
+    }
+  }
+}
+
+// rows r0..r0+3, columns c0..c0+63 of d_out_weight
+static void out_backward_tile3(real *restrict d_out_weight, const real *restrict h2_t, const real *restrict d_out_z, int r0, int c0) {
+  real acc[4][64];
+  for (int r = 0; r < 4; r++) {
+    NN_OMP(omp simd)
+    for (int c = 0; c < 64; c++)
+      acc[r][c] = 0;
+  }
+  NN_NOVEC
+  for (int j = 0; j < 64; j++) {
+    const real *v = h2_t + (size_t)j * 128 + c0;
+    NN_NOVEC
+    for (int r = 0; r < 4; r++) {
+      const real a = d_out_z[(size_t)(r0 + r) * 64 + j];
+      NN_OMP(omp simd)
+      for (int c = 0; c < 64; c++)
+        acc[r][c] += a * v[c];
+    }
+  }
+  for (int r = 0; r < 4; r++) {
+    real *o = d_out_weight + (size_t)(r0 + r) * 128 + c0;
+    NN_OMP(omp simd)
+    for (int c = 0; c < 64; c++) {
+      o[c] = acc[r][c];
+    }
+  }
+}
+
 // models/fashion_mlp.nn:20: layer out = dense(h2, 10, activation = softmax)
 // d_h2 is (B,128), h2_t is (B,128), d_out.weight is (10,128), d_out.bias is (10), d_out_z is (B,10), out.weight is (10,128), h2 is (B,128)
 static void out_backward(real *restrict d_h2, real *restrict h2_t, real *restrict d_out_weight, real *restrict d_out_bias, const real *restrict d_out_z, const real *restrict out_weight, const real *restrict h2) {
   // d_h2 = matmul_nn(d_out_z, out.weight): dx[B,K] = dy[B,N] w[N,K]
-  for (int t = 0; t < 21; t++) {
-    const int r0 = 0 + (t / 1) * 6, c0 = 0 + (t % 1) * 64;
-    real acc[6][64];
-    for (int r = 0; r < 6; r++) {
-      NN_OMP(omp simd)
-      for (int c = 0; c < 64; c++)
-        acc[r][c] = 0;
-    }
-    NN_NOVEC
-    for (int j = 0; j < 10; j++) {
-      const real *v = d_out_z + (size_t)j * 64 + c0;
-      NN_NOVEC
-      for (int r = 0; r < 6; r++) {
-        const real a = out_weight[(size_t)j * 128 + r0 + r];
-        NN_OMP(omp simd)
-        for (int c = 0; c < 64; c++)
-          acc[r][c] += a * v[c];
-      }
-    }
-    for (int r = 0; r < 6; r++) {
-      real *o = d_h2 + (size_t)(r0 + r) * 64 + c0;
-      NN_OMP(omp simd)
-      for (int c = 0; c < 64; c++) {
-        o[c] = acc[r][c];
-      }
-    }
-  }
-  for (int t = 0; t < 1; t++) {
-    const int r0 = 126 + (t / 1) * 2, c0 = 0 + (t % 1) * 64;
-    real acc[2][64];
-    for (int r = 0; r < 2; r++) {
-      NN_OMP(omp simd)
-      for (int c = 0; c < 64; c++)
-        acc[r][c] = 0;
-    }
-    NN_NOVEC
-    for (int j = 0; j < 10; j++) {
-      const real *v = d_out_z + (size_t)j * 64 + c0;
-      NN_NOVEC
-      for (int r = 0; r < 2; r++) {
-        const real a = out_weight[(size_t)j * 128 + r0 + r];
-        NN_OMP(omp simd)
-        for (int c = 0; c < 64; c++)
-          acc[r][c] += a * v[c];
-      }
-    }
-    for (int r = 0; r < 2; r++) {
-      real *o = d_h2 + (size_t)(r0 + r) * 64 + c0;
-      NN_OMP(omp simd)
-      for (int c = 0; c < 64; c++) {
-        o[c] = acc[r][c];
-      }
-    }
-  }
+  for (int t = 0; t < 21; t++)
+    out_backward_tile0(d_h2, d_out_z, out_weight, 0 + (t / 1) * 6, 0 + (t % 1) * 64);
+  for (int t = 0; t < 1; t++)
+    out_backward_tile1(d_h2, d_out_z, out_weight, 126 + (t / 1) * 2, 0 + (t % 1) * 64);
   // h2_t = transpose(h2): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads
   for (int k0 = 0; k0 < 128; k0 += 16)
     for (int b0 = 0; b0 < 64; b0 += 16)
@@ -359,60 +439,10 @@ static void out_backward(real *restrict d_h2, real *restrict h2_t, real *restric
         for (int b = b0; b < b0 + 16 && b < 64; b++)
           h2_t[(size_t)b * 128 + k] = h2[(size_t)k * 64 + b];
   // d_out.weight = matmul_tn(d_out_z, h2_t): dw[N,K] = dy[B,N]^T x[B,K] (sum over the batch)
-  for (int t = 0; t < 2; t++) {
-    const int r0 = 0 + (t / 2) * 6, c0 = 0 + (t % 2) * 64;
-    real acc[6][64];
-    for (int r = 0; r < 6; r++) {
-      NN_OMP(omp simd)
-      for (int c = 0; c < 64; c++)
-        acc[r][c] = 0;
-    }
-    NN_NOVEC
-    for (int j = 0; j < 64; j++) {
-      const real *v = h2_t + (size_t)j * 128 + c0;
-      NN_NOVEC
-      for (int r = 0; r < 6; r++) {
-        const real a = d_out_z[(size_t)(r0 + r) * 64 + j];
-        NN_OMP(omp simd)
-        for (int c = 0; c < 64; c++)
-          acc[r][c] += a * v[c];
-      }
-    }
-    for (int r = 0; r < 6; r++) {
-      real *o = d_out_weight + (size_t)(r0 + r) * 128 + c0;
-      NN_OMP(omp simd)
-      for (int c = 0; c < 64; c++) {
-        o[c] = acc[r][c];
-      }
-    }
-  }
-  for (int t = 0; t < 2; t++) {
-    const int r0 = 6 + (t / 2) * 4, c0 = 0 + (t % 2) * 64;
-    real acc[4][64];
-    for (int r = 0; r < 4; r++) {
-      NN_OMP(omp simd)
-      for (int c = 0; c < 64; c++)
-        acc[r][c] = 0;
-    }
-    NN_NOVEC
-    for (int j = 0; j < 64; j++) {
-      const real *v = h2_t + (size_t)j * 128 + c0;
-      NN_NOVEC
-      for (int r = 0; r < 4; r++) {
-        const real a = d_out_z[(size_t)(r0 + r) * 64 + j];
-        NN_OMP(omp simd)
-        for (int c = 0; c < 64; c++)
-          acc[r][c] += a * v[c];
-      }
-    }
-    for (int r = 0; r < 4; r++) {
-      real *o = d_out_weight + (size_t)(r0 + r) * 128 + c0;
-      NN_OMP(omp simd)
-      for (int c = 0; c < 64; c++) {
-        o[c] = acc[r][c];
-      }
-    }
-  }
+  for (int t = 0; t < 2; t++)
+    out_backward_tile2(d_out_weight, h2_t, d_out_z, 0 + (t / 2) * 6, 0 + (t % 2) * 64);
+  for (int t = 0; t < 2; t++)
+    out_backward_tile3(d_out_weight, h2_t, d_out_z, 6 + (t / 2) * 4, 0 + (t % 2) * 64);
   // d_out.bias = colsum(d_out_z): db[N] = sum_b dy[b,N]
   for (int n = 0; n < 10; n++) {
     real acc = 0;
@@ -420,6 +450,118 @@ static void out_backward(real *restrict d_h2, real *restrict h2_t, real *restric
     for (int c = 0; c < 64; c++)
       acc += d_out_z[(size_t)n * 64 + c];
     d_out_bias[n] = acc;
+  }
+}
+
+// rows r0..r0+5, columns c0..c0+63 of d_h1
+static void h2_backward_tile0(real *restrict d_h1, const real *restrict d_h2_z, const real *restrict h2_weight, int r0, int c0) {
+  real acc[6][64];
+  for (int r = 0; r < 6; r++) {
+    NN_OMP(omp simd)
+    for (int c = 0; c < 64; c++)
+      acc[r][c] = 0;
+  }
+  NN_NOVEC
+  for (int j = 0; j < 128; j++) {
+    const real *v = d_h2_z + (size_t)j * 64 + c0;
+    NN_NOVEC
+    for (int r = 0; r < 6; r++) {
+      const real a = h2_weight[(size_t)j * 256 + r0 + r];
+      NN_OMP(omp simd)
+      for (int c = 0; c < 64; c++)
+        acc[r][c] += a * v[c];
+    }
+  }
+  for (int r = 0; r < 6; r++) {
+    real *o = d_h1 + (size_t)(r0 + r) * 64 + c0;
+    NN_OMP(omp simd)
+    for (int c = 0; c < 64; c++) {
+      o[c] = acc[r][c];
+    }
+  }
+}
+
+// rows r0..r0+3, columns c0..c0+63 of d_h1
+static void h2_backward_tile1(real *restrict d_h1, const real *restrict d_h2_z, const real *restrict h2_weight, int r0, int c0) {
+  real acc[4][64];
+  for (int r = 0; r < 4; r++) {
+    NN_OMP(omp simd)
+    for (int c = 0; c < 64; c++)
+      acc[r][c] = 0;
+  }
+  NN_NOVEC
+  for (int j = 0; j < 128; j++) {
+    const real *v = d_h2_z + (size_t)j * 64 + c0;
+    NN_NOVEC
+    for (int r = 0; r < 4; r++) {
+      const real a = h2_weight[(size_t)j * 256 + r0 + r];
+      NN_OMP(omp simd)
+      for (int c = 0; c < 64; c++)
+        acc[r][c] += a * v[c];
+    }
+  }
+  for (int r = 0; r < 4; r++) {
+    real *o = d_h1 + (size_t)(r0 + r) * 64 + c0;
+    NN_OMP(omp simd)
+    for (int c = 0; c < 64; c++) {
+      o[c] = acc[r][c];
+    }
+  }
+}
+
+// rows r0..r0+5, columns c0..c0+63 of d_h2_weight
+static void h2_backward_tile2(real *restrict d_h2_weight, const real *restrict h1_t, const real *restrict d_h2_z, int r0, int c0) {
+  real acc[6][64];
+  for (int r = 0; r < 6; r++) {
+    NN_OMP(omp simd)
+    for (int c = 0; c < 64; c++)
+      acc[r][c] = 0;
+  }
+  NN_NOVEC
+  for (int j = 0; j < 64; j++) {
+    const real *v = h1_t + (size_t)j * 256 + c0;
+    NN_NOVEC
+    for (int r = 0; r < 6; r++) {
+      const real a = d_h2_z[(size_t)(r0 + r) * 64 + j];
+      NN_OMP(omp simd)
+      for (int c = 0; c < 64; c++)
+        acc[r][c] += a * v[c];
+    }
+  }
+  for (int r = 0; r < 6; r++) {
+    real *o = d_h2_weight + (size_t)(r0 + r) * 256 + c0;
+    NN_OMP(omp simd)
+    for (int c = 0; c < 64; c++) {
+      o[c] = acc[r][c];
+    }
+  }
+}
+
+// rows r0..r0+1, columns c0..c0+63 of d_h2_weight
+static void h2_backward_tile3(real *restrict d_h2_weight, const real *restrict h1_t, const real *restrict d_h2_z, int r0, int c0) {
+  real acc[2][64];
+  for (int r = 0; r < 2; r++) {
+    NN_OMP(omp simd)
+    for (int c = 0; c < 64; c++)
+      acc[r][c] = 0;
+  }
+  NN_NOVEC
+  for (int j = 0; j < 64; j++) {
+    const real *v = h1_t + (size_t)j * 256 + c0;
+    NN_NOVEC
+    for (int r = 0; r < 2; r++) {
+      const real a = d_h2_z[(size_t)(r0 + r) * 64 + j];
+      NN_OMP(omp simd)
+      for (int c = 0; c < 64; c++)
+        acc[r][c] += a * v[c];
+    }
+  }
+  for (int r = 0; r < 2; r++) {
+    real *o = d_h2_weight + (size_t)(r0 + r) * 256 + c0;
+    NN_OMP(omp simd)
+    for (int c = 0; c < 64; c++) {
+      o[c] = acc[r][c];
+    }
   }
 }
 
@@ -435,60 +577,10 @@ static void h2_backward(real *restrict d_h2_z, real *restrict d_h1, real *restri
   }
   // d_h1 = matmul_nn(d_h2_z, h2.weight): dx[B,K] = dy[B,N] w[N,K]
   NN_OMP(omp parallel for schedule(static))
-  for (int t = 0; t < 42; t++) {
-    const int r0 = 0 + (t / 1) * 6, c0 = 0 + (t % 1) * 64;
-    real acc[6][64];
-    for (int r = 0; r < 6; r++) {
-      NN_OMP(omp simd)
-      for (int c = 0; c < 64; c++)
-        acc[r][c] = 0;
-    }
-    NN_NOVEC
-    for (int j = 0; j < 128; j++) {
-      const real *v = d_h2_z + (size_t)j * 64 + c0;
-      NN_NOVEC
-      for (int r = 0; r < 6; r++) {
-        const real a = h2_weight[(size_t)j * 256 + r0 + r];
-        NN_OMP(omp simd)
-        for (int c = 0; c < 64; c++)
-          acc[r][c] += a * v[c];
-      }
-    }
-    for (int r = 0; r < 6; r++) {
-      real *o = d_h1 + (size_t)(r0 + r) * 64 + c0;
-      NN_OMP(omp simd)
-      for (int c = 0; c < 64; c++) {
-        o[c] = acc[r][c];
-      }
-    }
-  }
-  for (int t = 0; t < 1; t++) {
-    const int r0 = 252 + (t / 1) * 4, c0 = 0 + (t % 1) * 64;
-    real acc[4][64];
-    for (int r = 0; r < 4; r++) {
-      NN_OMP(omp simd)
-      for (int c = 0; c < 64; c++)
-        acc[r][c] = 0;
-    }
-    NN_NOVEC
-    for (int j = 0; j < 128; j++) {
-      const real *v = d_h2_z + (size_t)j * 64 + c0;
-      NN_NOVEC
-      for (int r = 0; r < 4; r++) {
-        const real a = h2_weight[(size_t)j * 256 + r0 + r];
-        NN_OMP(omp simd)
-        for (int c = 0; c < 64; c++)
-          acc[r][c] += a * v[c];
-      }
-    }
-    for (int r = 0; r < 4; r++) {
-      real *o = d_h1 + (size_t)(r0 + r) * 64 + c0;
-      NN_OMP(omp simd)
-      for (int c = 0; c < 64; c++) {
-        o[c] = acc[r][c];
-      }
-    }
-  }
+  for (int t = 0; t < 42; t++)
+    h2_backward_tile0(d_h1, d_h2_z, h2_weight, 0 + (t / 1) * 6, 0 + (t % 1) * 64);
+  for (int t = 0; t < 1; t++)
+    h2_backward_tile1(d_h1, d_h2_z, h2_weight, 252 + (t / 1) * 4, 0 + (t % 1) * 64);
   // h1_t = transpose(h1): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads
   for (int k0 = 0; k0 < 256; k0 += 16)
     for (int b0 = 0; b0 < 64; b0 += 16)
@@ -497,61 +589,11 @@ static void h2_backward(real *restrict d_h2_z, real *restrict d_h1, real *restri
           h1_t[(size_t)b * 256 + k] = h1[(size_t)k * 64 + b];
   // d_h2.weight = matmul_tn(d_h2_z, h1_t): dw[N,K] = dy[B,N]^T x[B,K] (sum over the batch)
   NN_OMP(omp parallel for schedule(static))
-  for (int t = 0; t < 84; t++) {
-    const int r0 = 0 + (t / 4) * 6, c0 = 0 + (t % 4) * 64;
-    real acc[6][64];
-    for (int r = 0; r < 6; r++) {
-      NN_OMP(omp simd)
-      for (int c = 0; c < 64; c++)
-        acc[r][c] = 0;
-    }
-    NN_NOVEC
-    for (int j = 0; j < 64; j++) {
-      const real *v = h1_t + (size_t)j * 256 + c0;
-      NN_NOVEC
-      for (int r = 0; r < 6; r++) {
-        const real a = d_h2_z[(size_t)(r0 + r) * 64 + j];
-        NN_OMP(omp simd)
-        for (int c = 0; c < 64; c++)
-          acc[r][c] += a * v[c];
-      }
-    }
-    for (int r = 0; r < 6; r++) {
-      real *o = d_h2_weight + (size_t)(r0 + r) * 256 + c0;
-      NN_OMP(omp simd)
-      for (int c = 0; c < 64; c++) {
-        o[c] = acc[r][c];
-      }
-    }
-  }
+  for (int t = 0; t < 84; t++)
+    h2_backward_tile2(d_h2_weight, h1_t, d_h2_z, 0 + (t / 4) * 6, 0 + (t % 4) * 64);
   NN_OMP(omp parallel for schedule(static))
-  for (int t = 0; t < 4; t++) {
-    const int r0 = 126 + (t / 4) * 2, c0 = 0 + (t % 4) * 64;
-    real acc[2][64];
-    for (int r = 0; r < 2; r++) {
-      NN_OMP(omp simd)
-      for (int c = 0; c < 64; c++)
-        acc[r][c] = 0;
-    }
-    NN_NOVEC
-    for (int j = 0; j < 64; j++) {
-      const real *v = h1_t + (size_t)j * 256 + c0;
-      NN_NOVEC
-      for (int r = 0; r < 2; r++) {
-        const real a = d_h2_z[(size_t)(r0 + r) * 64 + j];
-        NN_OMP(omp simd)
-        for (int c = 0; c < 64; c++)
-          acc[r][c] += a * v[c];
-      }
-    }
-    for (int r = 0; r < 2; r++) {
-      real *o = d_h2_weight + (size_t)(r0 + r) * 256 + c0;
-      NN_OMP(omp simd)
-      for (int c = 0; c < 64; c++) {
-        o[c] = acc[r][c];
-      }
-    }
-  }
+  for (int t = 0; t < 4; t++)
+    h2_backward_tile3(d_h2_weight, h1_t, d_h2_z, 126 + (t / 4) * 2, 0 + (t % 4) * 64);
   // d_h2.bias = colsum(d_h2_z): db[N] = sum_b dy[b,N]
   for (int n = 0; n < 128; n++) {
     real acc = 0;
@@ -559,6 +601,118 @@ static void h2_backward(real *restrict d_h2_z, real *restrict d_h1, real *restri
     for (int c = 0; c < 64; c++)
       acc += d_h2_z[(size_t)n * 64 + c];
     d_h2_bias[n] = acc;
+  }
+}
+
+// rows r0..r0+5, columns c0..c0+63 of d_h1_weight
+static void h1_backward_tile0(real *restrict d_h1_weight, const real *restrict flat_t, const real *restrict d_h1_z, int r0, int c0) {
+  real acc[6][64];
+  for (int r = 0; r < 6; r++) {
+    NN_OMP(omp simd)
+    for (int c = 0; c < 64; c++)
+      acc[r][c] = 0;
+  }
+  NN_NOVEC
+  for (int j = 0; j < 64; j++) {
+    const real *v = flat_t + (size_t)j * 784 + c0;
+    NN_NOVEC
+    for (int r = 0; r < 6; r++) {
+      const real a = d_h1_z[(size_t)(r0 + r) * 64 + j];
+      NN_OMP(omp simd)
+      for (int c = 0; c < 64; c++)
+        acc[r][c] += a * v[c];
+    }
+  }
+  for (int r = 0; r < 6; r++) {
+    real *o = d_h1_weight + (size_t)(r0 + r) * 784 + c0;
+    NN_OMP(omp simd)
+    for (int c = 0; c < 64; c++) {
+      o[c] = acc[r][c];
+    }
+  }
+}
+
+// rows r0..r0+3, columns c0..c0+63 of d_h1_weight
+static void h1_backward_tile1(real *restrict d_h1_weight, const real *restrict flat_t, const real *restrict d_h1_z, int r0, int c0) {
+  real acc[4][64];
+  for (int r = 0; r < 4; r++) {
+    NN_OMP(omp simd)
+    for (int c = 0; c < 64; c++)
+      acc[r][c] = 0;
+  }
+  NN_NOVEC
+  for (int j = 0; j < 64; j++) {
+    const real *v = flat_t + (size_t)j * 784 + c0;
+    NN_NOVEC
+    for (int r = 0; r < 4; r++) {
+      const real a = d_h1_z[(size_t)(r0 + r) * 64 + j];
+      NN_OMP(omp simd)
+      for (int c = 0; c < 64; c++)
+        acc[r][c] += a * v[c];
+    }
+  }
+  for (int r = 0; r < 4; r++) {
+    real *o = d_h1_weight + (size_t)(r0 + r) * 784 + c0;
+    NN_OMP(omp simd)
+    for (int c = 0; c < 64; c++) {
+      o[c] = acc[r][c];
+    }
+  }
+}
+
+// rows r0..r0+5, columns c0..c0+15 of d_h1_weight
+static void h1_backward_tile2(real *restrict d_h1_weight, const real *restrict flat_t, const real *restrict d_h1_z, int r0, int c0) {
+  real acc[6][16];
+  for (int r = 0; r < 6; r++) {
+    NN_OMP(omp simd)
+    for (int c = 0; c < 16; c++)
+      acc[r][c] = 0;
+  }
+  NN_NOVEC
+  for (int j = 0; j < 64; j++) {
+    const real *v = flat_t + (size_t)j * 784 + c0;
+    NN_NOVEC
+    for (int r = 0; r < 6; r++) {
+      const real a = d_h1_z[(size_t)(r0 + r) * 64 + j];
+      NN_OMP(omp simd)
+      for (int c = 0; c < 16; c++)
+        acc[r][c] += a * v[c];
+    }
+  }
+  for (int r = 0; r < 6; r++) {
+    real *o = d_h1_weight + (size_t)(r0 + r) * 784 + c0;
+    NN_OMP(omp simd)
+    for (int c = 0; c < 16; c++) {
+      o[c] = acc[r][c];
+    }
+  }
+}
+
+// rows r0..r0+3, columns c0..c0+15 of d_h1_weight
+static void h1_backward_tile3(real *restrict d_h1_weight, const real *restrict flat_t, const real *restrict d_h1_z, int r0, int c0) {
+  real acc[4][16];
+  for (int r = 0; r < 4; r++) {
+    NN_OMP(omp simd)
+    for (int c = 0; c < 16; c++)
+      acc[r][c] = 0;
+  }
+  NN_NOVEC
+  for (int j = 0; j < 64; j++) {
+    const real *v = flat_t + (size_t)j * 784 + c0;
+    NN_NOVEC
+    for (int r = 0; r < 4; r++) {
+      const real a = d_h1_z[(size_t)(r0 + r) * 64 + j];
+      NN_OMP(omp simd)
+      for (int c = 0; c < 16; c++)
+        acc[r][c] += a * v[c];
+    }
+  }
+  for (int r = 0; r < 4; r++) {
+    real *o = d_h1_weight + (size_t)(r0 + r) * 784 + c0;
+    NN_OMP(omp simd)
+    for (int c = 0; c < 16; c++) {
+      o[c] = acc[r][c];
+    }
   }
 }
 
@@ -576,116 +730,16 @@ static void h1_backward(real *restrict d_h1_z, real *restrict d_h1_weight, real 
   // (forward() filled flat_t from the batch rows)
   // d_h1.weight = matmul_tn(d_h1_z, flat_t): dw[N,K] = dy[B,N]^T x[B,K] (sum over the batch)
   NN_OMP(omp parallel for schedule(static))
-  for (int t = 0; t < 504; t++) {
-    const int r0 = 0 + (t / 12) * 6, c0 = 0 + (t % 12) * 64;
-    real acc[6][64];
-    for (int r = 0; r < 6; r++) {
-      NN_OMP(omp simd)
-      for (int c = 0; c < 64; c++)
-        acc[r][c] = 0;
-    }
-    NN_NOVEC
-    for (int j = 0; j < 64; j++) {
-      const real *v = flat_t + (size_t)j * 784 + c0;
-      NN_NOVEC
-      for (int r = 0; r < 6; r++) {
-        const real a = d_h1_z[(size_t)(r0 + r) * 64 + j];
-        NN_OMP(omp simd)
-        for (int c = 0; c < 64; c++)
-          acc[r][c] += a * v[c];
-      }
-    }
-    for (int r = 0; r < 6; r++) {
-      real *o = d_h1_weight + (size_t)(r0 + r) * 784 + c0;
-      NN_OMP(omp simd)
-      for (int c = 0; c < 64; c++) {
-        o[c] = acc[r][c];
-      }
-    }
-  }
+  for (int t = 0; t < 504; t++)
+    h1_backward_tile0(d_h1_weight, flat_t, d_h1_z, 0 + (t / 12) * 6, 0 + (t % 12) * 64);
   NN_OMP(omp parallel for schedule(static))
-  for (int t = 0; t < 12; t++) {
-    const int r0 = 252 + (t / 12) * 4, c0 = 0 + (t % 12) * 64;
-    real acc[4][64];
-    for (int r = 0; r < 4; r++) {
-      NN_OMP(omp simd)
-      for (int c = 0; c < 64; c++)
-        acc[r][c] = 0;
-    }
-    NN_NOVEC
-    for (int j = 0; j < 64; j++) {
-      const real *v = flat_t + (size_t)j * 784 + c0;
-      NN_NOVEC
-      for (int r = 0; r < 4; r++) {
-        const real a = d_h1_z[(size_t)(r0 + r) * 64 + j];
-        NN_OMP(omp simd)
-        for (int c = 0; c < 64; c++)
-          acc[r][c] += a * v[c];
-      }
-    }
-    for (int r = 0; r < 4; r++) {
-      real *o = d_h1_weight + (size_t)(r0 + r) * 784 + c0;
-      NN_OMP(omp simd)
-      for (int c = 0; c < 64; c++) {
-        o[c] = acc[r][c];
-      }
-    }
-  }
+  for (int t = 0; t < 12; t++)
+    h1_backward_tile1(d_h1_weight, flat_t, d_h1_z, 252 + (t / 12) * 4, 0 + (t % 12) * 64);
   NN_OMP(omp parallel for schedule(static))
-  for (int t = 0; t < 42; t++) {
-    const int r0 = 0 + (t / 1) * 6, c0 = 768 + (t % 1) * 16;
-    real acc[6][16];
-    for (int r = 0; r < 6; r++) {
-      NN_OMP(omp simd)
-      for (int c = 0; c < 16; c++)
-        acc[r][c] = 0;
-    }
-    NN_NOVEC
-    for (int j = 0; j < 64; j++) {
-      const real *v = flat_t + (size_t)j * 784 + c0;
-      NN_NOVEC
-      for (int r = 0; r < 6; r++) {
-        const real a = d_h1_z[(size_t)(r0 + r) * 64 + j];
-        NN_OMP(omp simd)
-        for (int c = 0; c < 16; c++)
-          acc[r][c] += a * v[c];
-      }
-    }
-    for (int r = 0; r < 6; r++) {
-      real *o = d_h1_weight + (size_t)(r0 + r) * 784 + c0;
-      NN_OMP(omp simd)
-      for (int c = 0; c < 16; c++) {
-        o[c] = acc[r][c];
-      }
-    }
-  }
-  for (int t = 0; t < 1; t++) {
-    const int r0 = 252 + (t / 1) * 4, c0 = 768 + (t % 1) * 16;
-    real acc[4][16];
-    for (int r = 0; r < 4; r++) {
-      NN_OMP(omp simd)
-      for (int c = 0; c < 16; c++)
-        acc[r][c] = 0;
-    }
-    NN_NOVEC
-    for (int j = 0; j < 64; j++) {
-      const real *v = flat_t + (size_t)j * 784 + c0;
-      NN_NOVEC
-      for (int r = 0; r < 4; r++) {
-        const real a = d_h1_z[(size_t)(r0 + r) * 64 + j];
-        NN_OMP(omp simd)
-        for (int c = 0; c < 16; c++)
-          acc[r][c] += a * v[c];
-      }
-    }
-    for (int r = 0; r < 4; r++) {
-      real *o = d_h1_weight + (size_t)(r0 + r) * 784 + c0;
-      NN_OMP(omp simd)
-      for (int c = 0; c < 16; c++) {
-        o[c] = acc[r][c];
-      }
-    }
-  }
+  for (int t = 0; t < 42; t++)
+    h1_backward_tile2(d_h1_weight, flat_t, d_h1_z, 0 + (t / 1) * 6, 768 + (t % 1) * 16);
+  for (int t = 0; t < 1; t++)
+    h1_backward_tile3(d_h1_weight, flat_t, d_h1_z, 252 + (t / 1) * 4, 768 + (t % 1) * 16);
   // d_h1.bias = colsum(d_h1_z): db[N] = sum_b dy[b,N]
   for (int n = 0; n < 256; n++) {
     real acc = 0;

@@ -44,64 +44,98 @@ typedef NN_REAL real;
 
 enum { B = 16 };
 
+// rows r0..r0+5, columns c0..c0+15 of hidden
+static void hidden_forward_tile0(real *restrict hidden, const real *restrict features, const real *restrict hidden_weight, const real *restrict hidden_bias, int r0, int c0) {
+  real acc[6][16];
+  for (int r = 0; r < 6; r++) {
+    NN_OMP(omp simd)
+    for (int c = 0; c < 16; c++)
+      acc[r][c] = hidden_bias[r0 + r];
+  }
+  NN_NOVEC
+  for (int j = 0; j < 4; j++) {
+    const real *v = features + (size_t)j * 16 + c0;
+    NN_NOVEC
+    for (int r = 0; r < 6; r++) {
+      const real a = hidden_weight[(size_t)(r0 + r) * 4 + j];
+      NN_OMP(omp simd)
+      for (int c = 0; c < 16; c++)
+        acc[r][c] += a * v[c];
+    }
+  }
+  for (int r = 0; r < 6; r++) {
+    real *o = hidden + (size_t)(r0 + r) * 16 + c0;
+    NN_SIMD_MATH
+    for (int c = 0; c < 16; c++) {
+      const real xi = acc[r][c];
+      o[c] = nn_tanh(xi);
+    }
+  }
+}
+
+// rows r0..r0+3, columns c0..c0+15 of hidden
+static void hidden_forward_tile1(real *restrict hidden, const real *restrict features, const real *restrict hidden_weight, const real *restrict hidden_bias, int r0, int c0) {
+  real acc[4][16];
+  for (int r = 0; r < 4; r++) {
+    NN_OMP(omp simd)
+    for (int c = 0; c < 16; c++)
+      acc[r][c] = hidden_bias[r0 + r];
+  }
+  NN_NOVEC
+  for (int j = 0; j < 4; j++) {
+    const real *v = features + (size_t)j * 16 + c0;
+    NN_NOVEC
+    for (int r = 0; r < 4; r++) {
+      const real a = hidden_weight[(size_t)(r0 + r) * 4 + j];
+      NN_OMP(omp simd)
+      for (int c = 0; c < 16; c++)
+        acc[r][c] += a * v[c];
+    }
+  }
+  for (int r = 0; r < 4; r++) {
+    real *o = hidden + (size_t)(r0 + r) * 16 + c0;
+    NN_SIMD_MATH
+    for (int c = 0; c < 16; c++) {
+      const real xi = acc[r][c];
+      o[c] = nn_tanh(xi);
+    }
+  }
+}
+
 // models/iris.nn:17: layer hidden = dense(features, 16, activation = tanh)
 // hidden is (B,16), features is (B,4), hidden.weight is (16,4), hidden.bias is (16)
 static void hidden_forward(real *restrict hidden, const real *restrict features, const real *restrict hidden_weight, const real *restrict hidden_bias) {
   // hidden = linear.tanh(features, hidden.weight, hidden.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused
-  for (int t = 0; t < 2; t++) {
-    const int r0 = 0 + (t / 1) * 6, c0 = 0 + (t % 1) * 16;
-    real acc[6][16];
-    for (int r = 0; r < 6; r++) {
+  for (int t = 0; t < 2; t++)
+    hidden_forward_tile0(hidden, features, hidden_weight, hidden_bias, 0 + (t / 1) * 6, 0 + (t % 1) * 16);
+  for (int t = 0; t < 1; t++)
+    hidden_forward_tile1(hidden, features, hidden_weight, hidden_bias, 12 + (t / 1) * 4, 0 + (t % 1) * 16);
+}
+
+// rows r0..r0+2, columns c0..c0+15 of out_z
+static void out_forward_tile0(real *restrict out_z, const real *restrict hidden, const real *restrict out_weight, const real *restrict out_bias, int r0, int c0) {
+  real acc[3][16];
+  for (int r = 0; r < 3; r++) {
+    NN_OMP(omp simd)
+    for (int c = 0; c < 16; c++)
+      acc[r][c] = out_bias[r0 + r];
+  }
+  NN_NOVEC
+  for (int j = 0; j < 16; j++) {
+    const real *v = hidden + (size_t)j * 16 + c0;
+    NN_NOVEC
+    for (int r = 0; r < 3; r++) {
+      const real a = out_weight[(size_t)(r0 + r) * 16 + j];
       NN_OMP(omp simd)
       for (int c = 0; c < 16; c++)
-        acc[r][c] = hidden_bias[r0 + r];
-    }
-    NN_NOVEC
-    for (int j = 0; j < 4; j++) {
-      const real *v = features + (size_t)j * 16 + c0;
-      NN_NOVEC
-      for (int r = 0; r < 6; r++) {
-        const real a = hidden_weight[(size_t)(r0 + r) * 4 + j];
-        NN_OMP(omp simd)
-        for (int c = 0; c < 16; c++)
-          acc[r][c] += a * v[c];
-      }
-    }
-    for (int r = 0; r < 6; r++) {
-      real *o = hidden + (size_t)(r0 + r) * 16 + c0;
-      NN_SIMD_MATH
-      for (int c = 0; c < 16; c++) {
-        const real xi = acc[r][c];
-        o[c] = nn_tanh(xi);
-      }
+        acc[r][c] += a * v[c];
     }
   }
-  for (int t = 0; t < 1; t++) {
-    const int r0 = 12 + (t / 1) * 4, c0 = 0 + (t % 1) * 16;
-    real acc[4][16];
-    for (int r = 0; r < 4; r++) {
-      NN_OMP(omp simd)
-      for (int c = 0; c < 16; c++)
-        acc[r][c] = hidden_bias[r0 + r];
-    }
-    NN_NOVEC
-    for (int j = 0; j < 4; j++) {
-      const real *v = features + (size_t)j * 16 + c0;
-      NN_NOVEC
-      for (int r = 0; r < 4; r++) {
-        const real a = hidden_weight[(size_t)(r0 + r) * 4 + j];
-        NN_OMP(omp simd)
-        for (int c = 0; c < 16; c++)
-          acc[r][c] += a * v[c];
-      }
-    }
-    for (int r = 0; r < 4; r++) {
-      real *o = hidden + (size_t)(r0 + r) * 16 + c0;
-      NN_SIMD_MATH
-      for (int c = 0; c < 16; c++) {
-        const real xi = acc[r][c];
-        o[c] = nn_tanh(xi);
-      }
+  for (int r = 0; r < 3; r++) {
+    real *o = out_z + (size_t)(r0 + r) * 16 + c0;
+    NN_OMP(omp simd)
+    for (int c = 0; c < 16; c++) {
+      o[c] = acc[r][c];
     }
   }
 }
@@ -110,33 +144,8 @@ static void hidden_forward(real *restrict hidden, const real *restrict features,
 // out_z is (B,3), out is (B,3), hidden is (B,16), out.weight is (3,16), out.bias is (3)
 static void out_forward(real *restrict out_z, real *restrict out, const real *restrict hidden, const real *restrict out_weight, const real *restrict out_bias) {
   // out_z = linear(hidden, out.weight, out.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused
-  for (int t = 0; t < 1; t++) {
-    const int r0 = 0 + (t / 1) * 3, c0 = 0 + (t % 1) * 16;
-    real acc[3][16];
-    for (int r = 0; r < 3; r++) {
-      NN_OMP(omp simd)
-      for (int c = 0; c < 16; c++)
-        acc[r][c] = out_bias[r0 + r];
-    }
-    NN_NOVEC
-    for (int j = 0; j < 16; j++) {
-      const real *v = hidden + (size_t)j * 16 + c0;
-      NN_NOVEC
-      for (int r = 0; r < 3; r++) {
-        const real a = out_weight[(size_t)(r0 + r) * 16 + j];
-        NN_OMP(omp simd)
-        for (int c = 0; c < 16; c++)
-          acc[r][c] += a * v[c];
-      }
-    }
-    for (int r = 0; r < 3; r++) {
-      real *o = out_z + (size_t)(r0 + r) * 16 + c0;
-      NN_OMP(omp simd)
-      for (int c = 0; c < 16; c++) {
-        o[c] = acc[r][c];
-      }
-    }
-  }
+  for (int t = 0; t < 1; t++)
+    out_forward_tile0(out_z, hidden, out_weight, out_bias, 0 + (t / 1) * 3, 0 + (t % 1) * 16);
   // out = softmax(out_z): y[b,:] = exp(x[b,:] - max) / sum
   real mx[16], sum[16];
   NN_OMP(omp simd)
@@ -203,64 +212,98 @@ static void loss_backward(real *restrict d_out_z, const real *restrict out, cons
     d_out_z[species[c] * 16 + c] -= scale;
 }
 
+// rows r0..r0+5, columns c0..c0+15 of d_hidden
+static void out_backward_tile0(real *restrict d_hidden, const real *restrict d_out_z, const real *restrict out_weight, int r0, int c0) {
+  real acc[6][16];
+  for (int r = 0; r < 6; r++) {
+    NN_OMP(omp simd)
+    for (int c = 0; c < 16; c++)
+      acc[r][c] = 0;
+  }
+  NN_NOVEC
+  for (int j = 0; j < 3; j++) {
+    const real *v = d_out_z + (size_t)j * 16 + c0;
+    NN_NOVEC
+    for (int r = 0; r < 6; r++) {
+      const real a = out_weight[(size_t)j * 16 + r0 + r];
+      NN_OMP(omp simd)
+      for (int c = 0; c < 16; c++)
+        acc[r][c] += a * v[c];
+    }
+  }
+  for (int r = 0; r < 6; r++) {
+    real *o = d_hidden + (size_t)(r0 + r) * 16 + c0;
+    NN_OMP(omp simd)
+    for (int c = 0; c < 16; c++) {
+      o[c] = acc[r][c];
+    }
+  }
+}
+
+// rows r0..r0+3, columns c0..c0+15 of d_hidden
+static void out_backward_tile1(real *restrict d_hidden, const real *restrict d_out_z, const real *restrict out_weight, int r0, int c0) {
+  real acc[4][16];
+  for (int r = 0; r < 4; r++) {
+    NN_OMP(omp simd)
+    for (int c = 0; c < 16; c++)
+      acc[r][c] = 0;
+  }
+  NN_NOVEC
+  for (int j = 0; j < 3; j++) {
+    const real *v = d_out_z + (size_t)j * 16 + c0;
+    NN_NOVEC
+    for (int r = 0; r < 4; r++) {
+      const real a = out_weight[(size_t)j * 16 + r0 + r];
+      NN_OMP(omp simd)
+      for (int c = 0; c < 16; c++)
+        acc[r][c] += a * v[c];
+    }
+  }
+  for (int r = 0; r < 4; r++) {
+    real *o = d_hidden + (size_t)(r0 + r) * 16 + c0;
+    NN_OMP(omp simd)
+    for (int c = 0; c < 16; c++) {
+      o[c] = acc[r][c];
+    }
+  }
+}
+
+// rows r0..r0+2, columns c0..c0+15 of d_out_weight
+static void out_backward_tile2(real *restrict d_out_weight, const real *restrict hidden_t, const real *restrict d_out_z, int r0, int c0) {
+  real acc[3][16];
+  for (int r = 0; r < 3; r++) {
+    NN_OMP(omp simd)
+    for (int c = 0; c < 16; c++)
+      acc[r][c] = 0;
+  }
+  NN_NOVEC
+  for (int j = 0; j < 16; j++) {
+    const real *v = hidden_t + (size_t)j * 16 + c0;
+    NN_NOVEC
+    for (int r = 0; r < 3; r++) {
+      const real a = d_out_z[(size_t)(r0 + r) * 16 + j];
+      NN_OMP(omp simd)
+      for (int c = 0; c < 16; c++)
+        acc[r][c] += a * v[c];
+    }
+  }
+  for (int r = 0; r < 3; r++) {
+    real *o = d_out_weight + (size_t)(r0 + r) * 16 + c0;
+    NN_OMP(omp simd)
+    for (int c = 0; c < 16; c++) {
+      o[c] = acc[r][c];
+    }
+  }
+}
+
 // models/iris.nn:18: layer out = dense(hidden, 3, activation = softmax)
 // d_hidden is (B,16), hidden_t is (B,16), d_out.weight is (3,16), d_out.bias is (3), d_out_z is (B,3), out.weight is (3,16), hidden is (B,16)
 static void out_backward(real *restrict d_hidden, real *restrict hidden_t, real *restrict d_out_weight, real *restrict d_out_bias, const real *restrict d_out_z, const real *restrict out_weight, const real *restrict hidden) {
   // d_hidden = matmul_nn(d_out_z, out.weight): dx[B,K] = dy[B,N] w[N,K]
-  for (int t = 0; t < 2; t++) {
-    const int r0 = 0 + (t / 1) * 6, c0 = 0 + (t % 1) * 16;
-    real acc[6][16];
-    for (int r = 0; r < 6; r++) {
-      NN_OMP(omp simd)
-      for (int c = 0; c < 16; c++)
-        acc[r][c] = 0;
-    }
-    NN_NOVEC
-    for (int j = 0; j < 3; j++) {
-      const real *v = d_out_z + (size_t)j * 16 + c0;
-      NN_NOVEC
-      for (int r = 0; r < 6; r++) {
-        const real a = out_weight[(size_t)j * 16 + r0 + r];
-        NN_OMP(omp simd)
-        for (int c = 0; c < 16; c++)
-          acc[r][c] += a * v[c];
-      }
-    }
-    for (int r = 0; r < 6; r++) {
-      real *o = d_hidden + (size_t)(r0 + r) * 16 + c0;
-      NN_OMP(omp simd)
-      for (int c = 0; c < 16; c++) {
-        o[c] = acc[r][c];
-      }
-    }
-  }
-  for (int t = 0; t < 1; t++) {
-    const int r0 = 12 + (t / 1) * 4, c0 = 0 + (t % 1) * 16;
-    real acc[4][16];
-    for (int r = 0; r < 4; r++) {
-      NN_OMP(omp simd)
-      for (int c = 0; c < 16; c++)
-        acc[r][c] = 0;
-    }
-    NN_NOVEC
-    for (int j = 0; j < 3; j++) {
-      const real *v = d_out_z + (size_t)j * 16 + c0;
-      NN_NOVEC
-      for (int r = 0; r < 4; r++) {
-        const real a = out_weight[(size_t)j * 16 + r0 + r];
-        NN_OMP(omp simd)
-        for (int c = 0; c < 16; c++)
-          acc[r][c] += a * v[c];
-      }
-    }
-    for (int r = 0; r < 4; r++) {
-      real *o = d_hidden + (size_t)(r0 + r) * 16 + c0;
-      NN_OMP(omp simd)
-      for (int c = 0; c < 16; c++) {
-        o[c] = acc[r][c];
-      }
-    }
-  }
+  for (int t = 0; t < 2; t++)
+    out_backward_tile0(d_hidden, d_out_z, out_weight, 0 + (t / 1) * 6, 0 + (t % 1) * 16);
+  for (int t = 0; t < 1; t++)
+    out_backward_tile1(d_hidden, d_out_z, out_weight, 12 + (t / 1) * 4, 0 + (t % 1) * 16);
   // hidden_t = transpose(hidden): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads
   for (int k0 = 0; k0 < 16; k0 += 16)
     for (int b0 = 0; b0 < 16; b0 += 16)
@@ -268,33 +311,8 @@ static void out_backward(real *restrict d_hidden, real *restrict hidden_t, real 
         for (int b = b0; b < b0 + 16 && b < 16; b++)
           hidden_t[(size_t)b * 16 + k] = hidden[(size_t)k * 16 + b];
   // d_out.weight = matmul_tn(d_out_z, hidden_t): dw[N,K] = dy[B,N]^T x[B,K] (sum over the batch)
-  for (int t = 0; t < 1; t++) {
-    const int r0 = 0 + (t / 1) * 3, c0 = 0 + (t % 1) * 16;
-    real acc[3][16];
-    for (int r = 0; r < 3; r++) {
-      NN_OMP(omp simd)
-      for (int c = 0; c < 16; c++)
-        acc[r][c] = 0;
-    }
-    NN_NOVEC
-    for (int j = 0; j < 16; j++) {
-      const real *v = hidden_t + (size_t)j * 16 + c0;
-      NN_NOVEC
-      for (int r = 0; r < 3; r++) {
-        const real a = d_out_z[(size_t)(r0 + r) * 16 + j];
-        NN_OMP(omp simd)
-        for (int c = 0; c < 16; c++)
-          acc[r][c] += a * v[c];
-      }
-    }
-    for (int r = 0; r < 3; r++) {
-      real *o = d_out_weight + (size_t)(r0 + r) * 16 + c0;
-      NN_OMP(omp simd)
-      for (int c = 0; c < 16; c++) {
-        o[c] = acc[r][c];
-      }
-    }
-  }
+  for (int t = 0; t < 1; t++)
+    out_backward_tile2(d_out_weight, hidden_t, d_out_z, 0 + (t / 1) * 3, 0 + (t % 1) * 16);
   // d_out.bias = colsum(d_out_z): db[N] = sum_b dy[b,N]
   for (int n = 0; n < 3; n++) {
     real acc = 0;
@@ -302,6 +320,62 @@ static void out_backward(real *restrict d_hidden, real *restrict hidden_t, real 
     for (int c = 0; c < 16; c++)
       acc += d_out_z[(size_t)n * 16 + c];
     d_out_bias[n] = acc;
+  }
+}
+
+// rows r0..r0+5, columns c0..c0+3 of d_hidden_weight
+static void hidden_backward_tile0(real *restrict d_hidden_weight, const real *restrict features_t, const real *restrict d_hidden_z, int r0, int c0) {
+  real acc[6][4];
+  for (int r = 0; r < 6; r++) {
+    NN_OMP(omp simd)
+    for (int c = 0; c < 4; c++)
+      acc[r][c] = 0;
+  }
+  NN_NOVEC
+  for (int j = 0; j < 16; j++) {
+    const real *v = features_t + (size_t)j * 4 + c0;
+    NN_NOVEC
+    for (int r = 0; r < 6; r++) {
+      const real a = d_hidden_z[(size_t)(r0 + r) * 16 + j];
+      NN_OMP(omp simd)
+      for (int c = 0; c < 4; c++)
+        acc[r][c] += a * v[c];
+    }
+  }
+  for (int r = 0; r < 6; r++) {
+    real *o = d_hidden_weight + (size_t)(r0 + r) * 4 + c0;
+    NN_OMP(omp simd)
+    for (int c = 0; c < 4; c++) {
+      o[c] = acc[r][c];
+    }
+  }
+}
+
+// rows r0..r0+3, columns c0..c0+3 of d_hidden_weight
+static void hidden_backward_tile1(real *restrict d_hidden_weight, const real *restrict features_t, const real *restrict d_hidden_z, int r0, int c0) {
+  real acc[4][4];
+  for (int r = 0; r < 4; r++) {
+    NN_OMP(omp simd)
+    for (int c = 0; c < 4; c++)
+      acc[r][c] = 0;
+  }
+  NN_NOVEC
+  for (int j = 0; j < 16; j++) {
+    const real *v = features_t + (size_t)j * 4 + c0;
+    NN_NOVEC
+    for (int r = 0; r < 4; r++) {
+      const real a = d_hidden_z[(size_t)(r0 + r) * 16 + j];
+      NN_OMP(omp simd)
+      for (int c = 0; c < 4; c++)
+        acc[r][c] += a * v[c];
+    }
+  }
+  for (int r = 0; r < 4; r++) {
+    real *o = d_hidden_weight + (size_t)(r0 + r) * 4 + c0;
+    NN_OMP(omp simd)
+    for (int c = 0; c < 4; c++) {
+      o[c] = acc[r][c];
+    }
   }
 }
 
@@ -318,60 +392,10 @@ static void hidden_backward(real *restrict d_hidden_z, real *restrict d_hidden_w
   // features_t = transpose(features): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads
   // (forward() filled features_t from the batch rows)
   // d_hidden.weight = matmul_tn(d_hidden_z, features_t): dw[N,K] = dy[B,N]^T x[B,K] (sum over the batch)
-  for (int t = 0; t < 2; t++) {
-    const int r0 = 0 + (t / 1) * 6, c0 = 0 + (t % 1) * 4;
-    real acc[6][4];
-    for (int r = 0; r < 6; r++) {
-      NN_OMP(omp simd)
-      for (int c = 0; c < 4; c++)
-        acc[r][c] = 0;
-    }
-    NN_NOVEC
-    for (int j = 0; j < 16; j++) {
-      const real *v = features_t + (size_t)j * 4 + c0;
-      NN_NOVEC
-      for (int r = 0; r < 6; r++) {
-        const real a = d_hidden_z[(size_t)(r0 + r) * 16 + j];
-        NN_OMP(omp simd)
-        for (int c = 0; c < 4; c++)
-          acc[r][c] += a * v[c];
-      }
-    }
-    for (int r = 0; r < 6; r++) {
-      real *o = d_hidden_weight + (size_t)(r0 + r) * 4 + c0;
-      NN_OMP(omp simd)
-      for (int c = 0; c < 4; c++) {
-        o[c] = acc[r][c];
-      }
-    }
-  }
-  for (int t = 0; t < 1; t++) {
-    const int r0 = 12 + (t / 1) * 4, c0 = 0 + (t % 1) * 4;
-    real acc[4][4];
-    for (int r = 0; r < 4; r++) {
-      NN_OMP(omp simd)
-      for (int c = 0; c < 4; c++)
-        acc[r][c] = 0;
-    }
-    NN_NOVEC
-    for (int j = 0; j < 16; j++) {
-      const real *v = features_t + (size_t)j * 4 + c0;
-      NN_NOVEC
-      for (int r = 0; r < 4; r++) {
-        const real a = d_hidden_z[(size_t)(r0 + r) * 16 + j];
-        NN_OMP(omp simd)
-        for (int c = 0; c < 4; c++)
-          acc[r][c] += a * v[c];
-      }
-    }
-    for (int r = 0; r < 4; r++) {
-      real *o = d_hidden_weight + (size_t)(r0 + r) * 4 + c0;
-      NN_OMP(omp simd)
-      for (int c = 0; c < 4; c++) {
-        o[c] = acc[r][c];
-      }
-    }
-  }
+  for (int t = 0; t < 2; t++)
+    hidden_backward_tile0(d_hidden_weight, features_t, d_hidden_z, 0 + (t / 1) * 6, 0 + (t % 1) * 4);
+  for (int t = 0; t < 1; t++)
+    hidden_backward_tile1(d_hidden_weight, features_t, d_hidden_z, 12 + (t / 1) * 4, 0 + (t % 1) * 4);
   // d_hidden.bias = colsum(d_hidden_z): db[N] = sum_b dy[b,N]
   for (int n = 0; n < 16; n++) {
     real acc = 0;

@@ -44,36 +44,67 @@ typedef NN_REAL real;
 
 enum { B = 4 };
 
+// rows r0..r0+3, columns c0..c0+3 of hidden
+static void hidden_forward_tile0(real *restrict hidden, const real *restrict x, const real *restrict hidden_weight, const real *restrict hidden_bias, int r0, int c0) {
+  real acc[4][4];
+  for (int r = 0; r < 4; r++) {
+    NN_OMP(omp simd)
+    for (int c = 0; c < 4; c++)
+      acc[r][c] = hidden_bias[r0 + r];
+  }
+  NN_NOVEC
+  for (int j = 0; j < 2; j++) {
+    const real *v = x + (size_t)j * 4 + c0;
+    NN_NOVEC
+    for (int r = 0; r < 4; r++) {
+      const real a = hidden_weight[(size_t)(r0 + r) * 2 + j];
+      NN_OMP(omp simd)
+      for (int c = 0; c < 4; c++)
+        acc[r][c] += a * v[c];
+    }
+  }
+  for (int r = 0; r < 4; r++) {
+    real *o = hidden + (size_t)(r0 + r) * 4 + c0;
+    NN_SIMD_MATH
+    for (int c = 0; c < 4; c++) {
+      const real xi = acc[r][c];
+      o[c] = nn_sigmoid(xi);
+    }
+  }
+}
+
 // models/xor.nn:23: layer hidden = dense(x, 4, activation = sigmoid)
 // hidden is (B,4), x is (B,2), hidden.weight is (4,2), hidden.bias is (4)
 static void hidden_forward(real *restrict hidden, const real *restrict x, const real *restrict hidden_weight, const real *restrict hidden_bias) {
   // hidden = linear.sigmoid(x, hidden.weight, hidden.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused
-  for (int t = 0; t < 1; t++) {
-    const int r0 = 0 + (t / 1) * 4, c0 = 0 + (t % 1) * 4;
-    real acc[4][4];
-    for (int r = 0; r < 4; r++) {
+  for (int t = 0; t < 1; t++)
+    hidden_forward_tile0(hidden, x, hidden_weight, hidden_bias, 0 + (t / 1) * 4, 0 + (t % 1) * 4);
+}
+
+// rows r0..r0+0, columns c0..c0+3 of out_z
+static void out_forward_tile0(real *restrict out_z, const real *restrict hidden, const real *restrict out_weight, const real *restrict out_bias, int r0, int c0) {
+  real acc[1][4];
+  for (int r = 0; r < 1; r++) {
+    NN_OMP(omp simd)
+    for (int c = 0; c < 4; c++)
+      acc[r][c] = out_bias[r0 + r];
+  }
+  NN_NOVEC
+  for (int j = 0; j < 4; j++) {
+    const real *v = hidden + (size_t)j * 4 + c0;
+    NN_NOVEC
+    for (int r = 0; r < 1; r++) {
+      const real a = out_weight[(size_t)(r0 + r) * 4 + j];
       NN_OMP(omp simd)
       for (int c = 0; c < 4; c++)
-        acc[r][c] = hidden_bias[r0 + r];
+        acc[r][c] += a * v[c];
     }
-    NN_NOVEC
-    for (int j = 0; j < 2; j++) {
-      const real *v = x + (size_t)j * 4 + c0;
-      NN_NOVEC
-      for (int r = 0; r < 4; r++) {
-        const real a = hidden_weight[(size_t)(r0 + r) * 2 + j];
-        NN_OMP(omp simd)
-        for (int c = 0; c < 4; c++)
-          acc[r][c] += a * v[c];
-      }
-    }
-    for (int r = 0; r < 4; r++) {
-      real *o = hidden + (size_t)(r0 + r) * 4 + c0;
-      NN_SIMD_MATH
-      for (int c = 0; c < 4; c++) {
-        const real xi = acc[r][c];
-        o[c] = nn_sigmoid(xi);
-      }
+  }
+  for (int r = 0; r < 1; r++) {
+    real *o = out_z + (size_t)(r0 + r) * 4 + c0;
+    NN_OMP(omp simd)
+    for (int c = 0; c < 4; c++) {
+      o[c] = acc[r][c];
     }
   }
 }
@@ -82,33 +113,8 @@ static void hidden_forward(real *restrict hidden, const real *restrict x, const 
 // out_z is (B,1), out is (B,1), hidden is (B,4), out.weight is (1,4), out.bias is (1)
 static void out_forward(real *restrict out_z, real *restrict out, const real *restrict hidden, const real *restrict out_weight, const real *restrict out_bias) {
   // out_z = linear(hidden, out.weight, out.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused
-  for (int t = 0; t < 1; t++) {
-    const int r0 = 0 + (t / 1) * 1, c0 = 0 + (t % 1) * 4;
-    real acc[1][4];
-    for (int r = 0; r < 1; r++) {
-      NN_OMP(omp simd)
-      for (int c = 0; c < 4; c++)
-        acc[r][c] = out_bias[r0 + r];
-    }
-    NN_NOVEC
-    for (int j = 0; j < 4; j++) {
-      const real *v = hidden + (size_t)j * 4 + c0;
-      NN_NOVEC
-      for (int r = 0; r < 1; r++) {
-        const real a = out_weight[(size_t)(r0 + r) * 4 + j];
-        NN_OMP(omp simd)
-        for (int c = 0; c < 4; c++)
-          acc[r][c] += a * v[c];
-      }
-    }
-    for (int r = 0; r < 1; r++) {
-      real *o = out_z + (size_t)(r0 + r) * 4 + c0;
-      NN_OMP(omp simd)
-      for (int c = 0; c < 4; c++) {
-        o[c] = acc[r][c];
-      }
-    }
-  }
+  for (int t = 0; t < 1; t++)
+    out_forward_tile0(out_z, hidden, out_weight, out_bias, 0 + (t / 1) * 1, 0 + (t % 1) * 4);
   // out = act.sigmoid(out_z): y = f(x) elementwise, f from acts.h
   NN_SIMD_MATH
   for (size_t i = 0; i < 4; i++) {
@@ -148,37 +154,68 @@ static void loss_backward(real *restrict d_out_z, const real *restrict out, cons
   }
 }
 
+// rows r0..r0+3, columns c0..c0+3 of d_hidden
+static void out_backward_tile0(real *restrict d_hidden, const real *restrict d_out_z, const real *restrict out_weight, int r0, int c0) {
+  real acc[4][4];
+  for (int r = 0; r < 4; r++) {
+    NN_OMP(omp simd)
+    for (int c = 0; c < 4; c++)
+      acc[r][c] = 0;
+  }
+  NN_NOVEC
+  for (int j = 0; j < 1; j++) {
+    const real *v = d_out_z + (size_t)j * 4 + c0;
+    NN_NOVEC
+    for (int r = 0; r < 4; r++) {
+      const real a = out_weight[(size_t)j * 4 + r0 + r];
+      NN_OMP(omp simd)
+      for (int c = 0; c < 4; c++)
+        acc[r][c] += a * v[c];
+    }
+  }
+  for (int r = 0; r < 4; r++) {
+    real *o = d_hidden + (size_t)(r0 + r) * 4 + c0;
+    NN_OMP(omp simd)
+    for (int c = 0; c < 4; c++) {
+      o[c] = acc[r][c];
+    }
+  }
+}
+
+// rows r0..r0+0, columns c0..c0+3 of d_out_weight
+static void out_backward_tile1(real *restrict d_out_weight, const real *restrict hidden_t, const real *restrict d_out_z, int r0, int c0) {
+  real acc[1][4];
+  for (int r = 0; r < 1; r++) {
+    NN_OMP(omp simd)
+    for (int c = 0; c < 4; c++)
+      acc[r][c] = 0;
+  }
+  NN_NOVEC
+  for (int j = 0; j < 4; j++) {
+    const real *v = hidden_t + (size_t)j * 4 + c0;
+    NN_NOVEC
+    for (int r = 0; r < 1; r++) {
+      const real a = d_out_z[(size_t)(r0 + r) * 4 + j];
+      NN_OMP(omp simd)
+      for (int c = 0; c < 4; c++)
+        acc[r][c] += a * v[c];
+    }
+  }
+  for (int r = 0; r < 1; r++) {
+    real *o = d_out_weight + (size_t)(r0 + r) * 4 + c0;
+    NN_OMP(omp simd)
+    for (int c = 0; c < 4; c++) {
+      o[c] = acc[r][c];
+    }
+  }
+}
+
 // models/xor.nn:24: layer out = dense(hidden, 1, activation = sigmoid)
 // d_hidden is (B,4), hidden_t is (B,4), d_out.weight is (1,4), d_out.bias is (1), d_out_z is (B,1), out.weight is (1,4), hidden is (B,4)
 static void out_backward(real *restrict d_hidden, real *restrict hidden_t, real *restrict d_out_weight, real *restrict d_out_bias, const real *restrict d_out_z, const real *restrict out_weight, const real *restrict hidden) {
   // d_hidden = matmul_nn(d_out_z, out.weight): dx[B,K] = dy[B,N] w[N,K]
-  for (int t = 0; t < 1; t++) {
-    const int r0 = 0 + (t / 1) * 4, c0 = 0 + (t % 1) * 4;
-    real acc[4][4];
-    for (int r = 0; r < 4; r++) {
-      NN_OMP(omp simd)
-      for (int c = 0; c < 4; c++)
-        acc[r][c] = 0;
-    }
-    NN_NOVEC
-    for (int j = 0; j < 1; j++) {
-      const real *v = d_out_z + (size_t)j * 4 + c0;
-      NN_NOVEC
-      for (int r = 0; r < 4; r++) {
-        const real a = out_weight[(size_t)j * 4 + r0 + r];
-        NN_OMP(omp simd)
-        for (int c = 0; c < 4; c++)
-          acc[r][c] += a * v[c];
-      }
-    }
-    for (int r = 0; r < 4; r++) {
-      real *o = d_hidden + (size_t)(r0 + r) * 4 + c0;
-      NN_OMP(omp simd)
-      for (int c = 0; c < 4; c++) {
-        o[c] = acc[r][c];
-      }
-    }
-  }
+  for (int t = 0; t < 1; t++)
+    out_backward_tile0(d_hidden, d_out_z, out_weight, 0 + (t / 1) * 4, 0 + (t % 1) * 4);
   // hidden_t = transpose(hidden): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads
   for (int k0 = 0; k0 < 4; k0 += 16)
     for (int b0 = 0; b0 < 4; b0 += 16)
@@ -186,33 +223,8 @@ static void out_backward(real *restrict d_hidden, real *restrict hidden_t, real 
         for (int b = b0; b < b0 + 16 && b < 4; b++)
           hidden_t[(size_t)b * 4 + k] = hidden[(size_t)k * 4 + b];
   // d_out.weight = matmul_tn(d_out_z, hidden_t): dw[N,K] = dy[B,N]^T x[B,K] (sum over the batch)
-  for (int t = 0; t < 1; t++) {
-    const int r0 = 0 + (t / 1) * 1, c0 = 0 + (t % 1) * 4;
-    real acc[1][4];
-    for (int r = 0; r < 1; r++) {
-      NN_OMP(omp simd)
-      for (int c = 0; c < 4; c++)
-        acc[r][c] = 0;
-    }
-    NN_NOVEC
-    for (int j = 0; j < 4; j++) {
-      const real *v = hidden_t + (size_t)j * 4 + c0;
-      NN_NOVEC
-      for (int r = 0; r < 1; r++) {
-        const real a = d_out_z[(size_t)(r0 + r) * 4 + j];
-        NN_OMP(omp simd)
-        for (int c = 0; c < 4; c++)
-          acc[r][c] += a * v[c];
-      }
-    }
-    for (int r = 0; r < 1; r++) {
-      real *o = d_out_weight + (size_t)(r0 + r) * 4 + c0;
-      NN_OMP(omp simd)
-      for (int c = 0; c < 4; c++) {
-        o[c] = acc[r][c];
-      }
-    }
-  }
+  for (int t = 0; t < 1; t++)
+    out_backward_tile1(d_out_weight, hidden_t, d_out_z, 0 + (t / 1) * 1, 0 + (t % 1) * 4);
   // d_out.bias = colsum(d_out_z): db[N] = sum_b dy[b,N]
   for (int n = 0; n < 1; n++) {
     real acc = 0;
@@ -220,6 +232,34 @@ static void out_backward(real *restrict d_hidden, real *restrict hidden_t, real 
     for (int c = 0; c < 4; c++)
       acc += d_out_z[(size_t)n * 4 + c];
     d_out_bias[n] = acc;
+  }
+}
+
+// rows r0..r0+3, columns c0..c0+1 of d_hidden_weight
+static void hidden_backward_tile0(real *restrict d_hidden_weight, const real *restrict x_t, const real *restrict d_hidden_z, int r0, int c0) {
+  real acc[4][2];
+  for (int r = 0; r < 4; r++) {
+    NN_OMP(omp simd)
+    for (int c = 0; c < 2; c++)
+      acc[r][c] = 0;
+  }
+  NN_NOVEC
+  for (int j = 0; j < 4; j++) {
+    const real *v = x_t + (size_t)j * 2 + c0;
+    NN_NOVEC
+    for (int r = 0; r < 4; r++) {
+      const real a = d_hidden_z[(size_t)(r0 + r) * 4 + j];
+      NN_OMP(omp simd)
+      for (int c = 0; c < 2; c++)
+        acc[r][c] += a * v[c];
+    }
+  }
+  for (int r = 0; r < 4; r++) {
+    real *o = d_hidden_weight + (size_t)(r0 + r) * 2 + c0;
+    NN_OMP(omp simd)
+    for (int c = 0; c < 2; c++) {
+      o[c] = acc[r][c];
+    }
   }
 }
 
@@ -236,33 +276,8 @@ static void hidden_backward(real *restrict d_hidden_z, real *restrict d_hidden_w
   // x_t = transpose(x): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads
   // (forward() filled x_t from the batch rows)
   // d_hidden.weight = matmul_tn(d_hidden_z, x_t): dw[N,K] = dy[B,N]^T x[B,K] (sum over the batch)
-  for (int t = 0; t < 1; t++) {
-    const int r0 = 0 + (t / 1) * 4, c0 = 0 + (t % 1) * 2;
-    real acc[4][2];
-    for (int r = 0; r < 4; r++) {
-      NN_OMP(omp simd)
-      for (int c = 0; c < 2; c++)
-        acc[r][c] = 0;
-    }
-    NN_NOVEC
-    for (int j = 0; j < 4; j++) {
-      const real *v = x_t + (size_t)j * 2 + c0;
-      NN_NOVEC
-      for (int r = 0; r < 4; r++) {
-        const real a = d_hidden_z[(size_t)(r0 + r) * 4 + j];
-        NN_OMP(omp simd)
-        for (int c = 0; c < 2; c++)
-          acc[r][c] += a * v[c];
-      }
-    }
-    for (int r = 0; r < 4; r++) {
-      real *o = d_hidden_weight + (size_t)(r0 + r) * 2 + c0;
-      NN_OMP(omp simd)
-      for (int c = 0; c < 2; c++) {
-        o[c] = acc[r][c];
-      }
-    }
-  }
+  for (int t = 0; t < 1; t++)
+    hidden_backward_tile0(d_hidden_weight, x_t, d_hidden_z, 0 + (t / 1) * 4, 0 + (t % 1) * 2);
   // d_hidden.bias = colsum(d_hidden_z): db[N] = sum_b dy[b,N]
   for (int n = 0; n < 4; n++) {
     real acc = 0;

@@ -176,3 +176,17 @@ echo "load end=$(cut -d' ' -f1 /proc/loadavg)" >>"$RES"
   echo "cpu $(sed -n 's/^model name[^:]*: *//p' /proc/cpuinfo | head -n 1), $(nproc) cores; cc: $($CC --version | head -n 1)"
   cat "$RES"
 } | awk -f $HERE/table.awk
+
+# ----------------------------------------------- products against OpenBLAS
+# The MLP's two largest products as nncc emits them (its layer functions,
+# timed directly) and as OpenBLAS's sgemm computes them, one thread each.
+echo
+echo "== products, one thread, GFLOP/s: nncc's layer functions vs sgemm, same shape"
+if $CC $TRAIN_CFLAGS $OPENMP $blas_inc -DHAVE_CBLAS -DMODEL_C="\"$(cd "$OUT" && pwd)/mlp.c\"" -Iruntime \
+     -o "$OUT/products" "$HERE/products.c" "$BUILD/libnnrt.a" -lopenblas $RT_LIBS 2>/dev/null ||
+   $CC $TRAIN_CFLAGS $OPENMP -DMODEL_C="\"$(cd "$OUT" && pwd)/mlp.c\"" -Iruntime \
+     -o "$OUT/products" "$HERE/products.c" "$BUILD/libnnrt.a" $RT_LIBS; then
+  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 \
+    "$OUT/products" "$SECS" | awk '{ r = ($7 != "" && $7 > 0) ? sprintf("%.2fx", $5 / $7) : "";
+      printf "%-8s %-12s nncc %6.1f   OpenBLAS %6s   %s\n", $2, $3, $5, $7, r }'
+fi
