@@ -243,6 +243,23 @@ static int write_output(IR *ir, const Options *o, Program *p, Model *m) {
 
 /* The passes in order.  Every exit path frees what was built, so the
  * compiler runs clean under LeakSanitizer. */
+/* The IR passes, in order: each is verified after it runs, -d LETTER
+ * dumps the IR after it, and --emit=STAGE stops there and writes it. */
+static const struct {
+  const char *name;
+  char letter;
+  void (*run)(IR *ir);
+  const char *emit;
+} ir_passes[] = {
+    {"autodiff", 'a', autodiff, "grad"},
+    {"fuse", 'f', fuse, NULL},
+    {"memplan", 'm', memplan, "plan"},
+};
+
+static bool stops_at(const Options *o, const char *stage) {
+  return o->emit && stage && !strcmp(o->emit, stage) && !o->summary;
+}
+
 static int compile(const Options *o, const char *src) {
   Program *prog = parse_program(o->input, src);
   Model *m = NULL;
@@ -252,7 +269,7 @@ static int compile(const Options *o, const char *src) {
     ast_print(stderr, prog);
   if (diag_errors())
     goto out;
-  if (o->emit && !strcmp(o->emit, "ast")) {
+  if (stops_at(o, "ast")) {
     rc = write_output(NULL, o, prog, NULL);
     goto out;
   }
@@ -270,35 +287,26 @@ static int compile(const Options *o, const char *src) {
   ir_verify(ir, "lower");
   if (dumps(o, 'l'))
     ir_print(stderr, ir, "lower");
-  if (o->emit && (!strcmp(o->emit, "model") || !strcmp(o->emit, "ir")) && !o->summary) {
+  if (stops_at(o, "model") || stops_at(o, "ir")) {
     rc = write_output(ir, o, prog, m);
     goto out;
   }
-
-  autodiff(ir);
-  ir_verify(ir, "autodiff");
-  if (dumps(o, 'a'))
-    ir_print(stderr, ir, "autodiff");
-  if (o->emit && !strcmp(o->emit, "grad") && !o->summary) {
-    rc = write_output(ir, o, prog, m);
-    goto out;
+  for (size_t i = 0; i < sizeof ir_passes / sizeof *ir_passes; i++) {
+    ir_passes[i].run(ir);
+    ir_verify(ir, ir_passes[i].name);
+    if (dumps(o, ir_passes[i].letter))
+      ir_print(stderr, ir, ir_passes[i].name);
+    if (stops_at(o, ir_passes[i].emit)) {
+      rc = write_output(ir, o, prog, m);
+      goto out;
+    }
   }
 
-  fuse(ir);
-  ir_verify(ir, "fuse");
-  if (dumps(o, 'f'))
-    ir_print(stderr, ir, "fuse");
-
-  memplan(ir);
-  ir_verify(ir, "memplan");
-  if (dumps(o, 'm'))
-    ir_print(stderr, ir, "memplan");
   if (o->summary) {
     shape_summary(stdout, m, ir);
     rc = 0;
     goto out;
   }
-
   rc = write_output(ir, o, prog, m);
 out:
   ir_free(ir);

@@ -14,6 +14,7 @@ NUMERIC_ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=
                       -fno-omit-frame-pointer
 
 $(filter-out $(BUILD)/tests/test_rt_%,$(UNIT_BIN)): tests/unit/nncc_test.h
+$(BUILD)/tests/test_rt_main $(BUILD)/tests/test_rt_ckpt: tests/unit/tmpdir.h
 $(BUILD)/tests/test_emit: $(BUILD)/libnnrt.a
 
 .PHONY: numeric numeric-clang numeric-asan numeric-openmp

@@ -7,7 +7,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,35 +14,9 @@
 
 #include "nnrt.h"
 
-static char tmpdir[64];
+#define TMPDIR_NAME "nnrt-ckpt"
+#include "tmpdir.h"
 
-static int setup_dir(void **state) {
-  strcpy(tmpdir, "/tmp/nnrt-ckpt-XXXXXX");
-  return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int remove_dir(void **state) {
-  DIR *d = opendir(tmpdir);
-  struct dirent *e;
-  char p[512];
-  while (d && (e = readdir(d)) != NULL) {
-    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-      continue;
-    snprintf(p, sizeof p, "%s/%s", tmpdir, e->d_name);
-    unlink(p);
-  }
-  if (d)
-    closedir(d);
-  return rmdir(tmpdir);
-}
-
-static const char *tmp(const char *name) {
-  static char p[4][256];
-  static int k;
-  k = (k + 1) % 4;
-  snprintf(p[k], sizeof p[k], "%s/%s", tmpdir, name);
-  return p[k];
-}
 
 /* The model of the fixtures: w [2, 3] then b [2]. */
 static const nn_param tiny_params[] = {

@@ -8,7 +8,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
@@ -147,36 +146,10 @@ static void make_model(tmodel *t, int D, int K, int batch, int real_size) {
 
 /* ---------------------------------------------------------------- harness */
 
-static char tmpdir[64];
+#define TMPDIR_NAME "nnrt-main"
+#include "tmpdir.h"
+
 static char out[1 << 16], err[1 << 16];
-
-static int setup_dir(void **state) {
-  strcpy(tmpdir, "/tmp/nnrt-main-XXXXXX");
-  return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int remove_dir(void **state) {
-  DIR *d = opendir(tmpdir);
-  struct dirent *e;
-  char p[512];
-  while (d && (e = readdir(d)) != NULL) {
-    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-      continue;
-    snprintf(p, sizeof p, "%s/%s", tmpdir, e->d_name);
-    unlink(p);
-  }
-  if (d)
-    closedir(d);
-  return rmdir(tmpdir);
-}
-
-static const char *tmp(const char *name) {
-  static char p[8][256];
-  static int k;
-  k = (k + 1) % 8;
-  snprintf(p[k], sizeof p[k], "%s/%s", tmpdir, name);
-  return p[k];
-}
 
 static size_t read_file(const char *path, char *buf, size_t cap) {
   FILE *f = fopen(path, "rb");
