@@ -310,6 +310,10 @@ void emit_matmul_tn(FILE *out, IR *ir, Op *op) {
   emit_panel(out, &p);
 }
 
+/* Elementwise and transposing loops are split across threads, by rows,
+ * when they are large enough to pay for it. */
+static bool par_elems(long n) { return n >= 32768; }
+
 /* xt[B][K] = x[K][B], in 16 x 16 blocks. */
 void emit_transpose(FILE *out, IR *ir, Op *op) {
   long K = rowlen(ir, op->in[0]), B = bsz(ir);
@@ -318,6 +322,8 @@ void emit_transpose(FILE *out, IR *ir, Op *op) {
     fprintf(out, "  // (forward() filled %s from the batch rows)\n", out_cn(ir, op));
     return;
   }
+  if (par_elems(K * B))
+    fprintf(out, "  NN_OMP(omp parallel for schedule(static))\n");
   fprintf(out, "  for (int k0 = 0; k0 < %ld; k0 += 16)\n", K);
   fprintf(out, "    for (int b0 = 0; b0 < %ld; b0 += 16)\n", B);
   fprintf(out, "      for (int k = k0; k < k0 + 16 && k < %ld; k++)\n", K);
@@ -326,24 +332,32 @@ void emit_transpose(FILE *out, IR *ir, Op *op) {
           in_cn(ir, op, 0), B);
 }
 
+/* for f < F (in parallel if large), for i = f*B + c over the batch */
+static void rows_loop_begin(FILE *out, long F, long B, const char *expr) {
+  if (par_elems(F * B))
+    fprintf(out, "  NN_OMP(omp parallel for schedule(static))\n");
+  fprintf(out, "  for (int f = 0; f < %ld; f++) {\n", F);
+  simd_for(out, expr, "    ");
+  fprintf(out, "    for (size_t i = (size_t)f * %ld; i < (size_t)f * %ld + %ld; i++) {\n", B, B,
+          B);
+}
+
 void emit_act(FILE *out, IR *ir, Op *op) {
   op_comment(out, ir, op);
   emit_alpha(out, op->act, op->alpha, "  ");
-  simd_for(out, act_fwd[op->act], "  ");
-  fprintf(out, "  for (size_t i = 0; i < %ld; i++) {\n", rowlen(ir, op->out) * bsz(ir));
-  fprintf(out, "    const real xi = %s[i];\n", in_cn(ir, op, 0));
-  fprintf(out, "    %s[i] %s %s;\n  }\n", out_cn(ir, op), assign(op), act_fwd[op->act]);
+  rows_loop_begin(out, rowlen(ir, op->out), bsz(ir), act_fwd[op->act]);
+  fprintf(out, "      const real xi = %s[i];\n", in_cn(ir, op, 0));
+  fprintf(out, "      %s[i] %s %s;\n    }\n  }\n", out_cn(ir, op), assign(op), act_fwd[op->act]);
 }
 
 void emit_act_grad(FILE *out, IR *ir, Op *op) {
   op_comment(out, ir, op);
   emit_alpha(out, op->act, op->alpha, "  ");
-  simd_for(out, act_bwd[op->act], "  ");
-  fprintf(out, "  for (size_t i = 0; i < %ld; i++) {\n", rowlen(ir, op->out) * bsz(ir));
-  fprintf(out, "    const real dyi = %s[i];\n", in_cn(ir, op, 0));
+  rows_loop_begin(out, rowlen(ir, op->out), bsz(ir), act_bwd[op->act]);
+  fprintf(out, "      const real dyi = %s[i];\n", in_cn(ir, op, 0));
   if (op->nin == 2)
-    fprintf(out, "    const real %ci = %s[i];\n", act_uses[op->act], in_cn(ir, op, 1));
-  fprintf(out, "    %s[i] %s %s;\n  }\n", out_cn(ir, op), assign(op), act_bwd[op->act]);
+    fprintf(out, "      const real %ci = %s[i];\n", act_uses[op->act], in_cn(ir, op, 1));
+  fprintf(out, "      %s[i] %s %s;\n    }\n  }\n", out_cn(ir, op), assign(op), act_bwd[op->act]);
 }
 
 /* Column-wise softmax of x[N][B], shifted by each column's maximum so exp
@@ -389,6 +403,8 @@ void emit_softmax_grad(FILE *out, IR *ir, Op *op) {
 void emit_colsum(FILE *out, IR *ir, Op *op) {
   long N = rowlen(ir, op->out), B = bsz(ir);
   op_comment(out, ir, op);
+  if (par_elems(N * B))
+    fprintf(out, "  NN_OMP(omp parallel for schedule(static))\n");
   fprintf(out, "  for (int n = 0; n < %ld; n++) {\n", N);
   fprintf(out, "    real acc = 0;\n");
   fprintf(out, "    NN_OMP(omp simd reduction(+:acc))\n");

@@ -48,7 +48,7 @@ static const char *const reserved[] = {
     "fabsf", "fabsl", "tanh", "tanhf", "tanhl",
     /* the generated code's own names */
     "real", "c", "b", "n", "k", "i", "j", "t", "r", "r0", "c0", "k0", "b0", "nb", "acc", "v",
-    "o", "a", "e", "xr", "yr", "wr", "dr", "pr", "zr", "xi", "yi", "dyi", "zi", "ti", "di", "ci",
+    "o", "a", "e", "f", "xr", "yr", "wr", "dr", "pr", "zr", "xi", "yi", "dyi", "zi", "ti", "di", "ci",
     "mx", "sum", "dot", "arg", "total", "ncorrect", "loss", "correct", "scale", "alpha", "g",
     "gi", "w", "xk", "a0", "a1", "a2", "a3", "xb", "cls", "yb", "dst", "rng", "forward", "backward", "update", "output",
     "init", "set_threads", "params", "size_t", "int32_t", "uint32_t", "uint64_t"};

@@ -147,10 +147,12 @@ static void out_forward(real *restrict out_z, real *restrict out, const real *re
   for (int t = 0; t < 1; t++)
     out_forward_tile0(out_z, hidden, out_weight, out_bias, 0 + (t / 1) * 1, 0 + (t % 1) * 16);
   // out = act.sigmoid(out_z): y = f(x) elementwise, f from acts.h
-  NN_SIMD_MATH
-  for (size_t i = 0; i < 16; i++) {
-    const real xi = out_z[i];
-    out[i] = nn_sigmoid(xi);
+  for (int f = 0; f < 1; f++) {
+    NN_SIMD_MATH
+    for (size_t i = (size_t)f * 16; i < (size_t)f * 16 + 16; i++) {
+      const real xi = out_z[i];
+      out[i] = nn_sigmoid(xi);
+    }
   }
 }
 
@@ -356,11 +358,13 @@ static void hidden_backward_tile1(real *restrict d_hidden_weight, const real *re
 // d_hidden_z is (B,32), d_hidden.weight is (32,30), d_hidden.bias is (32), d_hidden is (B,32), hidden is (B,32), nuclei_t is (B,30)
 static void hidden_backward(real *restrict d_hidden_z, real *restrict d_hidden_weight, real *restrict d_hidden_bias, const real *restrict d_hidden, const real *restrict hidden, const real *restrict nuclei_t) {
   // d_hidden_z = act_grad.tanh(d_hidden, hidden): dx = f'(x or y) dy; inputs dy [, x or y]
-  NN_OMP(omp simd)
-  for (size_t i = 0; i < 512; i++) {
-    const real dyi = d_hidden[i];
-    const real yi = hidden[i];
-    d_hidden_z[i] = dyi * ((real)1 - yi * yi);
+  for (int f = 0; f < 32; f++) {
+    NN_OMP(omp simd)
+    for (size_t i = (size_t)f * 16; i < (size_t)f * 16 + 16; i++) {
+      const real dyi = d_hidden[i];
+      const real yi = hidden[i];
+      d_hidden_z[i] = dyi * ((real)1 - yi * yi);
+    }
   }
   // nuclei_t = transpose(nuclei): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads
   // (forward() filled nuclei_t from the batch rows)

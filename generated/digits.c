@@ -443,11 +443,13 @@ static void hidden_backward_tile1(real *restrict d_hidden_weight, const real *re
 // d_hidden_z is (B,64), d_hidden.weight is (64,64), d_hidden.bias is (64), d_hidden is (B,64), hidden is (B,64), flat_t is (B,64)
 static void hidden_backward(real *restrict d_hidden_z, real *restrict d_hidden_weight, real *restrict d_hidden_bias, const real *restrict d_hidden, const real *restrict hidden, const real *restrict flat_t) {
   // d_hidden_z = act_grad.relu(d_hidden, hidden): dx = f'(x or y) dy; inputs dy [, x or y]
-  NN_OMP(omp simd)
-  for (size_t i = 0; i < 2048; i++) {
-    const real dyi = d_hidden[i];
-    const real yi = hidden[i];
-    d_hidden_z[i] = yi > 0 ? dyi : (real)0;
+  for (int f = 0; f < 64; f++) {
+    NN_OMP(omp simd)
+    for (size_t i = (size_t)f * 32; i < (size_t)f * 32 + 32; i++) {
+      const real dyi = d_hidden[i];
+      const real yi = hidden[i];
+      d_hidden_z[i] = yi > 0 ? dyi : (real)0;
+    }
   }
   // flat_t = transpose(flat): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads
   // (forward() filled flat_t from the batch rows)

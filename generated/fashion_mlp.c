@@ -569,11 +569,13 @@ static void h2_backward_tile3(real *restrict d_h2_weight, const real *restrict h
 // d_h2_z is (B,128), d_h1 is (B,256), h1_t is (B,256), d_h2.weight is (128,256), d_h2.bias is (128), d_h2 is (B,128), h2 is (B,128), h2.weight is (128,256), h1 is (B,256)
 static void h2_backward(real *restrict d_h2_z, real *restrict d_h1, real *restrict h1_t, real *restrict d_h2_weight, real *restrict d_h2_bias, const real *restrict d_h2, const real *restrict h2, const real *restrict h2_weight, const real *restrict h1) {
   // d_h2_z = act_grad.relu(d_h2, h2): dx = f'(x or y) dy; inputs dy [, x or y]
-  NN_OMP(omp simd)
-  for (size_t i = 0; i < 8192; i++) {
-    const real dyi = d_h2[i];
-    const real yi = h2[i];
-    d_h2_z[i] = yi > 0 ? dyi : (real)0;
+  for (int f = 0; f < 128; f++) {
+    NN_OMP(omp simd)
+    for (size_t i = (size_t)f * 64; i < (size_t)f * 64 + 64; i++) {
+      const real dyi = d_h2[i];
+      const real yi = h2[i];
+      d_h2_z[i] = yi > 0 ? dyi : (real)0;
+    }
   }
   // d_h1 = matmul_nn(d_h2_z, h2.weight): dx[B,K] = dy[B,N] w[N,K]
   NN_OMP(omp parallel for schedule(static))
@@ -720,11 +722,13 @@ static void h1_backward_tile3(real *restrict d_h1_weight, const real *restrict f
 // d_h1_z is (B,256), d_h1.weight is (256,784), d_h1.bias is (256), d_h1 is (B,256), h1 is (B,256), flat_t is (B,784)
 static void h1_backward(real *restrict d_h1_z, real *restrict d_h1_weight, real *restrict d_h1_bias, const real *restrict d_h1, const real *restrict h1, const real *restrict flat_t) {
   // d_h1_z = act_grad.relu(d_h1, h1): dx = f'(x or y) dy; inputs dy [, x or y]
-  NN_OMP(omp simd)
-  for (size_t i = 0; i < 16384; i++) {
-    const real dyi = d_h1[i];
-    const real yi = h1[i];
-    d_h1_z[i] = yi > 0 ? dyi : (real)0;
+  for (int f = 0; f < 256; f++) {
+    NN_OMP(omp simd)
+    for (size_t i = (size_t)f * 64; i < (size_t)f * 64 + 64; i++) {
+      const real dyi = d_h1[i];
+      const real yi = h1[i];
+      d_h1_z[i] = yi > 0 ? dyi : (real)0;
+    }
   }
   // flat_t = transpose(flat): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads
   // (forward() filled flat_t from the batch rows)

@@ -472,11 +472,13 @@ static void h2_backward_tile3(real *restrict d_h2_weight, const real *restrict h
 // d_h2_z is (B,32), d_h1 is (B,32), h1_t is (B,32), d_h2.weight is (32,32), d_h2.bias is (32), d_h2 is (B,32), h2 is (B,32), h2.weight is (32,32), h1 is (B,32)
 static void h2_backward(real *restrict d_h2_z, real *restrict d_h1, real *restrict h1_t, real *restrict d_h2_weight, real *restrict d_h2_bias, const real *restrict d_h2, const real *restrict h2, const real *restrict h2_weight, const real *restrict h1) {
   // d_h2_z = act_grad.tanh(d_h2, h2): dx = f'(x or y) dy; inputs dy [, x or y]
-  NN_OMP(omp simd)
-  for (size_t i = 0; i < 512; i++) {
-    const real dyi = d_h2[i];
-    const real yi = h2[i];
-    d_h2_z[i] = dyi * ((real)1 - yi * yi);
+  for (int f = 0; f < 32; f++) {
+    NN_OMP(omp simd)
+    for (size_t i = (size_t)f * 16; i < (size_t)f * 16 + 16; i++) {
+      const real dyi = d_h2[i];
+      const real yi = h2[i];
+      d_h2_z[i] = dyi * ((real)1 - yi * yi);
+    }
   }
   // d_h1 = matmul_nn(d_h2_z, h2.weight): dx[B,K] = dy[B,N] w[N,K]
   for (int t = 0; t < 5; t++)
@@ -564,11 +566,13 @@ static void h1_backward_tile1(real *restrict d_h1_weight, const real *restrict x
 // d_h1_z is (B,32), d_h1.weight is (32,1), d_h1.bias is (32), d_h1 is (B,32), h1 is (B,32), x_t is (B,1)
 static void h1_backward(real *restrict d_h1_z, real *restrict d_h1_weight, real *restrict d_h1_bias, const real *restrict d_h1, const real *restrict h1, const real *restrict x_t) {
   // d_h1_z = act_grad.tanh(d_h1, h1): dx = f'(x or y) dy; inputs dy [, x or y]
-  NN_OMP(omp simd)
-  for (size_t i = 0; i < 512; i++) {
-    const real dyi = d_h1[i];
-    const real yi = h1[i];
-    d_h1_z[i] = dyi * ((real)1 - yi * yi);
+  for (int f = 0; f < 32; f++) {
+    NN_OMP(omp simd)
+    for (size_t i = (size_t)f * 16; i < (size_t)f * 16 + 16; i++) {
+      const real dyi = d_h1[i];
+      const real yi = h1[i];
+      d_h1_z[i] = dyi * ((real)1 - yi * yi);
+    }
   }
   // x_t = transpose(x): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads
   // (forward() filled x_t from the batch rows)

@@ -383,11 +383,13 @@ static void hidden_backward_tile1(real *restrict d_hidden_weight, const real *re
 // d_hidden_z is (B,32), d_hidden.weight is (32,13), d_hidden.bias is (32), d_hidden is (B,32), hidden is (B,32), chemistry_t is (B,13)
 static void hidden_backward(real *restrict d_hidden_z, real *restrict d_hidden_weight, real *restrict d_hidden_bias, const real *restrict d_hidden, const real *restrict hidden, const real *restrict chemistry_t) {
   // d_hidden_z = act_grad.tanh(d_hidden, hidden): dx = f'(x or y) dy; inputs dy [, x or y]
-  NN_OMP(omp simd)
-  for (size_t i = 0; i < 512; i++) {
-    const real dyi = d_hidden[i];
-    const real yi = hidden[i];
-    d_hidden_z[i] = dyi * ((real)1 - yi * yi);
+  for (int f = 0; f < 32; f++) {
+    NN_OMP(omp simd)
+    for (size_t i = (size_t)f * 16; i < (size_t)f * 16 + 16; i++) {
+      const real dyi = d_hidden[i];
+      const real yi = hidden[i];
+      d_hidden_z[i] = dyi * ((real)1 - yi * yi);
+    }
   }
   // chemistry_t = transpose(chemistry): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads
   // (forward() filled chemistry_t from the batch rows)

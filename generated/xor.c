@@ -116,10 +116,12 @@ static void out_forward(real *restrict out_z, real *restrict out, const real *re
   for (int t = 0; t < 1; t++)
     out_forward_tile0(out_z, hidden, out_weight, out_bias, 0 + (t / 1) * 1, 0 + (t % 1) * 4);
   // out = act.sigmoid(out_z): y = f(x) elementwise, f from acts.h
-  NN_SIMD_MATH
-  for (size_t i = 0; i < 4; i++) {
-    const real xi = out_z[i];
-    out[i] = nn_sigmoid(xi);
+  for (int f = 0; f < 1; f++) {
+    NN_SIMD_MATH
+    for (size_t i = (size_t)f * 4; i < (size_t)f * 4 + 4; i++) {
+      const real xi = out_z[i];
+      out[i] = nn_sigmoid(xi);
+    }
   }
 }
 
@@ -267,11 +269,13 @@ static void hidden_backward_tile0(real *restrict d_hidden_weight, const real *re
 // d_hidden_z is (B,4), d_hidden.weight is (4,2), d_hidden.bias is (4), d_hidden is (B,4), hidden is (B,4), x_t is (B,2)
 static void hidden_backward(real *restrict d_hidden_z, real *restrict d_hidden_weight, real *restrict d_hidden_bias, const real *restrict d_hidden, const real *restrict hidden, const real *restrict x_t) {
   // d_hidden_z = act_grad.sigmoid(d_hidden, hidden): dx = f'(x or y) dy; inputs dy [, x or y]
-  NN_OMP(omp simd)
-  for (size_t i = 0; i < 16; i++) {
-    const real dyi = d_hidden[i];
-    const real yi = hidden[i];
-    d_hidden_z[i] = dyi * yi * ((real)1 - yi);
+  for (int f = 0; f < 4; f++) {
+    NN_OMP(omp simd)
+    for (size_t i = (size_t)f * 4; i < (size_t)f * 4 + 4; i++) {
+      const real dyi = d_hidden[i];
+      const real yi = hidden[i];
+      d_hidden_z[i] = dyi * yi * ((real)1 - yi);
+    }
   }
   // x_t = transpose(x): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads
   // (forward() filled x_t from the batch rows)
