@@ -35,12 +35,14 @@ static void grad_op(IR *ir, Op *fwd, OpKind k, int x, const int *in, int nin) {
   if (xv->grad >= 0) {
     ir_op(ir, k, PASS_BWD, fwd->layer, NULL, A_ACT, in, nin);
     Op *op = ir_last_op(ir);
+    op->geo = fwd->geo;
     op->out = xv->grad;
     op->accumulate = true;
     return;
   }
   char *name = xasprintf("d_%s", xv->name);
   ir_op(ir, k, PASS_BWD, fwd->layer, NULL, A_ACT, in, nin);
+  ir_last_op(ir)->geo = fwd->geo; /* windows: the same geometry as the forward op */
   int g = ir_op_output(ir, name, xv->arena == A_PARAM ? A_GRAD : A_ACT);
   free(name);
   ir->vals[g]->param = xv->param;
@@ -136,6 +138,39 @@ void grad_mse(IR *ir, Op *op) {
   Op f = *op;
   if (wants(ir, f.in[0]))
     grad_op(ir, &f, OP_MSE_GRAD, f.in[0], (int[]){f.in[0], f.in[1]}, 2);
+}
+
+/* y = conv2d(x, w, b):  dx = the transposed convolution of dy with w;
+ * dw = dy against the im2col panel of x;  db = dy summed per channel. */
+void grad_conv2d(IR *ir, Op *op) {
+  Op f = *op;
+  int dy = dy_of(ir, &f);
+  if (wants(ir, f.in[0]))
+    grad_op(ir, &f, OP_CONV2D_DX, f.in[0], (int[]){dy, f.in[1]}, 2);
+  char *cname = xasprintf("%s_col", ir->vals[f.in[0]]->name);
+  ir_op(ir, OP_IM2COL, PASS_BWD, f.layer, NULL, A_ACT, &f.in[0], 1);
+  ir_last_op(ir)->geo = f.geo;
+  int col = ir_op_output(ir, cname, A_ACT);
+  free(cname);
+  ir->vals[col]->row_major = true;
+  grad_op(ir, &f, OP_CONV2D_DW, f.in[1], (int[]){dy, col}, 2);
+  if (f.nin == 3)
+    grad_op(ir, &f, OP_CHANNEL_SUM, f.in[2], &dy, 1);
+}
+
+/* maxpool: each gradient goes to its window's first maximum, found again
+ * by comparing x with y (no index is stored). */
+void grad_maxpool(IR *ir, Op *op) {
+  Op f = *op;
+  if (wants(ir, f.in[0]))
+    grad_op(ir, &f, OP_MAXPOOL_GRAD, f.in[0], (int[]){dy_of(ir, &f), f.in[0], f.out}, 3);
+}
+
+void grad_avgpool(IR *ir, Op *op) {
+  Op f = *op;
+  int dy = dy_of(ir, &f);
+  if (wants(ir, f.in[0]))
+    grad_op(ir, &f, OP_AVGPOOL_GRAD, f.in[0], &dy, 1);
 }
 
 void grad_none(IR *ir, Op *op) {

@@ -314,6 +314,326 @@ void emit_matmul_tn(FILE *out, IR *ir, Op *op) {
  * when they are large enough to pay for it. */
 static bool par_elems(long n) { return n >= 32768; }
 
+/* ------------------------------------------------ convolution, pooling
+ * One sample is (H, W, C), channels last; with the batch innermost a value
+ * is x[(h * W + w) * C + c][B].  Weights keep PyTorch's [oc][ic][kh][kw]. */
+
+/* Columns: chunks of up to 64 of the B batch columns, as the panels. */
+static long col_width(long B) { return B < 64 ? B : 64; }
+
+/* Tiles of R output channels of one output pixel, over batch columns
+ * c0..c0+CW: the taps of the window inside the image, each a vector of
+ * the batch (an implicit GEMM: no im2col in the forward pass). */
+static void conv_tile(FILE *out, IR *ir, Op *op, long R, long CW, long r_first, long nr,
+                      long c_first, long nc, bool par) {
+  const Geo *g = &op->geo;
+  long B = bsz(ir), P = (long)g->oh * g->ow, nt = nr * P * nc;
+  if (nt == 0 || R == 0 || CW == 0)
+    return;
+  const char *x = in_cn(ir, op, 0), *w = in_cn(ir, op, 1), *y = out_cn(ir, op);
+  const char *bias = op->nin == 3 ? in_cn(ir, op, 2) : NULL;
+  char fn[160];
+  FILE *h = helper_begin(fn, sizeof fn);
+  fprintf(h, "// output channels r0..r0+%ld of pixel p, columns c0..c0+%ld\n", R - 1, CW - 1);
+  fprintf(h, "static void %s(real *restrict %s, const real *restrict %s, const real *restrict %s",
+          fn, y, x, w);
+  if (bias)
+    fprintf(h, ", const real *restrict %s", bias);
+  fprintf(h, ", int r0, int p, int c0) {\n");
+  fprintf(h, "  const int oh = p / %d, ow = p %% %d;\n", g->ow, g->ow);
+  fprintf(h, "  real acc[%ld][%ld];\n", R, CW);
+  fprintf(h, "  for (int r = 0; r < %ld; r++) {\n    NN_OMP(omp simd)\n", R);
+  char init[96] = "0";
+  if (bias)
+    snprintf(init, sizeof init, "%s[r0 + r]", bias);
+  fprintf(h, "    for (int c = 0; c < %ld; c++)\n      acc[r][c] = %s;\n  }\n", CW, init);
+  fprintf(h, "  for (int kh = 0; kh < %d; kh++) {\n", g->kh);
+  fprintf(h, "    const int ih = oh * %d + kh - %d;\n", g->sh, g->pt);
+  fprintf(h, "    if (ih < 0 || ih >= %d)\n      continue;\n", g->ih);
+  fprintf(h, "    for (int kw = 0; kw < %d; kw++) {\n", g->kw);
+  fprintf(h, "      const int iw = ow * %d + kw - %d;\n", g->sw, g->pl);
+  fprintf(h, "      if (iw < 0 || iw >= %d)\n        continue;\n", g->iw);
+  fprintf(h, "      const real *xp = %s + (size_t)(ih * %d + iw) * %ld + c0;\n", x, g->iw,
+          (long)g->ic * B);
+  fprintf(h, "      NN_NOVEC\n      for (int ic = 0; ic < %d; ic++) {\n", g->ic);
+  fprintf(h, "        const real *v = xp + (size_t)ic * %ld;\n", B);
+  fprintf(h, "        NN_NOVEC\n        for (int r = 0; r < %ld; r++) {\n", R);
+  fprintf(h, "          const real a = %s[(((size_t)(r0 + r) * %d + ic) * %d + kh) * %d + kw];\n",
+          w, g->ic, g->kh, g->kw);
+  fprintf(h, "          NN_OMP(omp simd)\n          for (int c = 0; c < %ld; c++)\n", CW);
+  fprintf(h, "            acc[r][c] += a * v[c];\n        }\n      }\n    }\n  }\n");
+  emit_alpha(h, op->fused ? op->act : ACT_IDENTITY, op->alpha, "  ");
+  fprintf(h, "  for (int r = 0; r < %ld; r++) {\n", R);
+  fprintf(h, "    real *o = %s + ((size_t)p * %d + r0 + r) * %ld + c0;\n", y, g->oc, B);
+  simd_for(h, op->fused ? act_fwd[op->act] : "", "    ");
+  fprintf(h, "    for (int c = 0; c < %ld; c++) {\n      const real xi = acc[r][c];\n", CW);
+  fprintf(h, "      o[c] %s %s;\n    }\n  }\n}\n\n", assign(op),
+          op->fused ? act_fwd[op->act] : "xi");
+  if (par && nt > 1)
+    fprintf(out, "  NN_OMP(omp parallel for schedule(static))\n");
+  fprintf(out, "  for (int t = 0; t < %ld; t++)\n", nt);
+  fprintf(out, "    %s(%s, %s, %s, %s%s%ld + (t / %ld) * %ld, (t / %ld) %% %ld, %ld + (t %% %ld) * %ld);\n",
+          fn, y, x, w, bias ? bias : "", bias ? ", " : "", r_first, P * nc, R, nc, P, c_first,
+          nc, CW);
+}
+
+void emit_conv2d(FILE *out, IR *ir, Op *op) {
+  const Geo *g = &op->geo;
+  long B = bsz(ir), CW = col_width(B), R = g->oc < 6 ? g->oc : 6;
+  long nr = g->oc / R, rr = g->oc % R, nc = B / CW, cr = B % CW;
+  bool par = 2.0 * g->oh * g->ow * g->oc * g->ic * g->kh * g->kw * B >= 4e5;
+  op_comment(out, ir, op);
+  conv_tile(out, ir, op, R, CW, 0, nr, 0, nc, par);
+  conv_tile(out, ir, op, rr, CW, nr * R, 1, 0, nc, par);
+  conv_tile(out, ir, op, R, cr, 0, nr, nc * CW, 1, par);
+  conv_tile(out, ir, op, rr, cr, nr * R, 1, nc * CW, 1, par);
+}
+
+/* dx[(ih,iw,ic)][b] = sum over the taps (kh, kw) that reach input pixel
+ * (ih, iw) from an output pixel (oh, ow) = ((ih + pt - kh) / sh, ...), when
+ * that divides exactly and lies inside, of sum_oc w[oc][ic][kh][kw] dy.
+ * Tiles of R input channels of one input pixel. */
+static void conv_dx_tile(FILE *out, IR *ir, Op *op, long R, long CW, long r_first, long nr,
+                         long c_first, long nc, bool par) {
+  const Geo *g = &op->geo;
+  long B = bsz(ir), Q = (long)g->ih * g->iw, nt = nr * Q * nc;
+  if (nt == 0 || R == 0 || CW == 0)
+    return;
+  const char *dy = in_cn(ir, op, 0), *w = in_cn(ir, op, 1), *dx = out_cn(ir, op);
+  char fn[160];
+  FILE *h = helper_begin(fn, sizeof fn);
+  fprintf(h, "// input channels r0..r0+%ld of input pixel q, columns c0..c0+%ld\n", R - 1, CW - 1);
+  fprintf(h, "static void %s(real *restrict %s, const real *restrict %s, const real *restrict %s, "
+          "int r0, int q, int c0) {\n", fn, dx, dy, w);
+  fprintf(h, "  const int ih = q / %d, iw = q %% %d;\n", g->iw, g->iw);
+  fprintf(h, "  real acc[%ld][%ld];\n", R, CW);
+  fprintf(h, "  for (int r = 0; r < %ld; r++) {\n    NN_OMP(omp simd)\n", R);
+  fprintf(h, "    for (int c = 0; c < %ld; c++)\n      acc[r][c] = 0;\n  }\n", CW);
+  fprintf(h, "  for (int kh = 0; kh < %d; kh++) {\n", g->kh);
+  fprintf(h, "    const int th = ih + %d - kh;\n", g->pt);
+  fprintf(h, "    if (th < 0 || th %% %d != 0 || th / %d >= %d)\n      continue;\n", g->sh, g->sh,
+          g->oh);
+  fprintf(h, "    for (int kw = 0; kw < %d; kw++) {\n", g->kw);
+  fprintf(h, "      const int tw = iw + %d - kw;\n", g->pl);
+  fprintf(h, "      if (tw < 0 || tw %% %d != 0 || tw / %d >= %d)\n        continue;\n", g->sw,
+          g->sw, g->ow);
+  fprintf(h, "      const real *dp = %s + (size_t)((th / %d) * %d + tw / %d) * %ld + c0;\n", dy,
+          g->sh, g->ow, g->sw, (long)g->oc * B);
+  fprintf(h, "      NN_NOVEC\n      for (int oc = 0; oc < %d; oc++) {\n", g->oc);
+  fprintf(h, "        const real *v = dp + (size_t)oc * %ld;\n", B);
+  fprintf(h, "        NN_NOVEC\n        for (int r = 0; r < %ld; r++) {\n", R);
+  fprintf(h, "          const real a = %s[(((size_t)oc * %d + r0 + r) * %d + kh) * %d + kw];\n", w,
+          g->ic, g->kh, g->kw);
+  fprintf(h, "          NN_OMP(omp simd)\n          for (int c = 0; c < %ld; c++)\n", CW);
+  fprintf(h, "            acc[r][c] += a * v[c];\n        }\n      }\n    }\n  }\n");
+  fprintf(h, "  for (int r = 0; r < %ld; r++) {\n", R);
+  fprintf(h, "    real *o = %s + ((size_t)q * %d + r0 + r) * %ld + c0;\n", dx, g->ic, B);
+  fprintf(h, "    NN_OMP(omp simd)\n    for (int c = 0; c < %ld; c++)\n", CW);
+  fprintf(h, "      o[c] %s acc[r][c];\n  }\n}\n\n", assign(op));
+  if (par && nt > 1)
+    fprintf(out, "  NN_OMP(omp parallel for schedule(static))\n");
+  fprintf(out, "  for (int t = 0; t < %ld; t++)\n", nt);
+  fprintf(out, "    %s(%s, %s, %s, %ld + (t / %ld) * %ld, (t / %ld) %% %ld, %ld + (t %% %ld) * %ld);\n",
+          fn, dx, dy, w, r_first, Q * nc, R, nc, Q, c_first, nc, CW);
+}
+
+void emit_conv2d_dx(FILE *out, IR *ir, Op *op) {
+  const Geo *g = &op->geo;
+  long B = bsz(ir), CW = col_width(B), R = g->ic < 6 ? g->ic : 6;
+  long nr = g->ic / R, rr = g->ic % R, nc = B / CW, cr = B % CW;
+  bool par = 2.0 * g->oh * g->ow * g->oc * g->ic * g->kh * g->kw * B >= 4e5;
+  op_comment(out, ir, op);
+  conv_dx_tile(out, ir, op, R, CW, 0, nr, 0, nc, par);
+  conv_dx_tile(out, ir, op, rr, CW, nr * R, 1, 0, nc, par);
+  conv_dx_tile(out, ir, op, R, cr, 0, nr, nc * CW, 1, par);
+  conv_dx_tile(out, ir, op, rr, cr, nr * R, 1, nc * CW, 1, par);
+}
+
+/* col[(p * B + b) * J + j], j = (ic * kh + kh) * kw + kw as in the weight:
+ * the taps of output pixel p for row b, 0 where the window is in the
+ * padding. */
+void emit_im2col(FILE *out, IR *ir, Op *op) {
+  const Geo *g = &op->geo;
+  long B = bsz(ir), J = (long)g->ic * g->kh * g->kw, P = (long)g->oh * g->ow;
+  const char *x = in_cn(ir, op, 0), *col = out_cn(ir, op);
+  op_comment(out, ir, op);
+  if (par_elems(P * J * B))
+    fprintf(out, "  NN_OMP(omp parallel for schedule(static))\n");
+  fprintf(out, "  for (int p = 0; p < %ld; p++) {\n", P);
+  fprintf(out, "    const int oh = p / %d, ow = p %% %d;\n", g->ow, g->ow);
+  fprintf(out, "    real *cp = %s + (size_t)p * %ld;\n", col, B * J);
+  fprintf(out, "    for (int ic = 0; ic < %d; ic++)\n", g->ic);
+  fprintf(out, "      for (int kh = 0; kh < %d; kh++)\n", g->kh);
+  fprintf(out, "        for (int kw = 0; kw < %d; kw++) {\n", g->kw);
+  fprintf(out, "          const int ih = oh * %d + kh - %d, iw = ow * %d + kw - %d;\n", g->sh,
+          g->pt, g->sw, g->pl);
+  fprintf(out, "          const int j = (ic * %d + kh) * %d + kw;\n", g->kh, g->kw);
+  fprintf(out, "          if (ih < 0 || ih >= %d || iw < 0 || iw >= %d) {\n", g->ih, g->iw);
+  fprintf(out, "            for (int b = 0; b < %ld; b++)\n", B);
+  fprintf(out, "              cp[(size_t)b * %ld + j] = 0;\n            continue;\n          }\n", J);
+  fprintf(out, "          const real *xp = %s + ((size_t)(ih * %d + iw) * %d + ic) * %ld;\n", x,
+          g->iw, g->ic, B);
+  fprintf(out, "          for (int b = 0; b < %ld; b++)\n", B);
+  fprintf(out, "            cp[(size_t)b * %ld + j] = xp[b];\n        }\n  }\n", J);
+}
+
+/* dw[oc][j] = sum over pixels p and rows b of dy[(p, oc)][b] col[(p,b)][j]:
+ * tiles of R output channels x up to 64 taps. */
+static void conv_dw_tile(FILE *out, IR *ir, Op *op, long R, long CW, long r_first, long nr,
+                         long c_first, long nc, bool par) {
+  const Geo *g = &op->geo;
+  long B = bsz(ir), J = (long)g->ic * g->kh * g->kw, P = (long)g->oh * g->ow, nt = nr * nc;
+  if (nt == 0 || R == 0 || CW == 0)
+    return;
+  const char *dy = in_cn(ir, op, 0), *col = in_cn(ir, op, 1), *dw = out_cn(ir, op);
+  char fn[160];
+  FILE *h = helper_begin(fn, sizeof fn);
+  fprintf(h, "// output channels r0..r0+%ld, taps c0..c0+%ld\n", R - 1, CW - 1);
+  fprintf(h, "static void %s(real *restrict %s, const real *restrict %s, const real *restrict %s, "
+          "int r0, int c0) {\n", fn, dw, dy, col);
+  fprintf(h, "  real acc[%ld][%ld];\n", R, CW);
+  fprintf(h, "  for (int r = 0; r < %ld; r++) {\n    NN_OMP(omp simd)\n", R);
+  fprintf(h, "    for (int c = 0; c < %ld; c++)\n      acc[r][c] = 0;\n  }\n", CW);
+  fprintf(h, "  NN_NOVEC\n  for (int p = 0; p < %ld; p++)\n", P);
+  fprintf(h, "    NN_NOVEC\n    for (int b = 0; b < %ld; b++) {\n", B);
+  fprintf(h, "      const real *v = %s + ((size_t)p * %ld + b) * %ld + c0;\n", col, B, J);
+  fprintf(h, "      NN_NOVEC\n      for (int r = 0; r < %ld; r++) {\n", R);
+  fprintf(h, "        const real a = %s[((size_t)p * %d + r0 + r) * %ld + b];\n", dy, g->oc, B);
+  fprintf(h, "        NN_OMP(omp simd)\n        for (int c = 0; c < %ld; c++)\n", CW);
+  fprintf(h, "          acc[r][c] += a * v[c];\n      }\n    }\n");
+  fprintf(h, "  for (int r = 0; r < %ld; r++) {\n", R);
+  fprintf(h, "    real *o = %s + (size_t)(r0 + r) * %ld + c0;\n", dw, J);
+  fprintf(h, "    NN_OMP(omp simd)\n    for (int c = 0; c < %ld; c++)\n", CW);
+  fprintf(h, "      o[c] %s acc[r][c];\n  }\n}\n\n", assign(op));
+  if (par && nt > 1)
+    fprintf(out, "  NN_OMP(omp parallel for schedule(static))\n");
+  fprintf(out, "  for (int t = 0; t < %ld; t++)\n", nt);
+  fprintf(out, "    %s(%s, %s, %s, %ld + (t / %ld) * %ld, %ld + (t %% %ld) * %ld);\n", fn, dw, dy,
+          col, r_first, nc, R, c_first, nc, CW);
+}
+
+void emit_conv2d_dw(FILE *out, IR *ir, Op *op) {
+  const Geo *g = &op->geo;
+  long J = (long)g->ic * g->kh * g->kw, CW = J < 64 ? J : 64, R = g->oc < 6 ? g->oc : 6;
+  long nr = g->oc / R, rr = g->oc % R, nc = J / CW, cr = J % CW;
+  bool par = 2.0 * g->oh * g->ow * g->oc * J * bsz(ir) >= 4e5;
+  op_comment(out, ir, op);
+  conv_dw_tile(out, ir, op, R, CW, 0, nr, 0, nc, par);
+  conv_dw_tile(out, ir, op, rr, CW, nr * R, 1, 0, nc, par);
+  conv_dw_tile(out, ir, op, R, cr, 0, nr, nc * CW, 1, par);
+  conv_dw_tile(out, ir, op, rr, cr, nr * R, 1, nc * CW, 1, false);
+}
+
+void emit_channel_sum(FILE *out, IR *ir, Op *op) {
+  const Geo *g = &op->geo;
+  long B = bsz(ir);
+  op_comment(out, ir, op);
+  fprintf(out, "  for (int oc = 0; oc < %d; oc++) {\n    real acc = 0;\n", g->oc);
+  fprintf(out, "    for (int p = 0; p < %d; p++) {\n", g->oh * g->ow);
+  fprintf(out, "      const real *dp = %s + ((size_t)p * %d + oc) * %ld;\n", in_cn(ir, op, 0),
+          g->oc, B);
+  fprintf(out, "      NN_OMP(omp simd reduction(+:acc))\n");
+  fprintf(out, "      for (int c = 0; c < %ld; c++)\n        acc += dp[c];\n    }\n", B);
+  fprintf(out, "    %s[oc] %s acc;\n  }\n", out_cn(ir, op), assign(op));
+}
+
+/* The loops of a pooling window: for every channel (split across threads
+ * when large) and output pixel, the taps inside the image. */
+static void pool_loops_begin(FILE *out, IR *ir, const Geo *g) {
+  long B = bsz(ir);
+  if (par_elems((long)g->oh * g->ow * g->oc * B))
+    fprintf(out, "  NN_OMP(omp parallel for schedule(static))\n");
+  fprintf(out, "  for (int ch = 0; ch < %d; ch++)\n", g->oc);
+  fprintf(out, "    for (int p = 0; p < %d; p++) {\n", g->oh * g->ow);
+  fprintf(out, "      const int oh = p / %d, ow = p %% %d;\n", g->ow, g->ow);
+  fprintf(out, "      const size_t yo = ((size_t)p * %d + ch) * %ld;\n", g->oc, B);
+}
+
+static void pool_taps_begin(FILE *out, const Geo *g, const char *ind) {
+  fprintf(out, "%sfor (int kh = 0; kh < %d; kh++)\n", ind, g->kh);
+  fprintf(out, "%s  for (int kw = 0; kw < %d; kw++) {\n", ind, g->kw);
+  fprintf(out, "%s    const int ih = oh * %d + kh - %d, iw = ow * %d + kw - %d;\n", ind, g->sh,
+          g->pt, g->sw, g->pl);
+  fprintf(out, "%s    if (ih < 0 || ih >= %d || iw < 0 || iw >= %d)\n%s      continue;\n", ind,
+          g->ih, g->iw, ind);
+  fprintf(out, "%s    const size_t xo = (size_t)(ih * %d + iw) * %d + ch;\n", ind, g->iw, g->ic);
+}
+
+void emit_maxpool(FILE *out, IR *ir, Op *op) {
+  const Geo *g = &op->geo;
+  long B = bsz(ir);
+  const char *x = in_cn(ir, op, 0), *y = out_cn(ir, op);
+  op_comment(out, ir, op);
+  pool_loops_begin(out, ir, g);
+  fprintf(out, "      real mx[%ld];\n      NN_OMP(omp simd)\n", B);
+  fprintf(out, "      for (int c = 0; c < %ld; c++)\n        mx[c] = -(real)INFINITY;\n", B);
+  pool_taps_begin(out, g, "      ");
+  fprintf(out, "          NN_OMP(omp simd)\n          for (int c = 0; c < %ld; c++)\n", B);
+  fprintf(out, "            mx[c] = %s[xo * %ld + c] > mx[c] ? %s[xo * %ld + c] : mx[c];\n", x, B,
+          x, B);
+  fprintf(out, "        }\n      NN_OMP(omp simd)\n      for (int c = 0; c < %ld; c++)\n", B);
+  fprintf(out, "        %s[yo + c] = mx[c];\n    }\n", y);
+}
+
+void emit_avgpool(FILE *out, IR *ir, Op *op) {
+  const Geo *g = &op->geo;
+  long B = bsz(ir);
+  const char *x = in_cn(ir, op, 0), *y = out_cn(ir, op);
+  op_comment(out, ir, op);
+  pool_loops_begin(out, ir, g);
+  fprintf(out, "      real sum[%ld];\n      NN_OMP(omp simd)\n", B);
+  fprintf(out, "      for (int c = 0; c < %ld; c++)\n        sum[c] = 0;\n", B);
+  pool_taps_begin(out, g, "      ");
+  fprintf(out, "          NN_OMP(omp simd)\n          for (int c = 0; c < %ld; c++)\n", B);
+  fprintf(out, "            sum[c] += %s[xo * %ld + c];\n", x, B);
+  fprintf(out, "        }\n      NN_OMP(omp simd)\n      for (int c = 0; c < %ld; c++)\n", B);
+  fprintf(out, "        %s[yo + c] = sum[c] * ((real)1 / (real)%d);\n    }\n", y, g->kh * g->kw);
+}
+
+/* Zero dx (unless accumulating), then add each window's share.  Threads
+ * split the channels, so no two write the same element. */
+static void pool_grad_zero(FILE *out, IR *ir, Op *op) {
+  const Geo *g = &op->geo;
+  if (op->accumulate)
+    return;
+  fprintf(out, "  for (size_t i = 0; i < %ld; i++)\n    %s[i] = 0;\n",
+          (long)g->ih * g->iw * g->ic * bsz(ir), out_cn(ir, op));
+}
+
+void emit_maxpool_grad(FILE *out, IR *ir, Op *op) {
+  const Geo *g = &op->geo;
+  long B = bsz(ir);
+  const char *dy = in_cn(ir, op, 0), *x = in_cn(ir, op, 1), *y = in_cn(ir, op, 2);
+  const char *dx = out_cn(ir, op);
+  op_comment(out, ir, op);
+  pool_grad_zero(out, ir, op);
+  pool_loops_begin(out, ir, g);
+  /* taken[c] turns 1 at the first tap equal to the maximum: later equal
+   * taps (ties) get nothing */
+  fprintf(out, "      real taken[%ld];\n      NN_OMP(omp simd)\n", B);
+  fprintf(out, "      for (int c = 0; c < %ld; c++)\n        taken[c] = 0;\n", B);
+  pool_taps_begin(out, g, "      ");
+  fprintf(out, "          NN_OMP(omp simd)\n          for (int c = 0; c < %ld; c++) {\n", B);
+  fprintf(out, "            const real hit = %s[xo * %ld + c] == %s[yo + c] && taken[c] == 0 ? "
+          "(real)1 : (real)0;\n", x, B, y);
+  fprintf(out, "            %s[xo * %ld + c] += hit * %s[yo + c];\n", dx, B, dy);
+  fprintf(out, "            taken[c] += hit;\n          }\n        }\n    }\n");
+}
+
+void emit_avgpool_grad(FILE *out, IR *ir, Op *op) {
+  const Geo *g = &op->geo;
+  long B = bsz(ir);
+  const char *dy = in_cn(ir, op, 0), *dx = out_cn(ir, op);
+  op_comment(out, ir, op);
+  pool_grad_zero(out, ir, op);
+  pool_loops_begin(out, ir, g);
+  pool_taps_begin(out, g, "      ");
+  fprintf(out, "          NN_OMP(omp simd)\n          for (int c = 0; c < %ld; c++)\n", B);
+  fprintf(out, "            %s[xo * %ld + c] += %s[yo + c] * ((real)1 / (real)%d);\n", dx, B, dy,
+          g->kh * g->kw);
+  fprintf(out, "        }\n    }\n");
+}
+
 /* xt[B][K] = x[K][B], in 16 x 16 blocks. */
 void emit_transpose(FILE *out, IR *ir, Op *op) {
   long K = rowlen(ir, op->in[0]), B = bsz(ir);

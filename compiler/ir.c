@@ -48,7 +48,8 @@ static const char *const reserved[] = {
     "fabsf", "fabsl", "tanh", "tanhf", "tanhl",
     /* the generated code's own names */
     "real", "c", "b", "n", "k", "i", "j", "t", "r", "r0", "c0", "k0", "b0", "nb", "acc", "v",
-    "o", "a", "e", "f", "xr", "yr", "wr", "dr", "pr", "zr", "xi", "yi", "dyi", "zi", "ti", "di", "ci",
+    "o", "a", "e", "f", "p", "q", "ch", "oh", "ow", "ih", "iw", "ic", "oc", "kh", "kw", "th",
+    "tw", "xo", "yo", "xp", "dp", "cp", "hit", "taken", "done", "xr", "yr", "wr", "dr", "pr", "zr", "xi", "yi", "dyi", "zi", "ti", "di", "ci",
     "mx", "sum", "dot", "arg", "total", "ncorrect", "loss", "correct", "scale", "alpha", "g",
     "gi", "w", "xk", "a0", "a1", "a2", "a3", "xb", "cls", "yb", "dst", "rng", "forward", "backward", "update", "output",
     "init", "set_threads", "params", "size_t", "int32_t", "uint32_t", "uint64_t"};
@@ -272,6 +273,78 @@ int shape_none(IR *ir, Op *op, Shape *out, bool *batched) {
   return scalar(out, batched);
 }
 
+
+/* ---------------------------------------------- convolution and pooling */
+
+static Shape hwc(int h, int w, int c) { return (Shape){.ndim = 3, .dims = {h, w, c}}; }
+
+/* conv2d(x, w [, b]): x (ih,iw,ic), w [oc,ic,kh,kw] -> (oh,ow,oc) */
+int shape_conv(IR *ir, Op *op, Shape *out, bool *batched) {
+  const Geo *g = &op->geo;
+  Value *x = in_val(ir, op, 0), *w = in_val(ir, op, 1);
+  if ((op->nin != 2 && op->nin != 3) || !x->batched ||
+      shape_numel(&x->shape) != (long)g->ih * g->iw * g->ic || w->shape.ndim != 4 ||
+      w->shape.dims[0] != g->oc || w->shape.dims[1] != g->ic || w->shape.dims[2] != g->kh ||
+      w->shape.dims[3] != g->kw)
+    return -1;
+  if (op->nin == 3 && ir_numel(ir, op->in[2]) != g->oc)
+    return -1;
+  *out = hwc(g->oh, g->ow, g->oc);
+  *batched = true;
+  return 0;
+}
+
+int shape_pool(IR *ir, Op *op, Shape *out, bool *batched) {
+  const Geo *g = &op->geo;
+  if (ir_numel(ir, op->in[0]) != (long)g->ih * g->iw * g->ic || g->oc != g->ic)
+    return -1;
+  *out = hwc(g->oh, g->ow, g->oc);
+  *batched = true;
+  return 0;
+}
+
+/* gradients with respect to the window's input: (ih, iw, ic) */
+int shape_conv_dx(IR *ir, Op *op, Shape *out, bool *batched) {
+  const Geo *g = &op->geo;
+  if (ir_numel(ir, op->in[0]) != (long)g->oh * g->ow * g->oc)
+    return -1;
+  *out = hwc(g->ih, g->iw, g->ic);
+  *batched = true;
+  return 0;
+}
+
+int shape_pool_grad(IR *ir, Op *op, Shape *out, bool *batched) {
+  return shape_conv_dx(ir, op, out, batched);
+}
+
+/* im2col(x): (oh*ow) pixels x (ic*kh*kw) taps per row of the batch */
+int shape_im2col(IR *ir, Op *op, Shape *out, bool *batched) {
+  const Geo *g = &op->geo;
+  if (ir_numel(ir, op->in[0]) != (long)g->ih * g->iw * g->ic)
+    return -1;
+  *out = vec(g->oh * g->ow * g->ic * g->kh * g->kw);
+  *batched = true;
+  return 0;
+}
+
+int shape_conv_dw(IR *ir, Op *op, Shape *out, bool *batched) {
+  const Geo *g = &op->geo;
+  if (ir_numel(ir, op->in[0]) != (long)g->oh * g->ow * g->oc)
+    return -1;
+  *out = (Shape){.ndim = 4, .dims = {g->oc, g->ic, g->kh, g->kw}};
+  *batched = false;
+  return 0;
+}
+
+int shape_chan_sum(IR *ir, Op *op, Shape *out, bool *batched) {
+  const Geo *g = &op->geo;
+  if (ir_numel(ir, op->in[0]) != (long)g->oh * g->ow * g->oc)
+    return -1;
+  *out = vec(g->oc);
+  *batched = false;
+  return 0;
+}
+
 /* -------------------------------------------------------------- printer */
 
 static const char *const pass_names[] = {"fwd", "loss", "bwd", "upd"};
@@ -320,7 +393,7 @@ static void print_op(FILE *out, IR *ir, Op *op) {
   if (op->out >= 0)
     fprintf(out, "%s %s ", ir->vals[op->out]->name, op->accumulate ? "+=" : "=");
   fprintf(out, "%s", op_info[op->kind].name);
-  if (op->kind == OP_ACT || op->kind == OP_ACT_GRAD || (op->kind == OP_LINEAR && op->fused))
+  if (op->kind == OP_ACT || op->kind == OP_ACT_GRAD || op->fused)
     fprintf(out, ".%s", act_name(op->act));
   for (int i = 0; i < op->nin; i++)
     fprintf(out, "%s%s", i ? ", " : " ", ir->vals[op->in[i]]->name);
@@ -328,6 +401,9 @@ static void print_op(FILE *out, IR *ir, Op *op) {
     fprintf(out, " alpha=%.6g", op->alpha);
   if (op->kind == OP_SGD)
     fprintf(out, " momentum=%.6g", op->alpha);
+  if (op->geo.kh)
+    fprintf(out, " kernel=%dx%d stride=%dx%d pad=%dx%d", op->geo.kh, op->geo.kw, op->geo.sh,
+            op->geo.sw, op->geo.pt, op->geo.pl);
   fprintf(out, "\n");
 }
 

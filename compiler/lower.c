@@ -1,6 +1,8 @@
 /* lower.c — layers to primitive IR ops (after KANN's kann_layer_dense).
  *
  *   flatten(x)               v = view x
+ *   conv2d(x, F, act = f)    z = conv2d x, W[F,C,KH,KW] (, b[F]);  y = act.f z
+ *   maxpool / avgpool(x)     y = maxpool x / avgpool x
  *   dense(x, N, act = f)     z = linear x, W[N,K] (, b[N]);  y = act.f z
  *                            (softmax: y = softmax z; identity: y is z)
  *   cross_entropy(y, c)      loss = ce_softmax z, p, c   with p = softmax(z)
@@ -57,6 +59,49 @@ static void lower_dense(Lower *L, Layer *l) {
     op->alpha = l->alpha;
     L->y[l->order] = ir_op_output(ir, l->name, A_ACT);
   }
+}
+
+static void lower_conv(Lower *L, Layer *l) {
+  IR *ir = L->ir;
+  const Geo *g = &l->geo;
+  int x = L->y[l->inputs[0]->order];
+  char *wname = xasprintf("%s.weight", l->name), *bname = xasprintf("%s.bias", l->name);
+  Value *w = ir_value(ir, wname, A_PARAM, false,
+                      (Shape){.ndim = 4, .dims = {g->oc, g->ic, g->kh, g->kw}}, l);
+  w->init = l->init;
+  w->decay = true;
+  int in[3] = {x, w->id, -1}, nin = 2;
+  if (l->bias) {
+    Value *b = ir_value(ir, bname, A_PARAM, false, vec(g->oc), l);
+    b->init = l->bias_init;
+    in[nin++] = b->id;
+  }
+  free(wname);
+  free(bname);
+  bool identity = l->act == ACT_IDENTITY;
+  char *zname = identity ? xstrdup(l->name) : xasprintf("%s_z", l->name);
+  ir_op(ir, OP_CONV2D, PASS_FWD, l, NULL, A_ACT, in, nin);
+  ir_last_op(ir)->geo = *g;
+  int z = ir_op_output(ir, zname, A_ACT);
+  free(zname);
+  L->z[l->order] = z;
+  L->y[l->order] = z;
+  if (l->act == ACT_SOFTMAX) {
+    L->y[l->order] = ir_op(ir, OP_SOFTMAX, PASS_FWD, l, l->name, A_ACT, &z, 1);
+  } else if (!identity) {
+    ir_op(ir, OP_ACT, PASS_FWD, l, NULL, A_ACT, &z, 1);
+    Op *op = ir_last_op(ir);
+    op->act = l->act;
+    op->alpha = l->alpha;
+    L->y[l->order] = ir_op_output(ir, l->name, A_ACT);
+  }
+}
+
+static void lower_pool(Lower *L, Layer *l) {
+  int x = L->y[l->inputs[0]->order];
+  ir_op(L->ir, l->kind == LAYER_MAXPOOL ? OP_MAXPOOL : OP_AVGPOOL, PASS_FWD, l, NULL, A_ACT, &x, 1);
+  ir_last_op(L->ir)->geo = l->geo;
+  L->y[l->order] = ir_op_output(L->ir, l->name, A_ACT);
 }
 
 static void lower_flatten(Lower *L, Layer *l) {
@@ -138,6 +183,9 @@ IR *lower_model(Model *m) {
       break;
     case LAYER_DENSE: lower_dense(&L, l); break;
     case LAYER_FLATTEN: lower_flatten(&L, l); break;
+    case LAYER_CONV: lower_conv(&L, l); break;
+    case LAYER_MAXPOOL:
+    case LAYER_AVGPOOL: lower_pool(&L, l); break;
     }
   }
   lower_loss(&L);

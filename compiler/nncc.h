@@ -184,7 +184,7 @@ typedef struct Init {
   const char *how; /* as written or defaulted: "he", "xavier", "uniform", ... */
 } Init;
 
-typedef enum { LAYER_INPUT, LAYER_DENSE, LAYER_FLATTEN } LayerKind;
+typedef enum { LAYER_INPUT, LAYER_DENSE, LAYER_FLATTEN, LAYER_CONV, LAYER_MAXPOOL, LAYER_AVGPOOL } LayerKind;
 const char *layer_kind_name(LayerKind k);
 
 /* One sample's shape; the batch dimension is implicit. */
@@ -197,6 +197,14 @@ long shape_numel(const Shape *s);
 /* "28x28x1" into buf. */
 char *shape_str(const Shape *s, char *buf, size_t n);
 
+/* The geometry of a convolution or pooling window over one sample stored
+ * (H, W, C), channels last: input ih x iw x ic, output oh x ow x oc, window
+ * kh x kw, stride sh x sw, padding pt (top) / pl (left); the bottom/right
+ * padding is whatever makes oh/ow come out. */
+typedef struct Geo {
+  int ih, iw, ic, oh, ow, oc, kh, kw, sh, sw, pt, pl;
+} Geo;
+
 typedef struct Layer Layer;
 struct Layer {
   LayerKind kind;
@@ -207,7 +215,14 @@ struct Layer {
   Layer **inputs;
   Loc *input_locs;
   int ninputs;
-  /* dense */
+  /* conv2d, maxpool, avgpool: window, stride, padding (pad_same: padding =
+   * same, resolved by shape.c into pt/pl/pb/pr) */
+  int kh, kw, sh, sw;
+  bool pad_same;
+  int ph, pw;
+  Loc kernel_loc, stride_loc, padding_loc;
+  Geo geo; /* filled by shape.c */
+  /* dense (units), conv2d (filters) */
   int units;
   int in_features; /* 0 unless given: checked against the input */
   Loc in_features_loc;
@@ -341,7 +356,8 @@ typedef struct Op {
   Layer *layer;         /* NULL for the loss and the update */
   bool accumulate;      /* out += result instead of out = result */
   Act act;              /* act, act_grad; linear: the fused activation */
-  bool fused;           /* linear: act is applied in its store (fuse.c) */
+  bool fused;           /* linear, conv2d: act is applied in its store (fuse.c) */
+  Geo geo;              /* conv2d, pools and their gradients, im2col */
   double alpha;         /* leaky_relu slope; momentum for sgd */
 } Op;
 

@@ -15,6 +15,9 @@ OP(VIEW,      "view",      1,  shape_view,      emit_view,      grad_view,      
 OP(LINEAR,    "linear",    -1, shape_linear,    emit_linear,    grad_linear,    "y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused")
 OP(ACT,       "act",       1,  shape_same,      emit_act,       grad_act,       "y = f(x) elementwise, f from acts.h")
 OP(SOFTMAX,   "softmax",   1,  shape_same,      emit_softmax,   grad_softmax,   "y[b,:] = exp(x[b,:] - max) / sum")
+OP(CONV2D,    "conv2d",    -1, shape_conv,      emit_conv2d,    grad_conv2d,    "y[oh,ow,oc] = sum w[oc,ic,kh,kw] x[oh*sh+kh-pt, ow*sw+kw-pl, ic] (+ b[oc]), then act if fused")
+OP(MAXPOOL,   "maxpool",   1,  shape_pool,      emit_maxpool,   grad_maxpool,   "y[oh,ow,c] = max of x over the window (padding never wins)")
+OP(AVGPOOL,   "avgpool",   1,  shape_pool,      emit_avgpool,   grad_avgpool,   "y[oh,ow,c] = sum of x over the window / (kh kw) (padding counts as 0)")
 /* losses: out is the mean loss (a scalar); they also count correct rows */
 OP(CE_SOFTMAX,  "ce_softmax",  3, shape_loss_ce,  emit_ce_softmax,  grad_ce_softmax,  "mean_b lse(z[b,:]) - z[b,c_b]; inputs z, p = softmax(z), class")
 OP(BCE_SIGMOID, "bce_sigmoid", 3, shape_loss_bce, emit_bce_sigmoid, grad_bce_sigmoid, "mean max(z,0) - t z + log1p(exp(-|z|)); inputs z, p = sigmoid(z), t")
@@ -29,5 +32,11 @@ OP(TRANSPOSE,    "transpose",    1,  shape_same,      emit_transpose,   grad_non
 OP(CE_SOFTMAX_GRAD,  "ce_softmax_grad",  2, shape_same, emit_ce_softmax_grad,  grad_none, "dz = (p - onehot(c)) / nb; inputs p, class")
 OP(BCE_SIGMOID_GRAD, "bce_sigmoid_grad", 2, shape_same, emit_bce_sigmoid_grad, grad_none, "dz = (p - t) / (nb K); inputs p, t")
 OP(MSE_GRAD,         "mse_grad",         2, shape_same, emit_mse_grad,         grad_none, "dy = 2 (y - t) / (nb K); inputs y, t")
+OP(CONV2D_DX,    "conv2d_dx",    2, shape_conv_dx,   emit_conv2d_dx,    grad_none, "dx = dy convolved back through w (the transposed convolution); inputs dy, w")
+OP(IM2COL,       "im2col",       1, shape_im2col,    emit_im2col,       grad_none, "col[(p,b)][j] = x at output pixel p's tap j = (ic,kh,kw), 0 in the padding; row-major")
+OP(CONV2D_DW,    "conv2d_dw",    2, shape_conv_dw,   emit_conv2d_dw,    grad_none, "dw[oc][j] = sum over pixels p and rows b of dy[p,oc][b] col[(p,b)][j]; inputs dy, col")
+OP(CHANNEL_SUM,  "channel_sum",  1, shape_chan_sum,  emit_channel_sum,  grad_none, "db[oc] = sum over pixels and rows of dy[p,oc][b]")
+OP(MAXPOOL_GRAD, "maxpool_grad", 3, shape_pool_grad, emit_maxpool_grad, grad_none, "dx: each dy to the first maximum of its window (scan order kh, kw); inputs dy, x, y")
+OP(AVGPOOL_GRAD, "avgpool_grad", 1, shape_pool_grad, emit_avgpool_grad, grad_none, "dx: each dy / (kh kw) to every input of its window")
 /* update */
 OP(SGD, "sgd", -1, shape_none, emit_sgd, grad_none, "v = mu v + (g + wd w); w -= lr v (mu = 0: w -= lr (g + wd w)); inputs w, g [, v]")

@@ -14,9 +14,14 @@
 
 #define COUNT(a) ((int)(sizeof(a) / sizeof(a)[0]))
 
-static const char *const layer_ops[] = {"dense", "flatten"};
+static const char *const layer_ops[] = {"dense", "flatten", "conv2d", "maxpool", "avgpool"};
+static const LayerKind layer_kinds[] = {LAYER_DENSE, LAYER_FLATTEN, LAYER_CONV, LAYER_MAXPOOL,
+                                        LAYER_AVGPOOL};
 static const char *const loss_names_[] = {"mse", "binary_cross_entropy", "cross_entropy"};
 static const char *const dense_keys[] = {"activation", "bias", "init", "bias_init", "in_features"};
+static const char *const conv_keys[] = {"activation", "bias", "init", "bias_init", "kernel",
+                                        "stride", "padding"};
+static const char *const pool_keys[] = {"kernel", "stride", "padding"};
 static const char *const data_keys[] = {"train", "test", "scale"};
 static const char *const train_keys[] = {"optimizer", "batch", "epochs", "shuffle", "seed",
                                          "weight_decay"};
@@ -38,7 +43,7 @@ static const char *const all_act_names[] = {
 const char *loss_name(LossKind k) { return loss_names_[k]; }
 
 const char *layer_kind_name(LayerKind k) {
-  static const char *const n[] = {"input", "dense", "flatten"};
+  static const char *const n[] = {"input", "dense", "flatten", "conv2d", "maxpool", "avgpool"};
   return n[k];
 }
 
@@ -471,11 +476,75 @@ static bool sema_init(const Expr *e, Init *out) {
   return true;
 }
 
+/* An int, or a list of two: kernel = 5, stride = [2, 1]. */
+static bool pair_val(const Expr *e, const char *what, int *a, int *b, int min) {
+  const Expr *x = e, *y = e;
+  if (e->kind == EX_LIST) {
+    if (e->nargs != 2) {
+      error_at(e->loc, "%s takes one number or two ([height, width]), got %d", what, e->nargs);
+      return false;
+    }
+    x = e->args[0].val;
+    y = e->args[1].val;
+  }
+  double u, v;
+  if (!const_num(x, what, &u) || !const_num(y, what, &v))
+    return false;
+  const Expr *bad = !(u == floor(u) && u >= min && u < 65536) ? x
+                    : !(v == floor(v) && v >= min && v < 65536) ? y : NULL;
+  if (bad) {
+    error_at(bad->loc, "%s must be %s integer%s, got %.15g", what,
+             min ? "a positive" : "a non-negative", e->kind == EX_LIST ? "s" : "",
+             bad == x ? u : v);
+    return false;
+  }
+  *a = (int)u;
+  *b = (int)v;
+  return true;
+}
+
+/* kernel, stride, padding of conv2d and the pools; the stride of a pool
+ * defaults to its kernel. */
+static void sema_window(Layer *l, const Expr *call) {
+  const Arg *a = call->args;
+  int n = call->nargs;
+  const Expr *e;
+  if ((e = key_arg(a, n, "kernel"))) {
+    pair_val(e, "the kernel size", &l->kh, &l->kw, 1);
+    l->kernel_loc = e->loc;
+  } else {
+    error_at(name_loc(call->loc, call->str), "%s needs a kernel size, e.g. %s(..., kernel = %d)",
+             call->str, call->str, l->kind == LAYER_CONV ? 5 : 2);
+  }
+  l->sh = l->kind == LAYER_CONV ? 1 : l->kh;
+  l->sw = l->kind == LAYER_CONV ? 1 : l->kw;
+  if ((e = key_arg(a, n, "stride"))) {
+    pair_val(e, "the stride", &l->sh, &l->sw, 1);
+    l->stride_loc = e->loc;
+  }
+  if ((e = key_arg(a, n, "padding"))) {
+    l->padding_loc = e->loc;
+    if (e->kind == EX_IDENT) {
+      static const char *const modes[] = {"valid", "same"};
+      int k = find_word(e->str, modes, 2);
+      if (k < 0)
+        unknown_word(e->loc, "padding", e->str, modes, 2);
+      l->pad_same = k == 1;
+    } else {
+      pair_val(e, "the padding", &l->ph, &l->pw, 0);
+    }
+  }
+}
+
 static void sema_dense_keys(Layer *l, const Expr *call) {
   const Arg *a = call->args;
   int n = call->nargs;
-  if (!check_keys(a, n, "dense", dense_keys, COUNT(dense_keys)))
+  bool conv = l->kind == LAYER_CONV;
+  if (!check_keys(a, n, call->str, conv ? conv_keys : dense_keys,
+                  conv ? COUNT(conv_keys) : COUNT(dense_keys)))
     return;
+  if (conv)
+    sema_window(l, call);
   const Expr *e;
   if ((e = key_arg(a, n, "activation")))
     sema_activation(l, e);
@@ -562,7 +631,7 @@ static void sema_layer(Sema *s, Stmt *st) {
     define(s, st->name, st->name_loc, N_LAYER, NULL);
     return;
   }
-  Layer *l = new_layer(s, op == 0 ? LAYER_DENSE : LAYER_FLATTEN, st);
+  Layer *l = new_layer(s, layer_kinds[op], st);
   define(s, st->name, st->name_loc, N_LAYER, l);
   const Arg *a = call->args;
   int n = call->nargs, npos = count_positional(a, n);
@@ -582,21 +651,25 @@ static void sema_layer(Sema *s, Stmt *st) {
     add_pending(s, l, NULL);
     return;
   }
-  if (l->kind == LAYER_FLATTEN) {
-    check_keys(a, n, "flatten", NULL, 0);
+  if (l->kind == LAYER_FLATTEN || l->kind == LAYER_MAXPOOL || l->kind == LAYER_AVGPOOL) {
+    bool pool = l->kind != LAYER_FLATTEN;
+    if (check_keys(a, n, call->str, pool ? pool_keys : NULL, pool ? COUNT(pool_keys) : 0) && pool)
+      sema_window(l, call);
     if (rest > 0)
-      error_at(positional(a, n, input != NULL)->val->loc,
-               "flatten takes only its input: flatten(image)");
+      error_at(positional(a, n, input != NULL)->val->loc, "%s takes only its input%s",
+               call->str, pool ? " and keys: maxpool(c1, kernel = 2)" : ": flatten(image)");
   } else {
+    bool conv = l->kind == LAYER_CONV;
+    const char *what = conv ? "the number of filters" : "the number of units";
     if (rest == 0) {
-      error_at(name_loc(call->loc, call->str), "dense needs the number of units, e.g. dense(%s, 128)",
-               input ? input->val->str : "h1");
+      error_at(name_loc(call->loc, call->str), "%s needs %s, e.g. %s(%s, %d)", call->str, what,
+               call->str, input ? input->val->str : "h1", conv ? 16 : 128);
     } else if (rest > 1) {
       error_at(positional(a, n, (input != NULL) + 1)->val->loc,
-               "dense takes 2 positional arguments (input, units); put the others as "
-               "key = value");
+               "%s takes 2 positional arguments (input, %s); put the others as key = value",
+               call->str, conv ? "filters" : "units");
     } else {
-      pos_int(positional(a, n, input != NULL)->val, "the number of units", &l->units);
+      pos_int(positional(a, n, input != NULL)->val, what, &l->units);
     }
     sema_dense_keys(l, call);
   }

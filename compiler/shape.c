@@ -74,6 +74,65 @@ static void infer_dense(Layer *l) {
   l->init = resolve_init(l->init_given ? l->init : (Init){0}, l->act, fan_in, l->units);
 }
 
+/* The window geometry of conv2d and the pools over an (H, W, C) input.
+ * "same" padding: the output is ceil(H / stride), the padding total what
+ * that needs, the extra row/column (if odd) at the bottom/right. */
+static bool infer_window(Layer *l, int oc) {
+  Layer *in = l->inputs[0];
+  char buf[64];
+  const char *op = layer_kind_name(l->kind);
+  if (in->shape.ndim != 3) {
+    error_at(l->input_locs[0], "%s needs an (H, W, C) input; '%s' is %s%s", op, in->name,
+             shape_str(&in->shape, buf, sizeof buf),
+             in->shape.ndim == 2 ? ": give it a channel dimension, e.g. input x[28, 28, 1]" : "");
+    return false;
+  }
+  Geo g = {.ih = in->shape.dims[0], .iw = in->shape.dims[1], .ic = in->shape.dims[2],
+           .kh = l->kh, .kw = l->kw, .sh = l->sh, .sw = l->sw};
+  g.oc = oc ? oc : g.ic;
+  if (l->pad_same) {
+    g.oh = (g.ih + g.sh - 1) / g.sh;
+    g.ow = (g.iw + g.sw - 1) / g.sw;
+    int th = (g.oh - 1) * g.sh + g.kh - g.ih, tw = (g.ow - 1) * g.sw + g.kw - g.iw;
+    g.pt = th > 0 ? th / 2 : 0;
+    g.pl = tw > 0 ? tw / 2 : 0;
+  } else {
+    if (l->ph >= l->kh || l->pw >= l->kw) {
+      error_at(l->padding_loc, "'%s': padding %dx%d must be smaller than the %dx%d kernel",
+               l->name, l->ph, l->pw, l->kh, l->kw);
+      return false;
+    }
+    g.pt = l->ph;
+    g.pl = l->pw;
+    int nh = g.kh - 2 * l->ph, nw = g.kw - 2 * l->pw;
+    if (g.ih < nh || g.iw < nw) {
+      char pad[48];
+      if (l->ph || l->pw)
+        snprintf(pad, sizeof pad, "padding %dx%d", l->ph, l->pw);
+      else
+        snprintf(pad, sizeof pad, "valid padding");
+      error_at(l->input_locs[0], "'%s': a %dx%d kernel with stride %dx%d and %s needs an input of "
+               "at least %dx%d, gets %dx%d (from '%s')", l->name, g.kh, g.kw, g.sh, g.sw, pad,
+               nh > 1 ? nh : 1, nw > 1 ? nw : 1, g.ih, g.iw, in->name);
+      return false;
+    }
+    g.oh = (g.ih + 2 * l->ph - g.kh) / g.sh + 1;
+    g.ow = (g.iw + 2 * l->pw - g.kw) / g.sw + 1;
+  }
+  l->geo = g;
+  l->shape = (Shape){.ndim = 3, .dims = {g.oh, g.ow, g.oc}};
+  return true;
+}
+
+static void infer_conv(Layer *l) {
+  if (!infer_window(l, l->units))
+    return;
+  const Geo *g = &l->geo;
+  long fan_in = (long)g->ic * g->kh * g->kw, fan_out = (long)g->oc * g->kh * g->kw;
+  l->nparams = (long)g->oc * fan_in + (l->bias ? g->oc : 0);
+  l->init = resolve_init(l->init_given ? l->init : (Init){0}, l->act, fan_in, fan_out);
+}
+
 static void infer_flatten(Layer *l) {
   long n = shape_numel(&l->inputs[0]->shape);
   if (n > INT_MAX) {
@@ -154,6 +213,9 @@ int shape_infer(Model *m) {
     case LAYER_INPUT: break;
     case LAYER_DENSE: infer_dense(l); break;
     case LAYER_FLATTEN: infer_flatten(l); break;
+    case LAYER_CONV: infer_conv(l); break;
+    case LAYER_MAXPOOL:
+    case LAYER_AVGPOOL: infer_window(l, 0); break;
     }
   }
   if (m->loss_out->shape.ndim)
@@ -176,6 +238,8 @@ void shape_summary(FILE *out, const Model *m, const IR *ir) {
     total += l->nparams;
     if (l->kind == LAYER_DENSE)
       weights += (long)l->units * l->inputs[0]->shape.dims[0];
+    if (l->kind == LAYER_CONV)
+      weights += (long)l->geo.oc * l->geo.ic * l->geo.kh * l->geo.kw;
   }
   fprintf(out, "  %-12s %-8s %-14s %10ld\n", "total", "", "", total);
   fprintf(out, "%ld learnable parameters (%ld weights, %ld biases)\n", total, weights,
