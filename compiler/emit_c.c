@@ -1350,6 +1350,22 @@ static void emit_descriptor(Emit *E) {
           "  return nn_main(argc, argv, &nn_model_desc);\n}\n#endif\n");
 }
 
+/* Multiply-adds x 2 per sample of the products (linear, conv2d and their
+ * gradients): the figure `make bench` turns into GFLOP/s. */
+static double op_flops(IR *ir, const Op *op) {
+  const Geo *g = &op->geo;
+  double conv = 2.0 * g->oh * g->ow * g->oc * g->ic * g->kh * g->kw;
+  switch (op->kind) {
+  case OP_LINEAR: return 2.0 * (double)ir_numel(ir, op->in[0]) * (double)ir_numel(ir, op->out);
+  case OP_MATMUL_NN: return 2.0 * (double)ir_numel(ir, op->in[0]) * (double)ir_numel(ir, op->out);
+  case OP_MATMUL_TN: return 2.0 * (double)ir_numel(ir, op->out);
+  case OP_CONV2D:
+  case OP_CONV2D_DX:
+  case OP_CONV2D_DW: return conv;
+  default: return 0;
+  }
+}
+
 static void emit_front(Emit *E, const char *cmdline) {
   FILE *out = E->out;
   IR *ir = E->ir;
@@ -1364,6 +1380,13 @@ static void emit_front(Emit *E, const char *cmdline) {
           loss_name(m->loss));
   fprintf(out, "//   build:   cc -O3 -march=native -fopenmp THIS.c -lnnrt -lcjson -lz -lm -o train\n");
   fprintf(out, "//   -DNN_REAL=double builds it in double precision (for gradient checks).\n");
+  double fwd = 0, train = 0;
+  for (int i = 0; i < ir->nops; i++) {
+    double f = op_flops(ir, &ir->ops[i]);
+    train += f;
+    fwd += ir->ops[i].pass == PASS_FWD ? f : 0;
+  }
+  fprintf(out, "// FLOPs per sample in products: training %.0f, inference %.0f.\n", train, fwd);
   fprintf(out, "// Arenas (elements): params %zu, grads %zu, state %zu, acts %zu.\n",
           ir->arena_size[A_PARAM], ir->arena_size[A_GRAD], ir->arena_size[A_STATE],
           ir->arena_size[A_ACT]);

@@ -3,6 +3,7 @@
 //   1025 parameters; batches of up to B = 16 rows; loss binary_cross_entropy
 //   build:   cc -O3 -march=native -fopenmp THIS.c -lnnrt -lcjson -lz -lm -o train
 //   -DNN_REAL=double builds it in double precision (for gradient checks).
+// FLOPs per sample in products: training 4032, inference 1984.
 // Arenas (elements): params 1040, grads 1040, state 1040, acts 2528.
 // Shapes are written (B,N): B batch rows, of which nb are live.  Activations
 // are stored feature-major, [N][B]: a row of the batch is a column.

@@ -3,6 +3,7 @@
 //   4810 parameters; batches of up to B = 32 rows; loss cross_entropy
 //   build:   cc -O3 -march=native -fopenmp THIS.c -lnnrt -lcjson -lz -lm -o train
 //   -DNN_REAL=double builds it in double precision (for gradient checks).
+// FLOPs per sample in products: training 20224, inference 9472.
 // Arenas (elements): params 4816, grads 4816, state 4816, acts 10880.
 // Shapes are written (B,N): B batch rows, of which nb are live.  Activations
 // are stored feature-major, [N][B]: a row of the batch is a column.

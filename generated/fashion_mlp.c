@@ -3,6 +3,7 @@
 //   235146 parameters; batches of up to B = 64 rows; loss cross_entropy
 //   build:   cc -O3 -march=native -fopenmp THIS.c -lnnrt -lcjson -lz -lm -o train
 //   -DNN_REAL=double builds it in double precision (for gradient checks).
+// FLOPs per sample in products: training 1007104, inference 469504.
 // Arenas (elements): params 235152, grads 235152, state 235152, acts 175360.
 // Shapes are written (B,N): B batch rows, of which nb are live.  Activations
 // are stored feature-major, [N][B]: a row of the batch is a column.

@@ -3,6 +3,7 @@
 //   1153 parameters; batches of up to B = 16 rows; loss mse
 //   build:   cc -O3 -march=native -fopenmp THIS.c -lnnrt -lcjson -lz -lm -o train
 //   -DNN_REAL=double builds it in double precision (for gradient checks).
+// FLOPs per sample in products: training 6464, inference 2176.
 // Arenas (elements): params 1168, grads 1168, state 1168, acts 3136.
 // Shapes are written (B,N): B batch rows, of which nb are live.  Activations
 // are stored feature-major, [N][B]: a row of the batch is a column.

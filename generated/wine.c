@@ -3,6 +3,7 @@
 //   547 parameters; batches of up to B = 16 rows; loss cross_entropy
 //   build:   cc -O3 -march=native -fopenmp THIS.c -lnnrt -lcjson -lz -lm -o train
 //   -DNN_REAL=double builds it in double precision (for gradient checks).
+// FLOPs per sample in products: training 2240, inference 1024.
 // Arenas (elements): params 560, grads 560, state 560, acts 2048.
 // Shapes are written (B,N): B batch rows, of which nb are live.  Activations
 // are stored feature-major, [N][B]: a row of the batch is a column.

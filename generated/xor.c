@@ -3,6 +3,7 @@
 //   17 parameters; batches of up to B = 4 rows; loss binary_cross_entropy
 //   build:   cc -O3 -march=native -fopenmp THIS.c -lnnrt -lcjson -lz -lm -o train
 //   -DNN_REAL=double builds it in double precision (for gradient checks).
+// FLOPs per sample in products: training 56, inference 24.
 // Arenas (elements): params 64, grads 64, state 64, acts 112.
 // Shapes are written (B,N): B batch rows, of which nb are live.  Activations
 // are stored feature-major, [N][B]: a row of the batch is a column.

@@ -52,12 +52,9 @@ for m in "$HERE"/models/*.nn; do
   $CC $TRAIN_CFLAGS $OPENMP -Iruntime -o "$OUT/train_$n" "$OUT/$n.c" "$BUILD/libnnrt.a" \
     $RT_LIBS || { echo "bench: $CC failed on $OUT/$n.c" >&2; exit 1; }
   t1=$(now_ns)
+  # nncc writes the products' FLOPs per sample into the front matter
   awk -v n="$n" -v s="$(( (t1 - t0) / 1000000 ))" '
-    /^  \{"[^"]*\.weight", 2, \{[0-9]+, [0-9]+\}/ {
-      match($0, /\{[0-9]+, [0-9]+\}/)
-      split(substr($0, RSTART + 1, RLENGTH - 2), a, /, /); o = a[1] + 0; i = a[2] + 0
-      tr += 2 * o * i * (k++ ? 3 : 2); inf += 2 * o * i
-    }
+    /^\/\/ FLOPs per sample in products:/ { tr = $8; sub(",", "", tr); inf = $10; sub("\\.", "", inf) }
     END { printf "flops model=%s train=%.0f infer=%.0f build_ms=%s\n", n, tr, inf, s }' \
     "$OUT/$n.c" >>"$RES"
 done
@@ -116,7 +113,7 @@ nncc_run() {
 }
 
 for t in 1 2; do
-  for mm in mlp:train autoencoder:train xor:train iris:train mlp:infer mlp_b1:infer; do
+  for mm in mlp:train autoencoder:train xor:train iris:train lenet:train mlp:infer mlp_b1:infer; do
     nncc_run "${mm%%:*}" "${mm#*:}" $t
   done
 done
@@ -125,7 +122,7 @@ done
 if [ -x "$PY" ]; then
   for t in 1 2; do
     models=
-    [ $t = 2 ] && models="mlp autoencoder xor iris mlp-infer mlp_b1-infer"
+    [ $t = 2 ] && models="mlp autoencoder xor iris lenet mlp-infer mlp_b1-infer"
     say "PyTorch threads=$t ${models:-(all models)}"
     # shellcheck disable=SC2086
     "$PY" $HERE/torch_ref.py --threads $t --seconds "$SECS" $models >>"$RES" ||

@@ -54,9 +54,9 @@ $1 == "sgemm" {
 $1 == "compile" { cm[++ncm] = val("model"); nms[val("model")] = val("nncc_ms"); ccms[val("model")] = val("cc_ms"); next }
 
 END {
-  nrow = split("mlp:train autoencoder:train xor:train iris:train mlp:infer mlp_b1:infer", rows, " ")
-  split("lenet char_rnn char_lstm char_gru", na, " ")
-  why["lenet"] = "n/a (needs conv2d, maxpool2d)"; why["char_rnn"] = "n/a (needs rnn)"
+  nrow = split("mlp:train autoencoder:train xor:train iris:train lenet:train mlp:infer mlp_b1:infer", rows, " ")
+  nna = split("char_rnn char_lstm char_gru", na, " ")
+  why["char_rnn"] = "n/a (needs rnn)"
   why["char_lstm"] = "n/a (needs lstm)"; why["char_gru"] = "n/a (needs gru)"
   print "== nncc bench: " cpu
   if (tinfo != "")
@@ -85,12 +85,12 @@ END {
         gf == "" ? "-" : sprintf("%.1f", gf), (gf != "" && fma[t] > 0) ? sprintf("%.1f%%", 100 * gf / fma[t]) : "-"
     }
   }
-  for (r = 1; r <= 4; r++)
+  for (r = 1; r <= nna; r++)
     for (t = 1; t <= 2; t++) {
       k = na[r] ":train:" t
       if (t > 1 && tsps[k] == "")
         continue
-      printf "%-12s %-5s %5s %3d %-31s %12s\n", na[r], "train", na[r] == "lenet" ? 64 : 32, t, \
+      printf "%-12s %-5s %5s %3d %-31s %12s\n", na[r], "train", 32, t, \
         why[na[r]], fmt_sps(tsps[k])
     }
   print ""
