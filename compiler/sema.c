@@ -493,8 +493,9 @@ static bool pair_val(const Expr *e, const char *what, int *a, int *b, int min) {
   const Expr *bad = !(u == floor(u) && u >= min && u < 65536) ? x
                     : !(v == floor(v) && v >= min && v < 65536) ? y : NULL;
   if (bad) {
-    error_at(bad->loc, "%s must be %s integer%s, got %.15g", what,
-             min ? "a positive" : "a non-negative", e->kind == EX_LIST ? "s" : "",
+    error_at(bad->loc, "%s must be %s, got %.15g", what,
+             e->kind == EX_LIST ? (min ? "positive integers" : "non-negative integers")
+                                : (min ? "a positive integer" : "a non-negative integer"),
              bad == x ? u : v);
     return false;
   }
@@ -512,7 +513,8 @@ static void sema_window(Layer *l, const Expr *call) {
   if ((e = key_arg(a, n, "kernel"))) {
     pair_val(e, "the kernel size", &l->kh, &l->kw, 1);
     l->kernel_loc = e->loc;
-  } else {
+  } else if (l->kind == LAYER_CONV || count_positional(a, n) < 2 ||
+             positional(a, n, 1)->val->kind != EX_NUM) {
     error_at(name_loc(call->loc, call->str), "%s needs a kernel size, e.g. %s(..., kernel = %d)",
              call->str, call->str, l->kind == LAYER_CONV ? 5 : 2);
   }
@@ -524,7 +526,13 @@ static void sema_window(Layer *l, const Expr *call) {
   }
   if ((e = key_arg(a, n, "padding"))) {
     l->padding_loc = e->loc;
-    if (e->kind == EX_IDENT) {
+    if (e->kind == EX_IDENT && l->kind != LAYER_CONV) {
+      error_at(e->loc, "the padding of %s is a number or [height, width] (default 0)",
+               call->str);
+    } else if (e->kind == EX_STR || e->kind == EX_CALL) {
+      error_at(e->loc, "the padding is valid, same, a number or [height, width], got %s",
+               e->kind == EX_STR ? "a string" : "a call");
+    } else if (e->kind == EX_IDENT) {
       static const char *const modes[] = {"valid", "same"};
       int k = find_word(e->str, modes, 2);
       if (k < 0)
@@ -655,9 +663,12 @@ static void sema_layer(Sema *s, Stmt *st) {
     bool pool = l->kind != LAYER_FLATTEN;
     if (check_keys(a, n, call->str, pool ? pool_keys : NULL, pool ? COUNT(pool_keys) : 0) && pool)
       sema_window(l, call);
-    if (rest > 0)
-      error_at(positional(a, n, input != NULL)->val->loc, "%s takes only its input%s",
-               call->str, pool ? " and keys: maxpool(c1, kernel = 2)" : ": flatten(image)");
+    const Arg *extra = rest > 0 ? positional(a, n, input != NULL) : NULL;
+    if (extra && pool && extra->val->kind == EX_NUM && !key_arg(a, n, "kernel"))
+      error_at(extra->val->loc, "give the window by name: kernel = %g", extra->val->num);
+    else if (extra)
+      error_at(extra->val->loc, "%s takes only its input%s", call->str,
+               pool ? " and keys (kernel, stride, padding)" : ": flatten(image)");
   } else {
     bool conv = l->kind == LAYER_CONV;
     const char *what = conv ? "the number of filters" : "the number of units";

@@ -119,12 +119,22 @@ static bool infer_window(Layer *l, int oc) {
     g.oh = (g.ih + 2 * l->ph - g.kh) / g.sh + 1;
     g.ow = (g.iw + 2 * l->pw - g.kw) / g.sw + 1;
   }
+  if ((double)g.oh * g.ow * g.oc > 2147483647.0) {
+    error_at(l->name_loc, "'%s' would have %dx%dx%d = %.0f values per sample; at most "
+             "2147483647 are supported", l->name, g.oh, g.ow, g.oc, (double)g.oh * g.ow * g.oc);
+    return false;
+  }
   l->geo = g;
   l->shape = (Shape){.ndim = 3, .dims = {g.oh, g.ow, g.oc}};
   return true;
 }
 
 static void infer_conv(Layer *l) {
+  if (l->act == ACT_SOFTMAX) {
+    error_at(l->name_loc, "conv2d '%s' cannot have a softmax activation (over which axis?); "
+             "flatten it and use dense(..., activation = softmax)", l->name);
+    return;
+  }
   if (!infer_window(l, l->units))
     return;
   const Geo *g = &l->geo;

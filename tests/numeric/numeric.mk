@@ -6,8 +6,8 @@
 #   numeric-openmp the same with -fopenmp
 #   numeric-asan   the same with nncc, libnnrt and the trainers under
 #                  AddressSanitizer + UBSan (in build-asan)
-# The compiler's unit tests share tests/unit/nncc_test.h, and test_emit
-# builds trainers against $(BUILD)/libnnrt.a at run time.
+# The compiler's unit tests share tests/unit/nncc_test.h, and test_emit and
+# test_conv build trainers against $(BUILD)/libnnrt.a at run time.
 NUMERIC_CFLAGS ?=
 NUMERIC_CC ?= $(if $(findstring clang,$(CC)),clang,gcc)
 NUMERIC_ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined \
@@ -15,7 +15,7 @@ NUMERIC_ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=
 
 $(filter-out $(BUILD)/tests/test_rt_%,$(UNIT_BIN)): tests/unit/nncc_test.h
 $(BUILD)/tests/test_rt_main $(BUILD)/tests/test_rt_ckpt: tests/unit/tmpdir.h
-$(BUILD)/tests/test_emit: $(BUILD)/libnnrt.a
+$(BUILD)/tests/test_emit $(BUILD)/tests/test_conv: $(BUILD)/libnnrt.a
 
 .PHONY: numeric numeric-clang numeric-asan numeric-openmp
 numeric: $(BUILD)/nncc $(BUILD)/libnnrt.a

@@ -41,6 +41,7 @@ check wine "" acc ">=" 90
 check breast_cancer "" acc ">=" 93
 check digits "" acc ">=" 93
 check fashion_mlp "--epochs 1" acc ">=" 80
+check lenet "--epochs 1 --save $out/lenet.safetensors" acc ">=" 84
 check xor "--threads 1 --seed 7" acc ">=" 100
 
 # expect NAME COMMAND...: the command succeeds
@@ -87,6 +88,19 @@ if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c "import torch" 2>/dev/null; th
     models/data/iris_test.csv
 else
   echo "skip iris: PyTorch interop (python3-torch not installed)"
+fi
+
+# The same for the convolutional network: the conv2d weights load into
+# nn.Conv2d unchanged, images go from (H, W, C) to (C, H, W), and flatten's
+# (h, w, c) order is kept (the checkpoint of the 1-epoch run above).
+if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c "import torch" 2>/dev/null; then
+  imgs=/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
+  $out/train_lenet --load "$out/lenet.safetensors" --predict "$imgs" --output "$out/lenet_pred.csv" \
+    >/dev/null 2>&1
+  expect "lenet: the checkpoint loads into PyTorch with the same predictions" \
+    /usr/bin/python3 tests/run/torch_lenet.py "$out/lenet.safetensors" "$out/lenet_pred.csv" "$imgs"
+else
+  echo "skip lenet: PyTorch interop (python3-torch not installed)"
 fi
 
 # nncc -o NAME (no .c) compiles and links a trainer.
