@@ -27,17 +27,18 @@ typedef struct Lower {
 
 static Shape vec(int n) { return (Shape){.ndim = 1, .dims = {n}}; }
 
-static void lower_dense(Lower *L, Layer *l) {
+/* A layer with a weight, an optional bias and an activation (dense,
+ * conv2d): z = OP(x, w [, b]) with the op's geometry, then y = act(z). */
+static void lower_weighted(Lower *L, Layer *l, OpKind k, Shape wshape, int nbias) {
   IR *ir = L->ir;
   int x = L->y[l->inputs[0]->order];
-  int k = l->inputs[0]->shape.dims[0];
   char *wname = xasprintf("%s.weight", l->name), *bname = xasprintf("%s.bias", l->name);
-  Value *w = ir_value(ir, wname, A_PARAM, false, (Shape){.ndim = 2, .dims = {l->units, k}}, l);
+  Value *w = ir_value(ir, wname, A_PARAM, false, wshape, l);
   w->init = l->init;
   w->decay = true;
   int in[3] = {x, w->id, -1}, nin = 2;
   if (l->bias) {
-    Value *b = ir_value(ir, bname, A_PARAM, false, vec(l->units), l);
+    Value *b = ir_value(ir, bname, A_PARAM, false, vec(nbias), l);
     b->init = l->bias_init;
     in[nin++] = b->id;
   }
@@ -45,43 +46,8 @@ static void lower_dense(Lower *L, Layer *l) {
   free(bname);
   bool identity = l->act == ACT_IDENTITY;
   char *zname = identity ? xstrdup(l->name) : xasprintf("%s_z", l->name);
-  int z = ir_op(ir, OP_LINEAR, PASS_FWD, l, zname, A_ACT, in, nin);
-  free(zname);
-  L->z[l->order] = z;
-  if (identity) {
-    L->y[l->order] = z;
-  } else if (l->act == ACT_SOFTMAX) {
-    L->y[l->order] = ir_op(ir, OP_SOFTMAX, PASS_FWD, l, l->name, A_ACT, &z, 1);
-  } else {
-    ir_op(ir, OP_ACT, PASS_FWD, l, NULL, A_ACT, &z, 1);
-    Op *op = ir_last_op(ir);
-    op->act = l->act;
-    op->alpha = l->alpha;
-    L->y[l->order] = ir_op_output(ir, l->name, A_ACT);
-  }
-}
-
-static void lower_conv(Lower *L, Layer *l) {
-  IR *ir = L->ir;
-  const Geo *g = &l->geo;
-  int x = L->y[l->inputs[0]->order];
-  char *wname = xasprintf("%s.weight", l->name), *bname = xasprintf("%s.bias", l->name);
-  Value *w = ir_value(ir, wname, A_PARAM, false,
-                      (Shape){.ndim = 4, .dims = {g->oc, g->ic, g->kh, g->kw}}, l);
-  w->init = l->init;
-  w->decay = true;
-  int in[3] = {x, w->id, -1}, nin = 2;
-  if (l->bias) {
-    Value *b = ir_value(ir, bname, A_PARAM, false, vec(g->oc), l);
-    b->init = l->bias_init;
-    in[nin++] = b->id;
-  }
-  free(wname);
-  free(bname);
-  bool identity = l->act == ACT_IDENTITY;
-  char *zname = identity ? xstrdup(l->name) : xasprintf("%s_z", l->name);
-  ir_op(ir, OP_CONV2D, PASS_FWD, l, NULL, A_ACT, in, nin);
-  ir_last_op(ir)->geo = *g;
+  ir_op(ir, k, PASS_FWD, l, NULL, A_ACT, in, nin);
+  ir_last_op(ir)->geo = l->geo;
   int z = ir_op_output(ir, zname, A_ACT);
   free(zname);
   L->z[l->order] = z;
@@ -95,6 +61,16 @@ static void lower_conv(Lower *L, Layer *l) {
     op->alpha = l->alpha;
     L->y[l->order] = ir_op_output(ir, l->name, A_ACT);
   }
+}
+
+static void lower_dense(Lower *L, Layer *l) {
+  int k = l->inputs[0]->shape.dims[0];
+  lower_weighted(L, l, OP_LINEAR, (Shape){.ndim = 2, .dims = {l->units, k}}, l->units);
+}
+
+static void lower_conv(Lower *L, Layer *l) {
+  const Geo *g = &l->geo;
+  lower_weighted(L, l, OP_CONV2D, (Shape){.ndim = 4, .dims = {g->oc, g->ic, g->kh, g->kw}}, g->oc);
 }
 
 static void lower_pool(Lower *L, Layer *l) {
