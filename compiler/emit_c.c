@@ -1,11 +1,14 @@
 /* emit_c.c — the C emitter: one standalone trainer per model, shaped like
  * llm.c's train_gpt2.c.
  *
- *   front matter     what, from where, how to build (no timestamps)
+ *   front matter     what, from where, how to build, FLOPs (no timestamps)
+ *   tile functions   the register-blocked tiles of the products, each
+ *                    ahead of the layer function that calls it
  *   layer functions  a forward and a backward function per layer: the
  *                    layer's ops in order, outputs first in the argument
- *                    list, then inputs, then nb (live rows, <= B); every
- *                    shape a constant; a comment naming the .nn line
+ *                    list, then inputs (then nb, the live rows, for the
+ *                    losses); every shape a constant; a comment naming the
+ *                    .nn line
  *   loss functions   loss_forward returns the mean loss, loss_backward
  *                    seeds the gradient
  *   update           one function: the optimizer step for every parameter
