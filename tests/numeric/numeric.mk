@@ -13,7 +13,7 @@ NUMERIC_CC ?= $(if $(findstring clang,$(CC)),clang,gcc)
 NUMERIC_ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined \
                       -fno-omit-frame-pointer
 
-$(filter-out $(BUILD)/tests/test_rt_%,$(UNIT_BIN)): tests/unit/nncc_test.h
+$(filter-out $(BUILD)/tests/test_rt_%,$(UNIT_BIN)): tests/unit/nncc_test.h tests/unit/trainer_harness.h
 $(BUILD)/tests/test_rt_main $(BUILD)/tests/test_rt_ckpt: tests/unit/tmpdir.h
 $(BUILD)/tests/test_emit $(BUILD)/tests/test_conv: $(BUILD)/libnnrt.a
 
