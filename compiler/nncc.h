@@ -184,7 +184,14 @@ typedef struct Init {
   const char *how; /* as written or defaulted: "he", "xavier", "uniform", ... */
 } Init;
 
-typedef enum { LAYER_INPUT, LAYER_DENSE, LAYER_FLATTEN, LAYER_CONV, LAYER_MAXPOOL, LAYER_AVGPOOL } LayerKind;
+typedef enum {
+  LAYER_INPUT, LAYER_DENSE, LAYER_FLATTEN, LAYER_CONV, LAYER_MAXPOOL, LAYER_AVGPOOL,
+  LAYER_RNN, LAYER_LSTM, LAYER_GRU /* recurrent: a sequence in, a sequence or its last step out */
+} LayerKind;
+/* rnn, lstm, gru */
+static inline bool layer_is_recurrent(LayerKind k) {
+  return k == LAYER_RNN || k == LAYER_LSTM || k == LAYER_GRU;
+}
 const char *layer_kind_name(LayerKind k);
 
 /* One sample's shape; the batch dimension is implicit. */
@@ -232,8 +239,24 @@ struct Layer {
   bool init_given;
   Init init, bias_init; /* as written; shape.c resolves xavier/he */
   Loc init_loc;
+  /* rnn, lstm, gru: units is the hidden size H; act the rnn's nonlinearity
+   * (tanh or relu; lstm and gru have their fixed gates).  ret_seq: return =
+   * sequence (every step's hidden state, (T, H)) or last (the last step's,
+   * (H)).  stateful: the hidden state at the end of a batch is the initial
+   * state of the next (truncated BPTT over a stream); otherwise every batch
+   * starts from zeros.  Default: stateful when the training data is a text
+   * stream, stateless otherwise. */
+  bool ret_seq;
+  bool stateful;
+  Loc ret_loc, stateful_loc;
   /* filled by shape.c */
   Shape shape;
+  /* Time steps of the output, 0 when it is not a sequence.  A sequence's
+   * shape is (T, F): T steps of F features.  Sequences are the token input,
+   * a real rank-2 input read by recurrent layers, recurrent layers with
+   * return = sequence, and dense layers over a sequence (applied at every
+   * step). */
+  int steps;
   long nparams;
   int order; /* index in Model.layers */
   int state; /* topological sort marks */
@@ -242,7 +265,11 @@ struct Layer {
 typedef enum { LOSS_MSE, LOSS_BCE, LOSS_CE } LossKind;
 const char *loss_name(LossKind k);
 
-typedef enum { SRC_NONE, SRC_CSV, SRC_IDX } SrcKind;
+/* text("f.txt"): bytes as tokens, cut into windows of T (+1 for the
+ * shifted target), B streams for truncated BPTT; series("f.csv", header =
+ * false): one time step a row, a window of T rows and the row after it as
+ * the target. */
+typedef enum { SRC_NONE, SRC_CSV, SRC_IDX, SRC_TEXT, SRC_SERIES } SrcKind;
 typedef struct DataSrc {
   SrcKind kind;
   char *path, *path2;
@@ -265,7 +292,12 @@ typedef struct Model {
   char *label_name;
   Loc label_loc;
   bool label_is_class;
-  int nclasses;      /* int[K] */
+  int nclasses;      /* int[K] or int[T, K]: K */
+  int label_steps;   /* int[T, K]: T class indices per sample; 0 for int[K] */
+  /* input NAME : int[T, V]: T token ids per sample from a vocabulary of V;
+   * the network sees them one-hot, shape (T, V) */
+  bool input_tokens;
+  int vocab;
   Shape label_shape; /* real[...] */
   /* loss */
   LossKind loss;
@@ -280,6 +312,7 @@ typedef struct Model {
   /* train */
   OptKind opt;
   double lr, momentum, weight_decay;
+  double clip; /* clip = X: gradients scaled to global L2 norm <= X (0: off) */
   int batch, epochs;
   bool shuffle;
   uint64_t seed;

@@ -57,7 +57,9 @@ typedef enum {
   NN_TARGET_INPUT,    /* the target is the input itself (autoencoders) */
 } nn_target_kind;
 
-typedef enum { NN_SRC_NONE = 0, NN_SRC_CSV, NN_SRC_IDX } nn_src_kind;
+/* TEXT: a text file read as bytes, each byte a token (its id is its index
+ *   in the vocabulary); SERIES: a CSV time series, one time step a row. */
+typedef enum { NN_SRC_NONE = 0, NN_SRC_CSV, NN_SRC_IDX, NN_SRC_TEXT, NN_SRC_SERIES } nn_src_kind;
 
 /* Where a data set comes from, as written in the model's data block. */
 typedef struct nn_source {
@@ -80,6 +82,13 @@ typedef struct nn_data_spec {
   double scale;          /* features are multiplied by this (1 = none) */
   int target_optional;   /* 1: a CSV with exactly `dim` columns (no target)
                             or an IDX without labels is accepted (predict) */
+  /* Sequences (all 0 for other models). */
+  int steps;             /* T > 0: a sample is T time steps (dim = T * features) */
+  int tokens;            /* V > 0: the input is T token ids in [0, V) (dim == T) */
+  int ncls;              /* CLASS: class indices per sample: 1, or T (int[T, K]) */
+  int streams;           /* TEXT: B, the batch: the text is cut into B streams */
+  const unsigned char *vocab; /* TEXT: the vocabulary to use (id -> byte), e.g.  */
+  int nvocab;                 /* the training text's for the test text; NULL: build it */
 } nn_data_spec;
 
 typedef struct nn_dataset {
@@ -91,6 +100,13 @@ typedef struct nn_dataset {
   int32_t *cls; /* n class indices (CLASS), else NULL */
   float *y;     /* n * ydim values (REAL), else NULL */
   int ydim;
+  /* TEXT: the vocabulary (id -> byte, nvocab <= 256; the distinct bytes of
+   * the text in increasing order when built), the length in bytes and the
+   * unigram entropy of the text in bits per character. */
+  unsigned char vocab[256];
+  int nvocab;
+  long text_len;
+  double unigram_bits;
 } nn_dataset;
 
 /* Loaders.  Return 0 on success.  On error return -1, leave *out empty and
@@ -139,6 +155,10 @@ typedef struct nn_ctx {
   void *acts;   /* acts_size reals: activations and their gradients */
   uint64_t step; /* optimizer steps taken so far (nn_main increments it
                     after each update()) */
+  /* The vocabulary of a token model (id -> byte), saved in and loaded from
+   * checkpoints; nvocab == 0 when unknown. */
+  unsigned char vocab[256];
+  int nvocab;
 } nn_ctx;
 
 typedef struct nn_model {
@@ -155,6 +175,16 @@ typedef struct nn_model {
   int nclasses;        /* CLASS */
   int ydim;            /* REAL */
   int has_accuracy;    /* 1: forward() counts correct predictions */
+  /* Sequence models (0 for others).  A sequence input holds T = steps
+   * positions: with vocab > 0, T token ids (in_dim == T, the ids as floats);
+   * else T steps of in_dim / T features.  ncls: class indices per sample
+   * (1, or T for a label int[T, K]; cls then holds nb * ncls).  A
+   * sequence output is out_dim = T * features, step-major per row.
+   * stateful: the hidden state carries from one forward() to the next, so
+   * batches must come in stream order (no shuffling); reset() zeroes it
+   * (NULL when there is no state).  out_logits: the output is logits (an
+   * identity output layer) rather than probabilities. */
+  int steps, vocab, ncls, stateful, out_logits;
   const char *loss_name;
   /* data block (kind NN_SRC_NONE where the model gives none) */
   nn_source train, test;
@@ -189,6 +219,7 @@ typedef struct nn_model {
   void (*update)(nn_ctx *c, double lr);
   void (*output)(nn_ctx *c, int nb, float *out);
   void (*set_threads)(int n);
+  void (*reset)(nn_ctx *c);
 } nn_model;
 
 /* Allocate (aligned, zeroed) and free a context's buffers. */
