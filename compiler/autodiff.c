@@ -173,6 +173,54 @@ void grad_avgpool(IR *ir, Op *op) {
     grad_op(ir, &f, OP_AVGPOOL_GRAD, f.in[0], &dy, 1);
 }
 
+/* h = scan(gx, w_hh, b_hh), backpropagation through time: scan_grad walks
+ * the steps backwards and writes dgx (the gradient of every step's gate
+ * pre-activations) and, for a gru, dgh (that of w_hh h + b_hh, which
+ * differs in the n gate: n = tanh(gx_n + r (w_hn h + b_hn))); then dw_hh =
+ * sum over steps of dgh[t] h[t-1]^T, db_hh = sum dgh.  The linear's rule
+ * turns dgx into dx, dw_ih and db_ih. */
+void grad_scan(IR *ir, Op *op) {
+  Op f = *op;
+  Layer *l = f.layer;
+  ScanAux a = ir_scan_aux(&f);
+  int T = ir->vals[f.out]->steps, H = (int)ir_feat(ir, f.out);
+  int in[8] = {dy_of(ir, &f), f.out, f.in[1], a.h0}, nin = 4;
+  if (a.gates >= 0)
+    in[nin++] = a.gates;
+  if (l->kind == LAYER_LSTM) {
+    in[nin++] = a.c;
+    in[nin++] = a.c0;
+  }
+  grad_op(ir, &f, OP_SCAN_GRAD, f.in[0], in, nin);
+  int dgh = ir->vals[f.in[0]]->grad;
+  char *n;
+  if (l->kind == LAYER_GRU) {
+    dgh = ir_aux(ir, n = xasprintf("d_%s_gh", l->name), true,
+                 (Shape){.ndim = 2, .dims = {T, 3 * H}}, T)->id;
+    free(n);
+  }
+  ir_aux(ir, n = xasprintf("d_%s_hnext", l->name), true, (Shape){.ndim = 1, .dims = {H}}, 0);
+  free(n);
+  if (l->kind == LAYER_LSTM) {
+    ir_aux(ir, n = xasprintf("d_%s_cnext", l->name), true, (Shape){.ndim = 1, .dims = {H}}, 0);
+    free(n);
+  }
+  n = xasprintf("%s_prev_t", l->name);
+  int hp = ir_op(ir, OP_SHIFT_T, PASS_BWD, l, n, A_ACT, (int[]){f.out, a.h0}, 2);
+  free(n);
+  ir->vals[hp]->row_major = true;
+  grad_op(ir, &f, OP_MATMUL_TN, f.in[1], (int[]){dgh, hp}, 2);
+  if (f.nin == 3)
+    grad_op(ir, &f, OP_COLSUM, f.in[2], &dgh, 1);
+}
+
+/* y = h[T-1]: dh is dy at the last step, zero before. */
+void grad_last(IR *ir, Op *op) {
+  Op f = *op;
+  if (wants(ir, f.in[0]))
+    grad_op(ir, &f, OP_LAST_GRAD, f.in[0], (int[]){dy_of(ir, &f), f.in[0]}, 2);
+}
+
 void grad_none(IR *ir, Op *op) {
   die("autodiff: op %s has no gradient rule", op_info[op->kind].name);
 }

@@ -29,7 +29,8 @@
 static const char *cn(IR *ir, int v) { return ir->vals[v]->cname; }
 static const char *in_cn(IR *ir, Op *op, int i) { return cn(ir, op->in[i]); }
 static const char *out_cn(IR *ir, Op *op) { return cn(ir, op->out); }
-static long rowlen(IR *ir, int v) { return ir_numel(ir, v); }
+/* Features per row (per step of a sequence). */
+static long rowlen(IR *ir, int v) { return ir_feat(ir, v); }
 static const char *assign(Op *op) { return op->accumulate ? "+=" : "="; }
 
 /* "// name is (B,256)" fragments */
@@ -82,6 +83,14 @@ static void real_lit(FILE *out, double v) { fprintf(out, "(real)%s", dbl(v)); }
  */
 
 static long bsz(IR *ir) { return ir->m->batch; }
+
+/* The columns an op's loops run over: B, or T*B for a sequence (time is
+ * folded into the columns, [F][T][B]). */
+static long opcols(IR *ir, Op *op) {
+  if (op->out >= 0 && ir->vals[op->out]->batched)
+    return ir_cols(ir, op->out);
+  return ir_cols(ir, op->in[0]);
+}
 
 void emit_view(FILE *out, IR *ir, Op *op) {
   fprintf(out, "  // %s is a view of %s: no code\n", out_cn(ir, op), in_cn(ir, op, 0));
@@ -155,6 +164,7 @@ typedef struct Panel {
   long ldv;         /* V[j][c] = v[j * ldv + c] */
   const char *o;    /* out */
   long ldo;         /* out[row][c] = o[row * ldo + c] */
+  const char *o_arg, *v_arg; /* what the call passes for o and v (NULL: o, v) */
   const char *init; /* accumulator's start: "0", or "bias[r0 + r]" */
   bool accumulate;  /* out += */
   bool epilogue;    /* apply act to the result */
@@ -204,7 +214,8 @@ static void panel_loop(FILE *out, const Panel *p, long R, long CW, long r_first,
   if (par && nt > 1)
     fprintf(out, "  NN_OMP(omp parallel for schedule(static))\n");
   fprintf(out, "  for (int t = 0; t < %ld; t++)\n", nt);
-  fprintf(out, "    %s(%s, %s, %s, ", fn, p->o, p->v, p->a_arr);
+  fprintf(out, "    %s(%s, %s, %s, ", fn, p->o_arg ? p->o_arg : p->o, p->v_arg ? p->v_arg : p->v,
+          p->a_arr);
   if (p->bias)
     fprintf(out, "%s, ", p->bias);
   fprintf(out, "%ld + (t / %ld) * %ld, %ld + (t %% %ld) * %ld);\n", r_first, nc, R, c_first, nc,
@@ -220,6 +231,20 @@ static void emit_panel(FILE *out, const Panel *p) {
   panel_loop(out, p, rr, CW, nr * R, 1, 0, nc, par);
   panel_loop(out, p, R, cr, 0, nr, nc * CW, 1, par);
   panel_loop(out, p, rr, cr, nr * R, 1, nc * CW, 1, false);
+}
+
+/* emit_panel inside a loop body: its calls indented one level more. */
+static void emit_panel_in_loop(FILE *out, const Panel *p) {
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *mem = open_memstream(&buf, &len);
+  emit_panel(mem, p);
+  fclose(mem);
+  for (char *line = buf, *nl; *line; line = nl + 1) {
+    nl = strchr(line, '\n');
+    fprintf(out, "  %.*s\n", (int)(nl - line), line);
+  }
+  free(buf);
 }
 
 /* Batch 1 (inference one sample at a time): no batch to vectorize along,
@@ -271,7 +296,7 @@ static void dot_rows(FILE *out, IR *ir, Op *op, long R, long n_first, long ntile
 /* y[N][B] = w[N][K] x[K][B] (+ b[N]), with the layer's activation fused
  * into the store when lowering put one there (op->fused). */
 void emit_linear(FILE *out, IR *ir, Op *op) {
-  long K = rowlen(ir, op->in[0]), N = rowlen(ir, op->out), B = bsz(ir);
+  long K = rowlen(ir, op->in[0]), N = rowlen(ir, op->out), B = opcols(ir, op);
   if (B == 1) {
     op_comment(out, ir, op);
     bool par = 2.0 * (double)N * (double)K >= 4e5;
@@ -286,30 +311,30 @@ void emit_linear(FILE *out, IR *ir, Op *op) {
     snprintf(init, sizeof init, "%s[r0 + r]", in_cn(ir, op, 2));
   op_comment(out, ir, op);
   Panel p = {N,          B, K, a, in_cn(ir, op, 1), op->nin == 3 ? in_cn(ir, op, 2) : NULL,
-             in_cn(ir, op, 0), B, out_cn(ir, op), B, init, op->accumulate, op->fused, op->act,
-             op->alpha};
+             in_cn(ir, op, 0), B, out_cn(ir, op), B, NULL, NULL, init, op->accumulate, op->fused,
+             op->act, op->alpha};
   emit_panel(out, &p);
 }
 
 /* dx[K][B] = w[N][K]^T dy[N][B] */
 void emit_matmul_nn(FILE *out, IR *ir, Op *op) {
-  long N = rowlen(ir, op->in[0]), K = rowlen(ir, op->out), B = bsz(ir);
+  long N = rowlen(ir, op->in[0]), K = rowlen(ir, op->out), B = opcols(ir, op);
   char a[160];
   snprintf(a, sizeof a, "%s[(size_t)j * %ld + r0 + r]", in_cn(ir, op, 1), K);
   op_comment(out, ir, op);
-  Panel p = {K,    B, N, a, in_cn(ir, op, 1), NULL, in_cn(ir, op, 0), B, out_cn(ir, op), B, "0",
-             op->accumulate, false, ACT_IDENTITY, 0};
+  Panel p = {K,    B, N, a, in_cn(ir, op, 1), NULL, in_cn(ir, op, 0), B, out_cn(ir, op), B, NULL,
+             NULL, "0", op->accumulate, false, ACT_IDENTITY, 0};
   emit_panel(out, &p);
 }
 
 /* dw[N][K] = dy[N][B] xt[B][K]: xt is the layer input, transposed. */
 void emit_matmul_tn(FILE *out, IR *ir, Op *op) {
-  long N = rowlen(ir, op->in[0]), K = rowlen(ir, op->in[1]), B = bsz(ir);
+  long N = rowlen(ir, op->in[0]), K = rowlen(ir, op->in[1]), B = ir_cols(ir, op->in[0]);
   char a[160];
   snprintf(a, sizeof a, "%s[(size_t)(r0 + r) * %ld + j]", in_cn(ir, op, 0), B);
   op_comment(out, ir, op);
-  Panel p = {N,    K, B, a, in_cn(ir, op, 0), NULL, in_cn(ir, op, 1), K, out_cn(ir, op), K, "0",
-             op->accumulate, false, ACT_IDENTITY, 0};
+  Panel p = {N,    K, B, a, in_cn(ir, op, 0), NULL, in_cn(ir, op, 1), K, out_cn(ir, op), K, NULL,
+             NULL, "0", op->accumulate, false, ACT_IDENTITY, 0};
   emit_panel(out, &p);
 }
 
@@ -639,7 +664,7 @@ void emit_avgpool_grad(FILE *out, IR *ir, Op *op) {
 
 /* xt[B][K] = x[K][B], in 16 x 16 blocks. */
 void emit_transpose(FILE *out, IR *ir, Op *op) {
-  long K = rowlen(ir, op->in[0]), B = bsz(ir);
+  long K = rowlen(ir, op->in[0]), B = opcols(ir, op);
   op_comment(out, ir, op);
   if (ir->vals[op->out]->from_batch) {
     fprintf(out, "  // (forward() filled %s from the batch rows)\n", out_cn(ir, op));
@@ -668,7 +693,7 @@ static void rows_loop_begin(FILE *out, long F, long B, const char *expr) {
 void emit_act(FILE *out, IR *ir, Op *op) {
   op_comment(out, ir, op);
   emit_alpha(out, op->act, op->alpha, "  ");
-  rows_loop_begin(out, rowlen(ir, op->out), bsz(ir), act_fwd[op->act]);
+  rows_loop_begin(out, rowlen(ir, op->out), opcols(ir, op), act_fwd[op->act]);
   fprintf(out, "      const real xi = %s[i];\n", in_cn(ir, op, 0));
   fprintf(out, "      %s[i] %s %s;\n    }\n  }\n", out_cn(ir, op), assign(op), act_fwd[op->act]);
 }
@@ -676,7 +701,7 @@ void emit_act(FILE *out, IR *ir, Op *op) {
 void emit_act_grad(FILE *out, IR *ir, Op *op) {
   op_comment(out, ir, op);
   emit_alpha(out, op->act, op->alpha, "  ");
-  rows_loop_begin(out, rowlen(ir, op->out), bsz(ir), act_bwd[op->act]);
+  rows_loop_begin(out, rowlen(ir, op->out), opcols(ir, op), act_bwd[op->act]);
   fprintf(out, "      const real dyi = %s[i];\n", in_cn(ir, op, 0));
   if (op->nin == 2)
     fprintf(out, "      const real %ci = %s[i];\n", act_uses[op->act], in_cn(ir, op, 1));
@@ -686,7 +711,7 @@ void emit_act_grad(FILE *out, IR *ir, Op *op) {
 /* Column-wise softmax of x[N][B], shifted by each column's maximum so exp
  * never overflows; vectorized along the batch. */
 void emit_softmax(FILE *out, IR *ir, Op *op) {
-  long N = rowlen(ir, op->out), B = bsz(ir);
+  long N = rowlen(ir, op->out), B = opcols(ir, op);
   const char *x = in_cn(ir, op, 0), *y = out_cn(ir, op);
   op_comment(out, ir, op);
   fprintf(out, "  real mx[%ld], sum[%ld];\n", B, B);
@@ -708,7 +733,7 @@ void emit_softmax(FILE *out, IR *ir, Op *op) {
 
 /* dx = y (dy - <dy, y>) column by column */
 void emit_softmax_grad(FILE *out, IR *ir, Op *op) {
-  long N = rowlen(ir, op->out), B = bsz(ir);
+  long N = rowlen(ir, op->out), B = opcols(ir, op);
   const char *dy = in_cn(ir, op, 0), *y = in_cn(ir, op, 1);
   op_comment(out, ir, op);
   fprintf(out, "  real dot[%ld];\n", B);
@@ -724,7 +749,7 @@ void emit_softmax_grad(FILE *out, IR *ir, Op *op) {
 
 /* db[N] = sum over the batch of dy[N][B] (dead columns hold zeros). */
 void emit_colsum(FILE *out, IR *ir, Op *op) {
-  long N = rowlen(ir, op->out), B = bsz(ir);
+  long N = rowlen(ir, op->out), B = ir_cols(ir, op->in[0]);
   op_comment(out, ir, op);
   if (par_elems(N * B))
     fprintf(out, "  NN_OMP(omp parallel for schedule(static))\n");
@@ -736,25 +761,70 @@ void emit_colsum(FILE *out, IR *ir, Op *op) {
   fprintf(out, "    %s[n] %s acc;\n  }\n", out_cn(ir, op), assign(op));
 }
 
-/* Target element (k, c) of a real target: the trainer's rows (float,
- * row-major [nb][K]) or the model input (feature-major). */
-static void target_at(FILE *out, IR *ir, int t, long K) {
-  if (ir->vals[t]->dtype == DT_FLOAT)
-    fprintf(out, "(real)%s[(size_t)c * %ld + k]", cn(ir, t), K);
+/* Losses and their gradients run over the live columns only: c < nb, or,
+ * for a sequence of T steps, every c = t B + b with b < nb.  A sequence's
+ * loss is the mean over its steps too, and a row's correct count is the
+ * fraction of its steps that are right. */
+static void live_cols(FILE *out, long T, long B, const char *ind) {
+  if (T == 1) {
+    fprintf(out, "%sfor (int c = 0; c < nb; c++) {\n", ind);
+    return;
+  }
+  fprintf(out, "%sfor (int c = 0; c < %ld; c++) {\n", ind, T * B);
+  fprintf(out, "%s  if (c %% %ld >= nb)\n%s    continue;\n", ind, B, ind);
+}
+
+/* "nb", or "(nb * T)": the count a loss is the mean over (times K). */
+static const char *live_count(long T) {
+  static char buf[64];
+  if (T == 1)
+    return "nb";
+  snprintf(buf, sizeof buf, "(nb * %ld)", T);
+  return buf;
+}
+
+/* The condition that column c is live, for the gradients' select. */
+static void live_cond(FILE *out, long T, long B) {
+  if (T == 1)
+    fprintf(out, "c < nb");
   else
-    fprintf(out, "%s[(size_t)k * %ld + c]", cn(ir, t), bsz(ir));
+    fprintf(out, "c %% %ld < nb", B);
+}
+
+/* Target element (k, c) of a real target: the trainer's rows (float,
+ * row-major [nb][K], step-major in a sequence's row) or the model input
+ * (feature-major). */
+static void target_at(FILE *out, IR *ir, int t, long K, long T) {
+  long B = bsz(ir);
+  if (ir->vals[t]->dtype == DT_FLOAT && T == 1)
+    fprintf(out, "(real)%s[(size_t)c * %ld + k]", cn(ir, t), K);
+  else if (ir->vals[t]->dtype == DT_FLOAT)
+    fprintf(out, "(real)%s[(size_t)(c %% %ld) * %ld + (size_t)(c / %ld) * %ld + k]", cn(ir, t),
+            B, T * K, B, K);
+  else
+    fprintf(out, "%s[(size_t)k * %ld + c]", cn(ir, t), ir_cols(ir, t));
+}
+
+/* The class of column c: cls[nb] or, per step, cls[nb][T]. */
+static void class_at(FILE *out, const char *cl, long T, long B) {
+  if (T == 1)
+    fprintf(out, "%s[c]", cl);
+  else
+    fprintf(out, "%s[(c %% %ld) * %ld + c / %ld]", cl, B, T, B);
 }
 
 /* loss = mean over live columns of log sum_k exp z[k][c] - z[class_c][c],
  * from the logits so it stays finite when a probability underflows; a
  * column is correct when the argmax of its probabilities is its class. */
 void emit_ce_softmax(FILE *out, IR *ir, Op *op) {
-  long K = rowlen(ir, op->in[0]), B = bsz(ir);
+  long K = rowlen(ir, op->in[0]), B = ir_cols(ir, op->in[0]), T = ir_steps(ir, op->in[0]);
   const char *z = in_cn(ir, op, 0), *p = in_cn(ir, op, 1), *cl = in_cn(ir, op, 2);
   op_comment(out, ir, op);
   fprintf(out, "  double total = 0, ncorrect = 0;\n");
-  fprintf(out, "  for (int c = 0; c < nb; c++) {\n");
-  fprintf(out, "    const int ci = %s[c];\n", cl);
+  live_cols(out, T, bsz(ir), "  ");
+  fprintf(out, "    const int ci = ");
+  class_at(out, cl, T, bsz(ir));
+  fprintf(out, ";\n");
   fprintf(out, "    int arg = 0;\n    real mx = %s[c];\n", z);
   fprintf(out, "    for (int k = 1; k < %ld; k++) {\n", K);
   fprintf(out, "      arg = %s[k * %ld + c] > %s[arg * %ld + c] ? k : arg;\n", p, B, p, B);
@@ -764,75 +834,309 @@ void emit_ce_softmax(FILE *out, IR *ir, Op *op) {
   fprintf(out, "      sum += exp((double)(%s[k * %ld + c] - mx));\n", z, B);
   fprintf(out, "    total += log(sum) + (double)mx - (double)%s[ci * %ld + c];\n", z, B);
   fprintf(out, "    ncorrect += arg == ci;\n  }\n");
-  fprintf(out, "  if (correct)\n    *correct += ncorrect;\n");
-  fprintf(out, "  loss = total / nb;\n");
+  if (T == 1)
+    fprintf(out, "  if (correct)\n    *correct += ncorrect;\n");
+  else
+    fprintf(out, "  if (correct)\n    *correct += ncorrect / %ld;\n", T);
+  fprintf(out, "  loss = total / %s;\n", live_count(T));
 }
 
 /* dz = (p - onehot(class)) / nb on live columns, 0 on dead ones. */
 void emit_ce_softmax_grad(FILE *out, IR *ir, Op *op) {
-  long K = rowlen(ir, op->out), B = bsz(ir);
+  long K = rowlen(ir, op->out), B = opcols(ir, op), T = ir_steps(ir, op->out);
   const char *dz = out_cn(ir, op), *p = in_cn(ir, op, 0);
   op_comment(out, ir, op);
-  fprintf(out, "  const real scale = (real)1 / (real)nb;\n");
+  fprintf(out, "  const real scale = (real)1 / (real)%s;\n", live_count(T));
   fprintf(out, "  for (int k = 0; k < %ld; k++)\n", K);
   fprintf(out, "    NN_OMP(omp simd)\n    for (int c = 0; c < %ld; c++)\n", B);
-  fprintf(out, "      %s[k * %ld + c] %s c < nb ? %s[k * %ld + c] * scale : (real)0;\n", dz, B,
-          assign(op), p, B);
-  fprintf(out, "  for (int c = 0; c < nb; c++)\n");
-  fprintf(out, "    %s[%s[c] * %ld + c] -= scale;\n", dz, in_cn(ir, op, 1), B);
+  fprintf(out, "      %s[k * %ld + c] %s ", dz, B, assign(op));
+  live_cond(out, T, bsz(ir));
+  fprintf(out, " ? %s[k * %ld + c] * scale : (real)0;\n", p, B);
+  live_cols(out, T, bsz(ir), "  ");
+  fprintf(out, "    %s[", dz);
+  class_at(out, in_cn(ir, op, 1), T, bsz(ir));
+  fprintf(out, " * %ld + c] -= scale;\n  }\n", B);
 }
 
 /* loss = mean over live elements of max(z,0) - t z + log(1 + exp(-|z|)),
  * which is -t log p - (1-t) log(1-p) for p = sigmoid(z) without overflow;
  * correct = elements with (p > 1/2) == (t > 1/2), as a fraction per row. */
 void emit_bce_sigmoid(FILE *out, IR *ir, Op *op) {
-  long K = rowlen(ir, op->in[0]), B = bsz(ir);
+  long K = rowlen(ir, op->in[0]), B = ir_cols(ir, op->in[0]), T = ir_steps(ir, op->in[0]);
   op_comment(out, ir, op);
   fprintf(out, "  double total = 0, ncorrect = 0;\n");
   fprintf(out, "  for (int k = 0; k < %ld; k++)\n", K);
-  fprintf(out, "    for (int c = 0; c < nb; c++) {\n");
+  live_cols(out, T, bsz(ir), "    ");
   fprintf(out, "      const double zi = (double)%s[k * %ld + c], ti = ", in_cn(ir, op, 0), B);
-  target_at(out, ir, op->in[2], K);
+  target_at(out, ir, op->in[2], K, T);
   fprintf(out, ";\n");
   fprintf(out, "      total += (zi > 0 ? zi : 0) - ti * zi + log1p(exp(-fabs(zi)));\n");
   fprintf(out, "      ncorrect += (%s[k * %ld + c] > (real)0.5) == (ti > 0.5);\n    }\n",
           in_cn(ir, op, 1), B);
-  fprintf(out, "  if (correct)\n    *correct += ncorrect / %ld;\n", K);
-  fprintf(out, "  loss = total / ((double)nb * %ld);\n", K);
+  fprintf(out, "  if (correct)\n    *correct += ncorrect / %ld;\n", K * T);
+  fprintf(out, "  loss = total / ((double)%s * %ld);\n", live_count(T), K);
 }
 
 /* The gradient of an elementwise loss on live columns, 0 on dead ones. */
 static void elementwise_loss_grad(FILE *out, IR *ir, Op *op, const char *factor) {
-  long K = rowlen(ir, op->out), B = bsz(ir);
+  long K = rowlen(ir, op->out), B = opcols(ir, op), T = ir_steps(ir, op->out);
   const char *d = out_cn(ir, op), *y = in_cn(ir, op, 0);
   op_comment(out, ir, op);
-  fprintf(out, "  const real scale = (real)%s / ((real)nb * %ld);\n", factor, K);
+  fprintf(out, "  const real scale = (real)%s / ((real)%s * %ld);\n", factor, live_count(T), K);
   fprintf(out, "  for (int k = 0; k < %ld; k++) {\n", K);
-  fprintf(out, "    for (int c = 0; c < nb; c++)\n");
-  fprintf(out, "      %s[k * %ld + c] %s (%s[k * %ld + c] - ", d, B, assign(op), y, B);
-  target_at(out, ir, op->in[1], K);
-  fprintf(out, ") * scale;\n");
-  fprintf(out, "    for (int c = nb; c < %ld; c++)\n", B);
-  fprintf(out, "      %s[k * %ld + c] %s 0;\n  }\n", d, B, assign(op));
+  if (T == 1) {
+    fprintf(out, "    for (int c = 0; c < nb; c++)\n");
+    fprintf(out, "      %s[k * %ld + c] %s (%s[k * %ld + c] - ", d, B, assign(op), y, B);
+    target_at(out, ir, op->in[1], K, T);
+    fprintf(out, ") * scale;\n");
+    fprintf(out, "    for (int c = nb; c < %ld; c++)\n", B);
+    fprintf(out, "      %s[k * %ld + c] %s 0;\n  }\n", d, B, assign(op));
+    return;
+  }
+  fprintf(out, "    for (int c = 0; c < %ld; c++)\n", B);
+  fprintf(out, "      %s[k * %ld + c] %s ", d, B, assign(op));
+  live_cond(out, T, bsz(ir));
+  fprintf(out, " ? (%s[k * %ld + c] - ", y, B);
+  target_at(out, ir, op->in[1], K, T);
+  fprintf(out, ") * scale : (real)0;\n  }\n");
 }
 
 void emit_bce_sigmoid_grad(FILE *out, IR *ir, Op *op) { elementwise_loss_grad(out, ir, op, "1"); }
 
 /* loss = mean over live elements of (y - t)^2 (PyTorch's MSELoss). */
 void emit_mse(FILE *out, IR *ir, Op *op) {
-  long K = rowlen(ir, op->in[0]), B = bsz(ir);
+  long K = rowlen(ir, op->in[0]), B = ir_cols(ir, op->in[0]), T = ir_steps(ir, op->in[0]);
   op_comment(out, ir, op);
   fprintf(out, "  double total = 0;\n");
   fprintf(out, "  for (int k = 0; k < %ld; k++)\n", K);
-  fprintf(out, "    for (int c = 0; c < nb; c++) {\n");
+  live_cols(out, T, bsz(ir), "    ");
   fprintf(out, "      const double di = (double)%s[k * %ld + c] - (double)", in_cn(ir, op, 0), B);
-  target_at(out, ir, op->in[1], K);
+  target_at(out, ir, op->in[1], K, T);
   fprintf(out, ";\n      total += di * di;\n    }\n");
   fprintf(out, "  (void)correct;\n");
-  fprintf(out, "  loss = total / ((double)nb * %ld);\n", K);
+  fprintf(out, "  loss = total / ((double)%s * %ld);\n", live_count(T), K);
 }
 
 void emit_mse_grad(FILE *out, IR *ir, Op *op) { elementwise_loss_grad(out, ir, op, "2"); }
+
+/* ------------------------------------------------------------ recurrence
+ * A sequence (T, F) is stored [F][T][B]: step t of feature f is the B
+ * columns at f T B + t B, so the step slice of a value is a [F][B] panel
+ * with row stride T B.  The carried and initial states are [H][B]. */
+
+/* The elementwise loop of one step: for k < H, c < B, with q0 the index
+ * of (k, ts, c) in a (T, H) value, kb that of (k, c) in a state, gs the
+ * distance between gate blocks of a (T, G H) value. */
+static void step_loop_begin(FILE *out, long H, long B, long T, const char *math) {
+  fprintf(out, "    for (int k = 0; k < %ld; k++) {\n", H);
+  simd_for(out, math, "      ");
+  fprintf(out, "      for (int c = 0; c < %ld; c++) {\n", B);
+  fprintf(out, "        const size_t q0 = (size_t)k * %ld + (size_t)ts * %ld + c, kb = (size_t)k * %ld + c;\n",
+          T * B, B, B);
+  fprintf(out, "        const size_t gs = %ld;\n", H * T * B);
+  fprintf(out, "        (void)kb;\n        (void)gs;\n");
+}
+
+static void step_loop_end(FILE *out) { fprintf(out, "      }\n    }\n"); }
+
+static void zero_loop(FILE *out, const char *v, long n, const char *ind) {
+  fprintf(out, "%sfor (int i = 0; i < %ld; i++)\n%s  %s[i] = 0;\n", ind, n, ind, v);
+}
+
+/* h[t] = cell(gx[t] + w_hh h[t-1] + b_hh), PyTorch's equations:
+ *   rnn   h = act(gx + w_hh h + b_hh)
+ *   lstm  i, f, g, o = sig, sig, tanh, sig of (gx + w_hh h + b_hh) by block;
+ *         c = f c + i g;  h = o tanh(c)
+ *   gru   r, z = sig(gx_rz + w_hh_rz h + b_hh_rz);
+ *         n = tanh(gx_n + r (w_hn h + b_hn));  h = (1 - z) n + z h
+ * Per step, the product w_hh h (+ b_hh) is one panel into the step's
+ * slice of the gates (rnn: of h itself); then one elementwise pass. */
+void emit_scan(FILE *out, IR *ir, Op *op) {
+  Layer *l = op->layer;
+  ScanAux a = ir_scan_aux(op);
+  long T = ir_steps(ir, op->out), B = bsz(ir), H = rowlen(ir, op->out);
+  long GH = ir_gates(l->kind) * H;
+  const char *gx = in_cn(ir, op, 0), *w = in_cn(ir, op, 1), *h = out_cn(ir, op);
+  const char *bh = op->nin == 3 ? in_cn(ir, op, 2) : NULL;
+  const char *sh = cn(ir, a.state_h), *g = a.gates >= 0 ? cn(ir, a.gates) : h;
+  op_comment(out, ir, op);
+  if (!l->stateful) {
+    fprintf(out, "  // every window starts from zeros\n");
+    zero_loop(out, sh, H * B, "  ");
+    if (a.state_c >= 0)
+      zero_loop(out, cn(ir, a.state_c), H * B, "  ");
+  } else {
+    fprintf(out, "  // the window starts from the state the last one ended in (reset() zeroes it)\n");
+  }
+  fprintf(out, "  for (int i = 0; i < %ld; i++) {\n    %s[i] = %s[i];\n", H * B, cn(ir, a.h0), sh);
+  if (a.c0 >= 0)
+    fprintf(out, "    %s[i] = %s[i];\n", cn(ir, a.c0), cn(ir, a.state_c));
+  fprintf(out, "  }\n");
+  fprintf(out, "  for (int ts = 0; ts < %ld; ts++) {\n", T);
+  char aexpr[160], init[96], oarg[160];
+  snprintf(aexpr, sizeof aexpr, "%s[(size_t)(r0 + r) * %ld + j]", w, H);
+  snprintf(init, sizeof init, "%s", "0");
+  if (bh)
+    snprintf(init, sizeof init, "%s[r0 + r]", bh);
+  snprintf(oarg, sizeof oarg, "%s + (size_t)ts * %ld", g, B);
+  fprintf(out, "    // %s[:, ts] = %s %s[ts-1]%s\n", a.gates >= 0 ? ir->vals[a.gates]->name : ir->vals[op->out]->name,
+          ir->vals[op->in[1]]->name, ir->vals[op->out]->name, bh ? " + bias" : "");
+  Panel p = {GH, B, H, aexpr, w, bh, sh, B, g, T * B, oarg, NULL, init, false, false,
+             ACT_IDENTITY, 0};
+  emit_panel_in_loop(out, &p);
+  switch (l->kind) {
+  case LAYER_RNN:
+    step_loop_begin(out, H, B, T, act_fwd[l->act]);
+    fprintf(out, "        const real xi = %s[q0] + %s[q0];\n", h, gx);
+    fprintf(out, "        const real yi = %s;\n", act_fwd[l->act]);
+    fprintf(out, "        %s[q0] = yi;\n        %s[kb] = yi;\n", h, sh);
+    break;
+  case LAYER_LSTM: {
+    const char *cs = cn(ir, a.c), *sc = cn(ir, a.state_c);
+    step_loop_begin(out, H, B, T, "nn_");
+    fprintf(out, "        const real ig = nn_sigmoid(%s[q0] + %s[q0]);\n", g, gx);
+    fprintf(out, "        const real fg = nn_sigmoid(%s[q0 + gs] + %s[q0 + gs]);\n", g, gx);
+    fprintf(out, "        const real gg = nn_tanh(%s[q0 + 2 * gs] + %s[q0 + 2 * gs]);\n", g, gx);
+    fprintf(out, "        const real og = nn_sigmoid(%s[q0 + 3 * gs] + %s[q0 + 3 * gs]);\n", g, gx);
+    fprintf(out, "        const real cn = fg * %s[kb] + ig * gg;\n", sc);
+    fprintf(out, "        const real hn = og * nn_tanh(cn);\n");
+    fprintf(out, "        %s[q0] = ig;\n        %s[q0 + gs] = fg;\n", g, g);
+    fprintf(out, "        %s[q0 + 2 * gs] = gg;\n        %s[q0 + 3 * gs] = og;\n", g, g);
+    fprintf(out, "        %s[q0] = cn;\n        %s[kb] = cn;\n", cs, sc);
+    fprintf(out, "        %s[q0] = hn;\n        %s[kb] = hn;\n", h, sh);
+    break;
+  }
+  default: /* GRU */
+    step_loop_begin(out, H, B, T, "nn_");
+    fprintf(out, "        const real rg = nn_sigmoid(%s[q0] + %s[q0]);\n", g, gx);
+    fprintf(out, "        const real zg = nn_sigmoid(%s[q0 + gs] + %s[q0 + gs]);\n", g, gx);
+    fprintf(out, "        const real ghn = %s[q0 + 2 * gs];\n", g);
+    fprintf(out, "        const real ng = nn_tanh(%s[q0 + 2 * gs] + rg * ghn);\n", gx);
+    fprintf(out, "        const real hn = ((real)1 - zg) * ng + zg * %s[kb];\n", sh);
+    fprintf(out, "        %s[q0] = rg;\n        %s[q0 + gs] = zg;\n", g, g);
+    fprintf(out, "        %s[q0 + 2 * gs] = ng;\n        %s[q0 + 3 * gs] = ghn;\n", g, g);
+    fprintf(out, "        %s[q0] = hn;\n        %s[kb] = hn;\n", h, sh);
+    break;
+  }
+  step_loop_end(out);
+  fprintf(out, "  }\n");
+}
+
+/* Backpropagation through time, t = T-1 .. 0, with dh_next = dL/dh[t]
+ * through the recurrence (and dc_next = dL/dc[t] for an lstm):
+ *   rnn   da = act'(h) (dh + dh_next);  dgx = da;  dh_next = w_hh^T da
+ *   lstm  dc = dh o (1 - tanh^2 c) + dc_next;  di = dc g, df = dc c[t-1],
+ *         dg = dc i, do = dh tanh c, each times its gate's derivative;
+ *         dc_next = dc f;  dh_next = w_hh^T dgx
+ *   gru   dn = dh (1 - z), dz = dh (h[t-1] - n), dan = dn (1 - n^2),
+ *         dar = dan ghn r (1 - r), daz = dz z (1 - z): dgx = (dar, daz,
+ *         dan), dgh = (dar, daz, dan r);  dh_next = dh z + w_hh^T dgh
+ * with dh = the gradient from above.  The state the window started from
+ * gets no gradient (truncated BPTT). */
+void emit_scan_grad(FILE *out, IR *ir, Op *op) {
+  Layer *l = op->layer;
+  long T = ir_steps(ir, op->in[1]), B = bsz(ir), H = rowlen(ir, op->in[1]);
+  long GH = ir_gates(l->kind) * H;
+  const char *dh = in_cn(ir, op, 0), *h = in_cn(ir, op, 1), *w = in_cn(ir, op, 2);
+  const char *h0 = in_cn(ir, op, 3), *dgx = out_cn(ir, op);
+  const char *g = op->nin > 4 ? in_cn(ir, op, 4) : NULL;
+  int ai = 0;
+  const char *dgh = l->kind == LAYER_GRU ? cn(ir, op->aux[ai++]) : dgx;
+  const char *dhn = cn(ir, op->aux[ai++]);
+  const char *dcn = l->kind == LAYER_LSTM ? cn(ir, op->aux[ai++]) : NULL;
+  op_comment(out, ir, op);
+  zero_loop(out, dhn, H * B, "  ");
+  if (dcn)
+    zero_loop(out, dcn, H * B, "  ");
+  fprintf(out, "  for (int ts = %ld; ts >= 0; ts--) {\n", T - 1);
+  switch (l->kind) {
+  case LAYER_RNN:
+    step_loop_begin(out, H, B, T, act_bwd[l->act]);
+    fprintf(out, "        const real dyi = %s[q0] + %s[kb], yi = %s[q0];\n", dh, dhn, h);
+    fprintf(out, "        %s[q0] = %s;\n", dgx, act_bwd[l->act]);
+    break;
+  case LAYER_LSTM: {
+    const char *cs = in_cn(ir, op, 5), *c0 = in_cn(ir, op, 6);
+    step_loop_begin(out, H, B, T, "nn_");
+    fprintf(out, "        const real dhi = %s[q0] + %s[kb];\n", dh, dhn);
+    fprintf(out, "        const real ig = %s[q0], fg = %s[q0 + gs];\n", g, g);
+    fprintf(out, "        const real gg = %s[q0 + 2 * gs], og = %s[q0 + 3 * gs];\n", g, g);
+    fprintf(out, "        const real cp = ts > 0 ? %s[q0 - %ld] : %s[kb];\n", cs, B, c0);
+    fprintf(out, "        const real tc = nn_tanh(%s[q0]);\n", cs);
+    fprintf(out, "        const real dc = dhi * og * ((real)1 - tc * tc) + %s[kb];\n", dcn);
+    fprintf(out, "        %s[q0] = dc * gg * ig * ((real)1 - ig);\n", dgx);
+    fprintf(out, "        %s[q0 + gs] = dc * cp * fg * ((real)1 - fg);\n", dgx);
+    fprintf(out, "        %s[q0 + 2 * gs] = dc * ig * ((real)1 - gg * gg);\n", dgx);
+    fprintf(out, "        %s[q0 + 3 * gs] = dhi * tc * og * ((real)1 - og);\n", dgx);
+    fprintf(out, "        %s[kb] = dc * fg;\n", dcn);
+    break;
+  }
+  default: /* GRU */
+    step_loop_begin(out, H, B, T, "");
+    fprintf(out, "        const real dhi = %s[q0] + %s[kb];\n", dh, dhn);
+    fprintf(out, "        const real rg = %s[q0], zg = %s[q0 + gs];\n", g, g);
+    fprintf(out, "        const real ng = %s[q0 + 2 * gs], ghn = %s[q0 + 3 * gs];\n", g, g);
+    fprintf(out, "        const real hp = ts > 0 ? %s[q0 - %ld] : %s[kb];\n", h, B, h0);
+    fprintf(out, "        const real dan = dhi * ((real)1 - zg) * ((real)1 - ng * ng);\n");
+    fprintf(out, "        const real daz = dhi * (hp - ng) * zg * ((real)1 - zg);\n");
+    fprintf(out, "        const real dar = dan * ghn * rg * ((real)1 - rg);\n");
+    fprintf(out, "        %s[q0] = dar;\n        %s[q0 + gs] = daz;\n", dgx, dgx);
+    fprintf(out, "        %s[q0 + 2 * gs] = dan;\n", dgx);
+    fprintf(out, "        %s[q0] = dar;\n        %s[q0 + gs] = daz;\n", dgh, dgh);
+    fprintf(out, "        %s[q0 + 2 * gs] = dan * rg;\n", dgh);
+    fprintf(out, "        %s[kb] = dhi * zg;\n", dhn);
+    break;
+  }
+  step_loop_end(out);
+  fprintf(out, "    if (ts == 0)\n      break;\n");
+  fprintf(out, "    // %s %s %s^T %s[:, ts]\n", ir->vals[op->aux[l->kind == LAYER_GRU]]->name,
+          l->kind == LAYER_GRU ? "+=" : "=", ir->vals[op->in[2]]->name,
+          l->kind == LAYER_GRU ? ir->vals[op->aux[0]]->name : ir->vals[op->out]->name);
+  char aexpr[160], varg[160];
+  snprintf(aexpr, sizeof aexpr, "%s[(size_t)j * %ld + r0 + r]", w, H);
+  snprintf(varg, sizeof varg, "%s + (size_t)ts * %ld", dgh, B);
+  Panel p = {H, B, GH, aexpr, w, NULL, dgh, T * B, dhn, B, NULL, varg, "0",
+             l->kind == LAYER_GRU, false, ACT_IDENTITY, 0};
+  emit_panel_in_loop(out, &p);
+  fprintf(out, "  }\n");
+}
+
+/* hp[(t, b)][k] = h[t-1][k][b], h0 at t = 0: row-major, for dw_hh. */
+void emit_shift_t(FILE *out, IR *ir, Op *op) {
+  long T = ir_steps(ir, op->out), B = bsz(ir), H = rowlen(ir, op->out);
+  const char *h = in_cn(ir, op, 0), *h0 = in_cn(ir, op, 1), *hp = out_cn(ir, op);
+  op_comment(out, ir, op);
+  fprintf(out, "  for (int k = 0; k < %ld; k++)\n", H);
+  fprintf(out, "    for (int c = 0; c < %ld; c++)\n", B);
+  fprintf(out, "      %s[(size_t)c * %ld + k] = %s[(size_t)k * %ld + c];\n", hp, H, h0, B);
+  if (par_elems(H * T * B))
+    fprintf(out, "  NN_OMP(omp parallel for schedule(static))\n");
+  fprintf(out, "  for (int ts = 1; ts < %ld; ts++)\n", T);
+  fprintf(out, "    for (int k = 0; k < %ld; k++)\n", H);
+  fprintf(out, "      for (int c = 0; c < %ld; c++)\n", B);
+  fprintf(out, "        %s[((size_t)ts * %ld + c) * %ld + k] = %s[(size_t)k * %ld + (size_t)(ts - 1) * %ld + c];\n",
+          hp, B, H, h, T * B, B);
+}
+
+/* y[k][b] = h[k][T-1][b] */
+void emit_last(FILE *out, IR *ir, Op *op) {
+  long T = ir_steps(ir, op->in[0]), B = bsz(ir), H = rowlen(ir, op->out);
+  op_comment(out, ir, op);
+  fprintf(out, "  for (int k = 0; k < %ld; k++)\n", H);
+  fprintf(out, "    NN_OMP(omp simd)\n    for (int c = 0; c < %ld; c++)\n", B);
+  fprintf(out, "      %s[(size_t)k * %ld + c] %s %s[(size_t)k * %ld + %ld + c];\n", out_cn(ir, op),
+          B, assign(op), in_cn(ir, op, 0), T * B, (T - 1) * B);
+}
+
+/* dh[k][t][b] = dy[k][b] at t = T-1, else 0 */
+void emit_last_grad(FILE *out, IR *ir, Op *op) {
+  long T = ir_steps(ir, op->out), B = bsz(ir), H = rowlen(ir, op->out);
+  op_comment(out, ir, op);
+  fprintf(out, "  for (int k = 0; k < %ld; k++)\n", H);
+  fprintf(out, "    NN_OMP(omp simd)\n    for (int c = 0; c < %ld; c++)\n", T * B);
+  fprintf(out, "      %s[(size_t)k * %ld + c] %s c >= %ld ? %s[(size_t)k * %ld + c - %ld] : (real)0;\n",
+          out_cn(ir, op), T * B, assign(op), (T - 1) * B, in_cn(ir, op, 0), B, (T - 1) * B);
+}
 
 /* SGD as PyTorch's torch.optim.SGD: g' = g + wd w (weights only);
  * with momentum mu: v = mu v + g', w -= lr v; without: w -= lr g'. */
@@ -850,7 +1154,7 @@ void emit_sgd(FILE *out, IR *ir, Op *op) {
   fprintf(out, "    %s\n", n >= 32768 ? "NN_OMP(omp parallel for simd schedule(static))"
                                         : "NN_OMP(omp simd)");
   fprintf(out, "    for (size_t i = 0; i < %zu; i++) {\n", n);
-  fprintf(out, "      const real gi = g[i]");
+  fprintf(out, "      const real gi = g[i]%s", ir->m->clip > 0 ? " * gs" : "");
   if (wd > 0) {
     fprintf(out, " + ");
     real_lit(out, wd);
@@ -927,9 +1231,12 @@ static bool uses_nb(OpKind k) {
 static void group_args(IR *ir, Group *g) {
   for (int i = g->first; i < g->last; i++)
     g->batched |= uses_nb(ir->ops[i].kind);
-  for (int i = g->first; i < g->last; i++)
+  for (int i = g->first; i < g->last; i++) {
     if (ir->ops[i].out >= 0 && !no_code(ir, &ir->ops[i]))
       add_arg(g, ir, ir->ops[i].out, true);
+    for (int k = 0; k < ir->ops[i].naux; k++)
+      add_arg(g, ir, ir->ops[i].aux[k], true);
+  }
   for (int i = g->first; i < g->last; i++)
     if (!no_code(ir, &ir->ops[i]))
       for (int k = 0; k < ir->ops[i].nin; k++)
@@ -1145,20 +1452,13 @@ static void call_groups(Emit *E, Pass p1, Pass p2) {
   }
 }
 
-static void emit_forward(Emit *E) {
+/* The batch's rows xb[nb][K] into the feature-major input (and, for the
+ * first layer's weight gradient, its row-major copy extra[1..]). */
+static void emit_batch_input(Emit *E, const int *extra, int nextra) {
   FILE *out = E->out;
   IR *ir = E->ir;
   Value *x = ir->vals[ir->input];
   long K = ir_numel(ir, x->id), B = ir->m->batch;
-  fprintf(out, "// The forward pass, and the mean loss of the batch when targets are given.\n");
-  fprintf(out, "static double forward(nn_ctx *c, const float *xb, const int32_t *cls, "
-          "const float *yb, int nb, double *correct) {\n");
-  fprintf(out, "  (void)cls;\n  (void)yb;\n  (void)correct;\n");
-  int extra[8] = {x->id}, nextra = 1;
-  for (int i = 0; i < ir->nvals && nextra < 8; i++)
-    if (ir->vals[i]->from_batch)
-      extra[nextra++] = i;
-  bind_values(E, PASS_FWD, PASS_LOSS, extra, nextra);
   fprintf(out, "  // the batch's rows xb[nb][%ld] become the columns of %s[%ld][B] (in\n", K,
           x->cname, K);
   fprintf(out, "  // 16 x 16 blocks); dead columns nb..B-1 are zeroed\n");
@@ -1181,6 +1481,64 @@ static void emit_forward(Emit *E) {
     fprintf(out, "  for (size_t i = (size_t)nb * %ld; i < %ld; i++)\n", K, K * B);
     fprintf(out, "    %s[i] = 0;\n", xt);
   }
+}
+
+/* A sequence input: row b of the batch holds T steps.  Real features
+ * xb[b][t][f] go to x[f][t][b]; token ids xb[b][t] become one-hot columns,
+ * x[v][t][b] = (id == v).  The row-major copy is [t][b][f].  Dead rows
+ * (b >= nb) are zero. */
+static void emit_seq_input(Emit *E, const int *extra, int nextra) {
+  FILE *out = E->out;
+  IR *ir = E->ir;
+  Value *x = ir->vals[ir->input];
+  long T = x->steps, F = ir_feat(ir, x->id), B = ir->m->batch;
+  bool tokens = ir->m->input_tokens;
+  fprintf(out, "  // the batch's rows xb[nb][%ld] become the columns of %s[%ld][%ld][B]%s;\n",
+          tokens ? T : T * F, x->cname, F, T, tokens ? ", one-hot" : "");
+  fprintf(out, "  // dead columns stay zero\n");
+  for (int i = 0; i < nextra; i++) {
+    const char *v = ir->vals[extra[i]]->cname;
+    fprintf(out, "  for (size_t i = 0; i < %ld; i++)\n    %s[i] = 0;\n", F * T * B, v);
+  }
+  fprintf(out, "  for (int b = 0; b < nb; b++)\n");
+  fprintf(out, "    for (int ts = 0; ts < %ld; ts++) {\n", T);
+  if (tokens) {
+    fprintf(out, "      const int id = (int)xb[(size_t)b * %ld + ts];\n", T);
+    fprintf(out, "      if (id < 0 || id >= %ld)\n        continue;\n", F);
+    fprintf(out, "      %s[(size_t)id * %ld + (size_t)ts * %ld + b] = 1;\n", x->cname, T * B, B);
+    for (int i = 1; i < nextra; i++)
+      fprintf(out, "      %s[((size_t)ts * %ld + b) * %ld + id] = 1;\n", ir->vals[extra[i]]->cname,
+              B, F);
+  } else {
+    fprintf(out, "      for (int f = 0; f < %ld; f++) {\n", F);
+    fprintf(out, "        const real xi = (real)xb[(size_t)b * %ld + (size_t)ts * %ld + f];\n",
+            T * F, F);
+    fprintf(out, "        %s[(size_t)f * %ld + (size_t)ts * %ld + b] = xi;\n", x->cname, T * B, B);
+    for (int i = 1; i < nextra; i++)
+      fprintf(out, "        %s[((size_t)ts * %ld + b) * %ld + f] = xi;\n",
+              ir->vals[extra[i]]->cname, B, F);
+    fprintf(out, "      }\n");
+  }
+  fprintf(out, "    }\n");
+}
+
+static void emit_forward(Emit *E) {
+  FILE *out = E->out;
+  IR *ir = E->ir;
+  Value *x = ir->vals[ir->input];
+  fprintf(out, "// The forward pass, and the mean loss of the batch when targets are given.\n");
+  fprintf(out, "static double forward(nn_ctx *c, const float *xb, const int32_t *cls, "
+          "const float *yb, int nb, double *correct) {\n");
+  fprintf(out, "  (void)cls;\n  (void)yb;\n  (void)correct;\n");
+  int extra[8] = {x->id}, nextra = 1;
+  for (int i = 0; i < ir->nvals && nextra < 8; i++)
+    if (ir->vals[i]->from_batch)
+      extra[nextra++] = i;
+  bind_values(E, PASS_FWD, PASS_LOSS, extra, nextra);
+  if (x->steps)
+    emit_seq_input(E, extra, nextra);
+  else
+    emit_batch_input(E, extra, nextra);
   call_groups(E, PASS_FWD, PASS_LOSS);
   fprintf(out, "}\n\n");
 }
@@ -1207,6 +1565,18 @@ static void emit_update(Emit *E) {
   if (ir->arena_size[A_STATE])
     fprintf(out, "  real *S = c->state;\n");
   fprintf(out, "  const real lr = (real)lr_;\n");
+  if (m->clip > 0) {
+    /* torch.nn.utils.clip_grad_norm_: g *= min(1, clip / (|g| + 1e-6)),
+     * before weight decay; the sum runs in a fixed order (padding between
+     * the gradients is zero) */
+    fprintf(out, "  // clip = %s: the gradients scaled to a global L2 norm of at most %s\n",
+            dbl(m->clip), dbl(m->clip));
+    fprintf(out, "  double ss = 0;\n  NN_OMP(omp simd reduction(+:ss))\n");
+    fprintf(out, "  for (size_t i = 0; i < %zu; i++)\n    ss += (double)G[i] * (double)G[i];\n",
+            ir->arena_size[A_GRAD]);
+    fprintf(out, "  const double norm = sqrt(ss), coef = %s / (norm + 1e-6);\n", dbl(m->clip));
+    fprintf(out, "  const real gs = coef < 1 ? (real)coef : (real)1;\n");
+  }
   for (int i = 0; i < ir->nops; i++)
     if (ir->ops[i].pass == PASS_UPD)
       emit_sgd(out, ir, &ir->ops[i]);
@@ -1217,6 +1587,18 @@ static void emit_output(Emit *E) {
   IR *ir = E->ir;
   Value *o = ir->vals[ir->output];
   long N = ir_numel(ir, o->id), B = ir->m->batch;
+  if (o->steps) {
+    long T = o->steps, F = ir_feat(ir, o->id);
+    fprintf(E->out, "// The model's output rows after forward(): %s, every step, to [nb][%ld][%ld].\n",
+            o->name, T, F);
+    fprintf(E->out, "static void output(nn_ctx *c, int nb, float *dst) {\n");
+    fprintf(E->out, "  const real *o = (const real *)c->acts + %zu;\n", o->offset);
+    fprintf(E->out, "  for (int b = 0; b < nb; b++)\n    for (int ts = 0; ts < %ld; ts++)\n", T);
+    fprintf(E->out, "      for (int f = 0; f < %ld; f++)\n", F);
+    fprintf(E->out, "        dst[(size_t)b * %ld + (size_t)ts * %ld + f] = (float)o[(size_t)f * %ld + (size_t)ts * %ld + b];\n}\n\n",
+            N, F, T * B, B);
+    return;
+  }
   fprintf(E->out, "// The model's output rows after forward(): %s, transposed to [nb][%ld].\n",
           o->name, N);
   fprintf(E->out, "static void output(nn_ctx *c, int nb, float *dst) {\n");
@@ -1224,6 +1606,29 @@ static void emit_output(Emit *E) {
   fprintf(E->out, "  for (int b = 0; b < nb; b++)\n");
   fprintf(E->out, "    for (int n = 0; n < %ld; n++)\n", N);
   fprintf(E->out, "      dst[(size_t)b * %ld + n] = (float)o[(size_t)n * %ld + b];\n}\n\n", N, B);
+}
+
+/* reset(): zero the state recurrent layers carry from batch to batch. */
+static bool has_state(IR *ir) {
+  for (int i = 0; i < ir->nvals; i++)
+    if (ir->vals[i]->persist)
+      return true;
+  return false;
+}
+
+static void emit_reset(Emit *E) {
+  IR *ir = E->ir;
+  if (!has_state(ir))
+    return;
+  fprintf(E->out, "// The hidden state carried from one batch to the next, zeroed (a new stream).\n");
+  fprintf(E->out, "static void reset(nn_ctx *c) {\n  real *A = c->acts;\n");
+  for (int i = 0; i < ir->nvals; i++) {
+    Value *v = ir->vals[i];
+    if (v->persist)
+      fprintf(E->out, "  for (size_t i = 0; i < %ld; i++) // %s\n    A[%zu + i] = 0;\n",
+              ir_numel(ir, v->id) * ir->m->batch, v->name, v->offset);
+  }
+  fprintf(E->out, "}\n\n");
 }
 
 static void emit_init(Emit *E) {
@@ -1281,7 +1686,8 @@ static void c_string(FILE *out, const char *s) {
 }
 
 static void emit_source(FILE *out, const char *field, const DataSrc *s) {
-  static const char *const kinds[] = {"NN_SRC_NONE", "NN_SRC_CSV", "NN_SRC_IDX"};
+  static const char *const kinds[] = {"NN_SRC_NONE", "NN_SRC_CSV", "NN_SRC_IDX", "NN_SRC_TEXT",
+                                      "NN_SRC_SERIES"};
   fprintf(out, "  .%s = {%s, ", field, kinds[s->kind]);
   c_string(out, s->path);
   fprintf(out, ", ");
@@ -1331,7 +1737,12 @@ static void emit_descriptor(Emit *E) {
   fprintf(out, "  .in_ndim = %d,\n  .in_shape = {", x->shape.ndim);
   for (int d = 0; d < x->shape.ndim; d++)
     fprintf(out, "%s%d", d ? ", " : "", x->shape.dims[d]);
-  fprintf(out, "},\n  .in_dim = %ld,\n", ir_numel(ir, x->id));
+  fprintf(out, "},\n  .in_dim = %ld,\n", m->input_tokens ? (long)x->steps : ir_numel(ir, x->id));
+  Layer *ol = m->loss_out;
+  fprintf(out, "  .steps = %d,\n  .vocab = %d,\n  .ncls = %d,\n  .stateful = %d,\n"
+          "  .out_logits = %d,\n", x->steps, m->input_tokens ? m->vocab : 0,
+          m->label_steps ? m->label_steps : 1, has_state(ir),
+          ol->act != ACT_SOFTMAX && ol->act != ACT_SIGMOID);
   fprintf(out, "  .out_dim = %ld,\n", ir_numel(ir, ir->output));
   fprintf(out, "  .target = %s,\n  .nclasses = %d,\n", targets[target], m->nclasses);
   fprintf(out, "  .ydim = %ld,\n", target == 2 ? shape_numel(&m->label_shape) : 0);
@@ -1348,6 +1759,7 @@ static void emit_descriptor(Emit *E) {
           ir->arena_size[A_PARAM], ir->arena_size[A_STATE], ir->arena_size[A_ACT]);
   fprintf(out, "  .init = init,\n  .forward = forward,\n  .backward = backward,\n");
   fprintf(out, "  .update = update,\n  .output = output,\n  .set_threads = set_threads,\n");
+  fprintf(out, "  .reset = %s,\n", has_state(ir) ? "reset" : "NULL");
   fprintf(out, "};\n\n");
   fprintf(out, "#ifndef NN_NO_MAIN\nint main(int argc, char **argv) {\n"
           "  return nn_main(argc, argv, &nn_model_desc);\n}\n#endif\n");
@@ -1358,10 +1770,13 @@ static void emit_descriptor(Emit *E) {
 static double op_flops(IR *ir, const Op *op) {
   const Geo *g = &op->geo;
   double conv = 2.0 * g->oh * g->ow * g->oc * g->ic * g->kh * g->kw;
+  double T = ir_steps(ir, op->in[0]);
   switch (op->kind) {
-  case OP_LINEAR: return 2.0 * (double)ir_numel(ir, op->in[0]) * (double)ir_numel(ir, op->out);
-  case OP_MATMUL_NN: return 2.0 * (double)ir_numel(ir, op->in[0]) * (double)ir_numel(ir, op->out);
-  case OP_MATMUL_TN: return 2.0 * (double)ir_numel(ir, op->out);
+  case OP_LINEAR:
+  case OP_MATMUL_NN: return 2.0 * T * (double)ir_feat(ir, op->in[0]) * (double)ir_feat(ir, op->out);
+  case OP_MATMUL_TN: return 2.0 * T * (double)ir_numel(ir, op->out);
+  case OP_SCAN: return 2.0 * T * (double)ir_numel(ir, op->in[1]);
+  case OP_SCAN_GRAD: return 2.0 * (T - 1) * (double)ir_numel(ir, op->in[2]);
   case OP_CONV2D:
   case OP_CONV2D_DX:
   case OP_CONV2D_DW: return conv;
@@ -1424,6 +1839,7 @@ void emit_c(FILE *out, IR *ir, const char *cmdline) {
   emit_forward(&E);
   emit_backward(&E);
   emit_output(&E);
+  emit_reset(&E);
   emit_init(&E);
   emit_descriptor(&E);
   for (int i = 0; i < E.ngroups; i++) {

@@ -52,7 +52,11 @@ static const char *const reserved[] = {
     "tw", "xo", "yo", "xp", "dp", "cp", "hit", "taken", "done", "xr", "yr", "wr", "dr", "pr", "zr", "xi", "yi", "dyi", "zi", "ti", "di", "ci",
     "mx", "sum", "dot", "arg", "total", "ncorrect", "loss", "correct", "scale", "alpha", "g",
     "gi", "w", "xk", "a0", "a1", "a2", "a3", "xb", "cls", "yb", "dst", "rng", "forward", "backward", "update", "output",
-    "init", "set_threads", "params", "size_t", "int32_t", "uint32_t", "uint64_t"};
+    "init", "set_threads", "params", "size_t", "int32_t", "uint32_t", "uint64_t",
+    /* the recurrent layers' and the clip's */
+    "ts", "q0", "kb", "gs", "ig", "fg", "gg", "og", "cn", "hn", "rg", "zg", "ng", "ghn", "hp",
+    "dhi", "tc", "dc", "dan", "daz", "dar", "id", "reset", "ss", "norm", "coef", "sqrt",
+    "sqrtf", "sqrtl"};
 
 /* Object-like macros of the C headers are upper case (I, M_PI, NAN,
  * INT32_MAX, ...): no all-capitals name is used as is. */
@@ -126,6 +130,20 @@ int ir_op(IR *ir, OpKind k, Pass pass, Layer *l, const char *out_name, Arena out
   return out_name ? ir_op_output(ir, out_name, out_arena) : -1;
 }
 
+/* A batched output is a sequence when a batched input is (per-step ops),
+ * except the last step of one. */
+static int out_steps(IR *ir, Op *op, bool batched) {
+  int steps = 0;
+  if (!batched || op->kind == OP_LAST)
+    return 0;
+  for (int i = 0; i < op->nin; i++) {
+    Value *x = ir->vals[op->in[i]];
+    if (x->batched && x->steps > steps)
+      steps = x->steps;
+  }
+  return steps;
+}
+
 int ir_op_output(IR *ir, const char *name, Arena a) {
   Op *op = ir_last_op(ir);
   Shape s = {0};
@@ -133,9 +151,26 @@ int ir_op_output(IR *ir, const char *name, Arena a) {
   if (op_info[op->kind].shape(ir, op, &s, &batched) != 0)
     die("ir_op: shape rule of %s rejects its inputs", op_info[op->kind].name);
   Value *v = ir_value(ir, name, a == A_NONE && batched ? A_ACT : a, batched, s, op->layer);
+  v->steps = out_steps(ir, op, batched);
   op->out = v->id;
   return v->id;
 }
+
+Value *ir_aux(IR *ir, const char *name, bool batched, Shape s, int steps) {
+  Op *op = ir_last_op(ir);
+  if (op->naux == MAX_OP_AUX)
+    die("ir_aux: %s has too many auxiliary values", op_info[op->kind].name);
+  int opi = ir->nops - 1;
+  Value *v = ir_value(ir, name, A_ACT, batched, s, op->layer);
+  v->steps = steps;
+  op = &ir->ops[opi];
+  op->aux[op->naux++] = v->id;
+  return v;
+}
+
+int ir_steps(IR *ir, int v) { return ir->vals[v]->steps > 1 ? ir->vals[v]->steps : 1; }
+long ir_feat(IR *ir, int v) { return ir_numel(ir, v) / ir_steps(ir, v); }
+long ir_cols(IR *ir, int v) { return (long)ir->m->batch * ir_steps(ir, v); }
 
 Op *ir_last_op(IR *ir) { return &ir->ops[ir->nops - 1]; }
 
@@ -169,14 +204,22 @@ int shape_view(IR *ir, Op *op, Shape *out, bool *batched) {
   return 0;
 }
 
-/* y[B,N] = x[B,K] w[N,K]^T + b[N] */
+/* A per-step output of n features: (T, n) for a sequence x, else (n). */
+static Shape per_step(IR *ir, Value *x, int n) {
+  if (x->steps)
+    return (Shape){.ndim = 2, .dims = {x->steps, n}};
+  (void)ir;
+  return vec(n);
+}
+
+/* y[B,N] = x[B,K] w[N,K]^T + b[N] (at every step of a sequence) */
 int shape_linear(IR *ir, Op *op, Shape *out, bool *batched) {
   if (op->nin != 2 && op->nin != 3)
     return -1;
   Value *x = in_val(ir, op, 0), *w = in_val(ir, op, 1);
-  if (!x->batched || x->shape.ndim != 1 || w->shape.ndim != 2 || w->batched)
+  if (!x->batched || (x->shape.ndim != 1 && !x->steps) || w->shape.ndim != 2 || w->batched)
     return -1;
-  if (w->shape.dims[1] != x->shape.dims[0])
+  if (w->shape.dims[1] != ir_feat(ir, x->id))
     return -1;
   if (op->nin == 3) {
     Value *b = in_val(ir, op, 2);
@@ -184,7 +227,7 @@ int shape_linear(IR *ir, Op *op, Shape *out, bool *batched) {
       return -1;
   }
   *batched = true;
-  *out = vec(w->shape.dims[0]);
+  *out = per_step(ir, x, w->shape.dims[0]);
   return 0;
 }
 
@@ -213,7 +256,7 @@ static int scalar(Shape *out, bool *batched) {
 /* ce_softmax(z[B,K], p[B,K], class[B]) -> scalar */
 int shape_loss_ce(IR *ir, Op *op, Shape *out, bool *batched) {
   Value *z = in_val(ir, op, 0), *p = in_val(ir, op, 1), *c = in_val(ir, op, 2);
-  if (z->shape.ndim != 1 || shape_numel(&p->shape) != shape_numel(&z->shape) ||
+  if ((z->shape.ndim != 1 && !z->steps) || shape_numel(&p->shape) != shape_numel(&z->shape) ||
       c->dtype != DT_INT32)
     return -1;
   return scalar(out, batched);
@@ -237,9 +280,9 @@ int shape_loss_mse(IR *ir, Op *op, Shape *out, bool *batched) {
 /* dx[B,K] = dy[B,N] w[N,K] */
 int shape_matmul_nn(IR *ir, Op *op, Shape *out, bool *batched) {
   Value *dy = in_val(ir, op, 0), *w = in_val(ir, op, 1);
-  if (!dy->batched || w->shape.ndim != 2 || dy->shape.dims[0] != w->shape.dims[0])
+  if (!dy->batched || w->shape.ndim != 2 || ir_feat(ir, dy->id) != w->shape.dims[0])
     return -1;
-  *out = vec(w->shape.dims[1]);
+  *out = per_step(ir, dy, w->shape.dims[1]);
   *batched = true;
   return 0;
 }
@@ -247,9 +290,9 @@ int shape_matmul_nn(IR *ir, Op *op, Shape *out, bool *batched) {
 /* dw[N,K] = dy[B,N]^T x[B,K] */
 int shape_matmul_tn(IR *ir, Op *op, Shape *out, bool *batched) {
   Value *dy = in_val(ir, op, 0), *x = in_val(ir, op, 1);
-  if (!dy->batched || !x->batched || dy->shape.ndim != 1 || x->shape.ndim != 1)
+  if (!dy->batched || !x->batched || ir_steps(ir, dy->id) != ir_steps(ir, x->id))
     return -1;
-  *out = (Shape){.ndim = 2, .dims = {dy->shape.dims[0], x->shape.dims[0]}};
+  *out = (Shape){.ndim = 2, .dims = {(int)ir_feat(ir, dy->id), (int)ir_feat(ir, x->id)}};
   *batched = false;
   return 0;
 }
@@ -257,9 +300,9 @@ int shape_matmul_tn(IR *ir, Op *op, Shape *out, bool *batched) {
 /* db[N] = sum_b dy[b,N] */
 int shape_colsum(IR *ir, Op *op, Shape *out, bool *batched) {
   Value *dy = in_val(ir, op, 0);
-  if (!dy->batched || dy->shape.ndim != 1)
+  if (!dy->batched)
     return -1;
-  *out = dy->shape;
+  *out = vec((int)ir_feat(ir, dy->id));
   *batched = false;
   return 0;
 }
@@ -345,6 +388,86 @@ int shape_chan_sum(IR *ir, Op *op, Shape *out, bool *batched) {
   return 0;
 }
 
+/* ------------------------------------------------------------ recurrence
+ * G gate blocks of H rows: rnn 1, lstm 4 (i, f, g, o), gru 3 (r, z, n). */
+int ir_gates(LayerKind k) { return k == LAYER_LSTM ? 4 : k == LAYER_GRU ? 3 : 1; }
+
+ScanAux ir_scan_aux(const Op *op) {
+  ScanAux a = {-1, -1, -1, -1, -1, -1};
+  int i = 0;
+  LayerKind k = op->layer->kind;
+  if (k != LAYER_RNN)
+    a.gates = op->aux[i++];
+  if (k == LAYER_LSTM)
+    a.c = op->aux[i++];
+  a.h0 = op->aux[i++];
+  if (k == LAYER_LSTM)
+    a.c0 = op->aux[i++];
+  a.state_h = op->aux[i++];
+  if (k == LAYER_LSTM)
+    a.state_c = op->aux[i++];
+  return a;
+}
+
+/* scan(gx (T, G H), w_hh [G H, H] [, b_hh [G H]]) -> (T, H) */
+int shape_scan(IR *ir, Op *op, Shape *out, bool *batched) {
+  Value *gx = in_val(ir, op, 0), *w = in_val(ir, op, 1);
+  if ((op->nin != 2 && op->nin != 3) || !op->layer || !gx->batched || !gx->steps ||
+      w->shape.ndim != 2)
+    return -1;
+  int H = w->shape.dims[1], GH = ir_gates(op->layer->kind) * H;
+  if (w->shape.dims[0] != GH || ir_feat(ir, gx->id) != GH)
+    return -1;
+  if (op->nin == 3 && ir_numel(ir, op->in[2]) != GH)
+    return -1;
+  *out = (Shape){.ndim = 2, .dims = {gx->steps, H}};
+  *batched = true;
+  return 0;
+}
+
+/* last(h (T, H)) -> (H) */
+int shape_last(IR *ir, Op *op, Shape *out, bool *batched) {
+  Value *h = in_val(ir, op, 0);
+  if (!h->batched || !h->steps)
+    return -1;
+  *out = vec((int)ir_feat(ir, h->id));
+  *batched = true;
+  return 0;
+}
+
+/* last_grad(dy (H), h (T, H)) -> (T, H) */
+int shape_last_grad(IR *ir, Op *op, Shape *out, bool *batched) {
+  Value *h = in_val(ir, op, 1);
+  if (!h->steps || ir_numel(ir, op->in[0]) != ir_feat(ir, h->id))
+    return -1;
+  *out = h->shape;
+  *batched = true;
+  return 0;
+}
+
+/* scan_grad(dh (T, H), h (T, H), w_hh [G H, H], h0 (H), ...) -> (T, G H) */
+int shape_scan_grad(IR *ir, Op *op, Shape *out, bool *batched) {
+  if (op->nin < 4)
+    return -1;
+  Value *dh = in_val(ir, op, 0), *h = in_val(ir, op, 1), *w = in_val(ir, op, 2);
+  if (!dh->steps || dh->steps != h->steps || ir_numel(ir, dh->id) != ir_numel(ir, h->id) ||
+      w->shape.ndim != 2 || w->shape.dims[1] != ir_feat(ir, h->id))
+    return -1;
+  *out = (Shape){.ndim = 2, .dims = {h->steps, w->shape.dims[0]}};
+  *batched = true;
+  return 0;
+}
+
+/* shift_t(h (T, H), h0 (H)) -> (T, H), row-major */
+int shape_shift_t(IR *ir, Op *op, Shape *out, bool *batched) {
+  Value *h = in_val(ir, op, 0);
+  if (!h->steps || ir_numel(ir, op->in[1]) != ir_feat(ir, h->id))
+    return -1;
+  *out = h->shape;
+  *batched = true;
+  return 0;
+}
+
 /* -------------------------------------------------------------- printer */
 
 static const char *const pass_names[] = {"fwd", "loss", "bwd", "upd"};
@@ -375,6 +498,10 @@ static void print_value_decl(FILE *dst, IR *ir, Value *v) {
     fprintf(out, " grad %s", ir->vals[v->grad]->name);
   if (v->row_major)
     fprintf(out, " row-major");
+  if (v->steps)
+    fprintf(out, " steps %d", v->steps);
+  if (v->persist)
+    fprintf(out, " carried");
   if (v->from_batch)
     fprintf(out, " from-batch");
   if (v->dead)
@@ -404,6 +531,12 @@ static void print_op(FILE *out, IR *ir, Op *op) {
   if (op->geo.kh)
     fprintf(out, " kernel=%dx%d stride=%dx%d pad=%dx%d", op->geo.kh, op->geo.kw, op->geo.sh,
             op->geo.sw, op->geo.pt, op->geo.pl);
+  if (op->kind == OP_SCAN || op->kind == OP_SCAN_GRAD)
+    fprintf(out, " cell=%s%s%s", layer_kind_name(op->layer->kind),
+            op->layer->kind == LAYER_RNN ? "." : "",
+            op->layer->kind == LAYER_RNN ? act_name(op->layer->act) : "");
+  for (int i = 0; i < op->naux; i++)
+    fprintf(out, "%s%s", i ? ", " : " writes ", ir->vals[op->aux[i]]->name);
   fprintf(out, "\n");
 }
 
@@ -468,6 +601,11 @@ void ir_verify(IR *ir, const char *after) {
     }
     if (op->kind == OP_VIEW)
       written[op->out] = 1;
+    for (int k = 0; k < op->naux; k++) {
+      if (written[op->aux[k]] && !ir->vals[op->aux[k]]->persist)
+        die("ir_verify after %s: %s written twice", after, ir->vals[op->aux[k]]->name);
+      written[op->aux[k]] = 1;
+    }
   }
   free(written);
 }

@@ -8,6 +8,8 @@
  *   cross_entropy(y, c)      loss = ce_softmax z, p, c   with p = softmax(z)
  *   binary_cross_entropy     loss = bce_sigmoid z, p, t  with p = sigmoid(z)
  *   mse(y, t)                loss = mse y, t
+ *   rnn/lstm/gru(x, H)       gx = linear x, W_ih[GH,F] (, b_ih);  h = scan gx, W_hh[GH,H] (, b_hh)
+ *                            (return = last: y = last h)
  *
  * The losses take the logits z as well as the probabilities p, so that
  * their gradient rule writes dL/dz = (p - target)/n directly: the fused
@@ -64,13 +66,75 @@ static void lower_weighted(Lower *L, Layer *l, OpKind k, Shape wshape, int nbias
 }
 
 static void lower_dense(Lower *L, Layer *l) {
-  int k = l->inputs[0]->shape.dims[0];
+  int k = (int)ir_feat(L->ir, L->y[l->inputs[0]->order]); /* per step of a sequence */
   lower_weighted(L, l, OP_LINEAR, (Shape){.ndim = 2, .dims = {l->units, k}}, l->units);
 }
 
 static void lower_conv(Lower *L, Layer *l) {
   const Geo *g = &l->geo;
   lower_weighted(L, l, OP_CONV2D, (Shape){.ndim = 4, .dims = {g->oc, g->ic, g->kh, g->kw}}, g->oc);
+}
+
+static int param_(Lower *L, Layer *l, const char *suffix, Shape s, Init init, bool decay) {
+  char *name = xasprintf("%s.%s", l->name, suffix);
+  Value *v = ir_value(L->ir, name, A_PARAM, false, s, l);
+  free(name);
+  v->init = init;
+  v->decay = decay;
+  return v->id;
+}
+
+/* A recurrent layer, with PyTorch's parameters (nn.RNN, nn.LSTM, nn.GRU,
+ * one layer: weight_ih_l0 [G H, F], weight_hh_l0 [G H, H], bias_ih_l0,
+ * bias_hh_l0, in that order).  The input projection of every step is one
+ * product over T*B columns; the scan runs the recurrence. */
+static void lower_recurrent(Lower *L, Layer *l) {
+  IR *ir = L->ir;
+  int x = L->y[l->inputs[0]->order];
+  int H = l->units, GH = ir_gates(l->kind) * H, F = (int)ir_feat(ir, x);
+  Shape wih = {.ndim = 2, .dims = {GH, F}}, whh = {.ndim = 2, .dims = {GH, H}};
+  int w_ih = param_(L, l, "weight_ih_l0", wih, l->init, true);
+  int w_hh = param_(L, l, "weight_hh_l0", whh, l->init, true);
+  int in[3] = {x, w_ih, -1}, nin = 2;
+  int b_hh = -1;
+  if (l->bias) {
+    in[nin++] = param_(L, l, "bias_ih_l0", vec(GH), l->bias_init, false);
+    b_hh = param_(L, l, "bias_hh_l0", vec(GH), l->bias_init, false);
+  }
+  char *gname = xasprintf("%s_gx", l->name);
+  int gx = ir_op(ir, OP_LINEAR, PASS_FWD, l, gname, A_ACT, in, nin);
+  free(gname);
+  int sin[3] = {gx, w_hh, b_hh};
+  char *hname = l->ret_seq ? xstrdup(l->name) : xasprintf("%s_seq", l->name);
+  int h = ir_op(ir, OP_SCAN, PASS_FWD, l, hname, A_ACT, sin, b_hh >= 0 ? 3 : 2);
+  free(hname);
+  /* what the scan writes besides h: the gates the backward pass needs,
+   * the state it started from, the state it carries */
+  int T = ir->vals[h]->steps;
+  Shape sh = vec(H);
+  char *n;
+  if (l->kind != LAYER_RNN) {
+    ir_aux(ir, n = xasprintf("%s_gates", l->name), true,
+           (Shape){.ndim = 2, .dims = {T, 4 * H}}, T);
+    free(n);
+  }
+  if (l->kind == LAYER_LSTM) {
+    ir_aux(ir, n = xasprintf("%s_c", l->name), true, (Shape){.ndim = 2, .dims = {T, H}}, T);
+    free(n);
+  }
+  ir_aux(ir, n = xasprintf("%s_h0", l->name), true, sh, 0);
+  free(n);
+  if (l->kind == LAYER_LSTM) {
+    ir_aux(ir, n = xasprintf("%s_c0", l->name), true, sh, 0);
+    free(n);
+  }
+  ir_aux(ir, n = xasprintf("%s_state_h", l->name), true, sh, 0)->persist = l->stateful;
+  free(n);
+  if (l->kind == LAYER_LSTM) {
+    ir_aux(ir, n = xasprintf("%s_state_c", l->name), true, sh, 0)->persist = l->stateful;
+    free(n);
+  }
+  L->y[l->order] = l->ret_seq ? h : ir_op(ir, OP_LAST, PASS_FWD, l, l->name, A_ACT, &h, 1);
 }
 
 static void lower_pool(Lower *L, Layer *l) {
@@ -156,7 +220,11 @@ IR *lower_model(Model *m) {
     switch (l->kind) {
     case LAYER_INPUT:
       ir->input = L.y[i] = ir_value(ir, l->name, A_ACT, true, l->shape, l)->id;
+      ir->vals[ir->input]->steps = l->steps;
       break;
+    case LAYER_RNN:
+    case LAYER_LSTM:
+    case LAYER_GRU: lower_recurrent(&L, l); break;
     case LAYER_DENSE: lower_dense(&L, l); break;
     case LAYER_FLATTEN: lower_flatten(&L, l); break;
     case LAYER_CONV: lower_conv(&L, l); break;

@@ -34,6 +34,8 @@ static void mark_dead(IR *ir) {
       used[op->out] = 1;
     for (int k = 0; k < op->nin; k++)
       used[op->in[k]] = 1;
+    for (int k = 0; k < op->naux; k++)
+      used[op->aux[k]] = 1;
   }
   for (int i = 0; i < ir->nvals; i++) {
     Value *v = ir->vals[i];
@@ -65,8 +67,8 @@ static Life *lifetimes(IR *ir, int *ngroups) {
     Op *op = &ir->ops[i];
     if (i == 0 || op->pass != ir->ops[i - 1].pass || op->layer != ir->ops[i - 1].layer)
       g++;
-    for (int k = -1; k < op->nin; k++) {
-      int v = k < 0 ? op->out : op->in[k];
+    for (int k = -1 - op->naux; k < op->nin; k++) {
+      int v = k == -1 ? op->out : k < -1 ? op->aux[-2 - k] : op->in[k];
       if (v < 0)
         continue;
       v = base_of(ir, v);
@@ -81,6 +83,10 @@ static Life *lifetimes(IR *ir, int *ngroups) {
     if (ir->vals[i]->from_batch)
       life[i].born = -1;
   life[base_of(ir, ir->output)].dies = *ngroups;
+  /* carried state lives from one step into the next: always */
+  for (int i = 0; i < ir->nvals; i++)
+    if (ir->vals[i]->persist)
+      life[i] = (Life){-1, *ngroups, 0};
   return life;
 }
 

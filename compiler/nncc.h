@@ -368,6 +368,13 @@ typedef struct Value {
                       the batch rows, so its transpose op emits no code */
   bool row_major; /* batched, stored [B][features] (a transpose's output);
                      other batched values are [features][B] */
+  /* A sequence: shape (T, F), T = steps time steps of F features, stored
+   * with time folded into the columns, [F][T][B] (a row-major value:
+   * [T][B][F]), so every per-step op is the plain op over T*B columns.
+   * 0 when the value is not a sequence. */
+  int steps;
+  bool persist; /* a recurrent layer's carried state: lives across steps,
+                   shares storage with nothing, zeroed by reset() */
 } Value;
 
 typedef enum {
@@ -379,7 +386,8 @@ typedef enum {
 
 typedef enum { PASS_FWD, PASS_LOSS, PASS_BWD, PASS_UPD } Pass;
 
-#define MAX_OP_IN 4
+#define MAX_OP_IN 8
+#define MAX_OP_AUX 6
 typedef struct Op {
   OpKind kind;
   int out;              /* value id, -1 for none */
@@ -392,6 +400,10 @@ typedef struct Op {
   bool fused;           /* linear, conv2d: act is applied in its store (fuse.c) */
   Geo geo;              /* conv2d, pools and their gradients, im2col */
   double alpha;         /* leaky_relu slope; momentum for sgd */
+  /* Further values the op writes besides `out` (scan, scan_grad: the
+   * saved gates, the initial and carried states, scratch). */
+  int aux[MAX_OP_AUX];
+  int naux;
 } Op;
 
 typedef struct IR IR;
@@ -442,6 +454,23 @@ void ir_print(FILE *out, IR *ir, const char *stage);
 void ir_verify(IR *ir, const char *after);
 char *ir_shape_str(IR *ir, int v, char *buf, size_t n); /* "(B,256)" */
 long ir_numel(IR *ir, int v); /* per row if batched */
+/* A sequence value's steps, at least 1; its features per step; the
+ * columns it has in storage (B * steps). */
+int ir_steps(IR *ir, int v);
+long ir_feat(IR *ir, int v);
+long ir_cols(IR *ir, int v);
+/* Gate blocks of a recurrent cell: rnn 1, lstm 4, gru 3. */
+int ir_gates(LayerKind k);
+/* What a scan op writes besides h, by role (-1: the cell has none):
+ * gates (T, 4H): lstm i, f, g, o / gru r, z, n, w_hn h + b_hn, after their
+ * activations; c (T, H): lstm cell states; h0, c0: the state the window
+ * started from; state_h, state_c: the running (carried) state. */
+typedef struct ScanAux {
+  int gates, c, h0, c0, state_h, state_c;
+} ScanAux;
+ScanAux ir_scan_aux(const Op *op);
+/* Add a value written by the op appended last, besides its output. */
+Value *ir_aux(IR *ir, const char *name, bool batched, Shape s, int steps);
 
 /* ---------------------------------------------------------------- lower.c */
 /* Layers → forward IR ops, the loss, and the output/target values. */

@@ -18,6 +18,8 @@ OP(SOFTMAX,   "softmax",   1,  shape_same,      emit_softmax,   grad_softmax,   
 OP(CONV2D,    "conv2d",    -1, shape_conv,      emit_conv2d,    grad_conv2d,    "y[oh,ow,oc] = sum w[oc,ic,kh,kw] x[oh*sh+kh-pt, ow*sw+kw-pl, ic] (+ b[oc]), then act if fused")
 OP(MAXPOOL,   "maxpool",   1,  shape_pool,      emit_maxpool,   grad_maxpool,   "y[oh,ow,c] = max of x over the window (padding never wins)")
 OP(AVGPOOL,   "avgpool",   1,  shape_pool,      emit_avgpool,   grad_avgpool,   "y[oh,ow,c] = sum of x over the window / (kh kw) (padding counts as 0)")
+OP(SCAN,      "scan",      -1, shape_scan,      emit_scan,      grad_scan,      "h[t] = cell(gx[t] + w_hh h[t-1] (+ b_hh)) for t < T (rnn, lstm, gru: PyTorch's equations); inputs gx = x w_ih^T + b_ih, w_hh [, b_hh]")
+OP(LAST,      "last",      1,  shape_last,      emit_last,      grad_last,      "y[B,H] = h[T-1]: the last step of a sequence")
 /* losses: out is the mean loss (a scalar); they also count correct rows */
 OP(CE_SOFTMAX,  "ce_softmax",  3, shape_loss_ce,  emit_ce_softmax,  grad_ce_softmax,  "mean_b lse(z[b,:]) - z[b,c_b]; inputs z, p = softmax(z), class")
 OP(BCE_SIGMOID, "bce_sigmoid", 3, shape_loss_bce, emit_bce_sigmoid, grad_bce_sigmoid, "mean max(z,0) - t z + log1p(exp(-|z|)); inputs z, p = sigmoid(z), t")
@@ -38,5 +40,8 @@ OP(CONV2D_DW,    "conv2d_dw",    2, shape_conv_dw,   emit_conv2d_dw,    grad_non
 OP(CHANNEL_SUM,  "channel_sum",  1, shape_chan_sum,  emit_channel_sum,  grad_none, "db[oc] = sum over pixels and rows of dy[p,oc][b]")
 OP(MAXPOOL_GRAD, "maxpool_grad", 3, shape_pool_grad, emit_maxpool_grad, grad_none, "dx: each dy to the first maximum of its window (scan order kh, kw); inputs dy, x, y")
 OP(AVGPOOL_GRAD, "avgpool_grad", 1, shape_pool_grad, emit_avgpool_grad, grad_none, "dx: each dy / (kh kw) to every input of its window")
+OP(SCAN_GRAD,  "scan_grad",  -1, shape_scan_grad, emit_scan_grad,  grad_none, "dgx[t] for t = T-1 .. 0 (backpropagation through time); inputs dh, h, w_hh, h0 [, saved gates [, c, c0]]")
+OP(LAST_GRAD,  "last_grad",  2,  shape_last_grad, emit_last_grad,  grad_none, "dh[t] = dy at t = T-1, 0 before; inputs dy, h")
+OP(SHIFT_T,    "shift_t",    2,  shape_shift_t,   emit_shift_t,    grad_none, "hp[(t,b)][k] = h[t-1][k][b] (h0 at t = 0), row-major: what matmul_tn reads for dw_hh; inputs h, h0")
 /* update */
 OP(SGD, "sgd", -1, shape_none, emit_sgd, grad_none, "v = mu v + (g + wd w); w -= lr v (mu = 0: w -= lr (g + wd w)); inputs w, g [, v]")

@@ -15,7 +15,7 @@ NUMERIC_ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=
 
 $(filter-out $(BUILD)/tests/test_rt_%,$(UNIT_BIN)): tests/unit/nncc_test.h tests/unit/trainer_harness.h
 $(BUILD)/tests/test_rt_main $(BUILD)/tests/test_rt_ckpt: tests/unit/tmpdir.h
-$(BUILD)/tests/test_emit $(BUILD)/tests/test_conv: $(BUILD)/libnnrt.a
+$(BUILD)/tests/test_emit $(BUILD)/tests/test_conv $(BUILD)/tests/test_seq: $(BUILD)/libnnrt.a
 
 .PHONY: numeric numeric-clang numeric-asan numeric-openmp
 numeric: $(BUILD)/nncc $(BUILD)/libnnrt.a

@@ -26,8 +26,12 @@
  *   nb
  *   every parameter's values, in descriptor order (PyTorch layout)
  *   x: nb * in_dim values
- *   targets: nb class indices (CLASS), nb * ydim values (REAL), none else
+ *   targets: nb * ncls class indices (CLASS), nb * ydim values (REAL), none else
  *   steps lr: how many update() calls after backward, and the rate
+ *   optionally W, then W - 1 more x blocks: after the first window (with
+ *     its targets, backward and updates), forward on each further window
+ *     without targets, as the next batch (a stateful model carries its
+ *     state into it), and print its output
  * Output, one item a line, doubles with 17 digits:
  *   loss L / correct C / output v... / grad NAME v... (per parameter) /
  *   param NAME v... (per parameter, after the updates) */
@@ -69,15 +73,16 @@ static const char driver_src[] =
     "  int32_t *cls = NULL;\n"
     "  for (int i = 0; i < nb * m->in_dim; i++) x[i] = (float)rd(f);\n"
     "  if (m->target == NN_TARGET_CLASS) {\n"
-    "    cls = calloc((size_t)nb, sizeof *cls);\n"
-    "    for (int i = 0; i < nb; i++) cls[i] = (int32_t)rd(f);\n"
+    "    int nc = nb * (m->ncls > 0 ? m->ncls : 1);\n"
+    "    cls = calloc((size_t)nc, sizeof *cls);\n"
+    "    for (int i = 0; i < nc; i++) cls[i] = (int32_t)rd(f);\n"
     "  } else if (m->target == NN_TARGET_REAL) {\n"
     "    y = calloc((size_t)nb * (size_t)m->ydim, sizeof *y);\n"
     "    for (int i = 0; i < nb * m->ydim; i++) y[i] = (float)rd(f);\n"
     "  }\n"
     "  int steps = (int)rd(f);\n"
-    "  double lr = rd(f), correct = 0;\n"
-    "  fclose(f);\n"
+    "  double lr = rd(f), correct = 0, wd;\n"
+    "  int windows = fscanf(f, \"%lf\", &wd) == 1 ? (int)wd : 1;\n"
     "  double loss = m->forward(&c, x, cls, y, nb, &correct);\n"
     "  m->output(&c, nb, out);\n"
     "  m->backward(&c, cls, y, nb);\n"
@@ -87,6 +92,15 @@ static const char driver_src[] =
     "  dump(\"grad\", m, c.grads);\n"
     "  for (int s = 0; s < steps; s++) m->update(&c, lr);\n"
     "  dump(\"param\", m, c.params);\n"
+    "  for (int w = 1; w < windows; w++) {\n"
+    "    for (int i = 0; i < nb * m->in_dim; i++) x[i] = (float)rd(f);\n"
+    "    m->forward(&c, x, NULL, NULL, nb, NULL);\n"
+    "    m->output(&c, nb, out);\n"
+    "    printf(\"output\");\n"
+    "    for (int i = 0; i < nb * m->out_dim; i++) printf(\" %.17g\", (double)out[i]);\n"
+    "    printf(\"\\n\");\n"
+    "  }\n"
+    "  fclose(f);\n"
     "  nn_ctx_free(&c);\n"
     "  free(x); free(y); free(out); free(cls);\n"
     "  return 0;\n"
@@ -167,7 +181,9 @@ typedef struct Vec {
 
 typedef struct Result {
   double loss, correct;
-  Vec output;
+  Vec output;     /* of the first window */
+  Vec outputs[4]; /* of every window */
+  int nout;
   Vec grad[8], param[8];
   int ngrad, nparam;
 } Result;
@@ -215,14 +231,15 @@ static Result run_model(const char *name, const char *model, const char *input) 
       r.loss = strtod(line + 5, NULL);
     else if (!strncmp(line, "correct ", 8))
       r.correct = strtod(line + 8, NULL);
-    else if (!strncmp(line, "output", 6))
-      read_vec(line, &r.output);
+    else if (!strncmp(line, "output", 6) && r.nout < 4)
+      read_vec(line, &r.outputs[r.nout++]);
     else if (!strncmp(line, "grad ", 5) && r.ngrad < 8)
       read_vec(line, &r.grad[r.ngrad++]);
     else if (!strncmp(line, "param ", 6) && r.nparam < 8)
       read_vec(line, &r.param[r.nparam++]);
   }
   fclose(f);
+  r.output = r.outputs[0];
   free(cfile);
   free(exe);
   free(in);
@@ -230,7 +247,7 @@ static Result run_model(const char *name, const char *model, const char *input) 
   return r;
 }
 
-static const Vec *get(const Vec *vs, int n, const char *name) {
+static __attribute__((unused)) const Vec *get(const Vec *vs, int n, const char *name) {
   for (int i = 0; i < n; i++)
     if (!strcmp(vs[i].name, name))
       return &vs[i];
