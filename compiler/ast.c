@@ -209,7 +209,10 @@ void ast_print_stmt(FILE *out, const Stmt *s) {
   if (s->name) fprintf(out, " %s", s->name);
   switch (s->kind) {
   case ST_MODEL: break;
-  case ST_INPUT: print_dims(out, s); break;
+  case ST_INPUT: /* input x[3], or input x : int[64, 96] */
+    if (s->type) fprintf(out, " %s", s->type);
+    print_dims(out, s);
+    break;
   case ST_LABEL:
     fprintf(out, " %s", s->type ? s->type : "?");
     print_dims(out, s);

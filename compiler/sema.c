@@ -14,23 +14,29 @@
 
 #define COUNT(a) ((int)(sizeof(a) / sizeof(a)[0]))
 
-static const char *const layer_ops[] = {"dense", "flatten", "conv2d", "maxpool", "avgpool"};
-static const LayerKind layer_kinds[] = {LAYER_DENSE, LAYER_FLATTEN, LAYER_CONV, LAYER_MAXPOOL,
-                                        LAYER_AVGPOOL};
+static const char *const layer_ops[] = {"dense",   "flatten", "conv2d", "maxpool",
+                                        "avgpool", "rnn",     "lstm",   "gru"};
+static const LayerKind layer_kinds[] = {LAYER_DENSE,   LAYER_FLATTEN, LAYER_CONV,
+                                        LAYER_MAXPOOL, LAYER_AVGPOOL, LAYER_RNN,
+                                        LAYER_LSTM,    LAYER_GRU};
 static const char *const loss_names_[] = {"mse", "binary_cross_entropy", "cross_entropy"};
 static const char *const dense_keys[] = {"activation", "bias", "init", "bias_init", "in_features"};
 static const char *const conv_keys[] = {"activation", "bias", "init", "bias_init", "kernel",
                                         "stride", "padding"};
 static const char *const pool_keys[] = {"kernel", "stride", "padding"};
+/* rnn, lstm, gru; lstm and gru reject `activation` with a message of its own */
+static const char *const rnn_keys[] = {"activation", "return", "stateful", "bias",
+                                       "init",       "bias_init", "in_features"};
 static const char *const data_keys[] = {"train", "test", "scale"};
 static const char *const train_keys[] = {"optimizer", "batch", "epochs", "shuffle", "seed",
-                                         "weight_decay"};
+                                         "weight_decay", "clip"};
 static const char *const sgd_keys[] = {"lr", "momentum"};
 static const char *const csv_keys[] = {"label", "header"};
+static const char *const series_keys[] = {"header"};
 static const char *const init_names[] = {"zeros",          "uniform",      "normal",
                                          "xavier",         "he",           "xavier_uniform",
                                          "xavier_normal",  "he_uniform",   "he_normal"};
-static const char *const source_kinds[] = {"csv", "idx"};
+static const char *const source_kinds[] = {"csv", "idx", "text", "series"};
 static const char *const optimizers[] = {"sgd"};
 
 static const char *const all_act_names[] = {
@@ -43,7 +49,8 @@ static const char *const all_act_names[] = {
 const char *loss_name(LossKind k) { return loss_names_[k]; }
 
 const char *layer_kind_name(LayerKind k) {
-  static const char *const n[] = {"input", "dense", "flatten", "conv2d", "maxpool", "avgpool"};
+  static const char *const n[] = {"input",   "dense", "flatten", "conv2d", "maxpool",
+                                  "avgpool", "rnn",   "lstm",    "gru"};
   return n[k];
 }
 
@@ -253,6 +260,8 @@ typedef struct Sema {
   int npending, pcap;
   Stmt *first[ST_TRAIN + 1]; /* first statement of each kind */
   const char *loss_out, *loss_target; /* names, resolved after all statements */
+  Loc shuffle_loc; /* of the value of `shuffle = ...`; line 0 when not given */
+  bool decl_errors;  /* in the input, the label or the loss's names */
 } Sema;
 
 static Name *lookup(Sema *s, const char *name) {
@@ -333,18 +342,46 @@ static Shape dims_shape(const Stmt *st) {
   return sh;
 }
 
+static const char *const value_types[] = {"int", "real"};
+
+/* "unknown WHAT type 'x' (expected 'int' for INTS or 'real' for values)" */
+static void unknown_type(const Stmt *st, const char *what, const char *ints) {
+  const char *near = closest_word(st->type, value_types, 2);
+  error_at(st->type_loc, "unknown %s type '%s' (expected 'int' for %s or 'real' for values)%s%s%s",
+           what, st->type, ints, near ? ", did you mean '" : "", near ? near : "",
+           near ? "'?" : "");
+}
+
+/* input x[d...], input x : real[d...], input x : int[T, V] (token ids) */
 static void sema_input(Sema *s, Stmt *st) {
-  if (s->m->input) {
-    error_at(st->loc, "a model has one input; '%s' is already the input", s->m->input->name);
-    note_at(s->m->input->name_loc, "'%s' is declared here", s->m->input->name);
+  Model *m = s->m;
+  if (m->input) {
+    error_at(st->loc, "a model has one input; '%s' is already the input", m->input->name);
+    note_at(m->input->name_loc, "'%s' is declared here", m->input->name);
     define(s, st->name, st->name_loc, N_INPUT, NULL); /* known, so no follow-on errors */
     return;
   }
+  int before = diag_errors();
+  int t = st->type ? find_word(st->type, value_types, 2) : 1;
+  if (t < 0)
+    unknown_type(st, "input", "token ids");
   check_dims(st, "input");
   Layer *l = new_layer(s, LAYER_INPUT, st);
   l->shape = dims_shape(st);
-  s->m->input = l;
+  m->input = l;
   define(s, st->name, st->name_loc, N_INPUT, l);
+  if (t != 0 || diag_errors() > before)
+    return;
+  if (st->ndims != 2)
+    error_at(st->dims_loc, "a token input is int[T, V]: T token ids per sample from a "
+             "vocabulary of V tokens");
+  else if (st->dims[1] < 2)
+    error_at(st->dim_locs[1], "a token input needs a vocabulary of at least 2 tokens, got %d",
+             st->dims[1]);
+  else {
+    m->input_tokens = true;
+    m->vocab = st->dims[1];
+  }
 }
 
 static void sema_label(Sema *s, Stmt *st) {
@@ -355,17 +392,13 @@ static void sema_label(Sema *s, Stmt *st) {
     define(s, st->name, st->name_loc, N_LABEL, NULL);
     return;
   }
-  static const char *const types[] = {"int", "real"};
   define(s, st->name, st->name_loc, N_LABEL, NULL);
   m->has_label = true;
   m->label_name = st->name;
   m->label_loc = st->name_loc;
-  int t = find_word(st->type, types, 2);
+  int t = find_word(st->type, value_types, 2);
   if (t < 0) {
-    const char *near = closest_word(st->type, types, 2);
-    error_at(st->type_loc, "unknown label type '%s' (expected 'int' for class indices or 'real' "
-             "for values)%s%s%s", st->type, near ? ", did you mean '" : "", near ? near : "",
-             near ? "'?" : "");
+    unknown_type(st, "label", "class indices");
     return;
   }
   int before = diag_errors();
@@ -374,13 +407,17 @@ static void sema_label(Sema *s, Stmt *st) {
   if (diag_errors() > before)
     return;
   if (t == 0) {
-    if (st->ndims != 1)
-      error_at(st->dims_loc, "a class label is int[K], with one dimension K, the number of "
-               "classes");
-    else if (st->dims[0] < 2)
-      error_at(st->dims_loc, "a class label needs at least 2 classes, got %d", st->dims[0]);
-    else
-      m->nclasses = st->dims[0];
+    /* int[K]: one class index per sample; int[T, K]: one for each of T steps */
+    int k = st->dims[st->ndims - 1];
+    if (st->ndims > 2)
+      error_at(st->dims_loc, "a class label is int[K] (K classes) or int[T, K] (a class for each "
+               "of T steps), not of %d dimensions", st->ndims);
+    else if (k < 2)
+      error_at(st->dims_loc, "a class label needs at least 2 classes, got %d", k);
+    else {
+      m->nclasses = k;
+      m->label_steps = st->ndims == 2 ? st->dims[0] : 0;
+    }
   } else {
     m->label_shape = dims_shape(st);
   }
@@ -544,18 +581,77 @@ static void sema_window(Layer *l, const Expr *call) {
   }
 }
 
+/* The activation of an rnn: tanh (the default) or relu.  lstm and gru
+ * have none to choose. */
+static void sema_rnn_activation(Layer *l, const Expr *call, const Expr *e) {
+  static const char *const rnn_acts[] = {"tanh", "relu"};
+  if (l->kind != LAYER_RNN) {
+    const Arg *key = NULL;
+    for (int i = 0; i < call->nargs && !key; i++)
+      if (call->args[i].key && !strcmp(call->args[i].key, "activation"))
+        key = &call->args[i];
+    error_at(key->key_loc, "%s has fixed gates (sigmoid and tanh); 'activation' is for rnn",
+             call->str);
+    return;
+  }
+  const char *name = e->kind == EX_IDENT || e->kind == EX_CALL ? e->str : NULL;
+  if (!name) {
+    error_at(e->loc, "activation must be a name like relu, got %s", expr_kind_desc(e));
+    return;
+  }
+  int k = find_word(name, rnn_acts, COUNT(rnn_acts));
+  if (k < 0 && find_word(name, all_act_names, COUNT(all_act_names)) >= 0)
+    error_at(name_loc(e->loc, name), "the activation of an rnn is tanh or relu, got '%s'", name);
+  else if (k < 0)
+    unknown_word(e->loc, "activation", name, rnn_acts, COUNT(rnn_acts));
+  else if (e->kind == EX_CALL)
+    error_at(e->loc, "activation '%s' takes no arguments", name);
+  else
+    l->act = k == 0 ? ACT_TANH : ACT_RELU;
+}
+
+/* return = sequence | last, stateful = BOOL of rnn, lstm, gru */
+static void sema_recurrent_keys(Layer *l, const Expr *call) {
+  const Arg *a = call->args;
+  int n = call->nargs;
+  const Expr *e;
+  if ((e = key_arg(a, n, "return"))) {
+    static const char *const rets[] = {"sequence", "last"};
+    l->ret_loc = e->loc;
+    int k = e->kind == EX_IDENT ? find_word(e->str, rets, COUNT(rets)) : -1;
+    if (e->kind != EX_IDENT)
+      error_at(e->loc, "'return' must be sequence (every step's output) or last (the last "
+               "step's), got %s", expr_kind_desc(e));
+    else if (k < 0)
+      unknown_word(e->loc, "'return' value", e->str, rets, COUNT(rets));
+    else
+      l->ret_seq = k == 0;
+  }
+  if ((e = key_arg(a, n, "stateful"))) {
+    l->stateful_loc = e->loc;
+    bool_val(e, "'stateful'", &l->stateful);
+  }
+}
+
 static void sema_dense_keys(Layer *l, const Expr *call) {
   const Arg *a = call->args;
   int n = call->nargs;
-  bool conv = l->kind == LAYER_CONV;
-  if (!check_keys(a, n, call->str, conv ? conv_keys : dense_keys,
-                  conv ? COUNT(conv_keys) : COUNT(dense_keys)))
+  bool conv = l->kind == LAYER_CONV, rec = layer_is_recurrent(l->kind);
+  const char *const *keys = conv ? conv_keys : rec ? rnn_keys : dense_keys;
+  int nkeys = conv ? COUNT(conv_keys) : rec ? COUNT(rnn_keys) : COUNT(dense_keys);
+  if (!check_keys(a, n, call->str, keys, nkeys))
     return;
   if (conv)
     sema_window(l, call);
   const Expr *e;
-  if ((e = key_arg(a, n, "activation")))
-    sema_activation(l, e);
+  if ((e = key_arg(a, n, "activation"))) {
+    if (rec)
+      sema_rnn_activation(l, call, e);
+    else
+      sema_activation(l, e);
+  }
+  if (rec)
+    sema_recurrent_keys(l, call);
   if ((e = key_arg(a, n, "bias")))
     bool_val(e, "'bias'", &l->bias);
   if ((e = key_arg(a, n, "init"))) {
@@ -672,6 +768,14 @@ static void sema_layer(Sema *s, Stmt *st) {
   } else {
     bool conv = l->kind == LAYER_CONV;
     const char *what = conv ? "the number of filters" : "the number of units";
+    if (layer_is_recurrent(l->kind)) {
+      /* the defaults of PyTorch's nn.RNN, nn.LSTM, nn.GRU: tanh, every
+       * step's output; weights and biases uniform(-1/sqrt(H), 1/sqrt(H))
+       * (resolved by shape.c once H is known to be valid) */
+      l->act = ACT_TANH;
+      l->ret_seq = true;
+      l->bias_init = (Init){INIT_UNIFORM, 0, 0, NULL};
+    }
     if (rest == 0) {
       error_at(name_loc(call->loc, call->str), "%s needs %s, e.g. %s(%s, %d)", call->str, what,
                call->str, input ? input->val->str : "h1", conv ? 16 : 128);
@@ -720,8 +824,9 @@ static void sema_loss(Sema *s, Stmt *st) {
 
 static bool sema_source(const Expr *e, const char *key, DataSrc *src) {
   if (e->kind != EX_CALL) {
-    error_at(e->loc, "'%s' must be a data source: csv(\"file.csv\", label = 4) or "
-             "idx(\"images.gz\", \"labels.gz\")", key);
+    error_at(e->loc, "'%s' must be a data source: csv(\"file.csv\", label = 4), "
+             "idx(\"images.gz\", \"labels.gz\"), text(\"file.txt\") or "
+             "series(\"file.csv\")", key);
     return false;
   }
   int k = find_word(e->str, source_kinds, COUNT(source_kinds));
@@ -753,6 +858,30 @@ static bool sema_source(const Expr *e, const char *key, DataSrc *src) {
       else
         src->label_col = (int)v;
     }
+    const Expr *hdr = key_arg(e->args, e->nargs, "header");
+    if (hdr)
+      bool_val(hdr, "'header'", &src->header);
+    return true;
+  }
+  if (k == 2 || k == 3) { /* text("file.txt"), series("file.csv", header = false) */
+    bool text = k == 2;
+    src->kind = text ? SRC_TEXT : SRC_SERIES;
+    src->label_col = -1;
+    src->header = false;
+    if (!check_keys(e->args, e->nargs, e->str, text ? NULL : series_keys,
+                    text ? 0 : COUNT(series_keys)))
+      return false;
+    if (npos != 1) {
+      if (text)
+        error_at(e->loc, "text takes one path: text(\"file.txt\")");
+      else
+        error_at(e->loc, "series takes one path and keys: series(\"file.csv\", header = "
+                 "false)");
+      return false;
+    }
+    if (!str_val(positional(e->args, e->nargs, 0)->val, text ? "the path of text" :
+                 "the path of series", &src->path))
+      return false;
     const Expr *hdr = key_arg(e->args, e->nargs, "header");
     if (hdr)
       bool_val(hdr, "'header'", &src->header);
@@ -819,7 +948,8 @@ static void sema_optimizer(Model *m, const Expr *e) {
     error_at(v->loc, "'momentum' must be in [0, 1), got %g", m->momentum);
 }
 
-static void sema_train_entry(Model *m, const char *key, const Expr *e) {
+static void sema_train_entry(Sema *s, const char *key, const Expr *e) {
+  Model *m = s->m;
   double v;
   if (!strcmp(key, "optimizer")) {
     sema_optimizer(m, e);
@@ -828,7 +958,8 @@ static void sema_train_entry(Model *m, const char *key, const Expr *e) {
   } else if (!strcmp(key, "epochs")) {
     pos_int(e, "'epochs'", &m->epochs);
   } else if (!strcmp(key, "shuffle")) {
-    bool_val(e, "'shuffle'", &m->shuffle);
+    if (bool_val(e, "'shuffle'", &m->shuffle))
+      s->shuffle_loc = e->loc;
   } else if (!strcmp(key, "seed")) {
     if (!const_num(e, "'seed'", &v))
       return;
@@ -845,13 +976,20 @@ static void sema_train_entry(Model *m, const char *key, const Expr *e) {
       error_at(e->loc, "'weight_decay' must be >= 0, got %g", v);
     else
       m->weight_decay = v;
+  } else if (!strcmp(key, "clip")) {
+    if (!const_num(e, "'clip'", &v))
+      return;
+    if (!(v > 0 && isfinite(v)))
+      error_at(e->loc, "'clip' must be a positive number, got %g", v);
+    else
+      m->clip = v;
   }
 }
 
 static void sema_train(Sema *s, Stmt *st) {
   for (int i = 0; i < st->nentries; i++)
     if (check_key(st->entries, i, "the train block", train_keys, COUNT(train_keys)))
-      sema_train_entry(s->m, st->entries[i].key, st->entries[i].val);
+      sema_train_entry(s, st->entries[i].key, st->entries[i].val);
 }
 
 /* ------------------------------------------------------------ resolving */
@@ -932,6 +1070,119 @@ static void resolve_loss(Sema *s) {
   }
 }
 
+/* "int[64, 96]", "real[24, 1]" (an input without a type is real) */
+static const char *decl_str(const Stmt *st, char *buf, size_t n) {
+  size_t k = (size_t)snprintf(buf, n, "%s[", st->type ? st->type : "real");
+  for (int i = 0; i < st->ndims && k < n; i++)
+    k += (size_t)snprintf(buf + k, n - k, "%s%d", i ? ", " : "", st->dims[i]);
+  if (k < n)
+    snprintf(buf + k, n - k, "]");
+  return buf;
+}
+
+/* What the model's label is, for messages: "'y' is int[96]", "the model has
+ * no label", "the loss's target is the input 'x'". */
+static const char *label_desc(Sema *s, char *buf, size_t n) {
+  Model *m = s->m;
+  char d[128];
+  if (m->target_is_input)
+    snprintf(buf, n, "the loss's target is the input '%s'", m->input->name);
+  else if (!m->has_label || !s->first[ST_LABEL])
+    snprintf(buf, n, "the model has no label");
+  else
+    snprintf(buf, n, "'%s' is %s", m->label_name, decl_str(s->first[ST_LABEL], d, sizeof d));
+  return buf;
+}
+
+/* text(...) needs token ids in and the next token out; series(...) windows
+ * of T rows in and the row after them out. */
+static void check_source(Sema *s, const DataSrc *src) {
+  Model *m = s->m;
+  Layer *in = m->input;
+  const Stmt *ist = in->stmt;
+  const char *lname = m->has_label && !m->target_is_input ? m->label_name : "next";
+  char d[128], ld[256];
+  if (src->kind == SRC_TEXT) {
+    if (!m->input_tokens) {
+      error_at(src->loc, "text(...) reads a text as a stream of tokens: the input must be "
+               "token ids, input %s : int[T, V]; '%s' is %s", in->name, in->name,
+               decl_str(ist, d, sizeof d));
+      return;
+    }
+    int T = ist->dims[0], V = ist->dims[1];
+    if (V > 256)
+      error_at(src->loc, "text(...) reads bytes, so a vocabulary has at most 256 tokens; "
+               "'%s' has %d", in->name, V);
+    if (m->target_is_input || !m->label_is_class || m->label_steps != T || m->nclasses != V)
+      error_at(src->loc, "text(...) trains next-token prediction: the label must be the token "
+               "after each step, label %s : int[%d, %d] (the input's T and V); %s", lname, T, V,
+               label_desc(s, ld, sizeof ld));
+  } else if (src->kind == SRC_SERIES) {
+    /* read by a recurrent layer, so a sequence (or a layer's input is
+     * unknown, already an error) */
+    bool read = false;
+    for (int i = 0; i < m->nlayers; i++) {
+      const Layer *l = m->layers[i];
+      read |= l->ninputs && (!l->inputs[0] || (layer_is_recurrent(l->kind) && l->inputs[0] == in));
+    }
+    if (m->input_tokens || ist->ndims != 2 || !read) {
+      error_at(src->loc, "series(...) reads windows of T consecutive rows: the input must be a "
+               "real sequence, input %s[T, F] (T rows of F values) read by rnn, lstm or gru; "
+               "'%s' is %s%s", in->name, in->name, decl_str(ist, d, sizeof d),
+               !m->input_tokens && ist->ndims == 2 ? " and no recurrent layer reads it" : "");
+      return;
+    }
+    /* the target: the first values of the row after the window (all F by
+     * default) */
+    int F = ist->dims[1];
+    long n = m->has_label && !m->label_is_class ? shape_numel(&m->label_shape) : 0;
+    if (m->target_is_input || n < 1 || n > F) {
+      if (F == 1)
+        error_at(src->loc, "series(...) predicts the row after each window: the label must be "
+                 "its value, label %s : real[1]; %s", lname, label_desc(s, ld, sizeof ld));
+      else
+        error_at(src->loc, "series(...) predicts the row after each window: the label is the "
+                 "first 1 to %d of its %d values, label %s : real[%d] for all of them; %s", F, F,
+                 lname, F, label_desc(s, ld, sizeof ld));
+    }
+  }
+}
+
+/* After all statements: the defaults that depend on the data (stateful,
+ * shuffle), what text(...) and series(...) need, and stateful layers
+ * against shuffling. */
+static void check_sequences(Sema *s) {
+  Model *m = s->m;
+  bool text = m->train_src.kind == SRC_TEXT;
+  if (text && !s->shuffle_loc.line)
+    m->shuffle = false; /* a text is a stream: its windows in order */
+  Layer *stateful = NULL;
+  for (int i = 0; i < m->nlayers; i++) {
+    Layer *l = m->layers[i];
+    if (!layer_is_recurrent(l->kind))
+      continue;
+    if (!l->stateful_loc.line)
+      l->stateful = text;
+    if (l->stateful && !stateful)
+      stateful = l;
+  }
+  if (stateful && m->shuffle) {
+    if (s->shuffle_loc.line)
+      error_at(s->shuffle_loc, "shuffle = true breaks the hidden state carried between the "
+               "windows of a stream: set stateful = false on '%s' or shuffle = false",
+               stateful->name);
+    else
+      error_at(stateful->stateful_loc, "'%s' is stateful, which needs the batches in stream "
+               "order, but shuffle is true by default (the data is not text(...)): add shuffle = "
+               "false to the train block, or set stateful = false", stateful->name);
+  }
+  if (!m->input || s->decl_errors)
+    return; /* the input or label is broken: no follow-on errors */
+  check_source(s, &m->train_src);
+  if (m->test_src.kind != m->train_src.kind)
+    check_source(s, &m->test_src);
+}
+
 static void check_sections(Sema *s) {
   Model *m = s->m;
   if (!m->input)
@@ -986,8 +1237,16 @@ Model *sema_check(Program *p) {
       continue;
     switch (st->kind) {
     case ST_MODEL: m->name = xstrdup(st->name); break;
-    case ST_INPUT: sema_input(&s, st); break;
-    case ST_LABEL: sema_label(&s, st); break;
+    case ST_INPUT:
+    case ST_LABEL: {
+      int before = diag_errors();
+      if (st->kind == ST_INPUT)
+        sema_input(&s, st);
+      else
+        sema_label(&s, st);
+      s.decl_errors |= diag_errors() > before;
+      break;
+    }
     case ST_LAYER: sema_layer(&s, st); break;
     case ST_LOSS: sema_loss(&s, st); break;
     case ST_DATA: sema_data(&s, st); break;
@@ -998,8 +1257,12 @@ Model *sema_check(Program *p) {
     m->name = default_name(p->file);
   check_sections(&s);
   resolve_inputs(&s);
-  if (s.loss_out)
+  if (s.loss_out) {
+    int before = diag_errors();
     resolve_loss(&s);
+    s.decl_errors |= diag_errors() > before;
+  }
+  check_sequences(&s);
   if (diag_errors() == 0)
     topo_sort(m);
   free(s.pending);
@@ -1032,16 +1295,38 @@ void model_print(FILE *out, const Model *m) {
     fprintf(out, "layer %-8s %-8s", l->name, layer_kind_name(l->kind));
     for (int k = 0; k < l->ninputs; k++)
       fprintf(out, " %s", l->inputs[k]->name);
+    if (l->kind == LAYER_INPUT && m->input_tokens)
+      fprintf(out, " tokens vocab=%d", m->vocab);
     if (l->kind == LAYER_DENSE)
       fprintf(out, " units=%d act=%s bias=%s init=%s", l->units, act_name(l->act),
               l->bias ? "true" : "false", l->init_given ? l->init.how : "default");
+    if (layer_is_recurrent(l->kind)) {
+      fprintf(out, " units=%d", l->units);
+      if (l->kind == LAYER_RNN)
+        fprintf(out, " act=%s", act_name(l->act));
+      fprintf(out, " return=%s stateful=%s bias=%s init=%s", l->ret_seq ? "sequence" : "last",
+              l->stateful ? "true" : "false", l->bias ? "true" : "false",
+              l->init_given ? l->init.how : "default");
+    }
     if (l->shape.ndim)
       fprintf(out, " -> %s", shape_str(&l->shape, buf, sizeof buf));
+    if (l->steps)
+      fprintf(out, " steps=%d", l->steps);
     fprintf(out, "\n");
   }
-  fprintf(out, "loss %s(%s, %s)\n", loss_name(m->loss), m->loss_out->name,
+  fprintf(out, "loss %s(%s, %s)", loss_name(m->loss), m->loss_out->name,
           m->target_is_input ? m->input->name : m->label_name);
+  if (!m->target_is_input && m->label_steps)
+    fprintf(out, " label_steps=%d classes=%d", m->label_steps, m->nclasses);
+  fprintf(out, "\n");
+  static const char *const srcs[] = {"none", "csv", "idx", "text", "series"};
+  if (m->train_src.kind == SRC_TEXT || m->train_src.kind == SRC_SERIES ||
+      m->test_src.kind == SRC_TEXT || m->test_src.kind == SRC_SERIES)
+    fprintf(out, "data train=%s test=%s\n", srcs[m->train_src.kind], srcs[m->test_src.kind]);
   fprintf(out, "train sgd lr=%g momentum=%g weight_decay=%g batch=%d epochs=%d shuffle=%s "
-          "seed=%llu\n", m->lr, m->momentum, m->weight_decay, m->batch, m->epochs,
+          "seed=%llu", m->lr, m->momentum, m->weight_decay, m->batch, m->epochs,
           m->shuffle ? "true" : "false", (unsigned long long)m->seed);
+  if (m->clip > 0)
+    fprintf(out, " clip=%g", m->clip);
+  fprintf(out, "\n");
 }

@@ -51,9 +51,153 @@ static Init resolve_init(Init in, Act act, long fan_in, long fan_out) {
   return in; /* zeros, uniform(a, b), normal(m, s) as written */
 }
 
-static void infer_dense(Layer *l) {
+/* ---------------------------------------------------------- sequences */
+
+/* "(28, 28, 1)" into buf. */
+static const char *shape_tuple(const Shape *s, char *buf, size_t n) {
+  size_t k = (size_t)snprintf(buf, n, "(");
+  for (int i = 0; i < s->ndim && k < n; i++)
+    k += (size_t)snprintf(buf + k, n - k, "%s%d", i ? ", " : "", s->dims[i]);
+  if (k < n)
+    snprintf(buf + k, n - k, ")");
+  return buf;
+}
+
+/* The first recurrent layer that reads `l`, or NULL. */
+static const Layer *recurrent_reader(const Model *m, const Layer *l) {
+  for (int i = 0; i < m->nlayers; i++)
+    if (layer_is_recurrent(m->layers[i]->kind) && m->layers[i]->inputs[0] == l)
+      return m->layers[i];
+  return NULL;
+}
+
+/* The recurrent layer a sequence comes from (through dense layers applied
+ * per step), or NULL for the input. */
+static const Layer *sequence_origin(const Layer *l) {
+  while (l->kind != LAYER_INPUT && !layer_is_recurrent(l->kind))
+    l = l->inputs[0];
+  return l->kind == LAYER_INPUT ? NULL : l;
+}
+
+/* "'h' is a sequence of 64 steps of 128 features (64x128); use return =
+ * last on 'h' to keep only its last step" and the like, for the errors of
+ * layers that cannot read a sequence. */
+static const char *sequence_desc(const Model *m, const Layer *l, char *buf, size_t n) {
+  char sh[64];
+  int T = l->steps, F = l->shape.dims[1];
+  shape_str(&l->shape, sh, sizeof sh);
+  if (l->kind == LAYER_INPUT && m->input_tokens) {
+    snprintf(buf, n, "'%s' is a sequence of %d tokens (%s, one-hot over %d)", l->name, T, sh, F);
+  } else if (l->kind == LAYER_INPUT) {
+    const Layer *r = recurrent_reader(m, l);
+    snprintf(buf, n, "'%s' is a sequence of %d steps of %d feature%s (%s), as %s '%s' reads it; "
+             "every layer that reads it must be recurrent (rnn, lstm or gru)", l->name, T, F,
+             F == 1 ? "" : "s", sh, layer_kind_name(r->kind), r->name);
+  } else {
+    const Layer *o = sequence_origin(l);
+    snprintf(buf, n, "'%s' is a sequence of %d steps of %d feature%s (%s)%s%s%s", l->name, T, F,
+             F == 1 ? "" : "s", sh, o ? "; use return = last on '" : "", o ? o->name : "",
+             o ? "' to keep only its last step" : "");
+  }
+  return buf;
+}
+
+/* flatten, conv2d, maxpool, avgpool read no sequence. */
+static bool reject_sequence(const Model *m, const Layer *l) {
+  const Layer *in = l->inputs[0];
+  if (!in->steps)
+    return false;
+  char buf[512];
+  error_at(l->input_locs[0], "%s of a sequence is not supported: %s", layer_kind_name(l->kind),
+           sequence_desc(m, in, buf, sizeof buf));
+  return true;
+}
+
+/* The gate blocks of a recurrent cell: rnn 1, lstm 4 (i, f, g, o), gru 3
+ * (r, z, n), in PyTorch's order. */
+static long gate_blocks(LayerKind k) { return k == LAYER_RNN ? 1 : k == LAYER_LSTM ? 4 : 3; }
+
+/* The default initialization of rnn, lstm and gru: PyTorch's, every weight
+ * and bias uniform(-1/sqrt(H), 1/sqrt(H)). */
+static Init pytorch_recurrent_init(int H) {
+  double k = 1 / sqrt((double)H);
+  return (Init){INIT_UNIFORM, -k, k, "uniform(+-1/sqrt(H))"};
+}
+
+/* rnn, lstm, gru over (T, F): (T, H) for return = sequence, (H) for
+ * return = last.  PyTorch's parameters with G = 1, 4, 3 gate blocks:
+ * weight_ih [G*H, F], weight_hh [G*H, H], bias_ih [G*H], bias_hh [G*H]. */
+static void infer_recurrent(Model *m, Layer *l) {
+  Layer *in = l->inputs[0];
+  const char *op = layer_kind_name(l->kind);
+  char buf[64];
+  if (!in->steps) {
+    char hint[160] = "";
+    if (in->kind == LAYER_INPUT)
+      snprintf(hint, sizeof hint, "; a real sequence input is input %s[T, F]", in->name);
+    else if (layer_is_recurrent(in->kind))
+      snprintf(hint, sizeof hint, "; '%s' has return = last: give it return = sequence",
+               in->name);
+    error_at(l->input_locs[0], "'%s': %s reads a sequence (T, F), gets %s from '%s'%s", l->name,
+             op, shape_tuple(&in->shape, buf, sizeof buf), in->name, hint);
+    return;
+  }
+  int T = in->steps, F = in->shape.dims[1], H = l->units;
+  long G = gate_blocks(l->kind);
+  double nw = (double)G * H * ((double)F + H);
+  if (nw > 2147483647.0) {
+    error_at(l->name_loc, "layer '%s' would have %.0f weights (%ld x %d x (%d + %d)); at most "
+             "2147483647 are supported", l->name, nw, G, H, F, H);
+    return;
+  }
+  if (l->in_features && l->in_features != F)
+    error_at(l->in_features_loc, "layer '%s' expects input of %d features, '%s' gives %d per "
+             "step", l->name, l->in_features, in->name, F);
+  if (l->ret_seq) {
+    l->shape = (Shape){.ndim = 2, .dims = {T, H}};
+    l->steps = T;
+  } else {
+    l->shape = (Shape){.ndim = 1, .dims = {H}};
+    l->steps = 0;
+  }
+  l->nparams = G * H * F + G * H * H + (l->bias ? 2 * G * H : 0);
+  /* he and xavier as for one dense layer per gate over [x_t, h_t-1]:
+   * fan_in F + H, fan_out H */
+  l->init = l->init_given ? resolve_init(l->init, l->act, (long)F + H, H)
+                          : pytorch_recurrent_init(H);
+  if (!l->bias_init.how)
+    l->bias_init = pytorch_recurrent_init(H);
+}
+
+/* dense reads a vector, or a sequence (T, F) that it is applied to at every
+ * step, giving (T, UNITS); a real input of rank 2 is a sequence only for
+ * recurrent layers. */
+static void infer_dense(Model *m, Layer *l) {
   Layer *in = l->inputs[0];
   char buf[64];
+  bool per_step = in->steps > 0 && in->shape.ndim == 2 &&
+                  (in->kind != LAYER_INPUT || m->input_tokens);
+  if (in->steps > 0 && !per_step) {
+    char d[512];
+    error_at(l->input_locs[0], "dense needs a vector input; %s", sequence_desc(m, in, d, sizeof d));
+    return;
+  }
+  if (per_step) {
+    long fan_in = in->shape.dims[1];
+    if ((double)fan_in * l->units > 2147483647.0) {
+      error_at(l->name_loc, "layer '%s' would have %.0f weights (%ld x %d); at most 2147483647 "
+               "are supported", l->name, (double)fan_in * l->units, fan_in, l->units);
+      return;
+    }
+    if (l->in_features && l->in_features != fan_in)
+      error_at(l->in_features_loc, "layer '%s' expects input of %d features, '%s' gives %ld per "
+               "step", l->name, l->in_features, in->name, fan_in);
+    l->shape = (Shape){.ndim = 2, .dims = {in->steps, l->units}};
+    l->steps = in->steps;
+    l->nparams = (long)l->units * fan_in + (l->bias ? l->units : 0);
+    l->init = resolve_init(l->init_given ? l->init : (Init){0}, l->act, fan_in, l->units);
+    return;
+  }
   if (in->shape.ndim != 1) {
     error_at(l->input_locs[0], "dense needs a vector input; '%s' is %s: flatten it first, "
              "e.g. layer flat = flatten(%s)", in->name, shape_str(&in->shape, buf, sizeof buf),
@@ -77,10 +221,12 @@ static void infer_dense(Layer *l) {
 /* The window geometry of conv2d and the pools over an (H, W, C) input.
  * "same" padding: the output is ceil(H / stride), the padding total what
  * that needs, the extra row/column (if odd) at the bottom/right. */
-static bool infer_window(Layer *l, int oc) {
+static bool infer_window(Model *m, Layer *l, int oc) {
   Layer *in = l->inputs[0];
   char buf[64];
   const char *op = layer_kind_name(l->kind);
+  if (reject_sequence(m, l))
+    return false;
   if (in->shape.ndim != 3) {
     error_at(l->input_locs[0], "%s needs an (H, W, C) input; '%s' is %s%s", op, in->name,
              shape_str(&in->shape, buf, sizeof buf),
@@ -129,13 +275,13 @@ static bool infer_window(Layer *l, int oc) {
   return true;
 }
 
-static void infer_conv(Layer *l) {
+static void infer_conv(Model *m, Layer *l) {
   if (l->act == ACT_SOFTMAX) {
     error_at(l->name_loc, "conv2d '%s' cannot have a softmax activation (over which axis?); "
              "flatten it and use dense(..., activation = softmax)", l->name);
     return;
   }
-  if (!infer_window(l, l->units))
+  if (!infer_window(m, l, l->units))
     return;
   const Geo *g = &l->geo;
   long fan_in = (long)g->ic * g->kh * g->kw, fan_out = (long)g->oc * g->kh * g->kw;
@@ -143,13 +289,27 @@ static void infer_conv(Layer *l) {
   l->init = resolve_init(l->init_given ? l->init : (Init){0}, l->act, fan_in, fan_out);
 }
 
-static void infer_flatten(Layer *l) {
+static void infer_flatten(Model *m, Layer *l) {
+  if (reject_sequence(m, l))
+    return;
   long n = shape_numel(&l->inputs[0]->shape);
   if (n > INT_MAX) {
     error_at(l->name_loc, "layer '%s' has %ld features, more than supported", l->name, n);
     return;
   }
   l->shape = (Shape){.ndim = 1, .dims = {(int)n}};
+}
+
+/* "a sequence 64x96 (64 steps of 96)" or "96 outputs (not a sequence)" */
+static const char *output_desc(const Layer *out, char *buf, size_t n) {
+  char sh[64];
+  if (out->steps)
+    snprintf(buf, n, "a sequence %s (%d steps of %d)", shape_str(&out->shape, sh, sizeof sh),
+             out->steps, out->shape.dims[1]);
+  else
+    snprintf(buf, n, "%ld output%s (not a sequence)", shape_numel(&out->shape),
+             shape_numel(&out->shape) == 1 ? "" : "s");
+  return buf;
 }
 
 static void check_loss(Model *m) {
@@ -172,22 +332,70 @@ static void check_loss(Model *m) {
     if (out->act != ACT_SOFTMAX && out->act != ACT_IDENTITY)
       error_at(m->loss_out_loc, "cross_entropy needs a softmax output (or identity, taken as "
                "logits); '%s' has activation %s", out->name, act_name(out->act));
-    if (out->shape.ndim != 1 || k != m->nclasses)
+    int T = m->label_steps, K = m->nclasses;
+    char od[128];
+    output_desc(out, od, sizeof od);
+    if (T && (out->steps != T || out->shape.ndim != 2 || out->shape.dims[1] != K))
+      error_at(m->loss_out_loc, "cross_entropy: '%s' gives %s, label '%s' has %d steps of %d "
+               "classes: '%s' must be a sequence %dx%d", out->name, od, tname, T, K, out->name,
+               T, K);
+    else if (!T && out->steps)
+      error_at(m->loss_out_loc, "cross_entropy: '%s' gives %s, label '%s' has %d classes, one "
+               "per sample: use return = last for one output per sample, or a label int[%d, %d]",
+               out->name, od, tname, K, out->steps, K);
+    else if (!T && (out->shape.ndim != 1 || k != m->nclasses))
       error_at(m->loss_out_loc, "cross_entropy: '%s' gives %s outputs, label '%s' has %d "
                "classes", out->name, shape_str(&out->shape, buf, sizeof buf), tname,
                m->nclasses);
     return;
   }
   if (class_target) {
-    error_at(m->loss_target_loc, "%s needs real-valued targets (label %s : real[%ld]); '%s' "
-             "holds class indices: use cross_entropy, or declare it real", ln, tname, k,
+    char want[64];
+    if (out->steps)
+      snprintf(want, sizeof want, "%d, %d", out->shape.dims[0], out->shape.dims[1]);
+    else
+      snprintf(want, sizeof want, "%ld", k);
+    error_at(m->loss_target_loc, "%s needs real-valued targets (label %s : real[%s]); '%s' "
+             "holds class indices: use cross_entropy, or declare it real", ln, tname, want,
              tname);
+    return;
+  }
+  if (m->target_is_input && m->input_tokens) {
+    error_at(m->loss_target_loc, "the target of %s is a real label or a real input; '%s' holds "
+             "token ids", ln, tname);
     return;
   }
   if (m->loss == LOSS_BCE && out->act != ACT_SIGMOID && out->act != ACT_IDENTITY)
     error_at(m->loss_out_loc, "binary_cross_entropy needs a sigmoid output (or identity, taken "
              "as logits); '%s' has activation %s", out->name, act_name(out->act));
   const Shape *ts = m->target_is_input ? &m->input->shape : &m->label_shape;
+  int tsteps = m->target_is_input ? m->input->steps : 0;
+  if (out->steps || tsteps) {
+    /* a sequence against a sequence of the same shape: real[T, F] or a
+     * (T, F) input read by a recurrent layer */
+    bool same = out->shape.ndim == 2 && ts->ndim == 2 && out->shape.dims[0] == ts->dims[0] &&
+                out->shape.dims[1] == ts->dims[1] && (!m->target_is_input || tsteps);
+    if (!same) {
+      char od[128], td[128], tb[64];
+      output_desc(out, od, sizeof od);
+      if (tsteps)
+        snprintf(td, sizeof td, "a sequence %s", shape_str(ts, tb, sizeof tb));
+      else if (ts->ndim == 1)
+        snprintf(td, sizeof td, "%ld value%s", shape_numel(ts), shape_numel(ts) == 1 ? "" : "s");
+      else
+        snprintf(td, sizeof td, "%ld values (%s)", shape_numel(ts), shape_str(ts, tb, sizeof tb));
+      char hint[96] = "";
+      long F = out->steps ? out->shape.dims[1] : 0;
+      if (out->steps && shape_numel(ts) == F)
+        snprintf(hint, sizeof hint, ": use return = last for one output per sample");
+      else if (out->steps && !m->target_is_input && shape_numel(ts) == k)
+        snprintf(hint, sizeof hint, ": declare it real[%d, %d]", out->shape.dims[0],
+                 out->shape.dims[1]);
+      error_at(m->loss_out_loc, "%s: '%s' gives %s, target '%s' has %s%s", ln, out->name, od,
+               tname, td, hint);
+    }
+    return;
+  }
   if (shape_numel(ts) != k) {
     char tb[64], os[80] = "", tsd[80] = "";
     if (out->shape.ndim > 1)
@@ -220,12 +428,20 @@ int shape_infer(Model *m) {
     if (e < 0)
       continue;
     switch (l->kind) {
-    case LAYER_INPUT: break;
-    case LAYER_DENSE: infer_dense(l); break;
-    case LAYER_FLATTEN: infer_flatten(l); break;
-    case LAYER_CONV: infer_conv(l); break;
+    case LAYER_INPUT:
+      /* token ids, seen one-hot (T, V); a real (T, F) read by a recurrent
+       * layer */
+      if (m->input_tokens || (l->shape.ndim == 2 && recurrent_reader(m, l)))
+        l->steps = l->shape.dims[0];
+      break;
+    case LAYER_DENSE: infer_dense(m, l); break;
+    case LAYER_FLATTEN: infer_flatten(m, l); break;
+    case LAYER_CONV: infer_conv(m, l); break;
     case LAYER_MAXPOOL:
-    case LAYER_AVGPOOL: infer_window(l, 0); break;
+    case LAYER_AVGPOOL: infer_window(m, l, 0); break;
+    case LAYER_RNN:
+    case LAYER_LSTM:
+    case LAYER_GRU: infer_recurrent(m, l); break;
     }
   }
   if (m->loss_out->shape.ndim)
@@ -246,8 +462,12 @@ void shape_summary(FILE *out, const Model *m, const IR *ir) {
     fprintf(out, "  %-12s %-8s %-14s %10ld\n", l->name, layer_kind_name(l->kind),
             shape_str(&l->shape, buf, sizeof buf), l->nparams);
     total += l->nparams;
-    if (l->kind == LAYER_DENSE)
-      weights += (long)l->units * l->inputs[0]->shape.dims[0];
+    if (l->kind == LAYER_DENSE) /* per step over a sequence: the last dimension */
+      weights += (long)l->units * l->inputs[0]->shape.dims[l->inputs[0]->shape.ndim - 1];
+    if (layer_is_recurrent(l->kind)) {
+      long gh = gate_blocks(l->kind) * l->units;
+      weights += gh * (l->inputs[0]->shape.dims[1] + l->units);
+    }
     if (l->kind == LAYER_CONV)
       weights += (long)l->geo.oc * l->geo.ic * l->geo.kh * l->geo.kw;
   }

@@ -197,7 +197,7 @@ program:
 ;
 
 /* stmt = "model" IDENT
-        | "input" IDENT dims
+        | "input" IDENT [ ":" IDENT ] dims
         | "label" IDENT ":" IDENT dims
         | "layer" IDENT "=" call
         | "loss" call
@@ -211,6 +211,12 @@ stmt:
                             $$->name = $2; $$->name_loc = L(@2);
                             $$->dims = $3.v; $$->dim_locs = $3.locs;
                             $$->ndims = $3.n; $$->dims_loc = L(@3); }
+| INPUT IDENT ':' IDENT dims
+                          { $$ = ast_new_stmt(ST_INPUT, L(@1));
+                            $$->name = $2; $$->name_loc = L(@2);
+                            $$->type = $4; $$->type_loc = L(@4);
+                            $$->dims = $5.v; $$->dim_locs = $5.locs;
+                            $$->ndims = $5.n; $$->dims_loc = L(@5); }
 | LABEL IDENT ':' IDENT dims
                           { $$ = ast_new_stmt(ST_LABEL, L(@1));
                             $$->name = $2; $$->name_loc = L(@2);
@@ -621,7 +627,7 @@ static char *expected_phrase(const ParseState *ps, const Expect *e) {
                   open->loc.line, open->loc.col);
   } else if (e->n == 1 && expects(e, '=') && prev == IDENT && prev2 == LAYER) {
     r = xasprintf("'=' after layer name %s", prevd);
-  } else if (e->n == 1 && expects(e, '[') && prev == IDENT && prev2 == INPUT) {
+  } else if (expects(e, '[') && prev == IDENT && prev2 == INPUT) { /* or ':' and a type */
     r = xasprintf("'[' after input name %s", prevd);
   } else if (e->n == 1 && expects(e, ':') && prev == IDENT && prev2 == LABEL) {
     r = xasprintf("':' after label name %s", prevd);

@@ -190,6 +190,40 @@ static void test_keywords_as_names(void **state) {
              "(layer h (dense input 3))\n");
 }
 
+/* input NAME : TYPE[...] (token ids or real values), as label. */
+static void test_typed_input(void **state) {
+  (void)state;
+  expect_ast("input chars : int[64, 96]\nlabel next : int[64, 96]\n",
+             "(input chars int [64 96])\n(label next int [64 96])\n");
+  expect_ast("input x : real[24, 1] input y[3]\n", "(input x real [24 1])\n(input y [3])\n");
+  /* the recurrent layers and sources are calls like any other */
+  expect_ast("layer h = lstm(chars, 128, return = last, stateful = false)\n"
+             "data { train = text(\"a.txt\") test = series(\"s.csv\", header = true) }\n",
+             "(layer h (lstm chars 128 (= return last) (= stateful false)))\n"
+             "(data (= train (text \"a.txt\")) (= test (series \"s.csv\" (= header true))))\n");
+  Program *p = parse("model m\ninput  chars : int[64, 96]\n");
+  assert_string_equal(cap_buf, "");
+  Stmt *s = p->stmts[1];
+  assert_int_equal(s->kind, ST_INPUT);
+  assert_string_equal(s->name, "chars");
+  assert_int_equal(s->name_loc.col, 8);
+  assert_string_equal(s->type, "int");
+  assert_int_equal(s->type_loc.line, 2);
+  assert_int_equal(s->type_loc.col, 16);
+  assert_int_equal(s->type_loc.len, 3);
+  assert_int_equal(s->ndims, 2);
+  assert_int_equal(s->dims[0], 64);
+  assert_int_equal(s->dims[1], 96);
+  assert_int_equal(s->dims_loc.col, 19);
+  assert_int_equal(s->dims_loc.len, 8);
+  assert_int_equal(s->dim_locs[1].col, 24);
+  done(p);
+  /* without a type there is none */
+  p = parse("input x[3]\n");
+  assert_null(p->stmts[0]->type);
+  done(p);
+}
+
 static void test_empty_and_minimal(void **state) {
   (void)state;
   expect_ast("", "");
@@ -248,6 +282,26 @@ static const Case cases[] = {
      "t.nn:1:9: error: expected '[' after input name 'x', saw '28'\n"
      "    1 | input x 28\n"
      "      |         ^~\n"},
+    {"input_type",
+     "input x : [3]\n",
+     "t.nn:1:11: error: expected a type (int or real) after ':', saw '['\n"
+     "    1 | input x : [3]\n"
+     "      |           ^\n"},
+    {"input_type_dims",
+     "input x : int 3\n",
+     "t.nn:1:15: error: expected '[' after type 'int', saw '3'\n"
+     "    1 | input x : int 3\n"
+     "      |               ^\n"},
+    {"input_type_no_colon",
+     "input x int[3]\n",
+     "t.nn:1:9: error: expected '[' after input name 'x', saw 'int'\n"
+     "    1 | input x int[3]\n"
+     "      |         ^~~\n"},
+    {"input_type_eof",
+     "input x :\n",
+     "t.nn:1:10: error: unexpected end of file: expected a type (int or real) after ':'\n"
+     "    1 | input x :\n"
+     "      |          ^\n"},
     {"label_colon",
      "label y int[3]\n",
      "t.nn:1:9: error: expected ':' after label name 'y', saw 'int'\n"
@@ -624,6 +678,9 @@ static void test_no_cascade(void **state) {
       "data\n  train = idx(\"a\")\n  scale = 1\n}\ntrain {\n  batch = 1\n}\n",
       "train {\n  optimizer = sgd(lr) = 0.05, momentum = 0.9)\n  batch = 1\n}\n",
       "data { train = idx(\"a.gz, \"b.gz\") }\nmodel m\n",
+      "input x : int[64 96]\nlabel y : int[2]\n",
+      "input x : [3]\nlabel y : int[2]\n",
+      "input x : int 3 4\nlayer h = lstm(x, 8)\n",
   };
   for (size_t i = 0; i < sizeof srcs / sizeof *srcs; i++) {
     Program *p = parse(srcs[i]);
@@ -654,6 +711,7 @@ int main(void) {
       cmocka_unit_test(test_locations),
       cmocka_unit_test(test_expressions),
       cmocka_unit_test(test_keywords_as_names),
+      cmocka_unit_test(test_typed_input),
       cmocka_unit_test(test_empty_and_minimal),
       cmocka_unit_test(test_messages),
       cmocka_unit_test(test_recovery),
