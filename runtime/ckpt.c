@@ -87,12 +87,21 @@ static size_t nn_param_elems(const nn_param *p) {
 
 /* ------------------------------------------------------------------ saving */
 
-/* The JSON header, padded with spaces to a multiple of 8 bytes. */
-static int nn_ckpt_header(const nn_model *m, nn_text *t) {
+/* The JSON header, padded with spaces to a multiple of 8 bytes.  The
+ * vocabulary, when there is one, is hex: metadata values are strings, and
+ * hex needs no escapes whatever the bytes are. */
+static int nn_ckpt_header(const nn_model *m, const nn_ctx *c, nn_text *t) {
   const char *dtype = m->real_size == 8 ? "F64" : "F32";
   nn_text_add(t, "{\"__metadata__\":{\"model\":");
   nn_text_json_string(t, m->name);
-  nn_text_add(t, ",\"hash\":\"%016llx\",\"nncc_format\":\"1\"}", (unsigned long long)m->hash);
+  nn_text_add(t, ",\"hash\":\"%016llx\",\"nncc_format\":\"1\"", (unsigned long long)m->hash);
+  if (c->nvocab > 0) {
+    nn_text_add(t, ",\"vocab\":\"");
+    for (int i = 0; i < c->nvocab && i < 256; i++)
+      nn_text_add(t, "%02x", c->vocab[i]);
+    nn_text_add(t, "\"");
+  }
+  nn_text_add(t, "}");
   size_t begin = 0;
   for (int i = 0; i < m->nparams; i++) {
     const nn_param *p = &m->params[i];
@@ -177,7 +186,13 @@ int nn_ckpt_save(const char *path, const nn_model *m, const nn_ctx *c, char *err
   nn_text hdr = {0};
   size_t plen = strlen(path);
   char *tmp = malloc(plen + 5);
-  if (nn_ckpt_header(m, &hdr) || !tmp) {
+  if (c->nvocab < 0 || c->nvocab > 256) {
+    snprintf(err, errlen, "%s: error: the vocabulary has %d characters (expected 0 to 256)", path,
+             c->nvocab);
+    free(tmp);
+    return -1;
+  }
+  if (nn_ckpt_header(m, c, &hdr) || !tmp) {
     snprintf(err, errlen, "%s: error: out of memory", path);
     free(hdr.s);
     free(tmp);
@@ -224,6 +239,8 @@ typedef struct nn_ckload {
   const char *model; /* "model" from the metadata, or NULL */
   int *dbytes;       /* per parameter: 4 (F32) or 8 (F64) */
   uint64_t *begin;   /* per parameter: offset in the data section */
+  unsigned char vocab[256]; /* "vocab" from the metadata */
+  int nvocab;               /* 0: none */
 } nn_ckload;
 
 /* "path: error: <message>"; always returns -1. */
@@ -297,6 +314,45 @@ static int nn_ckpt_open(nn_ckload *L) {
   return 0;
 }
 
+static int nn_hex_digit(char ch) {
+  return ch >= '0' && ch <= '9' ? ch - '0'
+         : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+         : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+                                  : -1;
+}
+
+/* "vocab": two hex digits a byte, 1 to 256 distinct bytes, at most the
+ * model's vocabulary. */
+static int nn_ckpt_vocab(nn_ckload *L, const cJSON *v) {
+  if (!v)
+    return 0;
+  if (!cJSON_IsString(v))
+    return nn_ckpt_fail(L, "__metadata__ vocab is not a string");
+  const char *s = v->valuestring;
+  size_t n = strlen(s);
+  if (n == 0 || n % 2 != 0 || n > 512)
+    return nn_ckpt_fail(L, "__metadata__ vocab is malformed: %zu hex digits, expected an even "
+                           "number from 2 to 512 (two a character)", n);
+  int seen[256] = {0};
+  for (size_t i = 0; i < n; i += 2) {
+    int hi = nn_hex_digit(s[i]), lo = nn_hex_digit(s[i + 1]);
+    if (hi < 0 || lo < 0)
+      return nn_ckpt_fail(L, "__metadata__ vocab is malformed: '%c%c' at digit %zu is not hex",
+                          s[i], s[i + 1], i + 1);
+    int b = hi * 16 + lo;
+    if (seen[b])
+      return nn_ckpt_fail(L, "__metadata__ vocab is malformed: byte 0x%02x appears twice", b);
+    seen[b] = 1;
+    L->vocab[i / 2] = (unsigned char)b;
+  }
+  int nv = (int)(n / 2);
+  if (L->m->vocab > 0 && nv > L->m->vocab)
+    return nn_ckpt_fail(L, "__metadata__ vocab has %d characters, the model '%s' holds %d", nv,
+                        L->m->name, L->m->vocab);
+  L->nvocab = nv;
+  return 0;
+}
+
 static int nn_ckpt_metadata(nn_ckload *L) {
   const cJSON *md = cJSON_GetObjectItemCaseSensitive(L->root, "__metadata__");
   if (!md)
@@ -310,7 +366,7 @@ static int nn_ckpt_metadata(nn_ckload *L) {
   if (fmt && !(cJSON_IsString(fmt) && strcmp(fmt->valuestring, "1") == 0))
     return nn_ckpt_fail(L, "nncc_format %s is not supported (expected \"1\")",
                         cJSON_IsString(fmt) ? fmt->valuestring : "(not a string)");
-  return 0;
+  return nn_ckpt_vocab(L, cJSON_GetObjectItemCaseSensitive(md, "vocab"));
 }
 
 /* Shape of tensor `t` into shape[]; the same rank limit as nn_param. */
@@ -465,8 +521,12 @@ static int nn_ckpt_load_all(nn_ckload *L, nn_ctx *c) {
     return nn_ckpt_fail(L, "out of memory");
   memcpy(tmp, c->params, bytes);
   int rc = nn_ckpt_read_data(L, tmp);
-  if (rc == 0)
+  if (rc == 0) {
     memcpy(c->params, tmp, bytes);
+    memset(c->vocab, 0, sizeof c->vocab);
+    memcpy(c->vocab, L->vocab, (size_t)L->nvocab);
+    c->nvocab = L->nvocab;
+  }
   free(tmp);
   return rc;
 }

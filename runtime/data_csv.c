@@ -15,6 +15,7 @@
  * numbers count fields from 1.
  */
 #include "nnrt.h"
+#include "nnrt_int.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -35,42 +36,6 @@ typedef struct nn_csv {
   int keep_target; /* the target columns are parsed into cls / y */
   int first_row;   /* the row being parsed is the first data row */
 } nn_csv;
-
-/* Whole file into a NUL-terminated buffer; *len excludes the NUL. */
-static int nn_csv_slurp(nn_csv *c, char **buf, size_t *len) {
-  FILE *f = fopen(c->path, "rb");
-  if (!f) {
-    snprintf(c->err, c->errlen, "%s: error: cannot open: %s", c->path, strerror(errno));
-    return -1;
-  }
-  size_t cap = 1 << 16, n = 0;
-  char *b = malloc(cap + 1);
-  while (b) {
-    n += fread(b + n, 1, cap - n, f);
-    if (n < cap)
-      break;
-    char *nb = realloc(b, 2 * cap + 1);
-    if (!nb) {
-      free(b);
-      b = NULL;
-      break;
-    }
-    b = nb;
-    cap *= 2;
-  }
-  int e = errno, bad = !b || ferror(f);
-  fclose(f);
-  if (bad) {
-    snprintf(c->err, c->errlen, "%s: error: cannot read: %s", c->path,
-             b ? strerror(e) : "out of memory");
-    free(b);
-    return -1;
-  }
-  b[n] = '\0';
-  *buf = b;
-  *len = n;
-  return 0;
-}
 
 static int nn_csv_blank(const char *s) {
   for (; *s; s++)
@@ -280,7 +245,7 @@ int nn_data_csv(const nn_source *src, const nn_data_spec *spec, nn_dataset *out,
   memset(out, 0, sizeof *out);
   char *buf = NULL;
   size_t len = 0;
-  if (nn_csv_slurp(&c, &buf, &len))
+  if (nn_slurp(src->path, &buf, &len, err, errlen))
     return -1;
   nn_dataset d = {0};
   long rows = -1;

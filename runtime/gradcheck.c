@@ -36,11 +36,15 @@ static void nn_gc_set(const nn_gc *g, size_t i, double v) {
     ((float *)g->c->params)[i] = (float)v;
 }
 
+/* A stateful model starts every evaluation from the zero state, so the
+ * differences see only the parameter's change. */
 static double nn_gc_loss(const nn_gc *g) {
+  if (g->m->reset)
+    g->m->reset(g->c);
   return g->m->forward(g->c, g->x, g->cls, g->y, g->nb, NULL);
 }
 
-/* Random inputs N(0,1) and targets for nb rows. */
+/* Random inputs for nb rows, N(0,1) or token ids, and targets. */
 static int nn_gc_inputs(nn_gc *g, nn_rng *r) {
   const nn_model *m = g->m;
   size_t nx = (size_t)g->nb * (size_t)m->in_dim;
@@ -48,13 +52,15 @@ static int nn_gc_inputs(nn_gc *g, nn_rng *r) {
   if (!g->x)
     return -1;
   for (size_t i = 0; i < nx; i++)
-    g->x[i] = (float)nn_rng_normal(r);
+    g->x[i] = m->vocab > 0 ? (float)nn_rng_below(r, (uint32_t)m->vocab)
+                           : (float)nn_rng_normal(r);
   if (m->target == NN_TARGET_CLASS) {
-    g->cls = malloc((size_t)g->nb * sizeof *g->cls);
+    size_t nc = (size_t)g->nb * (size_t)(m->ncls > 0 ? m->ncls : 1);
+    g->cls = malloc((nc + 1) * sizeof *g->cls);
     if (!g->cls)
       return -1;
-    for (int i = 0; i < g->nb; i++)
-      g->cls[i] = (int32_t)nn_rng_below(r, (uint32_t)m->nclasses);
+    for (size_t i = 0; i < nc; i++)
+      g->cls[i] = (int32_t)nn_rng_below(r, (uint32_t)(m->nclasses > 0 ? m->nclasses : 1));
   } else if (m->target == NN_TARGET_REAL) {
     size_t ny = (size_t)g->nb * (size_t)m->ydim;
     g->y = malloc((ny + 1) * sizeof *g->y);

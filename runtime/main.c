@@ -1,10 +1,21 @@
 /* main.c — the trainer's command line and epoch loop (nn_main).
  *
- * Determinism: parameters are initialised from rng stream 0 of --seed and
- * the epoch orders drawn from stream 1; nothing depends on the clock except
- * the timing figures that are printed.
+ * Determinism: parameters are initialised from rng stream 0 of --seed, the
+ * epoch orders drawn from stream 1 and --generate's samples from stream 3;
+ * nothing depends on the clock except the timing figures that are printed.
+ *
+ * Sequence models: a stateful model (m->stateful) carries its hidden state
+ * from one forward() to the next, so its batches always come in file order
+ * (text data is laid out so that consecutive batches continue every
+ * stream); m->reset, when there is one, is called at the start of every
+ * epoch, of every evaluation pass, of --predict and before each step of
+ * --generate.  A text training run's vocabulary (its distinct bytes) is
+ * kept in the context and saved in the checkpoint; the test text is read
+ * through it, and a checkpoint's vocabulary, when it has one, is used for
+ * every text.
  */
 #include "nnrt.h"
+#include "nnrt_int.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -22,6 +33,7 @@
 #define NN_RNG_INIT 0    /* stream of parameter initialisation */
 #define NN_RNG_SHUFFLE 1 /* stream of the epoch orders */
 #define NN_RNG_BENCH 2   /* stream of --bench's random batch */
+#define NN_RNG_GENERATE 3 /* stream of --generate's samples */
 #define NN_BENCH_WARMUP 10 /* untimed steps before --bench's timed ones */
 
 typedef struct nn_opts {
@@ -32,6 +44,10 @@ typedef struct nn_opts {
   const char *train, *test, *save, *load, *predict, *output, *log;
   int eval, quiet, gradcheck;
   int bench, bench_infer; /* timed steps of --bench / --bench-infer (0: off) */
+  int generate;           /* characters --generate samples; -1: off */
+  const char *prime;      /* --prime, or NULL */
+  double temperature;     /* --temperature (1 by default) */
+  int temperature_set;
 } nn_opts;
 
 /* One run of the trainer: the model, its context and the batch buffers. */
@@ -42,6 +58,7 @@ typedef struct nn_run {
   nn_ctx c;
   float *xb, *yb, *out;
   int32_t *cb;
+  char vocab_from[1100]; /* where c.vocab came from, for messages */
 } nn_run;
 
 /* Loss and accuracy over a data set; acc < 0 when the model has none. */
@@ -107,7 +124,7 @@ static int nn_parse_pos_double(const char *s, double *v) {
 }
 
 static void nn_source_text(const nn_source *s, char *buf, size_t len) {
-  if (s->kind == NN_SRC_CSV)
+  if (s->kind == NN_SRC_CSV || s->kind == NN_SRC_TEXT || s->kind == NN_SRC_SERIES)
     snprintf(buf, len, "%s", s->path);
   else if (s->kind == NN_SRC_IDX)
     snprintf(buf, len, "%s%s%s", s->path, s->path2 ? "," : "", s->path2 ? s->path2 : "");
@@ -120,6 +137,24 @@ static size_t nn_param_count(const nn_model *m) {
   for (int i = 0; i < m->nparams; i++)
     n += m->params[i].size;
   return n;
+}
+
+/* Batches in file order: unshuffled, or a stateful model. */
+static int nn_file_order(const nn_model *m) { return !m->shuffle || m->stateful; }
+
+/* Token models with class targets report the loss in bits per character. */
+static int nn_bits_per_char(const nn_model *m) {
+  return m->vocab > 0 && m->target == NN_TARGET_CLASS;
+}
+
+/* The kind of data the model reads: its training source's, else its test
+ * source's, else CSV/IDX (NONE) or, for a token model, text. */
+static nn_src_kind nn_model_data_kind(const nn_model *m) {
+  if (m->train.kind != NN_SRC_NONE)
+    return m->train.kind;
+  if (m->test.kind != NN_SRC_NONE)
+    return m->test.kind;
+  return m->vocab > 0 ? NN_SRC_TEXT : NN_SRC_NONE;
 }
 
 static void nn_help(const char *prog, const nn_model *m) {
@@ -141,7 +176,7 @@ static void nn_help(const char *prog, const nn_model *m) {
          "                  if there is no test data; no training\n"
          "  --predict FILE  only run the model on FILE's rows and write one CSV\n"
          "                  line of %d outputs per row (targets in FILE are ignored)\n"
-         "  --output FILE   where --predict writes [stdout]\n"
+         "  --output FILE   where --predict (or --generate) writes [stdout]\n"
          "  --log FILE      per-epoch metrics as CSV: epoch,train_loss,train_acc,\n"
          "                  test_loss,test_acc,samples_per_s,elapsed_s (accuracies\n"
          "                  are fractions in [0, 1]; empty where there are none)\n"
@@ -151,28 +186,65 @@ static void nn_help(const char *prog, const nn_model *m) {
          "  --bench STEPS   time STEPS training steps (forward, backward, update) on\n"
          "                  one batch of random data (no data files) after %d warm-up\n"
          "                  steps; print one line: bench model=... samples_per_s=...\n"
-         "  --bench-infer STEPS  the same for forward passes only (mode=infer)\n"
-         "  --help          this text\n"
-         "  --version       the model and runtime versions\n\n"
-         "FILE is a CSV file or IDX files IMAGES[,LABELS] (gzip'd or plain; the\n"
-         "kind is recognised from the content).  A CSV given here uses the header and\n"
-         "label column of the model's training CSV (else: no header, target in the\n"
-         "last column).\n"
-         "Training runs batches of %d rows (compiled in), %s.\n"
-         "An epoch's last batch keeps the remaining rows: it may be smaller, no row\n"
-         "is dropped.\n"
-         "Exit status: 0 ok, 1 data, checkpoint or training error (or a failed\n"
-         "--gradcheck), 2 usage error.\n",
+         "  --bench-infer STEPS  the same for forward passes only (mode=infer)\n",
          prog, m->name, m->source, nn_param_count(m), m->loss_name, m->epochs,
          m->optimizer, m->lr, (unsigned long long)m->seed, train, test, m->out_dim,
-         NN_BENCH_WARMUP, m->batch,
-         m->shuffle ? "rows shuffled every epoch" : "rows in file order");
+         NN_BENCH_WARMUP);
+  if (m->vocab > 0)
+    printf("  --generate N    only sample N characters (the model needs an output of V\n"
+           "                  probabilities or logits at each of its T steps) and write\n"
+           "                  the prime and them to stdout or --output, nothing else;\n"
+           "                  the vocabulary comes from --load's checkpoint, else from the\n"
+           "                  training text.  Each character is one forward pass over the\n"
+           "                  last %d characters (reset first); samples come from --seed\n"
+           "  --prime STR     the text the generation continues [a newline if the\n"
+           "                  vocabulary has one, else its first character]\n"
+           "  --temperature X sampling temperature, > 0: probabilities p^(1/X)\n"
+           "                  renormalised (logits: softmax(z / X)); small X is nearly\n"
+           "                  greedy, large X nearly uniform [1]\n",
+           m->steps);
+  printf("  --help          this text\n"
+         "  --version       the model and runtime versions\n\n");
+  nn_src_kind kind = nn_model_data_kind(m);
+  if (kind == NN_SRC_TEXT)
+    printf("FILE is a text file read as bytes, one character a token (model input\n"
+           "int[%d, %d]).  The training text's distinct bytes, in increasing order, are\n"
+           "the vocabulary (saved in the checkpoint); other texts must use only its\n"
+           "characters.  The text is cut into %d streams (the batch), each into windows\n"
+           "of %d characters; the targets are the characters one step ahead.\n"
+           "Batch k holds the k-th window of every stream, so a model that carries its\n"
+           "state from one batch to the next continues each stream (truncated\n"
+           "backpropagation through time); the characters after the last whole window\n"
+           "of each stream are not used.  --predict writes a line per window in that\n"
+           "order.  The loss is also given in bits per character (loss / ln 2).\n",
+           m->steps, m->vocab, m->batch, m->steps);
+  else if (kind == NN_SRC_SERIES)
+    printf("FILE is a CSV time series, one time step a row of %d values (the header\n"
+           "setting of the model's training data).  A sample is a window of %d rows and\n"
+           "its target the first %d values of the row after it; --predict forecasts\n"
+           "the row after every window, the file's last included.\n",
+           m->steps > 0 ? m->in_dim / m->steps : m->in_dim, m->steps, m->ydim);
+  else
+    printf("FILE is a CSV file or IDX files IMAGES[,LABELS] (gzip'd or plain; the\n"
+           "kind is recognised from the content).  A CSV given here uses the header and\n"
+           "label column of the model's training CSV (else: no header, target in the\n"
+           "last column).\n");
+  printf("Training runs batches of %d rows (compiled in), %s.\n", m->batch,
+         m->stateful ? "rows in file order" : m->shuffle ? "rows shuffled every epoch"
+                                                         : "rows in file order");
+  if (m->stateful)
+    printf("The model is stateful: its hidden state carries from one batch to the next\n"
+           "and is reset at the start of every epoch and evaluation.\n");
+  printf("An epoch's last batch keeps the remaining rows: it may be smaller, no row\n"
+         "is dropped.\n");
+  printf("Exit status: 0 ok, 1 data, checkpoint or training error (or a failed\n"
+         "--gradcheck), 2 usage error.\n");
 }
 
 enum {
   OPT_EPOCHS = 256, OPT_LR, OPT_SEED, OPT_THREADS, OPT_TRAIN, OPT_TEST, OPT_SAVE, OPT_LOAD,
   OPT_EVAL, OPT_PREDICT, OPT_OUTPUT, OPT_LOG, OPT_QUIET, OPT_GRADCHECK, OPT_VERSION,
-  OPT_BENCH, OPT_BENCH_INFER
+  OPT_BENCH, OPT_BENCH_INFER, OPT_GENERATE, OPT_PRIME, OPT_TEMPERATURE
 };
 
 static const struct option nn_long_opts[] = {
@@ -192,6 +264,9 @@ static const struct option nn_long_opts[] = {
     {"gradcheck", no_argument, NULL, OPT_GRADCHECK},
     {"bench", required_argument, NULL, OPT_BENCH},
     {"bench-infer", required_argument, NULL, OPT_BENCH_INFER},
+    {"generate", required_argument, NULL, OPT_GENERATE},
+    {"prime", required_argument, NULL, OPT_PRIME},
+    {"temperature", required_argument, NULL, OPT_TEMPERATURE},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -233,6 +308,20 @@ static int nn_opt(nn_run *R, int c, const char *arg) {
       return nn_usage_error(R->prog, "--%s needs a whole number >= 1, got '%s'",
                             c == OPT_BENCH ? "bench" : "bench-infer", arg);
     break;
+  case OPT_GENERATE:
+    if (nn_parse_int(arg, 0, INT_MAX, &o->generate))
+      return nn_usage_error(R->prog, "--generate needs a whole number >= 0, got '%s'", arg);
+    break;
+  case OPT_PRIME:
+    if (!*arg)
+      return nn_usage_error(R->prog, "--prime needs at least one character");
+    o->prime = arg;
+    break;
+  case OPT_TEMPERATURE:
+    if (nn_parse_pos_double(arg, &o->temperature))
+      return nn_usage_error(R->prog, "--temperature needs a number > 0, got '%s'", arg);
+    o->temperature_set = 1;
+    break;
   default:
     return nn_usage_error(R->prog, "bad option");
   }
@@ -242,30 +331,39 @@ static int nn_opt(nn_run *R, int c, const char *arg) {
 /* Options that contradict each other. */
 static int nn_opts_check(nn_run *R) {
   const nn_opts *o = &R->o;
-  int modes = o->eval + (o->predict != NULL) + o->gradcheck;
+  int gen = o->generate >= 0;
+  int modes = o->eval + (o->predict != NULL) + o->gradcheck + gen;
   int benches = (o->bench > 0) + (o->bench_infer > 0);
   if (modes > 1)
-    return nn_usage_error(R->prog, "--eval, --predict and --gradcheck exclude each other");
+    return nn_usage_error(R->prog, "--eval, --predict, --generate and --gradcheck exclude "
+                                   "each other");
   if (benches > 1 || (benches && modes))
     return nn_usage_error(R->prog, "--bench and --bench-infer exclude each other and "
-                                   "--eval, --predict and --gradcheck");
-  if (o->output && !o->predict)
-    return nn_usage_error(R->prog, "--output goes with --predict");
+                                   "--eval, --predict, --generate and --gradcheck");
+  if (o->output && !o->predict && !gen)
+    return nn_usage_error(R->prog, "--output goes with --predict or --generate");
+  if ((o->prime || o->temperature_set) && !gen)
+    return nn_usage_error(R->prog, "%s goes with --generate",
+                          o->prime ? "--prime" : "--temperature");
   if ((modes || benches) && (o->save || o->log))
     return nn_usage_error(R->prog, "--save and --log go with training, not with %s",
                           o->eval ? "--eval" : o->predict ? "--predict"
-                          : o->gradcheck ? "--gradcheck" : o->bench ? "--bench"
-                          : "--bench-infer");
+                          : o->gradcheck ? "--gradcheck" : gen ? "--generate"
+                          : o->bench ? "--bench" : "--bench-infer");
   if (benches && (o->train || o->test))
     return nn_usage_error(R->prog, "%s uses random data, not --train or --test",
                           o->bench ? "--bench" : "--bench-infer");
+  if (gen && o->test)
+    return nn_usage_error(R->prog, "--generate reads no test data (--test); the vocabulary "
+                                   "comes from --load or --train");
   return 0;
 }
 
 /* 0: run; 1: done (help, version); -1: usage error. */
 static int nn_parse_args(nn_run *R, int argc, char **argv) {
   const nn_model *m = R->m;
-  R->o = (nn_opts){.epochs = m->epochs, .lr = m->lr, .seed = m->seed};
+  R->o = (nn_opts){.epochs = m->epochs, .lr = m->lr, .seed = m->seed, .generate = -1,
+                   .temperature = 1};
   optind = 0; /* glibc: full re-initialisation, so nn_main can run twice */
   int c;
   while ((c = getopt_long(argc, argv, "h", nn_long_opts, NULL)) != -1) {
@@ -303,11 +401,21 @@ static int nn_sniff_idx(const char *path) {
   return n == 4 && b[0] == 0 && b[1] == 0 && b[2] == 0x08;
 }
 
-/* A source from a command-line FILE: "IMAGES,LABELS" is IDX; a single
- * file is IDX or CSV by content.  *owned keeps the split string. */
+/* A source from a command-line FILE: for a model that reads text or a
+ * series, the same kind (a series with the header setting of the model's);
+ * else "IMAGES,LABELS" is IDX and a single file is IDX or CSV by content.
+ * *owned keeps the split string. */
 static void nn_source_arg(const nn_model *m, const char *arg, nn_source *s, char **owned) {
   memset(s, 0, sizeof *s);
   *owned = NULL;
+  nn_src_kind kind = nn_model_data_kind(m);
+  if (kind == NN_SRC_TEXT || kind == NN_SRC_SERIES) {
+    s->kind = kind;
+    s->path = arg;
+    s->header = m->train.kind == kind ? m->train.header : m->test.kind == kind ? m->test.header : 0;
+    s->label_col = -1;
+    return;
+  }
   const char *comma = strchr(arg, ',');
   if (comma && (*owned = strdup(arg)) != NULL) {
     (*owned)[comma - arg] = '\0';
@@ -330,7 +438,8 @@ static void nn_source_arg(const nn_model *m, const char *arg, nn_source *s, char
  * (INPUT) data may carry one label column, which is skipped. */
 static nn_data_spec nn_spec(const nn_model *m) {
   nn_data_spec s = {.dim = m->in_dim, .target = m->target, .nclasses = m->nclasses,
-                    .ydim = m->ydim, .scale = m->scale};
+                    .ydim = m->ydim, .scale = m->scale, .steps = m->steps,
+                    .tokens = m->vocab, .ncls = m->ncls, .streams = m->batch};
   if (m->target == NN_TARGET_INPUT) {
     s.ydim = 1;
     s.target_optional = 1;
@@ -347,23 +456,63 @@ static nn_data_spec nn_spec_predict(const nn_model *m) {
   return s;
 }
 
-/* Load from the command-line FILE if given, else from the model's source;
- * 0 with d->n == 0 when there is neither. */
-static int nn_load_data(nn_run *R, const char *arg, const nn_source *model_src,
-                        const nn_data_spec *spec, nn_dataset *d) {
-  memset(d, 0, sizeof *d);
+/* The source of the command-line FILE if given, else the model's. */
+static nn_source nn_pick_source(nn_run *R, const char *arg, const nn_source *model_src,
+                                char **owned) {
   nn_source s = *model_src;
-  char *owned = NULL;
+  *owned = NULL;
   if (arg)
-    nn_source_arg(R->m, arg, &s, &owned);
+    nn_source_arg(R->m, arg, &s, owned);
+  return s;
+}
+
+/* Load from the command-line FILE if given, else from the model's source;
+ * 0 with d->n == 0 when there is neither.  A text is read through the
+ * run's vocabulary (R->c.vocab) when there is one; otherwise it builds its
+ * own, which becomes the run's when `adopt` (the training text). */
+static int nn_load_data(nn_run *R, const char *arg, const nn_source *model_src,
+                        const nn_data_spec *spec, nn_dataset *d, int adopt) {
+  memset(d, 0, sizeof *d);
+  char *owned;
+  nn_source s = nn_pick_source(R, arg, model_src, &owned);
   if (s.kind == NN_SRC_NONE)
     return 0;
+  nn_data_spec sp = *spec;
+  if (s.kind == NN_SRC_TEXT && R->c.nvocab > 0) {
+    sp.vocab = R->c.vocab;
+    sp.nvocab = R->c.nvocab;
+    sp.vocab_from = R->vocab_from[0] ? R->vocab_from : NULL;
+  }
   char err[1024];
-  int rc = nn_data_load(&s, spec, d, err, sizeof err);
+  int rc = nn_data_load(&s, &sp, d, err, sizeof err);
   free(owned);
   if (rc)
     fprintf(stderr, "%s\n", err);
+  else if (adopt && R->c.nvocab == 0 && d->nvocab > 0) {
+    memcpy(R->c.vocab, d->vocab, sizeof R->c.vocab);
+    R->c.nvocab = d->nvocab;
+    snprintf(R->vocab_from, sizeof R->vocab_from, "the training text");
+  }
   return rc;
+}
+
+/* The vocabulary of a token model, when the run has none yet (no --load,
+ * or a checkpoint without one): the training text's, if the model or
+ * --train names one.  1 if that text cannot be loaded. */
+static int nn_need_vocab(nn_run *R) {
+  const nn_model *m = R->m;
+  if (R->c.nvocab > 0 || m->vocab <= 0)
+    return 0;
+  char *owned;
+  nn_source s = nn_pick_source(R, R->o.train, &m->train, &owned);
+  free(owned);
+  if (s.kind != NN_SRC_TEXT)
+    return 0;
+  nn_data_spec spec = nn_spec(m);
+  nn_dataset d;
+  int rc = nn_load_data(R, R->o.train, &m->train, &spec, &d, 1);
+  nn_data_free(&d);
+  return rc ? 1 : 0;
 }
 
 /* ------------------------------------------------------------ batches, eval */
@@ -374,7 +523,7 @@ static int nn_run_alloc(nn_run *R) {
   R->xb = malloc((b * (size_t)m->in_dim + 1) * sizeof *R->xb);
   R->yb = malloc((b * (size_t)(m->ydim > 0 ? m->ydim : 1) + 1) * sizeof *R->yb);
   R->out = malloc((b * (size_t)(m->out_dim > 0 ? m->out_dim : 1) + 1) * sizeof *R->out);
-  R->cb = malloc((b + 1) * sizeof *R->cb);
+  R->cb = malloc((b * (size_t)(m->ncls > 0 ? m->ncls : 1) + 1) * sizeof *R->cb);
   if (!R->xb || !R->yb || !R->out || !R->cb || nn_ctx_alloc(&R->c, m)) {
     fprintf(stderr, "%s: error: out of memory\n", R->prog);
     return -1;
@@ -397,6 +546,11 @@ static int32_t *nn_identity(int n) {
   return o;
 }
 
+static void nn_reset(nn_run *R) {
+  if (R->m->reset)
+    R->m->reset(&R->c);
+}
+
 /* Forward over d in file order with targets: mean loss and accuracy. */
 static int nn_evaluate(nn_run *R, const nn_dataset *d, nn_stats *st) {
   const nn_model *m = R->m;
@@ -405,6 +559,7 @@ static int nn_evaluate(nn_run *R, const nn_dataset *d, nn_stats *st) {
     fprintf(stderr, "%s: error: out of memory\n", R->prog);
     return -1;
   }
+  nn_reset(R);
   double loss = 0, correct = 0;
   for (int start = 0; start < d->n; start += m->batch) {
     int nb = d->n - start < m->batch ? d->n - start : m->batch;
@@ -418,8 +573,12 @@ static int nn_evaluate(nn_run *R, const nn_dataset *d, nn_stats *st) {
   return 0;
 }
 
-static void nn_stats_text(const char *what, const nn_stats *s, char *buf, size_t len) {
+/* "train loss 1.2345 acc 56.78%"; with bpc the loss in bits per character
+ * too: "train loss 1.2345 (1.781 bits/char) acc 56.78%". */
+static void nn_stats_text(const char *what, const nn_stats *s, int bpc, char *buf, size_t len) {
   int k = snprintf(buf, len, "%s loss %.4f", what, s->loss);
+  if (bpc && k >= 0 && (size_t)k < len)
+    k += snprintf(buf + k, len - (size_t)k, " (%.3f bits/char)", s->loss / log(2.0));
   if (s->acc >= 0 && k >= 0 && (size_t)k < len)
     snprintf(buf + k, len - (size_t)k, " acc %.2f%%", 100 * s->acc);
 }
@@ -456,6 +615,7 @@ static int nn_predict_rows(nn_run *R, const nn_dataset *d, FILE *f) {
   const nn_model *m = R->m;
   int32_t *order = nn_identity(d->n);
   int rc = order ? 0 : -1;
+  nn_reset(R);
   for (int start = 0; rc == 0 && start < d->n; start += m->batch) {
     int nb = d->n - start < m->batch ? d->n - start : m->batch;
     nn_batch_gather(d, order, start, nb, R->xb, NULL, NULL);
@@ -470,7 +630,7 @@ static int nn_mode_predict(nn_run *R) {
   nn_data_spec spec = nn_spec_predict(R->m);
   nn_dataset d;
   nn_source none = {0};
-  if (nn_load_data(R, R->o.predict, &none, &spec, &d))
+  if (nn_need_vocab(R) || nn_load_data(R, R->o.predict, &none, &spec, &d, 0))
     return 1;
   if (!R->o.load && !R->o.quiet)
     fprintf(stderr, "%s: note: predicting with untrained parameters (no --load)\n", R->prog);
@@ -494,11 +654,16 @@ static int nn_mode_eval(nn_run *R) {
   nn_data_spec spec = nn_spec(R->m);
   nn_dataset d;
   const char *what = "test";
-  if (nn_load_data(R, R->o.test, &R->m->test, &spec, &d))
+  if (nn_need_vocab(R))
+    return 1;
+  if (nn_model_data_kind(R->m) == NN_SRC_TEXT && R->c.nvocab == 0 && !R->o.quiet)
+    fprintf(stderr, "%s: note: no vocabulary from a checkpoint or a training text: the "
+                    "evaluated text builds its own\n", R->prog);
+  if (nn_load_data(R, R->o.test, &R->m->test, &spec, &d, 0))
     return 1;
   if (d.n == 0) {
     what = "train";
-    if (nn_load_data(R, R->o.train, &R->m->train, &spec, &d))
+    if (nn_load_data(R, R->o.train, &R->m->train, &spec, &d, 1))
       return 1;
   }
   if (d.n == 0) {
@@ -510,7 +675,7 @@ static int nn_mode_eval(nn_run *R) {
   int rc = nn_evaluate(R, &d, &st) ? 1 : 0;
   if (rc == 0) {
     char line[256];
-    nn_stats_text(what, &st, line, sizeof line);
+    nn_stats_text(what, &st, nn_bits_per_char(R->m), line, sizeof line);
     printf("eval: %s (%d samples)\n", line, d.n);
   }
   nn_data_free(&d);
@@ -520,16 +685,18 @@ static int nn_mode_eval(nn_run *R) {
 /* -------------------------------------------------------------------- bench */
 
 /* One batch of random data from stream NN_RNG_BENCH of --seed: inputs
- * uniform in [0, 1) (like scaled pixels), targets as the model's kind says:
- * random classes, uniform reals in [0, 1), or the input itself. */
+ * uniform in [0, 1) (like scaled pixels; a token model: ids uniform in
+ * [0, vocab)), targets as the model's kind says: random classes (ncls a
+ * row), uniform reals in [0, 1), or the input itself. */
 static void nn_bench_batch(nn_run *R) {
   const nn_model *m = R->m;
   nn_rng r;
   nn_rng_seed(&r, R->o.seed, NN_RNG_BENCH);
-  size_t b = (size_t)m->batch;
+  size_t b = (size_t)m->batch, ncls = (size_t)(m->ncls > 0 ? m->ncls : 1);
   for (size_t i = 0; i < b * (size_t)m->in_dim; i++)
-    R->xb[i] = (float)nn_rng_uniform(&r);
-  for (size_t i = 0; m->target == NN_TARGET_CLASS && i < b; i++)
+    R->xb[i] = m->vocab > 0 ? (float)nn_rng_below(&r, (uint32_t)m->vocab)
+                            : (float)nn_rng_uniform(&r);
+  for (size_t i = 0; m->target == NN_TARGET_CLASS && i < b * ncls; i++)
     R->cb[i] = (int32_t)nn_rng_below(&r, (uint32_t)(m->nclasses > 0 ? m->nclasses : 1));
   for (size_t i = 0; m->target == NN_TARGET_REAL && i < b * (size_t)m->ydim; i++)
     R->yb[i] = (float)nn_rng_uniform(&r);
@@ -559,6 +726,7 @@ static int nn_mode_bench(nn_run *R) {
   const nn_model *m = R->m;
   int infer = R->o.bench_infer > 0, steps = infer ? R->o.bench_infer : R->o.bench;
   nn_bench_batch(R);
+  nn_reset(R);
   double loss = 0;
   for (int i = 0; i < NN_BENCH_WARMUP; i++)
     loss = nn_bench_step(R, infer);
@@ -600,8 +768,9 @@ static int nn_epoch(nn_run *R, nn_train *T, int epoch, nn_stats *st, double *sec
   const nn_dataset *d = &T->tr;
   for (int i = 0; i < d->n; i++)
     T->order[i] = i;
-  if (m->shuffle)
+  if (!nn_file_order(m))
     nn_shuffle(&T->rng, T->order, d->n);
+  nn_reset(R);
   double t = nn_now(), loss = 0, correct = 0;
   for (int start = 0, bi = 1; start < d->n; start += m->batch, bi++) {
     int nb = d->n - start < m->batch ? d->n - start : m->batch;
@@ -643,16 +812,15 @@ static void nn_log_row(FILE *f, int epoch, const nn_stats *tr, const nn_stats *t
 static void nn_epoch_line(nn_run *R, int epoch, const nn_stats *tr, const nn_stats *te,
                           int has_test, double sps, double elapsed) {
   char a[128], b[128] = "";
-  int w = snprintf(NULL, 0, "%d", R->o.epochs);
-  nn_stats_text("train", tr, a, sizeof a);
+  int w = snprintf(NULL, 0, "%d", R->o.epochs), bpc = nn_bits_per_char(R->m);
+  nn_stats_text("train", tr, bpc, a, sizeof a);
   if (has_test)
-    nn_stats_text("  test", te, b, sizeof b);
+    nn_stats_text("  test", te, bpc, b, sizeof b);
   printf("epoch %*d/%d  %s%s  %.0f samples/s  %.1fs\n", w < 2 ? 2 : w, epoch, R->o.epochs, a,
          b, sps, elapsed);
   fflush(stdout);
 }
 
-/* The epochs; the figures of the last one in *final_tr / *final_te. */
 /* The static plan (four arenas, from the descriptor) plus the data sets,
  * against the peak resident set the kernel measured. */
 static void nn_memory_report(const nn_run *R, const nn_train *T) {
@@ -662,14 +830,17 @@ static void nn_memory_report(const nn_run *R, const nn_train *T) {
   double data = 0;
   const nn_dataset *sets[2] = {&T->tr, &T->te};
   for (int i = 0; i < 2; i++)
-    data += (double)sets[i]->n * ((double)sets[i]->dim * 4 + (sets[i]->cls ? 4 : 0) +
-                                  (sets[i]->y ? (double)sets[i]->ydim * 4 : 0));
+    data += (double)sets[i]->n *
+            ((double)sets[i]->dim * 4 +
+             (sets[i]->cls ? 4.0 * (sets[i]->ncls > 0 ? sets[i]->ncls : 1) : 0) +
+             (sets[i]->y ? (double)sets[i]->ydim * 4 : 0));
   struct rusage ru;
   if (getrusage(RUSAGE_SELF, &ru) == 0)
     printf("memory: plan %.1f MB + data %.1f MB; peak RSS %.1f MB\n", plan * mb, data * mb,
            (double)ru.ru_maxrss / 1024);
 }
 
+/* The epochs; the figures of the last one in *final_tr / *final_te. */
 static int nn_epochs(nn_run *R, nn_train *T, nn_stats *final_tr, nn_stats *final_te) {
   int has_test = T->te.n > 0;
   for (int e = 1; e <= R->o.epochs; e++) {
@@ -700,18 +871,26 @@ static void nn_train_banner(nn_run *R, const nn_train *T) {
   if (T->te.n > 0)
     printf("  test: %s (%d rows)", T->te.name, T->te.n);
   printf("\n");
+  const nn_dataset *sets[2] = {&T->tr, &T->te};
+  const char *what[2] = {"train", "test"};
+  for (int i = 0; i < 2; i++)
+    if (sets[i]->text_len > 0)
+      printf("%s text: %ld characters, %d distinct, unigram entropy %.3f bits/char\n", what[i],
+             sets[i]->text_len, sets[i]->distinct, sets[i]->unigram_bits);
+  if (T->tr.text_len > 0)
+    printf("vocabulary: %d characters (from %s)\n", R->c.nvocab, R->vocab_from);
 }
 
 static int nn_train_run(nn_run *R, nn_train *T) {
   nn_data_spec spec = nn_spec(R->m);
-  if (nn_load_data(R, R->o.train, &R->m->train, &spec, &T->tr))
+  if (nn_load_data(R, R->o.train, &R->m->train, &spec, &T->tr, 1))
     return 1;
   if (T->tr.n == 0) {
     fprintf(stderr, "%s: error: model '%s' has no training data; give --train FILE\n", R->prog,
             R->m->name);
     return 1;
   }
-  if (nn_load_data(R, R->o.test, &R->m->test, &spec, &T->te))
+  if (nn_load_data(R, R->o.test, &R->m->test, &spec, &T->te, 0))
     return 1;
   if (R->o.log && !(T->log = fopen(R->o.log, "w"))) {
     fprintf(stderr, "%s: error: cannot write %s: %s\n", R->prog, R->o.log, strerror(errno));
@@ -734,7 +913,8 @@ static int nn_train_run(nn_run *R, nn_train *T) {
   if (R->o.epochs == 0 && nn_evaluate(R, T->te.n > 0 ? &T->te : &T->tr, T->te.n > 0 ? &te : &tr))
     return 1;
   char line[256];
-  nn_stats_text(T->te.n > 0 ? "test" : "train", T->te.n > 0 ? &te : &tr, line, sizeof line);
+  nn_stats_text(T->te.n > 0 ? "test" : "train", T->te.n > 0 ? &te : &tr,
+                nn_bits_per_char(R->m), line, sizeof line);
   printf("final: %s\n", line);
   if (!R->o.quiet)
     nn_memory_report(R, T);
@@ -765,6 +945,169 @@ static int nn_mode_train(nn_run *R) {
   return rc;
 }
 
+/* ----------------------------------------------------------------- generate
+ *
+ * The compiled model has a fixed window of T steps and batch B, so each new
+ * character is one forward pass over row 0 of a batch of 1 (nb = 1): after
+ * reset(), the last min(len, T) characters of the context at positions
+ * 0.. (the rest id 0), and the output at the last filled position is the
+ * distribution of the next character.  Only ids below the vocabulary's
+ * size are characters: the output's other entries are left out and the
+ * rest renormalised. */
+
+/* Sampling weights of the characters from the output z at one step, with
+ * the temperature X: probabilities p give p^(1/X), logits z give
+ * exp(z / X), both relative to the largest (so nothing overflows); *sum is
+ * their sum.  -1 with a message when z is not a distribution. */
+static int nn_gen_weights(nn_run *R, const float *z, int k, int step, double *q,
+                          double *sum) {
+  const nn_model *m = R->m;
+  int nv = R->c.nvocab;
+  double top = -INFINITY;
+  for (int v = 0; v < nv; v++) {
+    double a = z[v];
+    if (!isfinite(a) || (!m->out_logits && a < 0)) {
+      char c[16];
+      fprintf(stderr, "%s: error: generating character %d: the model's output at step %d is "
+                      "%g for id %d, character %s: not a %s\n", R->prog, k + 1, step + 1, a, v,
+              nn_byte_text(R->c.vocab[v], c), m->out_logits ? "finite logit" : "probability");
+      return -1;
+    }
+    q[v] = m->out_logits ? a : a > 0 ? log(a) : -INFINITY;
+    top = fmax(top, q[v]);
+  }
+  if (top == -INFINITY) {
+    fprintf(stderr, "%s: error: generating character %d: the model's output at step %d gives "
+                    "every character probability 0\n", R->prog, k + 1, step + 1);
+    return -1;
+  }
+  *sum = 0;
+  for (int v = 0; v < nv; v++) {
+    q[v] = q[v] == -INFINITY ? 0 : exp((q[v] - top) / R->o.temperature);
+    *sum += q[v];
+  }
+  return 0;
+}
+
+/* An id drawn with probability q[v] / sum. */
+static int nn_gen_sample(nn_rng *r, const double *q, int nv, double sum) {
+  double u = nn_rng_uniform(r) * sum, acc = 0;
+  int last = 0;
+  for (int v = 0; v < nv; v++) {
+    if (q[v] <= 0)
+      continue;
+    acc += q[v];
+    last = v;
+    if (u < acc)
+      return v;
+  }
+  return last; /* u within rounding of sum */
+}
+
+/* The model can generate: token input, an output of V values a step. */
+static int nn_gen_check_model(nn_run *R) {
+  const nn_model *m = R->m;
+  if (m->vocab <= 0 || m->steps <= 0 || m->in_dim != m->steps)
+    return nn_usage_error(R->prog, "--generate needs a token model (input : int[T, V]); model "
+                                   "'%s' reads %d real values", m->name, m->in_dim);
+  if (m->out_dim != m->steps * m->vocab)
+    return nn_usage_error(R->prog, "--generate needs an output of T x V = %d x %d values a "
+                                   "sample (a distribution over the vocabulary at every step); "
+                                   "model '%s' outputs %d", m->steps, m->vocab, m->name,
+                          m->out_dim);
+  return 0;
+}
+
+/* The prime's ids into ctx (the default prime: a newline if the vocabulary
+ * has one, else its first character); the count, or -1. */
+static int nn_gen_prime(nn_run *R, int32_t *ctx) {
+  int id[256];
+  for (int b = 0; b < 256; b++)
+    id[b] = -1;
+  for (int v = R->c.nvocab - 1; v >= 0; v--)
+    id[R->c.vocab[v]] = v;
+  if (!R->o.prime) {
+    ctx[0] = id['\n'] >= 0 ? id['\n'] : 0;
+    return 1;
+  }
+  int n = 0;
+  for (const unsigned char *p = (const unsigned char *)R->o.prime; *p; p++) {
+    if (id[*p] < 0) {
+      char c[16];
+      nn_usage_error(R->prog, "--prime: character %s is not in the vocabulary of %s",
+                     nn_byte_text(*p, c), R->vocab_from);
+      return -1;
+    }
+    ctx[n++] = id[*p];
+  }
+  return n;
+}
+
+/* Sample N characters after the prime; write the prime and them. */
+static int nn_gen_run(nn_run *R, int32_t *ctx, int plen, double *q, FILE *f) {
+  const nn_model *m = R->m;
+  int T = m->steps, V = m->vocab, N = R->o.generate;
+  nn_rng r;
+  nn_rng_seed(&r, R->o.seed, NN_RNG_GENERATE);
+  for (int i = 0; i < plen; i++)
+    fputc(R->c.vocab[ctx[i]], f);
+  for (int k = 0; k < N; k++) {
+    int len = plen + k, w = len < T ? len : T;
+    nn_reset(R);
+    memset(R->xb, 0, (size_t)m->in_dim * sizeof *R->xb);
+    for (int i = 0; i < w; i++)
+      R->xb[i] = (float)ctx[len - w + i];
+    m->forward(&R->c, R->xb, NULL, NULL, 1, NULL);
+    m->output(&R->c, 1, R->out);
+    double sum;
+    if (nn_gen_weights(R, R->out + (size_t)(w - 1) * (size_t)V, k, w - 1, q, &sum))
+      return 1;
+    ctx[len] = nn_gen_sample(&r, q, R->c.nvocab, sum);
+    fputc(R->c.vocab[ctx[len]], f);
+  }
+  return 0;
+}
+
+static int nn_mode_generate(nn_run *R) {
+  if (nn_gen_check_model(R))
+    return 2;
+  if (nn_need_vocab(R))
+    return 1;
+  if (R->c.nvocab == 0) {
+    nn_usage_error(R->prog, "--generate needs a vocabulary: --load a checkpoint saved by a "
+                            "training run on text, or give the training text (--train FILE)");
+    return 2;
+  }
+  const char *prime = R->o.prime;
+  size_t plen = prime ? strlen(prime) : 1;
+  int32_t *ctx = malloc((plen + (size_t)R->o.generate + 1) * sizeof *ctx);
+  double *q = malloc(257 * sizeof *q); /* nvocab <= 256 */
+  int rc = 1, n = -1;
+  if (!ctx || !q)
+    fprintf(stderr, "%s: error: out of memory\n", R->prog);
+  else if ((n = nn_gen_prime(R, ctx)) < 0)
+    rc = 2;
+  if (n > 0) {
+    if (!R->o.load && !R->o.quiet)
+      fprintf(stderr, "%s: note: generating with untrained parameters (no --load)\n", R->prog);
+    const char *name = R->o.output ? R->o.output : "stdout";
+    FILE *f = R->o.output ? fopen(R->o.output, "w") : stdout;
+    if (!f) {
+      fprintf(stderr, "%s: error: cannot write %s: %s\n", R->prog, name, strerror(errno));
+    } else {
+      rc = nn_gen_run(R, ctx, n, q, f);
+      int bad = ferror(f);
+      if ((f == stdout ? fflush(f) : fclose(f)) != 0 || bad) {
+        fprintf(stderr, "%s: error: cannot write %s\n", R->prog, name);
+        rc = 1;
+      }
+    }
+  }
+  free(ctx);
+  free(q);
+  return rc;
+}
+
 /* -------------------------------------------------------------------- main */
 
 static int nn_run_modes(nn_run *R) {
@@ -780,13 +1123,17 @@ static int nn_run_modes(nn_run *R) {
       fprintf(stderr, "%s\n", err);
       return 1;
     }
-    if (!R->o.quiet && !R->o.predict)
+    if (R->c.nvocab > 0)
+      snprintf(R->vocab_from, sizeof R->vocab_from, "the checkpoint %s", R->o.load);
+    if (!R->o.quiet && !R->o.predict && R->o.generate < 0)
       printf("loaded %s\n", R->o.load);
   }
   if (R->o.gradcheck)
     return nn_mode_gradcheck(R);
   if (R->o.bench || R->o.bench_infer)
     return nn_mode_bench(R);
+  if (R->o.generate >= 0)
+    return nn_mode_generate(R);
   if (R->o.predict)
     return nn_mode_predict(R);
   if (R->o.eval)

@@ -89,6 +89,9 @@ typedef struct nn_data_spec {
   int streams;           /* TEXT: B, the batch: the text is cut into B streams */
   const unsigned char *vocab; /* TEXT: the vocabulary to use (id -> byte), e.g.  */
   int nvocab;                 /* the training text's for the test text; NULL: build it */
+  const char *vocab_from;     /* TEXT, for messages: where vocab comes from, e.g.
+                                 "the checkpoint m.safetensors" (NULL: "the
+                                 training text") */
 } nn_data_spec;
 
 typedef struct nn_dataset {
@@ -97,7 +100,7 @@ typedef struct nn_dataset {
   int dim;      /* features per row */
   float *x;     /* n * dim, row-major, already scaled */
   int has_target; /* targets loaded (cls or y), or target INPUT */
-  int32_t *cls; /* n class indices (CLASS), else NULL */
+  int32_t *cls; /* n * ncls class indices (CLASS), else NULL */
   float *y;     /* n * ydim values (REAL), else NULL */
   int ydim;
   /* TEXT: the vocabulary (id -> byte, nvocab <= 256; the distinct bytes of
@@ -107,6 +110,9 @@ typedef struct nn_dataset {
   int nvocab;
   long text_len;
   double unigram_bits;
+  int distinct; /* TEXT: distinct bytes of this text (<= nvocab) */
+  int ncls;     /* CLASS: class indices per row in cls (n * ncls of them):
+                   1, or T; 0 means 1 (CSV, IDX) */
 } nn_dataset;
 
 /* Loaders.  Return 0 on success.  On error return -1, leave *out empty and
@@ -123,6 +129,25 @@ int nn_data_csv(const nn_source *src, const nn_data_spec *spec, nn_dataset *out,
                 char *err, size_t errlen);
 int nn_data_idx(const nn_source *src, const nn_data_spec *spec, nn_dataset *out,
                 char *err, size_t errlen);
+/* TEXT (data_text.c): the file's bytes are token ids through the
+ * vocabulary (spec->vocab, or the distinct bytes of the text in increasing
+ * order when NULL).  With L bytes and B = spec->streams (0: 1) streams of
+ * S = (L - 1) / B bytes, each stream holds W = S / T windows of T =
+ * spec->steps; row r = w * B + s holds x[r][i] = id[s*S + w*T + i] and, for
+ * CLASS targets, the ids shifted by one: cls[r][j] = id[s*S + w*T + T -
+ * ncls + j + 1] (j < ncls: the next character of every step for ncls = T,
+ * the character after the window for ncls = 1).  So batches of B
+ * consecutive rows in file order continue every stream (truncated BPTT);
+ * the last (L - 1) - B*W*T characters are not used.  Ids are not scaled.
+ * SERIES (data_series.c): a CSV (src->header) of one time step a row with
+ * F = dim / T numbers; sample i is rows i .. i+T-1 (T*F values, step-major,
+ * scaled) and, for REAL targets, y = the first ydim values of row i+T
+ * (unscaled, as CSV targets): n = rows - T samples (rows - T + 1 without
+ * a target). */
+int nn_data_text(const nn_source *src, const nn_data_spec *spec, nn_dataset *out,
+                 char *err, size_t errlen);
+int nn_data_series(const nn_source *src, const nn_data_spec *spec, nn_dataset *out,
+                   char *err, size_t errlen);
 /* Dispatch on src->kind. */
 int nn_data_load(const nn_source *src, const nn_data_spec *spec, nn_dataset *out,
                  char *err, size_t errlen);
@@ -130,8 +155,8 @@ void nn_data_free(nn_dataset *d);
 
 /* ---------------------------------------------------------------- batch.c */
 /* Copy rows order[start .. start+nb) of d into contiguous buffers:
- * xb (nb*dim), cb (nb, if d->cls), yb (nb*ydim, if d->y).  NULL buffers are
- * skipped. */
+ * xb (nb*dim), cb (nb*ncls, if d->cls), yb (nb*ydim, if d->y).  NULL
+ * buffers are skipped. */
 void nn_batch_gather(const nn_dataset *d, const int32_t *order, int start, int nb,
                      float *xb, int32_t *cb, float *yb);
 
@@ -232,21 +257,27 @@ void nn_ctx_free(nn_ctx *c);
  * "data_offsets": [begin, end]}, ..., "__metadata__": {...}}, then the raw
  * little-endian data.  Tensors carry the model's parameter names, so
  * torch's safetensors.torch.load_file() gives a state_dict for the
- * equivalent nn.Module.  Metadata: "model", "hash" (hex), "nncc_format".
+ * equivalent nn.Module.  Metadata: "model", "hash" (hex), "nncc_format",
+ * and when c->nvocab > 0 "vocab": the vocabulary's bytes in id order as
+ * lowercase hex, two digits a byte ("0a2061" is "\n", " ", "a").
  * Saving writes path.tmp, flushes, fsyncs and renames it over path. */
 int nn_ckpt_save(const char *path, const nn_model *m, const nn_ctx *c,
                  char *err, size_t errlen);
 /* Load parameters; F32 and F64 files load into either real type.  Refuses
  * (returns -1 with a message) a file whose tensor names or shapes differ
  * from the model's, naming the first difference, and truncated or malformed
- * files. */
+ * files.  On success c->vocab / c->nvocab are the file's "vocab" (nvocab 0
+ * when it has none); a failed load changes nothing in c. */
 int nn_ckpt_load(const char *path, const nn_model *m, nn_ctx *c,
                  char *err, size_t errlen);
 
 /* -------------------------------------------------------------- gradcheck.c
  * Compare the generated backward pass with central finite differences of
- * the loss: random inputs x ~ N(0,1), random targets (classes uniform,
- * real targets uniform in [0,1)), nb rows.  For each parameter tensor, up to
+ * the loss: random inputs x ~ N(0,1) (a token model: ids uniform in
+ * [0, vocab), as floats), random targets (classes uniform, nb * ncls of
+ * them; real targets uniform in [0,1)), nb rows.  A model with reset() is
+ * reset before every loss evaluation, so each starts from the same
+ * state.  For each parameter tensor, up to
  * `per_tensor` elements (all if fewer) are checked.  Prints one line per
  * tensor (name, elements checked, max abs and rel error) to stdout and
  * returns the number of elements whose error exceeds

@@ -4,6 +4,7 @@
     python3 models/data/make_data.py                 # write the files
     python3 models/data/make_data.py --check         # compare, write nothing
     python3 models/data/make_data.py --shared DIR    # sklearn CSVs elsewhere
+    python3 models/data/make_data.py --fortunes DIR  # fortune files elsewhere
 
 Needs only the Python standard library.  The output is deterministic: it
 depends on nothing but the input files and the fixed seeds below (the random
@@ -12,7 +13,9 @@ the bytes do not depend on the Python version).
 
 Inputs (default DIR: <project root>/../shared/data, the copies of
 scikit-learn's bundled data sets): iris.csv, wine_data.csv,
-breast_cancer.csv, digits.csv.gz.
+breast_cancer.csv, digits.csv.gz; and the fortune files fortunes,
+literature, science of Debian's fortunes-min and fortunes packages
+(default /usr/share/games/fortunes).
 
 Outputs (in the directory of this script):
   iris_{train,test}.csv            120 / 30 rows, stratified 80/20
@@ -21,8 +24,11 @@ Outputs (in the directory of this script):
   digits_{train,test}.csv          1438 / 359
   xor.csv                          the 4 rows of XOR
   regression_{train,test}.csv      1000 / 200 rows of y = sin(2x) + 0.5x + noise
+  fortunes_{train,test}.txt        the fortune entries, about 90 / 10, as text
+  sine_{train,test}.csv            3000 / 1000 rows of sin(2 pi t / 25) + noise
 """
 import argparse
+import collections
 import csv
 import gzip
 import io
@@ -82,7 +88,13 @@ class PCG32:
 
 # Streams: one per output data set, so adding one never changes another.
 STREAM = {"iris": 1, "wine": 2, "breast_cancer": 3, "digits": 4,
-          "regression": 5}
+          "regression": 5, "fortunes": 6, "sine": 7}
+
+FORTUNE_FILES = ["fortunes", "literature", "science"]
+FORTUNES_DIR = "/usr/share/games/fortunes"
+MAX_VOCAB = 96  # the text models declare input : int[64, 96]
+SINE_PERIOD = 25
+SINE_ROWS = (3000, 1000)
 
 IRIS_COLS = ["sepal_length", "sepal_width", "petal_length", "petal_width",
              "species"]
@@ -184,7 +196,104 @@ def regression(rng, n):
     return rows, sse
 
 
-def build(shared):
+def fortune_entries(path):
+    """The entries of a fortune file: the text between lines that hold
+    only "%", each entry's lines kept as they are and ending in a newline;
+    entries of nothing but white space are skipped."""
+    with open(path, "rb") as f:
+        lines = f.read().split(b"\n")
+    entries, cur = [], []
+    for line in lines + [b"%"]:
+        if line == b"%":
+            text = b"".join(l + b"\n" for l in cur)
+            if text.strip():
+                entries.append(text)
+            cur = []
+        else:
+            cur.append(line)
+    return entries
+
+
+def text_stats(b):
+    """Characters, distinct bytes and unigram entropy in bits/char."""
+    c = collections.Counter(b)
+    n = len(b)
+    h = -sum(v / n * math.log2(v / n) for v in c.values())
+    return n, len(c), h
+
+
+def fortunes(src, rng):
+    """Train and test text from the fortune files, and a report.
+
+    Entries in file order (the files in FORTUNE_FILES order); each goes to
+    the test part when rng.below(10) == 0, else to the training part.  A
+    test entry with a byte the training part lacks moves to the training
+    part (repeated until none is left), so the test text needs no character
+    the training text does not have.  If the training text has more than
+    MAX_VOCAB distinct bytes, the entries holding its rarest byte are
+    dropped until it has no more (none are, with the Debian files).  Each
+    text is its entries separated by blank lines."""
+    entries = []
+    for name in FORTUNE_FILES:
+        path = os.path.join(src, name)
+        if not os.path.exists(path):
+            sys.exit("%s: not found (Debian's fortunes-min has fortunes and "
+                     "literature, fortunes has science; or give --fortunes DIR)"
+                     % path)
+        entries += fortune_entries(path)
+    test_side = [rng.below(10) == 0 for _ in entries]
+    notes = []
+    while True:
+        have = set(b"".join(e for e, t in zip(entries, test_side) if not t))
+        moved = [i for i, e in enumerate(entries)
+                 if test_side[i] and not set(e) <= have]
+        if not moved:
+            break
+        for i in moved:
+            test_side[i] = False
+        notes.append("fortunes: %d test entr%s with characters the training "
+                     "text lacks moved to the training text"
+                     % (len(moved), "y" if len(moved) == 1 else "ies"))
+    while True:
+        count = collections.Counter(
+            b"".join(e for e, t in zip(entries, test_side) if not t))
+        if len(count) <= MAX_VOCAB:
+            break
+        rare = min(count, key=lambda b: (count[b], b))
+        keep = [rare not in e for e in entries]
+        notes.append("fortunes: %d distinct bytes, more than %d: dropped the "
+                     "%d entries holding byte 0x%02x (%d occurrences)"
+                     % (len(count), MAX_VOCAB, keep.count(False), rare,
+                        count[rare]))
+        entries = [e for e, k in zip(entries, keep) if k]
+        test_side = [t for t, k in zip(test_side, keep) if k]
+    train = [e for e, t in zip(entries, test_side) if not t]
+    test = [e for e, t in zip(entries, test_side) if t]
+    tr, te = b"\n".join(train), b"\n".join(test)
+    assert set(te) <= set(tr)
+    for what, b, k in (("train", tr, len(train)), ("test", te, len(test))):
+        n, d, h = text_stats(b)
+        notes.append("fortunes %-5s: %d entries, %d characters, %d distinct, "
+                     "unigram entropy %.4f bits/char" % (what, k, n, d, h))
+    return tr, te, notes
+
+
+def sine(rng):
+    """x_t = sin(2 pi t / 25) + e_t, e_t ~ N(0, 0.1^2), t = 0, 1, ...,
+    rounded to 6 significant digits; the first SINE_ROWS[0] rows train, the
+    next SINE_ROWS[1] (the series continued) test.  Also the mean squared
+    noise as written (against the pure sine)."""
+    rows, sse = [], 0.0
+    for t in range(sum(SINE_ROWS)):
+        f = math.sin(2.0 * math.pi * t / SINE_PERIOD)
+        x = g6(f + 0.1 * rng.normal())
+        sse += (float(x) - f) ** 2
+        rows.append(x + "\n")
+    n = SINE_ROWS[0]
+    return "".join(rows[:n]), "".join(rows[n:]), sse / len(rows)
+
+
+def build(shared, fortunes_dir):
     files = {}
     for name, src, nfeat, cols in [
             ("iris", "iris.csv", 4, IRIS_COLS),
@@ -204,9 +313,19 @@ def build(shared):
     test, sse_test = regression(rng, 200)
     files["regression_train.csv"] = to_csv(["x", "y"], train)
     files["regression_test.csv"] = to_csv(["x", "y"], test)
-    stats = ("regression: MSE of the true function sin(2x) + 0.5x against "
+    stats = ["regression: MSE of the true function sin(2x) + 0.5x against "
              "the written y: train %.5f, test %.5f (noise variance 0.01)"
-             % (sse_train / 1000, sse_test / 200))
+             % (sse_train / 1000, sse_test / 200)]
+
+    tr, te, notes = fortunes(fortunes_dir, PCG32(SEED, STREAM["fortunes"]))
+    files["fortunes_train.txt"] = tr
+    files["fortunes_test.txt"] = te
+    stats += notes
+
+    tr, te, mse = sine(PCG32(SEED, STREAM["sine"]))
+    files["sine_train.csv"] = tr
+    files["sine_test.csv"] = te
+    stats.append("sine: mean squared noise as written %.5f (variance 0.01)" % mse)
     return files, stats
 
 
@@ -217,31 +336,41 @@ def main():
     ap.add_argument("--shared", default=os.path.join(root, "..", "shared", "data"),
                     help="directory with sklearn's iris.csv, wine_data.csv, "
                          "breast_cancer.csv, digits.csv.gz")
+    ap.add_argument("--fortunes", default=FORTUNES_DIR,
+                    help="directory with the fortune files fortunes, "
+                         "literature, science")
     ap.add_argument("--check", action="store_true",
                     help="compare with the files on disk; write nothing; "
                          "exit 1 if any differs")
     ap.add_argument("--out", default=here, help="output directory")
     a = ap.parse_args()
 
-    files, stats = build(a.shared)
+    files, stats = build(a.shared, a.fortunes)
     bad = 0
     for name in sorted(files):
         path = os.path.join(a.out, name)
-        data = files[name].encode("ascii")
-        nrows = files[name].count("\n") - 1
+        data = files[name]
+        if isinstance(data, str):
+            data = data.encode("ascii")
+        if name.endswith(".txt"):
+            size = "%7d chars" % len(data)
+        else:  # CSV: rows after the header line (the series have none)
+            nrows = data.count(b"\n") - (0 if name.startswith("sine_") else 1)
+            size = "%7d rows" % nrows
         if a.check:
             try:
                 with open(path, "rb") as f:
                     same = f.read() == data
             except OSError:
                 same = False
-            print("%-26s %5d rows  %s" % (name, nrows, "ok" if same else "DIFFERS"))
+            print("%-26s %-13s  %s" % (name, size, "ok" if same else "DIFFERS"))
             bad += not same
         else:
             with open(path, "wb") as f:
                 f.write(data)
-            print("%-26s %5d rows" % (name, nrows))
-    print(stats)
+            print("%-26s %s" % (name, size))
+    for line in stats:
+        print(line)
     return 1 if bad else 0
 
 

@@ -316,12 +316,107 @@ static void test_mixed_dtypes(void **state) {
   nn_ctx_free(&c);
 }
 
+/* The vocabulary travels in the metadata as hex, any byte included, and
+ * comes back; a file without one leaves nvocab 0. */
+static void test_vocab_round_trip(void **state) {
+  nn_model m = tiny(4);
+  m.vocab = 8;
+  nn_ctx c, d;
+  assert_int_equal(nn_ctx_alloc(&c, &m), 0);
+  assert_int_equal(nn_ctx_alloc(&d, &m), 0);
+  fill_tiny(&c, 4);
+  const unsigned char v[] = {0x00, '\n', '"', '\\', 'a', 0xff};
+  memcpy(c.vocab, v, sizeof v);
+  c.nvocab = (int)sizeof v;
+  char err[256] = "";
+  const char *p = tmp("vocab.ckpt");
+  assert_int_equal(nn_ckpt_save(p, &m, &c, err, sizeof err), 0);
+  size_t n;
+  unsigned char *b = slurp(p, &n);
+  b[n - 1] = '\0'; /* the header is text; the data section is not needed */
+  assert_non_null(strstr((char *)b + 8,
+                         "\"nncc_format\":\"1\",\"vocab\":\"000a225c61ff\"},"));
+  free(b);
+  if (nn_ckpt_load(p, &m, &d, err, sizeof err))
+    fail_msg("%s", err);
+  assert_int_equal(d.nvocab, 6);
+  assert_memory_equal(d.vocab, v, sizeof v);
+  for (int i = 0; i < 8; i++)
+    assert_true(get(&d, 4, i) == get(&c, 4, i));
+  /* The fixture has no vocabulary: loading it forgets the one d had. */
+  assert_int_equal(nn_ckpt_load("data/tiny_f32.ckpt", &m, &d, err, sizeof err), 0);
+  assert_int_equal(d.nvocab, 0);
+  /* A model that is not a token model (vocab 0) still keeps it. */
+  m.vocab = 0;
+  assert_int_equal(nn_ckpt_load(p, &m, &d, err, sizeof err), 0);
+  assert_int_equal(d.nvocab, 6);
+  nn_ctx_free(&c);
+  nn_ctx_free(&d);
+}
+
+/* A bad "vocab" is refused, and neither the parameters nor the context's
+ * vocabulary change. */
+static void expect_vocab_refusal(const char *name, const char *vocab_json, int model_vocab,
+                                 const char *msg) {
+  nn_model m = tiny(4);
+  m.vocab = model_vocab;
+  char json[512];
+  snprintf(json, sizeof json,
+           "{\"__metadata__\":{\"vocab\":%s},"
+           "\"w\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,24]},"
+           "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[24,32]}}",
+           vocab_json);
+  const char *p = write_ckpt(name, json, 32);
+  expect_refusal(p, &m, msg);
+  nn_ctx c;
+  assert_int_equal(nn_ctx_alloc(&c, &m), 0);
+  memcpy(c.vocab, "xyz", 3);
+  c.nvocab = 3;
+  char err[512];
+  assert_int_equal(nn_ckpt_load(p, &m, &c, err, sizeof err), -1);
+  assert_int_equal(c.nvocab, 3);
+  assert_memory_equal(c.vocab, "xyz", 3);
+  nn_ctx_free(&c);
+}
+
+static void test_vocab_refused(void **state) {
+  expect_vocab_refusal("v_num.ckpt", "12", 8, "__metadata__ vocab is not a string");
+  expect_vocab_refusal("v_empty.ckpt", "\"\"", 8,
+                       "__metadata__ vocab is malformed: 0 hex digits, expected an even number "
+                       "from 2 to 512 (two a character)");
+  expect_vocab_refusal("v_odd.ckpt", "\"616\"", 8,
+                       "__metadata__ vocab is malformed: 3 hex digits, expected an even number "
+                       "from 2 to 512 (two a character)");
+  expect_vocab_refusal("v_hex.ckpt", "\"6162zz\"", 8,
+                       "__metadata__ vocab is malformed: 'zz' at digit 5 is not hex");
+  expect_vocab_refusal("v_dup.ckpt", "\"616261\"", 8,
+                       "__metadata__ vocab is malformed: byte 0x61 appears twice");
+  expect_vocab_refusal("v_big.ckpt", "\"616263\"", 2,
+                       "__metadata__ vocab has 3 characters, the model 'tiny' holds 2");
+  /* Upper-case hex is read too. */
+  nn_model m = tiny(4);
+  write_ckpt("v_upper.ckpt",
+             "{\"__metadata__\":{\"vocab\":\"0A0b\"},"
+             "\"w\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,24]},"
+             "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[24,32]}}",
+             32);
+  nn_ctx c;
+  assert_int_equal(nn_ctx_alloc(&c, &m), 0);
+  char err[256] = "";
+  if (nn_ckpt_load(tmp("v_upper.ckpt"), &m, &c, err, sizeof err))
+    fail_msg("%s", err);
+  assert_int_equal(c.nvocab, 2);
+  assert_true(c.vocab[0] == 0x0a && c.vocab[1] == 0x0b);
+  nn_ctx_free(&c);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_layout),          cmocka_unit_test(test_load_fixtures),
       cmocka_unit_test(test_round_trip),      cmocka_unit_test(test_save_error),
       cmocka_unit_test(test_refuse_corrupt),  cmocka_unit_test(test_refuse_mismatch),
       cmocka_unit_test(test_refuse_bad_entries), cmocka_unit_test(test_mixed_dtypes),
+      cmocka_unit_test(test_vocab_round_trip),   cmocka_unit_test(test_vocab_refused),
   };
   return cmocka_run_group_tests(tests, setup_dir, remove_dir);
 }

@@ -411,7 +411,7 @@ static void test_usage_errors(void **state) {
       {"--epochs", "3x", "train_blobs: error: --epochs needs a whole number >= 0, got '3x'\n"},
       {"--seed", "-3", "train_blobs: error: --seed needs a whole number >= 0, got '-3'\n"},
       {"--threads", "0", "train_blobs: error: --threads needs a whole number >= 1, got '0'\n"},
-      {"--output", "x", "train_blobs: error: --output goes with --predict\n"},
+      {"--output", "x", "train_blobs: error: --output goes with --predict or --generate\n"},
       {"extra", NULL, "train_blobs: error: unexpected argument 'extra'\n"},
       {"--batch", "8", "unrecognized option '--batch'"},
       {"--epochs", NULL, "option '--epochs' requires an argument"},
@@ -423,7 +423,7 @@ static void test_usage_errors(void **state) {
     assert_string_equal(out, "");
   }
   assert_int_equal(run(&t.m, "--eval", "--predict", "x.csv", NULL), 2);
-  assert_contains(err, "--eval, --predict and --gradcheck exclude each other");
+  assert_contains(err, "--eval, --predict, --generate and --gradcheck exclude each other");
   assert_int_equal(run(&t.m, "--eval", "--save", "x.ckpt", NULL), 2);
   assert_contains(err, "--save and --log go with training, not with --eval");
 }
