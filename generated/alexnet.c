@@ -735,8 +735,9 @@ static void loss_backward(real *restrict d_fc8_z, const real *restrict fc8, cons
     NN_OMP(omp simd)
     for (int c = 0; c < 16; c++)
       d_fc8_z[k * 16 + c] = c < nb ? fc8[k * 16 + c] * scale : (real)0;
-  for (int c = 0; c < nb; c++)
+  for (int c = 0; c < nb; c++) {
     d_fc8_z[class[c] * 16 + c] -= scale;
+  }
 }
 
 // rows r0..r0+5, columns c0..c0+15 of d_fc7
@@ -2444,6 +2445,11 @@ const nn_model nn_model_desc = {
   .in_ndim = 3,
   .in_shape = {227, 227, 3},
   .in_dim = 154587,
+  .steps = 0,
+  .vocab = 0,
+  .ncls = 1,
+  .stateful = 0,
+  .out_logits = 0,
   .out_dim = 1000,
   .target = NN_TARGET_CLASS,
   .nclasses = 1000,
@@ -2471,6 +2477,7 @@ const nn_model nn_model_desc = {
   .update = update,
   .output = output,
   .set_threads = set_threads,
+  .reset = NULL,
 };
 
 #ifndef NN_NO_MAIN

@@ -546,6 +546,11 @@ const nn_model nn_model_desc = {
   .in_ndim = 1,
   .in_shape = {30},
   .in_dim = 30,
+  .steps = 0,
+  .vocab = 0,
+  .ncls = 1,
+  .stateful = 0,
+  .out_logits = 0,
   .out_dim = 1,
   .target = NN_TARGET_REAL,
   .nclasses = 0,
@@ -573,6 +578,7 @@ const nn_model nn_model_desc = {
   .update = update,
   .output = output,
   .set_threads = set_threads,
+  .reset = NULL,
 };
 
 #ifndef NN_NO_MAIN

@@ -239,8 +239,9 @@ static void loss_backward(real *restrict d_out_z, const real *restrict out, cons
     NN_OMP(omp simd)
     for (int c = 0; c < 32; c++)
       d_out_z[k * 32 + c] = c < nb ? out[k * 32 + c] * scale : (real)0;
-  for (int c = 0; c < nb; c++)
+  for (int c = 0; c < nb; c++) {
     d_out_z[digit[c] * 32 + c] -= scale;
+  }
 }
 
 // rows r0..r0+5, columns c0..c0+31 of d_hidden
@@ -633,6 +634,11 @@ const nn_model nn_model_desc = {
   .in_ndim = 2,
   .in_shape = {8, 8},
   .in_dim = 64,
+  .steps = 0,
+  .vocab = 0,
+  .ncls = 1,
+  .stateful = 0,
+  .out_logits = 0,
   .out_dim = 10,
   .target = NN_TARGET_CLASS,
   .nclasses = 10,
@@ -660,6 +666,7 @@ const nn_model nn_model_desc = {
   .update = update,
   .output = output,
   .set_threads = set_threads,
+  .reset = NULL,
 };
 
 #ifndef NN_NO_MAIN

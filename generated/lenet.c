@@ -486,8 +486,9 @@ static void loss_backward(real *restrict d_out_z, const real *restrict out, cons
     NN_OMP(omp simd)
     for (int c = 0; c < 64; c++)
       d_out_z[k * 64 + c] = c < nb ? out[k * 64 + c] * scale : (real)0;
-  for (int c = 0; c < nb; c++)
+  for (int c = 0; c < nb; c++) {
     d_out_z[class[c] * 64 + c] -= scale;
+  }
 }
 
 // rows r0..r0+5, columns c0..c0+63 of d_fc
@@ -1592,6 +1593,11 @@ const nn_model nn_model_desc = {
   .in_ndim = 3,
   .in_shape = {28, 28, 1},
   .in_dim = 784,
+  .steps = 0,
+  .vocab = 0,
+  .ncls = 1,
+  .stateful = 0,
+  .out_logits = 0,
   .out_dim = 10,
   .target = NN_TARGET_CLASS,
   .nclasses = 10,
@@ -1619,6 +1625,7 @@ const nn_model nn_model_desc = {
   .update = update,
   .output = output,
   .set_threads = set_threads,
+  .reset = NULL,
 };
 
 #ifndef NN_NO_MAIN

@@ -793,6 +793,11 @@ const nn_model nn_model_desc = {
   .in_ndim = 1,
   .in_shape = {1},
   .in_dim = 1,
+  .steps = 0,
+  .vocab = 0,
+  .ncls = 1,
+  .stateful = 0,
+  .out_logits = 1,
   .out_dim = 1,
   .target = NN_TARGET_REAL,
   .nclasses = 0,
@@ -820,6 +825,7 @@ const nn_model nn_model_desc = {
   .update = update,
   .output = output,
   .set_threads = set_threads,
+  .reset = NULL,
 };
 
 #ifndef NN_NO_MAIN

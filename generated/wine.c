@@ -209,8 +209,9 @@ static void loss_backward(real *restrict d_out_z, const real *restrict out, cons
     NN_OMP(omp simd)
     for (int c = 0; c < 16; c++)
       d_out_z[k * 16 + c] = c < nb ? out[k * 16 + c] * scale : (real)0;
-  for (int c = 0; c < nb; c++)
+  for (int c = 0; c < nb; c++) {
     d_out_z[cultivar[c] * 16 + c] -= scale;
+  }
 }
 
 // rows r0..r0+5, columns c0..c0+15 of d_hidden
@@ -571,6 +572,11 @@ const nn_model nn_model_desc = {
   .in_ndim = 1,
   .in_shape = {13},
   .in_dim = 13,
+  .steps = 0,
+  .vocab = 0,
+  .ncls = 1,
+  .stateful = 0,
+  .out_logits = 0,
   .out_dim = 3,
   .target = NN_TARGET_CLASS,
   .nclasses = 3,
@@ -598,6 +604,7 @@ const nn_model nn_model_desc = {
   .update = update,
   .output = output,
   .set_threads = set_threads,
+  .reset = NULL,
 };
 
 #ifndef NN_NO_MAIN

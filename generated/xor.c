@@ -455,6 +455,11 @@ const nn_model nn_model_desc = {
   .in_ndim = 1,
   .in_shape = {2},
   .in_dim = 2,
+  .steps = 0,
+  .vocab = 0,
+  .ncls = 1,
+  .stateful = 0,
+  .out_logits = 0,
   .out_dim = 1,
   .target = NN_TARGET_REAL,
   .nclasses = 0,
@@ -482,6 +487,7 @@ const nn_model nn_model_desc = {
   .update = update,
   .output = output,
   .set_threads = set_threads,
+  .reset = NULL,
 };
 
 #ifndef NN_NO_MAIN

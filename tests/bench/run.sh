@@ -42,7 +42,11 @@ field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
 # sample from the parameter table of the generated C (weights [out, in]):
 # 2*in*out per product; training does forward and backward-weights for
 # every layer and backward-data for all but the first (whose input needs no
-# gradient); inference the forward products only.
+# gradient); inference the forward products only.  A recurrent model's
+# sample is a whole window of T steps, so its FLOPs are per window; seq=T
+# and vocab=V come from the descriptor of the generated C (.steps, .vocab),
+# and for a token model (V > 0, the char_* models) nncc_run also reports
+# characters/s = windows/s * T, the unit of torch_ref.py's char figures.
 for m in "$HERE"/models/*.nn; do
   n=$(basename "$m" .nn)
   say "compiling $m"
@@ -55,7 +59,9 @@ for m in "$HERE"/models/*.nn; do
   # nncc writes the products' FLOPs per sample into the front matter
   awk -v n="$n" -v s="$(( (t1 - t0) / 1000000 ))" '
     /^\/\/ FLOPs per sample in products:/ { tr = $8; sub(",", "", tr); inf = $10; sub("\\.", "", inf) }
-    END { printf "flops model=%s train=%.0f infer=%.0f build_ms=%s\n", n, tr, inf, s }' \
+    /^  \.steps = [0-9]+,$/ { st = $3 + 0 }
+    /^  \.vocab = [0-9]+,$/ { vo = $3 + 0 }
+    END { printf "flops model=%s train=%.0f infer=%.0f build_ms=%s seq=%d vocab=%d\n", n, tr, inf, s, st, vo }' \
     "$OUT/$n.c" >>"$RES"
 done
 
@@ -109,11 +115,16 @@ nncc_run() {
   sps=$(field samples_per_s <"$OUT/runs" | median)
   us=$(field step_us <"$OUT/runs" | median)
   b=$(head -n 1 "$OUT/runs" | field batch)
-  echo "nncc model=$1 mode=$2 batch=$b threads=$3 steps=$steps samples_per_s=$sps step_us=$us" >>"$RES"
+  # a token model's sample is a window of T characters
+  chars=$(awk -v m="$1" -v sps="$sps" '$1 == "flops" && $2 == "model=" m {
+      for (i = 3; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
+      if (f["vocab"] > 0 && f["seq"] > 0) printf " chars_per_s=%.1f", sps * f["seq"] }' "$RES")
+  echo "nncc model=$1 mode=$2 batch=$b threads=$3 steps=$steps samples_per_s=$sps step_us=$us$chars" >>"$RES"
 }
 
 for t in 1 2; do
-  for mm in mlp:train autoencoder:train xor:train iris:train lenet:train mlp:infer mlp_b1:infer; do
+  for mm in mlp:train autoencoder:train xor:train iris:train lenet:train char_rnn:train \
+            char_lstm:train char_gru:train mlp:infer mlp_b1:infer; do
     nncc_run "${mm%%:*}" "${mm#*:}" $t
   done
 done
@@ -122,7 +133,7 @@ done
 if [ -x "$PY" ]; then
   for t in 1 2; do
     models=
-    [ $t = 2 ] && models="mlp autoencoder xor iris lenet mlp-infer mlp_b1-infer"
+    [ $t = 2 ] && models="mlp autoencoder xor iris lenet char_rnn char_lstm char_gru mlp-infer mlp_b1-infer"
     say "PyTorch threads=$t ${models:-(all models)}"
     # shellcheck disable=SC2086
     "$PY" $HERE/torch_ref.py --threads $t --seconds "$SECS" $models >>"$RES" ||

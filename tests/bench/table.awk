@@ -8,6 +8,13 @@ function val(key,   i, kv) {
   return ""
 }
 function num(x) { return x == "" ? "-" : x }
+# nncc's rate for row key K of model M: characters/s for a token model (its
+# sample is a window of seq[M] characters; torch_ref.py counts characters)
+function rate(k, m) {
+  if (!(m in seq)) return nsps[k]
+  if (nchars[k] != "") return nchars[k]
+  return nsps[k] == "" ? "" : nsps[k] * seq[m]
+}
 function fmt_sps(x) { return x == "" ? "-" : sprintf("%.0f", x) }
 function blas_kind(path) {
   if (path ~ /openblas/) return "OpenBLAS"
@@ -19,7 +26,11 @@ function blas_kind(path) {
 
 NR == 1 { cpu = $0; next }
 $1 == "load" { if (val("start") != "") load0 = val("start"); else load1 = val("end"); next }
-$1 == "flops" { ftrain[val("model")] = val("train"); finfer[val("model")] = val("infer"); next }
+$1 == "flops" {
+  ftrain[val("model")] = val("train"); finfer[val("model")] = val("infer")
+  if (val("vocab") + 0 > 0) seq[val("model")] = val("seq")
+  next
+}
 $1 == "fma" {
   t = val("threads"); g = val("gflops") + 0
   nfma[t]++; fmas[t] = fmas[t] (fmas[t] == "" ? "" : ", ") g
@@ -29,6 +40,7 @@ $1 == "fma" {
 $1 == "nncc" {
   k = val("model") ":" val("mode") ":" val("threads")
   nsps[k] = val("samples_per_s"); nus[k] = val("step_us"); nbatch[val("model") ":" val("mode")] = val("batch")
+  nchars[k] = val("chars_per_s")
   next
 }
 $1 == "torch-info" { tinfo = $0; tblas = val("blas"); tcore = val("coretype"); tver = val("version"); next }
@@ -54,10 +66,8 @@ $1 == "sgemm" {
 $1 == "compile" { cm[++ncm] = val("model"); nms[val("model")] = val("nncc_ms"); ccms[val("model")] = val("cc_ms"); next }
 
 END {
-  nrow = split("mlp:train autoencoder:train xor:train iris:train lenet:train mlp:infer mlp_b1:infer", rows, " ")
-  nna = split("char_rnn char_lstm char_gru", na, " ")
-  why["char_rnn"] = "n/a (needs rnn)"
-  why["char_lstm"] = "n/a (needs lstm)"; why["char_gru"] = "n/a (needs gru)"
+  nrow = split("mlp:train autoencoder:train xor:train iris:train lenet:train char_rnn:train " \
+    "char_lstm:train char_gru:train mlp:infer mlp_b1:infer", rows, " ")
   print "== nncc bench: " cpu
   if (tinfo != "")
     printf "   PyTorch %s, %s (%s), OPENBLAS_CORETYPE=%s\n", tver, tblas, blas_kind(tblas), tcore
@@ -78,21 +88,15 @@ END {
     for (t = 1; t <= 2; t++) {
       k = rows[r] ":" t
       f = mm[2] == "train" ? ftrain[mm[1]] : finfer[mm[1]]
+      # GFLOP/s from samples/s: f is per sample (a char model's: per window)
       gf = (nsps[k] != "" && f != "") ? nsps[k] * f / 1e9 : ""
+      ns = rate(k, mm[1])
       printf "%-12s %-5s %5s %3d %12s %12s %9s %8s %7s\n", mm[1], mm[2], \
-        num(nbatch[rows[r]] != "" ? nbatch[rows[r]] : tbatch[rows[r]]), t, fmt_sps(nsps[k]), \
-        fmt_sps(tsps[k]), (nsps[k] != "" && tsps[k] > 0) ? sprintf("%.2fx", nsps[k] / tsps[k]) : "-", \
+        num(nbatch[rows[r]] != "" ? nbatch[rows[r]] : tbatch[rows[r]]), t, fmt_sps(ns), \
+        fmt_sps(tsps[k]), (ns != "" && tsps[k] > 0) ? sprintf("%.2fx", ns / tsps[k]) : "-", \
         gf == "" ? "-" : sprintf("%.1f", gf), (gf != "" && fma[t] > 0) ? sprintf("%.1f%%", 100 * gf / fma[t]) : "-"
     }
   }
-  for (r = 1; r <= nna; r++)
-    for (t = 1; t <= 2; t++) {
-      k = na[r] ":train:" t
-      if (t > 1 && tsps[k] == "")
-        continue
-      printf "%-12s %-5s %5s %3d %-31s %12s\n", na[r], "train", 32, t, \
-        why[na[r]], fmt_sps(tsps[k])
-    }
   print ""
 
   print "== 1 -> 2 threads: speed-up"
@@ -145,6 +149,12 @@ END {
   print "   against the FMA loop on the same number of threads."
   print " - autoencoder: SGD with momentum 0.9 in both nncc and PyTorch (the issue"
   print "   asks for Adam; nncc has no Adam yet)."
+  print " - char_rnn, char_lstm, char_gru: 64 one-hot characters (vocabulary 65)"
+  print "   -> rnn (tanh) / lstm / gru of 128 -> dense 65 at every step, cross-"
+  print "   entropy per character, batch 32 windows, not stateful; throughput in"
+  print "   characters/s (nncc: windows/s times the 64 steps), GFLOP/s from the"
+  print "   FLOPs per 64-character window (the one-hot input's product counted"
+  print "   as the dense product both nncc and PyTorch compute)."
   print " - Each figure: one batch of random data, 10 warm-up steps, then timed"
   print "   steps (about BENCH_SECONDS each run), median of 3 runs."
   if (tblas != "" && blas_kind(tblas) != "OpenBLAS") {

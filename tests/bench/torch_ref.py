@@ -35,7 +35,7 @@ MODELS = {
     "iris": ("train", 16, "4-16 tanh-3 softmax, cross-entropy, SGD momentum"),
     "mlp-infer": ("infer", 64, "the mlp, forward only"),
     "mlp_b1-infer": ("infer", 1, "the mlp at batch 1, forward only"),
-    # Models nncc cannot express yet (no conv2d / recurrent layers):
+    # tests/bench/models/lenet.nn, char_rnn.nn, char_lstm.nn, char_gru.nn:
     "lenet": ("train", 64, "conv5x5x20 pool2 conv5x5x50 pool2 dense500 dense10, SGD momentum"),
     "char_rnn": ("train", 32, "one-hot 65, tanh RNN 128, 64 steps, dense 65, SGD momentum"),
     "char_lstm": ("train", 32, "one-hot 65, LSTM 128, 64 steps, dense 65, SGD momentum"),

@@ -43,6 +43,14 @@ check digits "" acc ">=" 93
 check fashion_mlp "--epochs 1" acc ">=" 80
 check lenet "--epochs 1 --save $out/lenet.safetensors" acc ">=" 84
 check xor "--threads 1 --seed 7" acc ">=" 100
+# Sequences.  sine_rnn: a "repeat the last value" predictor has a test MSE
+# of 0.050 (tests/run/long.sh computes it); noise alone 0.01.  The char
+# models after one epoch, in nats per character: the unigram entropy of
+# the test text is 4.646 bits = 3.22 nats.
+check sine_rnn "" loss "<=" 0.025
+check char_lstm "--epochs 1 --save $out/char_lstm.safetensors" loss "<=" 2.9
+check char_gru "--epochs 1" loss "<=" 2.9
+check char_rnn "--epochs 1" loss "<=" 2.9
 
 # expect NAME COMMAND...: the command succeeds
 expect() {
@@ -103,9 +111,89 @@ else
   echo "skip lenet: PyTorch interop (python3-torch not installed)"
 fi
 
+# Generation from the 1-epoch char_lstm checkpoint: the same seed gives the
+# same text, another seed another text; a prime outside the vocabulary is
+# a usage error.
+t=$out/train_char_lstm
+gen() { # SEED FILE
+  $t --load "$out/char_lstm.safetensors" --generate 300 --prime "The " --temperature 0.8 \
+    --seed "$1" --output "$2" >"$out/gen.err" 2>&1
+}
+gen 5 "$out/gen_5.txt"; gen 5 "$out/gen_5b.txt"; gen 6 "$out/gen_6.txt"
+expect "char_lstm: --generate 300 writes the prime and 300 characters" \
+  sh -c "test \$(wc -c <'$out/gen_5.txt') -eq 304 && head -c 4 '$out/gen_5.txt' | grep -q '^The '"
+expect "char_lstm: the same seed generates the same text" cmp "$out/gen_5.txt" "$out/gen_5b.txt"
+expect "char_lstm: another seed generates another text" \
+  sh -c "! cmp -s '$out/gen_5.txt' '$out/gen_6.txt'"
+expect "char_lstm: a prime character outside the vocabulary is refused" \
+  sh -c "$t --load '$out/char_lstm.safetensors' --generate 5 --prime '~~{' 2>&1 >/dev/null;
+         test \$? -eq 2"
+
 # nncc -o NAME (no .c) compiles and links a trainer.
 expect "nncc -o builds an executable" "$build/nncc" models/xor.nn -o "$out/xor_exe"
 expect "that executable trains" "$out/xor_exe" --quiet
+
+# Recurrent checkpoints in PyTorch: the small models tests/run/seq_*.nn
+# (rnn tanh and relu, lstm with and without biases, gru; per-step and
+# last-step outputs) train 2 epochs on data written here, predict their
+# test set, and tests/run/torch_seq.py rebuilds each in PyTorch
+# (nn.RNN/LSTM/GRU + nn.Linear), loads the checkpoint strictly and compares
+# the outputs (to 1e-5).  The trainers run in $out/seq, where the data is.
+seq=$out/seq
+mkdir -p "$seq"
+# seq_data FILE ROWS SEED LAST: rows of 8 steps x 3 features in [-1, 1]
+# (step-major), then the targets: 8 steps x 2 (a delayed mix and a running
+# mean) or, with LAST=1, 2 values of the whole window.  Park-Miller's
+# generator, exact in any awk's doubles.
+seq_data() {
+  awk -v rows="$2" -v s="$3" -v last="$4" '
+    function u() { s = (s * 16807) % 2147483647; return 2 * s / 2147483647 - 1 }
+    BEGIN {
+      for (i = 0; i < 10; i++) u()
+      for (r = 0; r < rows; r++) {
+        line = ""; sum = 0
+        for (t = 0; t < 8; t++)
+          for (f = 0; f < 3; f++) { x[t, f] = u(); line = line sprintf("%.4f,", x[t, f]) }
+        if (last)
+          line = line sprintf("%.4f,%.4f", (x[0, 0] + x[3, 1] + x[7, 2]) / 3, x[0, 1] * x[7, 0])
+        else
+          for (t = 0; t < 8; t++) {
+            sum += x[t, 2]
+            line = line sprintf("%.4f,%.4f%s", 0.6 * x[t, 0] + 0.4 * (t ? x[t - 1, 1] : 0),
+                                sum / (t + 1), t < 7 ? "," : "")
+          }
+        print line
+      }
+    }' >"$1"
+}
+seq_data "$seq/seq_train.csv" 64 11 0
+seq_data "$seq/seq_test.csv" 13 12 0
+seq_data "$seq/seq_last_train.csv" 64 13 1
+seq_data "$seq/seq_last_test.csv" 13 14 1
+torch_ok=0
+[ -x /usr/bin/python3 ] && /usr/bin/python3 -c "import torch" 2>/dev/null && torch_ok=1
+# NAME TEST_CSV torch_seq.py's CELL T F H N [options]
+for spec in "seq_rnn seq_test rnn 8 3 5 2" "seq_rnn_relu seq_last_test rnn 8 3 5 2 --activation relu --last" \
+            "seq_lstm seq_test lstm 8 3 5 2" "seq_lstm_nobias seq_last_test lstm 8 3 5 2 --no-bias --last" \
+            "seq_gru seq_test gru 8 3 5 2"; do
+  # shellcheck disable=SC2086
+  set -- $spec
+  m=$1 data=$2; shift 2
+  rm -f "$seq/$m.safetensors" "$seq/$m.pred.csv"
+  expect "$m: builds, trains 2 epochs, saves and predicts" sh -c "
+    '$build/nncc' tests/run/$m.nn -o '$seq/$m.c' &&
+    $cc -O2 -march=native -fopenmp -Iruntime -o '$seq/train_$m' '$seq/$m.c' '$build/libnnrt.a' -lcjson -lz -lm &&
+    cd '$seq' && ./train_$m --quiet --save $m.safetensors &&
+    ./train_$m --load $m.safetensors --predict $data.csv --output $m.pred.csv &&
+    test \$(wc -l <$m.pred.csv) -eq 13"
+  if [ $torch_ok = 0 ]; then
+    echo "skip $m: PyTorch interop (python3-torch not installed)"
+  elif [ -s "$seq/$m.pred.csv" ]; then
+    expect "$m: the checkpoint loads into PyTorch with the same predictions" \
+      /usr/bin/python3 tests/run/torch_seq.py "$seq/$m.safetensors" "$seq/$m.pred.csv" "$seq/$data.csv" "$@"
+    grep '^torch_seq: .*max |torch' "$out/expect.log" | sed 's/^torch_seq: /     /'
+  fi
+done
 
 echo "run: $pass passed, $fail failed"
 [ $fail = 0 ]
