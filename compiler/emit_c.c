@@ -927,14 +927,22 @@ void emit_mse_grad(FILE *out, IR *ir, Op *op) { elementwise_loss_grad(out, ir, o
 /* The elementwise loop of one step: for k < H, c < B, with q0 the index
  * of (k, ts, c) in a (T, H) value, kb that of (k, c) in a state, gs the
  * distance between gate blocks of a (T, G H) value. */
-static void step_loop_begin(FILE *out, long H, long B, long T, const char *math) {
+static void step_loop_begin_prev(FILE *out, long H, long B, long T, const char *math,
+                                 const char *prev, const char *seq, const char *first) {
   fprintf(out, "    for (int k = 0; k < %ld; k++) {\n", H);
+  if (prev) /* step t-1 of seq, or the initial state at t = 0 (a row each) */
+    fprintf(out, "      const real *%s = ts > 0 ? %s + (size_t)k * %ld + (size_t)(ts - 1) * %ld : %s + (size_t)k * %ld;\n",
+            prev, seq, T * B, B, first, B);
   simd_for(out, math, "      ");
   fprintf(out, "      for (int c = 0; c < %ld; c++) {\n", B);
   fprintf(out, "        const size_t q0 = (size_t)k * %ld + (size_t)ts * %ld + c, kb = (size_t)k * %ld + c;\n",
           T * B, B, B);
   fprintf(out, "        const size_t gs = %ld;\n", H * T * B);
   fprintf(out, "        (void)kb;\n        (void)gs;\n");
+}
+
+static void step_loop_begin(FILE *out, long H, long B, long T, const char *math) {
+  step_loop_begin_prev(out, H, B, T, math, NULL, NULL, NULL);
 }
 
 static void step_loop_end(FILE *out) { fprintf(out, "      }\n    }\n"); }
@@ -1057,11 +1065,11 @@ void emit_scan_grad(FILE *out, IR *ir, Op *op) {
     break;
   case LAYER_LSTM: {
     const char *cs = in_cn(ir, op, 5), *c0 = in_cn(ir, op, 6);
-    step_loop_begin(out, H, B, T, "nn_");
+    step_loop_begin_prev(out, H, B, T, "nn_", "cpr", cs, c0);
     fprintf(out, "        const real dhi = %s[q0] + %s[kb];\n", dh, dhn);
     fprintf(out, "        const real ig = %s[q0], fg = %s[q0 + gs];\n", g, g);
     fprintf(out, "        const real gg = %s[q0 + 2 * gs], og = %s[q0 + 3 * gs];\n", g, g);
-    fprintf(out, "        const real cp = ts > 0 ? %s[q0 - %ld] : %s[kb];\n", cs, B, c0);
+    fprintf(out, "        const real cp = cpr[c];\n");
     fprintf(out, "        const real tc = nn_tanh(%s[q0]);\n", cs);
     fprintf(out, "        const real dc = dhi * og * ((real)1 - tc * tc) + %s[kb];\n", dcn);
     fprintf(out, "        %s[q0] = dc * gg * ig * ((real)1 - ig);\n", dgx);
@@ -1072,11 +1080,11 @@ void emit_scan_grad(FILE *out, IR *ir, Op *op) {
     break;
   }
   default: /* GRU */
-    step_loop_begin(out, H, B, T, "");
+    step_loop_begin_prev(out, H, B, T, "", "hpr", h, h0);
     fprintf(out, "        const real dhi = %s[q0] + %s[kb];\n", dh, dhn);
     fprintf(out, "        const real rg = %s[q0], zg = %s[q0 + gs];\n", g, g);
     fprintf(out, "        const real ng = %s[q0 + 2 * gs], ghn = %s[q0 + 3 * gs];\n", g, g);
-    fprintf(out, "        const real hp = ts > 0 ? %s[q0 - %ld] : %s[kb];\n", h, B, h0);
+    fprintf(out, "        const real hp = hpr[c];\n");
     fprintf(out, "        const real dan = dhi * ((real)1 - zg) * ((real)1 - ng * ng);\n");
     fprintf(out, "        const real daz = dhi * (hp - ng) * zg * ((real)1 - zg);\n");
     fprintf(out, "        const real dar = dan * ghn * rg * ((real)1 - rg);\n");

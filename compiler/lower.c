@@ -158,7 +158,7 @@ static int lower_target(Lower *L) {
   Model *m = ir->m;
   if (m->target_is_input)
     return ir->input;
-  Shape s = m->label_is_class ? vec(1) : m->label_shape;
+  Shape s = m->label_is_class ? vec(m->label_steps ? m->label_steps : 1) : m->label_shape;
   Value *t = ir_value(ir, m->label_name, A_EXTERN, true, s, NULL);
   t->dtype = m->label_is_class ? DT_INT32 : DT_FLOAT;
   return t->id;

@@ -204,7 +204,7 @@ static void out_forward(real *restrict out_z, real *restrict out, const real *re
 }
 
 // models/char_gru.nn:10: loss cross_entropy(out, next)
-// out_z is (B,64,96), out is (B,64,96), next is (B,1)
+// out_z is (B,64,96), out is (B,64,96), next is (B,64)
 static double loss_forward(const real *restrict out_z, const real *restrict out, const int32_t *restrict next, int nb, double *correct) {
   double loss = 0;
   // loss = ce_softmax(out_z, out, next): mean_b lse(z[b,:]) - z[b,c_b]; inputs z, p = softmax(z), class
@@ -232,7 +232,7 @@ static double loss_forward(const real *restrict out_z, const real *restrict out,
 }
 
 // models/char_gru.nn:10: loss cross_entropy(out, next)
-// d_out_z is (B,64,96), out is (B,64,96), next is (B,1)
+// d_out_z is (B,64,96), out is (B,64,96), next is (B,64)
 static void loss_backward(real *restrict d_out_z, const real *restrict out, const int32_t *restrict next, int nb) {
   // d_out_z = ce_softmax_grad(out, next): dz = (p - onehot(c)) / nb; inputs p, class
   const real scale = (real)1 / (real)(nb * 64);
@@ -511,6 +511,7 @@ static void h_backward(real *restrict d_h_gx, real *restrict d_h_gh, real *restr
     d_h_hnext[i] = 0;
   for (int ts = 63; ts >= 0; ts--) {
     for (int k = 0; k < 128; k++) {
+      const real *hpr = ts > 0 ? h + (size_t)k * 2048 + (size_t)(ts - 1) * 32 : h_h0 + (size_t)k * 32;
       NN_OMP(omp simd)
       for (int c = 0; c < 32; c++) {
         const size_t q0 = (size_t)k * 2048 + (size_t)ts * 32 + c, kb = (size_t)k * 32 + c;
@@ -520,7 +521,7 @@ static void h_backward(real *restrict d_h_gx, real *restrict d_h_gh, real *restr
         const real dhi = d_h[q0] + d_h_hnext[kb];
         const real rg = h_gates[q0], zg = h_gates[q0 + gs];
         const real ng = h_gates[q0 + 2 * gs], ghn = h_gates[q0 + 3 * gs];
-        const real hp = ts > 0 ? h[q0 - 32] : h_h0[kb];
+        const real hp = hpr[c];
         const real dan = dhi * ((real)1 - zg) * ((real)1 - ng * ng);
         const real daz = dhi * (hp - ng) * zg * ((real)1 - zg);
         const real dar = dan * ghn * rg * ((real)1 - rg);

@@ -269,7 +269,7 @@ static void out_forward(real *restrict out_z, real *restrict out, const real *re
 }
 
 // models/char_lstm.nn:10: loss cross_entropy(out, next)
-// out_z is (B,64,96), out is (B,64,96), next is (B,1)
+// out_z is (B,64,96), out is (B,64,96), next is (B,64)
 static double loss_forward(const real *restrict out_z, const real *restrict out, const int32_t *restrict next, int nb, double *correct) {
   double loss = 0;
   // loss = ce_softmax(out_z, out, next): mean_b lse(z[b,:]) - z[b,c_b]; inputs z, p = softmax(z), class
@@ -297,7 +297,7 @@ static double loss_forward(const real *restrict out_z, const real *restrict out,
 }
 
 // models/char_lstm.nn:10: loss cross_entropy(out, next)
-// d_out_z is (B,64,96), out is (B,64,96), next is (B,1)
+// d_out_z is (B,64,96), out is (B,64,96), next is (B,64)
 static void loss_backward(real *restrict d_out_z, const real *restrict out, const int32_t *restrict next, int nb) {
   // d_out_z = ce_softmax_grad(out, next): dz = (p - onehot(c)) / nb; inputs p, class
   const real scale = (real)1 / (real)(nb * 64);
@@ -662,6 +662,7 @@ static void h_backward(real *restrict d_h_gx, real *restrict d_h_hnext, real *re
     d_h_cnext[i] = 0;
   for (int ts = 63; ts >= 0; ts--) {
     for (int k = 0; k < 128; k++) {
+      const real *cpr = ts > 0 ? h_c + (size_t)k * 2048 + (size_t)(ts - 1) * 32 : h_c0 + (size_t)k * 32;
       NN_SIMD_MATH
       for (int c = 0; c < 32; c++) {
         const size_t q0 = (size_t)k * 2048 + (size_t)ts * 32 + c, kb = (size_t)k * 32 + c;
@@ -671,7 +672,7 @@ static void h_backward(real *restrict d_h_gx, real *restrict d_h_hnext, real *re
         const real dhi = d_h[q0] + d_h_hnext[kb];
         const real ig = h_gates[q0], fg = h_gates[q0 + gs];
         const real gg = h_gates[q0 + 2 * gs], og = h_gates[q0 + 3 * gs];
-        const real cp = ts > 0 ? h_c[q0 - 32] : h_c0[kb];
+        const real cp = cpr[c];
         const real tc = nn_tanh(h_c[q0]);
         const real dc = dhi * og * ((real)1 - tc * tc) + d_h_cnext[kb];
         d_h_gx[q0] = dc * gg * ig * ((real)1 - ig);

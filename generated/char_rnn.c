@@ -258,7 +258,7 @@ static void out_forward(real *restrict out_z, real *restrict out, const real *re
 }
 
 // models/char_rnn.nn:10: loss cross_entropy(out, next)
-// out_z is (B,64,96), out is (B,64,96), next is (B,1)
+// out_z is (B,64,96), out is (B,64,96), next is (B,64)
 static double loss_forward(const real *restrict out_z, const real *restrict out, const int32_t *restrict next, int nb, double *correct) {
   double loss = 0;
   // loss = ce_softmax(out_z, out, next): mean_b lse(z[b,:]) - z[b,c_b]; inputs z, p = softmax(z), class
@@ -286,7 +286,7 @@ static double loss_forward(const real *restrict out_z, const real *restrict out,
 }
 
 // models/char_rnn.nn:10: loss cross_entropy(out, next)
-// d_out_z is (B,64,96), out is (B,64,96), next is (B,1)
+// d_out_z is (B,64,96), out is (B,64,96), next is (B,64)
 static void loss_backward(real *restrict d_out_z, const real *restrict out, const int32_t *restrict next, int nb) {
   // d_out_z = ce_softmax_grad(out, next): dz = (p - onehot(c)) / nb; inputs p, class
   const real scale = (real)1 / (real)(nb * 64);
@@ -948,7 +948,7 @@ const nn_model nn_model_desc = {
   .scale = 1,
   .optimizer = "sgd",
   .epochs = 20,
-  .lr = 2,
+  .lr = 0.3,
   .momentum = 0.9,
   .weight_decay = 0,
   .shuffle = 0,
