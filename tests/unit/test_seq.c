@@ -267,6 +267,36 @@ static void test_rnn_carries_state(void **state) { check_windows(RNN_TANH, true)
 static void test_lstm_resets_state(void **state) { check_windows(LSTM, false); }
 static void test_gru_resets_state(void **state) { check_windows(GRU, false); }
 
+/* clip = X scales the gradients by min(1, X / (|g| + 1e-6)), |g| the L2
+ * norm over every parameter, before the update: one sgd step of
+ * y = w x + b on one row, checked against the gradients the driver
+ * prints (before the update) and the parameters after it.  With clip
+ * above the norm the step is plain sgd. */
+static void check_clip(double clip, bool clipped) {
+  char *model = xasprintf("input x[2]\nlabel y : real[1]\nlayer out = dense(x, 1)\n"
+                          "loss mse(out, y)\ntrain { optimizer = sgd(lr = 0.1) clip = %g }\n",
+                          clip);
+  /* nb, w = (0.5, -1), b = 0.25, x = (2, 1), y = 3: out = 0.25, d = 2 (out - y) = -5.5 */
+  Result r = run_model("clip", model, "1\n0.5 -1 0.25\n2 1\n3\n1 0.1\n");
+  const Vec *gw = get(r.grad, r.ngrad, "out.weight"), *gb = get(r.grad, r.ngrad, "out.bias");
+  const Vec *pw = get(r.param, r.nparam, "out.weight"), *pb = get(r.param, r.nparam, "out.bias");
+  double g[3] = {gw->v[0], gw->v[1], gb->v[0]}, p0[3] = {0.5, -1, 0.25};
+  double want_g[3] = {-11, -5.5, -5.5};
+  expect_vec(gw, want_g, 2, 1e-12);
+  double norm = sqrt(g[0] * g[0] + g[1] * g[1] + g[2] * g[2]);
+  double coef = clip / (norm + 1e-6);
+  if (coef > 1)
+    coef = 1;
+  assert_true(clipped ? coef < 1 : coef == 1);
+  double p1[3] = {pw->v[0], pw->v[1], pb->v[0]};
+  for (int i = 0; i < 3; i++)
+    expect_near("param", i, p1[i], p0[i] - 0.1 * coef * g[i], 1e-12);
+  free(model);
+}
+
+static void test_clip_scales(void **state) { check_clip(2, true); }
+static void test_clip_above_norm(void **state) { check_clip(100, false); }
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_rnn_tanh),
@@ -279,6 +309,8 @@ int main(void) {
       cmocka_unit_test(test_rnn_carries_state),
       cmocka_unit_test(test_lstm_resets_state),
       cmocka_unit_test(test_gru_resets_state),
+      cmocka_unit_test(test_clip_scales),
+      cmocka_unit_test(test_clip_above_norm),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
