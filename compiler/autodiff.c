@@ -91,6 +91,16 @@ void grad_linear(IR *ir, Op *op) {
     grad_op(ir, &f, OP_COLSUM, f.in[2], &dy, 1);
 }
 
+/* y = w[:, id] + b (a linear of a one-hot input):  dw[:, id] += dy per
+ * column, db = sum dy; the ids get no gradient. */
+void grad_gather(IR *ir, Op *op) {
+  Op f = *op;
+  int dy = dy_of(ir, &f);
+  grad_op(ir, &f, OP_SCATTER_ADD, f.in[1], (int[]){dy, f.in[0]}, 2);
+  if (f.nin == 3)
+    grad_op(ir, &f, OP_COLSUM, f.in[2], &dy, 1);
+}
+
 /* y = f(x):  dx = f'(.) dy, with f' written in terms of x or y (acts.h). */
 void grad_act(IR *ir, Op *op) {
   static const char uses[] = {

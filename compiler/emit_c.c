@@ -342,6 +342,45 @@ void emit_matmul_tn(FILE *out, IR *ir, Op *op) {
  * when they are large enough to pay for it. */
 static bool par_elems(long n) { return n >= 32768; }
 
+/* The linear of a one-hot token input as a gather of w's columns:
+ * y[n][c] = w[n][id_c] (+ b[n]); an id outside [0, V) (a dead column)
+ * selects nothing, as its all-zero one-hot column would. */
+void emit_gather(FILE *out, IR *ir, Op *op) {
+  long N = rowlen(ir, op->out), C = opcols(ir, op), V = ir->vals[op->in[1]]->shape.dims[1];
+  const char *ids = in_cn(ir, op, 0), *w = in_cn(ir, op, 1), *y = out_cn(ir, op);
+  op_comment(out, ir, op);
+  if (par_elems(N * C))
+    fprintf(out, "  NN_OMP(omp parallel for schedule(static))\n");
+  fprintf(out, "  for (int n = 0; n < %ld; n++) {\n", N);
+  fprintf(out, "    const real *wr = %s + (size_t)n * %ld;\n", w, V);
+  if (op->nin == 3)
+    fprintf(out, "    const real bn = %s[n];\n", in_cn(ir, op, 2));
+  fprintf(out, "    for (int c = 0; c < %ld; c++) {\n", C);
+  fprintf(out, "      const int id = (int)%s[c];\n", ids);
+  fprintf(out, "      %s[(size_t)n * %ld + c] %s (id >= 0 && id < %ld ? wr[id] : (real)0)%s;\n", y, C,
+          assign(op), V, op->nin == 3 ? " + bn" : "");
+  fprintf(out, "    }\n  }\n");
+}
+
+/* dw[n][id_c] += dy[n][c] over the columns, in column order; rows n are
+ * split across threads, so the sums do not depend on the thread count. */
+void emit_scatter_add(FILE *out, IR *ir, Op *op) {
+  long N = rowlen(ir, op->in[0]), C = ir_cols(ir, op->in[0]), V = ir->m->vocab;
+  const char *dy = in_cn(ir, op, 0), *ids = in_cn(ir, op, 1), *dw = out_cn(ir, op);
+  op_comment(out, ir, op);
+  if (par_elems(N * C))
+    fprintf(out, "  NN_OMP(omp parallel for schedule(static))\n");
+  fprintf(out, "  for (int n = 0; n < %ld; n++) {\n", N);
+  fprintf(out, "    real *d = %s + (size_t)n * %ld;\n", dw, V);
+  if (!op->accumulate)
+    fprintf(out, "    for (int v = 0; v < %ld; v++)\n      d[v] = 0;\n", V);
+  fprintf(out, "    for (int c = 0; c < %ld; c++) {\n", C);
+  fprintf(out, "      const int id = (int)%s[c];\n", ids);
+  fprintf(out, "      if (id >= 0 && id < %ld)\n        d[id] += %s[(size_t)n * %ld + c];\n", V, dy,
+          C);
+  fprintf(out, "    }\n  }\n");
+}
+
 /* ------------------------------------------------ convolution, pooling
  * One sample is (H, W, C), channels last; with the batch innermost a value
  * is x[(h * W + w) * C + c][B].  Weights keep PyTorch's [oc][ic][kh][kw]. */
@@ -1500,7 +1539,17 @@ static void emit_seq_input(Emit *E, const int *extra, int nextra) {
   IR *ir = E->ir;
   Value *x = ir->vals[ir->input];
   long T = x->steps, F = ir_feat(ir, x->id), B = ir->m->batch;
-  bool tokens = ir->m->input_tokens;
+  bool tokens = ir->m->input_tokens, onehot = !x->dead;
+  if (ir->ids >= 0) {
+    const char *ids = ir->vals[ir->ids]->cname;
+    fprintf(out, "  // the token ids xb[nb][%ld] become %s[%ld][B] (-1 in dead columns)\n", T, ids, T);
+    fprintf(out, "  for (int ts = 0; ts < %ld; ts++)\n    for (int b = 0; b < %ld; b++) {\n", T, B);
+    fprintf(out, "      const int id = b < nb ? (int)xb[(size_t)b * %ld + ts] : -1;\n", T);
+    fprintf(out, "      %s[(size_t)ts * %ld + b] = id >= 0 && id < %ld ? (real)id : (real)-1;\n", ids, B, F);
+    fprintf(out, "    }\n");
+  }
+  if (!onehot && nextra == 0)
+    return;
   fprintf(out, "  // the batch's rows xb[nb][%ld] become the columns of %s[%ld][%ld][B]%s;\n",
           tokens ? T : T * F, x->cname, F, T, tokens ? ", one-hot" : "");
   fprintf(out, "  // dead columns stay zero\n");
@@ -1534,6 +1583,18 @@ static void emit_forward(Emit *E) {
   FILE *out = E->out;
   IR *ir = E->ir;
   Value *x = ir->vals[ir->input];
+  if (x->dead) { /* a token model reads only the ids */
+    fprintf(out, "// The forward pass, and the mean loss of the batch when targets are given.\n");
+    fprintf(out, "static double forward(nn_ctx *c, const float *xb, const int32_t *cls, "
+            "const float *yb, int nb, double *correct) {\n");
+    fprintf(out, "  (void)cls;\n  (void)yb;\n  (void)correct;\n");
+    int extra[1] = {ir->ids};
+    bind_values(E, PASS_FWD, PASS_LOSS, extra, 1);
+    emit_seq_input(E, NULL, 0);
+    call_groups(E, PASS_FWD, PASS_LOSS);
+    fprintf(out, "}\n\n");
+    return;
+  }
   fprintf(out, "// The forward pass, and the mean loss of the batch when targets are given.\n");
   fprintf(out, "static double forward(nn_ctx *c, const float *xb, const int32_t *cls, "
           "const float *yb, int nb, double *correct) {\n");

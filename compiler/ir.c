@@ -16,7 +16,7 @@
 IR *ir_new(Model *m) {
   IR *ir = xcalloc(1, sizeof *ir);
   ir->m = m;
-  ir->input = ir->output = ir->target = ir->loss = ir->correct = -1;
+  ir->input = ir->output = ir->target = ir->loss = ir->correct = ir->ids = -1;
   return ir;
 }
 
@@ -55,7 +55,7 @@ static const char *const reserved[] = {
     "init", "set_threads", "params", "size_t", "int32_t", "uint32_t", "uint64_t",
     /* the recurrent layers' and the clip's */
     "ts", "q0", "kb", "gs", "ig", "fg", "gg", "og", "cn", "hn", "rg", "zg", "ng", "ghn", "hp",
-    "dhi", "tc", "dc", "cpr", "hpr", "cp", "dan", "daz", "dar", "id", "reset", "ss", "norm", "coef", "sqrt",
+    "dhi", "tc", "dc", "cpr", "hpr", "cp", "bn", "d", "dan", "daz", "dar", "id", "reset", "ss", "norm", "coef", "sqrt",
     "sqrtf", "sqrtl"};
 
 /* Object-like macros of the C headers are upper case (I, M_PI, NAN,
@@ -228,6 +228,29 @@ int shape_linear(IR *ir, Op *op, Shape *out, bool *batched) {
   }
   *batched = true;
   *out = per_step(ir, x, w->shape.dims[0]);
+  return 0;
+}
+
+/* gather(ids (T, 1), w [N, V] [, b [N]]) -> (T, N) */
+int shape_gather(IR *ir, Op *op, Shape *out, bool *batched) {
+  Value *ids = in_val(ir, op, 0), *w = in_val(ir, op, 1);
+  if ((op->nin != 2 && op->nin != 3) || !ids->batched || ir_feat(ir, ids->id) != 1 ||
+      w->shape.ndim != 2)
+    return -1;
+  if (op->nin == 3 && ir_numel(ir, op->in[2]) != w->shape.dims[0])
+    return -1;
+  *batched = true;
+  *out = per_step(ir, ids, w->shape.dims[0]);
+  return 0;
+}
+
+/* scatter_add(dy (T, N), ids (T, 1)) -> [N, V]: V is the model's vocabulary */
+int shape_scatter(IR *ir, Op *op, Shape *out, bool *batched) {
+  Value *dy = in_val(ir, op, 0), *ids = in_val(ir, op, 1);
+  if (!dy->batched || ir_steps(ir, dy->id) != ir_steps(ir, ids->id) || !ir->m->vocab)
+    return -1;
+  *out = (Shape){.ndim = 2, .dims = {(int)ir_feat(ir, dy->id), ir->m->vocab}};
+  *batched = false;
   return 0;
 }
 
@@ -564,7 +587,7 @@ void ir_verify(IR *ir, const char *after) {
   char *written = xcalloc((size_t)ir->nvals, 1);
   for (int i = 0; i < ir->nvals; i++) {
     Value *v = ir->vals[i];
-    if (v->arena == A_PARAM || v->arena == A_EXTERN || v->id == ir->input)
+    if (v->arena == A_PARAM || v->arena == A_EXTERN || v->id == ir->input || v->id == ir->ids)
       written[i] = 1;
     if (v->arena == A_STATE || v->arena == A_GRAD)
       written[i] = v->arena == A_STATE; /* state persists across steps */

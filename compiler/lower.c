@@ -9,6 +9,7 @@
  *   binary_cross_entropy     loss = bce_sigmoid z, p, t  with p = sigmoid(z)
  *   mse(y, t)                loss = mse y, t
  *   rnn/lstm/gru(x, H)       gx = linear x, W_ih[GH,F] (, b_ih);  h = scan gx, W_hh[GH,H] (, b_hh)
+ *   (x the token input)      a linear of the one-hot input is gather ids, W (, b)
  *                            (return = last: y = last h)
  *
  * The losses take the logits z as well as the probabilities p, so that
@@ -48,6 +49,10 @@ static void lower_weighted(Lower *L, Layer *l, OpKind k, Shape wshape, int nbias
   free(bname);
   bool identity = l->act == ACT_IDENTITY;
   char *zname = identity ? xstrdup(l->name) : xasprintf("%s_z", l->name);
+  if (k == OP_LINEAR && x == ir->input && ir->ids >= 0) {
+    k = OP_GATHER; /* a one-hot input: its product is a column gather */
+    in[0] = ir->ids;
+  }
   ir_op(ir, k, PASS_FWD, l, NULL, A_ACT, in, nin);
   ir_last_op(ir)->geo = l->geo;
   int z = ir_op_output(ir, zname, A_ACT);
@@ -102,7 +107,12 @@ static void lower_recurrent(Lower *L, Layer *l) {
     b_hh = param_(L, l, "bias_hh_l0", vec(GH), l->bias_init, false);
   }
   char *gname = xasprintf("%s_gx", l->name);
-  int gx = ir_op(ir, OP_LINEAR, PASS_FWD, l, gname, A_ACT, in, nin);
+  OpKind k = OP_LINEAR;
+  if (x == ir->input && ir->ids >= 0) {
+    k = OP_GATHER; /* a one-hot input: its product is a column gather */
+    in[0] = ir->ids;
+  }
+  int gx = ir_op(ir, k, PASS_FWD, l, gname, A_ACT, in, nin);
   free(gname);
   int sin[3] = {gx, w_hh, b_hh};
   char *hname = l->ret_seq ? xstrdup(l->name) : xasprintf("%s_seq", l->name);
@@ -221,6 +231,13 @@ IR *lower_model(Model *m) {
     case LAYER_INPUT:
       ir->input = L.y[i] = ir_value(ir, l->name, A_ACT, true, l->shape, l)->id;
       ir->vals[ir->input]->steps = l->steps;
+      if (m->input_tokens) {
+        char *n = xasprintf("%s_ids", l->name);
+        Value *ids = ir_value(ir, n, A_ACT, true, (Shape){.ndim = 2, .dims = {l->steps, 1}}, l);
+        free(n);
+        ids->steps = l->steps;
+        ir->ids = ids->id;
+      }
       break;
     case LAYER_RNN:
     case LAYER_LSTM:

@@ -44,7 +44,10 @@ static void mark_dead(IR *ir) {
   }
   for (int i = 0; i < ir->nvals; i++) {
     Value *v = ir->vals[i];
-    v->dead = !used[i] && i != ir->input && i != ir->output && v->arena != A_PARAM &&
+    /* the input is kept even unread (forward() fills it), but for a token
+     * model, whose gathers read the ids instead of the one-hot */
+    bool keep = i == ir->input && ir->ids < 0;
+    v->dead = !used[i] && !keep && i != ir->output && v->arena != A_PARAM &&
               v->arena != A_NONE && v->arena != A_EXTERN;
   }
   free(used);
@@ -79,6 +82,8 @@ static Life *lifetimes(IR *ir, int *ngroups) {
   }
   *ngroups = g + 1;
   life[ir->input].born = -1;
+  if (ir->ids >= 0)
+    life[ir->ids].born = -1;
   for (int i = 0; i < ir->nvals; i++)
     if (ir->vals[i]->from_batch)
       life[i].born = -1;

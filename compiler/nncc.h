@@ -432,6 +432,8 @@ struct IR {
   int input;   /* value id of the model input */
   int output;  /* value id of the model output (what --predict writes) */
   int target;  /* value id of the target (label or input), -1 for none */
+  int ids;     /* a token input's ids (T, 1), filled by forward() like the
+                  input, read by gather ops; -1 for none */
   int loss;    /* value id of the loss scalar */
   int correct; /* value id of the correct-count scalar, -1 for none */
   size_t arena_size[A_EXTERN + 1]; /* elements, filled by memplan.c */

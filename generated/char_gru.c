@@ -3,8 +3,8 @@
 //   99168 parameters; batches of up to B = 32 rows; loss cross_entropy
 //   build:   cc -O3 -march=native -fopenmp THIS.c -lnnrt -lcjson -lz -lm -o train
 //   -DNN_REAL=double builds it in double precision (for gradient checks).
-// FLOPs per sample in products: training 32931840, inference 12582912.
-// Arenas (elements): params 99168, grads 99168, state 99168, acts 4333568.
+// FLOPs per sample in products: training 23494656, inference 7864320.
+// Arenas (elements): params 99168, grads 99168, state 99168, acts 3942400.
 // Shapes are written (B,N): B batch rows, of which nb are live.  Activations
 // are stored feature-major, [N][B]: a row of the batch is a column.
 
@@ -45,36 +45,8 @@ typedef NN_REAL real;
 
 enum { B = 32 };
 
-// rows r0..r0+5, columns c0..c0+63 of h_gx
-static void h_forward_tile0(real *restrict h_gx, const real *restrict chars, const real *restrict h_weight_ih_l0, const real *restrict h_bias_ih_l0, int r0, int c0) {
-  real acc[6][64];
-  for (int r = 0; r < 6; r++) {
-    NN_OMP(omp simd)
-    for (int c = 0; c < 64; c++)
-      acc[r][c] = h_bias_ih_l0[r0 + r];
-  }
-  NN_NOVEC
-  for (int j = 0; j < 96; j++) {
-    const real *v = chars + (size_t)j * 2048 + c0;
-    NN_NOVEC
-    for (int r = 0; r < 6; r++) {
-      const real a = h_weight_ih_l0[(size_t)(r0 + r) * 96 + j];
-      NN_OMP(omp simd)
-      for (int c = 0; c < 64; c++)
-        acc[r][c] += a * v[c];
-    }
-  }
-  for (int r = 0; r < 6; r++) {
-    real *o = h_gx + (size_t)(r0 + r) * 2048 + c0;
-    NN_OMP(omp simd)
-    for (int c = 0; c < 64; c++) {
-      o[c] = acc[r][c];
-    }
-  }
-}
-
 // rows r0..r0+5, columns c0..c0+31 of h_gates
-static void h_forward_tile1(real *restrict h_gates, const real *restrict h_state_h, const real *restrict h_weight_hh_l0, const real *restrict h_bias_hh_l0, int r0, int c0) {
+static void h_forward_tile0(real *restrict h_gates, const real *restrict h_state_h, const real *restrict h_weight_hh_l0, const real *restrict h_bias_hh_l0, int r0, int c0) {
   real acc[6][32];
   for (int r = 0; r < 6; r++) {
     NN_OMP(omp simd)
@@ -102,12 +74,18 @@ static void h_forward_tile1(real *restrict h_gates, const real *restrict h_state
 }
 
 // models/char_gru.nn:8: layer h = gru(chars, 128)
-// h_gx is (B,64,384), h is (B,64,128), h_gates is (B,64,512), h_h0 is (B,128), h_state_h is (B,128), chars is (B,64,96), h.weight_ih_l0 is (384,96), h.bias_ih_l0 is (384), h.weight_hh_l0 is (384,128), h.bias_hh_l0 is (384)
-static void h_forward(real *restrict h_gx, real *restrict h, real *restrict h_gates, real *restrict h_h0, real *restrict h_state_h, const real *restrict chars, const real *restrict h_weight_ih_l0, const real *restrict h_bias_ih_l0, const real *restrict h_weight_hh_l0, const real *restrict h_bias_hh_l0) {
-  // h_gx = linear(chars, h.weight_ih_l0, h.bias_ih_l0): y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused
+// h_gx is (B,64,384), h is (B,64,128), h_gates is (B,64,512), h_h0 is (B,128), h_state_h is (B,128), chars_ids is (B,64,1), h.weight_ih_l0 is (384,96), h.bias_ih_l0 is (384), h.weight_hh_l0 is (384,128), h.bias_hh_l0 is (384)
+static void h_forward(real *restrict h_gx, real *restrict h, real *restrict h_gates, real *restrict h_h0, real *restrict h_state_h, const real *restrict chars_ids, const real *restrict h_weight_ih_l0, const real *restrict h_bias_ih_l0, const real *restrict h_weight_hh_l0, const real *restrict h_bias_hh_l0) {
+  // h_gx = gather(chars_ids, h.weight_ih_l0, h.bias_ih_l0): y[B,N] = w[N, id] (+ b[N]): linear of a one-hot token input, as a column gather; inputs ids, w [, b]
   NN_OMP(omp parallel for schedule(static))
-  for (int t = 0; t < 2048; t++)
-    h_forward_tile0(h_gx, chars, h_weight_ih_l0, h_bias_ih_l0, 0 + (t / 32) * 6, 0 + (t % 32) * 64);
+  for (int n = 0; n < 384; n++) {
+    const real *wr = h_weight_ih_l0 + (size_t)n * 96;
+    const real bn = h_bias_ih_l0[n];
+    for (int c = 0; c < 2048; c++) {
+      const int id = (int)chars_ids[c];
+      h_gx[(size_t)n * 2048 + c] = (id >= 0 && id < 96 ? wr[id] : (real)0) + bn;
+    }
+  }
   // h = scan(h_gx, h.weight_hh_l0, h.bias_hh_l0): h[t] = cell(gx[t] + w_hh h[t-1] (+ b_hh)) for t < T (rnn, lstm, gru: PyTorch's equations); inputs gx = x w_ih^T + b_ih, w_hh [, b_hh]
   // the window starts from the state the last one ended in (reset() zeroes it)
   for (int i = 0; i < 4096; i++) {
@@ -117,7 +95,7 @@ static void h_forward(real *restrict h_gx, real *restrict h, real *restrict h_ga
     // h_gates[:, ts] = h.weight_hh_l0 h[ts-1] + bias
     NN_OMP(omp parallel for schedule(static))
     for (int t = 0; t < 64; t++)
-      h_forward_tile1(h_gates + (size_t)ts * 32, h_state_h, h_weight_hh_l0, h_bias_hh_l0, 0 + (t / 1) * 6, 0 + (t % 1) * 32);
+      h_forward_tile0(h_gates + (size_t)ts * 32, h_state_h, h_weight_hh_l0, h_bias_hh_l0, 0 + (t / 1) * 6, 0 + (t % 1) * 32);
     for (int k = 0; k < 128; k++) {
       NN_SIMD_MATH
       for (int c = 0; c < 32; c++) {
@@ -447,65 +425,9 @@ static void h_backward_tile2(real *restrict d_h_weight_hh_l0, const real *restri
   }
 }
 
-// rows r0..r0+5, columns c0..c0+63 of d_h_weight_ih_l0
-static void h_backward_tile3(real *restrict d_h_weight_ih_l0, const real *restrict chars_t, const real *restrict d_h_gx, int r0, int c0) {
-  real acc[6][64];
-  for (int r = 0; r < 6; r++) {
-    NN_OMP(omp simd)
-    for (int c = 0; c < 64; c++)
-      acc[r][c] = 0;
-  }
-  NN_NOVEC
-  for (int j = 0; j < 2048; j++) {
-    const real *v = chars_t + (size_t)j * 96 + c0;
-    NN_NOVEC
-    for (int r = 0; r < 6; r++) {
-      const real a = d_h_gx[(size_t)(r0 + r) * 2048 + j];
-      NN_OMP(omp simd)
-      for (int c = 0; c < 64; c++)
-        acc[r][c] += a * v[c];
-    }
-  }
-  for (int r = 0; r < 6; r++) {
-    real *o = d_h_weight_ih_l0 + (size_t)(r0 + r) * 96 + c0;
-    NN_OMP(omp simd)
-    for (int c = 0; c < 64; c++) {
-      o[c] = acc[r][c];
-    }
-  }
-}
-
-// rows r0..r0+5, columns c0..c0+31 of d_h_weight_ih_l0
-static void h_backward_tile4(real *restrict d_h_weight_ih_l0, const real *restrict chars_t, const real *restrict d_h_gx, int r0, int c0) {
-  real acc[6][32];
-  for (int r = 0; r < 6; r++) {
-    NN_OMP(omp simd)
-    for (int c = 0; c < 32; c++)
-      acc[r][c] = 0;
-  }
-  NN_NOVEC
-  for (int j = 0; j < 2048; j++) {
-    const real *v = chars_t + (size_t)j * 96 + c0;
-    NN_NOVEC
-    for (int r = 0; r < 6; r++) {
-      const real a = d_h_gx[(size_t)(r0 + r) * 2048 + j];
-      NN_OMP(omp simd)
-      for (int c = 0; c < 32; c++)
-        acc[r][c] += a * v[c];
-    }
-  }
-  for (int r = 0; r < 6; r++) {
-    real *o = d_h_weight_ih_l0 + (size_t)(r0 + r) * 96 + c0;
-    NN_OMP(omp simd)
-    for (int c = 0; c < 32; c++) {
-      o[c] = acc[r][c];
-    }
-  }
-}
-
 // models/char_gru.nn:8: layer h = gru(chars, 128)
-// d_h_gx is (B,64,384), d_h_gh is (B,64,384), d_h_hnext is (B,128), h_prev_t is (B,64,128), d_h.weight_hh_l0 is (384,128), d_h.bias_hh_l0 is (384), d_h.weight_ih_l0 is (384,96), d_h.bias_ih_l0 is (384), d_h is (B,64,128), h is (B,64,128), h.weight_hh_l0 is (384,128), h_h0 is (B,128), h_gates is (B,64,512), chars_t is (B,64,96)
-static void h_backward(real *restrict d_h_gx, real *restrict d_h_gh, real *restrict d_h_hnext, real *restrict h_prev_t, real *restrict d_h_weight_hh_l0, real *restrict d_h_bias_hh_l0, real *restrict d_h_weight_ih_l0, real *restrict d_h_bias_ih_l0, const real *restrict d_h, const real *restrict h, const real *restrict h_weight_hh_l0, const real *restrict h_h0, const real *restrict h_gates, const real *restrict chars_t) {
+// d_h_gx is (B,64,384), d_h_gh is (B,64,384), d_h_hnext is (B,128), h_prev_t is (B,64,128), d_h.weight_hh_l0 is (384,128), d_h.bias_hh_l0 is (384), d_h.weight_ih_l0 is (384,96), d_h.bias_ih_l0 is (384), d_h is (B,64,128), h is (B,64,128), h.weight_hh_l0 is (384,128), h_h0 is (B,128), h_gates is (B,64,512), chars_ids is (B,64,1)
+static void h_backward(real *restrict d_h_gx, real *restrict d_h_gh, real *restrict d_h_hnext, real *restrict h_prev_t, real *restrict d_h_weight_hh_l0, real *restrict d_h_bias_hh_l0, real *restrict d_h_weight_ih_l0, real *restrict d_h_bias_ih_l0, const real *restrict d_h, const real *restrict h, const real *restrict h_weight_hh_l0, const real *restrict h_h0, const real *restrict h_gates, const real *restrict chars_ids) {
   // d_h_gx = scan_grad(d_h, h, h.weight_hh_l0, h_h0, h_gates): dgx[t] for t = T-1 .. 0 (backpropagation through time); inputs dh, h, w_hh, h0 [, saved gates [, c, c0]]
   for (int i = 0; i < 4096; i++)
     d_h_hnext[i] = 0;
@@ -565,15 +487,18 @@ static void h_backward(real *restrict d_h_gx, real *restrict d_h_gh, real *restr
       acc += d_h_gh[(size_t)n * 2048 + c];
     d_h_bias_hh_l0[n] = acc;
   }
-  // chars_t = transpose(chars): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads
-  // (forward() filled chars_t from the batch rows)
-  // d_h.weight_ih_l0 = matmul_tn(d_h_gx, chars_t): dw[N,K] = dy[B,N]^T x[B,K] (sum over the batch)
+  // d_h.weight_ih_l0 = scatter_add(d_h_gx, chars_ids): dw[N, id] += dy[B,N] over the columns (rows of dw split across threads); inputs dy, ids
   NN_OMP(omp parallel for schedule(static))
-  for (int t = 0; t < 64; t++)
-    h_backward_tile3(d_h_weight_ih_l0, chars_t, d_h_gx, 0 + (t / 1) * 6, 0 + (t % 1) * 64);
-  NN_OMP(omp parallel for schedule(static))
-  for (int t = 0; t < 64; t++)
-    h_backward_tile4(d_h_weight_ih_l0, chars_t, d_h_gx, 0 + (t / 1) * 6, 64 + (t % 1) * 32);
+  for (int n = 0; n < 384; n++) {
+    real *d = d_h_weight_ih_l0 + (size_t)n * 96;
+    for (int v = 0; v < 96; v++)
+      d[v] = 0;
+    for (int c = 0; c < 2048; c++) {
+      const int id = (int)chars_ids[c];
+      if (id >= 0 && id < 96)
+        d[id] += d_h_gx[(size_t)n * 2048 + c];
+    }
+  }
   // d_h.bias_ih_l0 = colsum(d_h_gx): db[N] = sum_b dy[b,N]
   NN_OMP(omp parallel for schedule(static))
   for (int n = 0; n < 384; n++) {
@@ -674,36 +599,27 @@ static double forward(nn_ctx *c, const float *xb, const int32_t *cls, const floa
   (void)correct;
   real *A = c->acts;
   real *P = c->params;
-  real *chars = A + 0; // (B,64,96)
-  real *chars_t = A + 200704; // (B,64,96)
-  real *h_gx = A + 397312; // (B,64,384)
-  real *h = A + 1183744; // (B,64,128)
-  real *h_gates = A + 1445888; // (B,64,512)
-  real *h_h0 = A + 2494464; // (B,128)
-  real *h_state_h = A + 196608; // (B,128)
+  real *chars_ids = A + 0; // (B,64,1)
+  real *h_gx = A + 6144; // (B,64,384)
+  real *h = A + 792576; // (B,64,128)
+  real *h_gates = A + 1054720; // (B,64,512)
+  real *h_h0 = A + 2103296; // (B,128)
+  real *h_state_h = A + 2048; // (B,128)
   real *h_weight_ih_l0 = P + 0; // (384,96)
   real *h_bias_ih_l0 = P + 86016; // (384)
   real *h_weight_hh_l0 = P + 36864; // (384,128)
   real *h_bias_hh_l0 = P + 86400; // (384)
-  real *out_z = A + 397312; // (B,64,96)
-  real *out = A + 593920; // (B,64,96)
+  real *out_z = A + 6144; // (B,64,96)
+  real *out = A + 202752; // (B,64,96)
   real *out_weight = P + 86784; // (96,128)
   real *out_bias = P + 99072; // (96)
-  // the batch's rows xb[nb][64] become the columns of chars[96][64][B], one-hot;
-  // dead columns stay zero
-  for (size_t i = 0; i < 196608; i++)
-    chars[i] = 0;
-  for (size_t i = 0; i < 196608; i++)
-    chars_t[i] = 0;
-  for (int b = 0; b < nb; b++)
-    for (int ts = 0; ts < 64; ts++) {
-      const int id = (int)xb[(size_t)b * 64 + ts];
-      if (id < 0 || id >= 96)
-        continue;
-      chars[(size_t)id * 2048 + (size_t)ts * 32 + b] = 1;
-      chars_t[((size_t)ts * 32 + b) * 96 + id] = 1;
+  // the token ids xb[nb][64] become chars_ids[64][B] (-1 in dead columns)
+  for (int ts = 0; ts < 64; ts++)
+    for (int b = 0; b < 32; b++) {
+      const int id = b < nb ? (int)xb[(size_t)b * 64 + ts] : -1;
+      chars_ids[(size_t)ts * 32 + b] = id >= 0 && id < 96 ? (real)id : (real)-1;
     }
-  h_forward(h_gx, h, h_gates, h_h0, h_state_h, chars, h_weight_ih_l0, h_bias_ih_l0, h_weight_hh_l0, h_bias_hh_l0);
+  h_forward(h_gx, h, h_gates, h_h0, h_state_h, chars_ids, h_weight_ih_l0, h_bias_ih_l0, h_weight_hh_l0, h_bias_hh_l0);
   out_forward(out_z, out, h, out_weight, out_bias);
   if (!cls)
     return 0;
@@ -717,34 +633,34 @@ static void backward(nn_ctx *c, const int32_t *cls, const float *yb, int nb) {
   real *A = c->acts;
   real *P = c->params;
   real *G = c->grads;
-  real *d_out_z = A + 397312; // (B,64,96)
-  real *out = A + 593920; // (B,64,96)
-  real *d_h = A + 790528; // (B,64,128)
-  real *h_t = A + 2498560; // (B,64,128)
+  real *d_out_z = A + 6144; // (B,64,96)
+  real *out = A + 202752; // (B,64,96)
+  real *d_h = A + 399360; // (B,64,128)
+  real *h_t = A + 2107392; // (B,64,128)
   real *d_out_weight = G + 86784; // (96,128)
   real *d_out_bias = G + 99072; // (96)
   real *out_weight = P + 86784; // (96,128)
-  real *h = A + 1183744; // (B,64,128)
-  real *d_h_gx = A + 2498560; // (B,64,384)
-  real *d_h_gh = A + 3284992; // (B,64,384)
-  real *d_h_hnext = A + 397312; // (B,128)
-  real *h_prev_t = A + 4071424; // (B,64,128)
+  real *h = A + 792576; // (B,64,128)
+  real *d_h_gx = A + 2107392; // (B,64,384)
+  real *d_h_gh = A + 2893824; // (B,64,384)
+  real *d_h_hnext = A + 6144; // (B,128)
+  real *h_prev_t = A + 3680256; // (B,64,128)
   real *d_h_weight_hh_l0 = G + 36864; // (384,128)
   real *d_h_bias_hh_l0 = G + 86400; // (384)
   real *d_h_weight_ih_l0 = G + 0; // (384,96)
   real *d_h_bias_ih_l0 = G + 86016; // (384)
   real *h_weight_hh_l0 = P + 36864; // (384,128)
-  real *h_h0 = A + 2494464; // (B,128)
-  real *h_gates = A + 1445888; // (B,64,512)
-  real *chars_t = A + 200704; // (B,64,96)
+  real *h_h0 = A + 2103296; // (B,128)
+  real *h_gates = A + 1054720; // (B,64,512)
+  real *chars_ids = A + 0; // (B,64,1)
   loss_backward(d_out_z, out, cls, nb);
   out_backward(d_h, h_t, d_out_weight, d_out_bias, d_out_z, out_weight, h);
-  h_backward(d_h_gx, d_h_gh, d_h_hnext, h_prev_t, d_h_weight_hh_l0, d_h_bias_hh_l0, d_h_weight_ih_l0, d_h_bias_ih_l0, d_h, h, h_weight_hh_l0, h_h0, h_gates, chars_t);
+  h_backward(d_h_gx, d_h_gh, d_h_hnext, h_prev_t, d_h_weight_hh_l0, d_h_bias_hh_l0, d_h_weight_ih_l0, d_h_bias_ih_l0, d_h, h, h_weight_hh_l0, h_h0, h_gates, chars_ids);
 }
 
 // The model's output rows after forward(): out, every step, to [nb][64][96].
 static void output(nn_ctx *c, int nb, float *dst) {
-  const real *o = (const real *)c->acts + 593920;
+  const real *o = (const real *)c->acts + 202752;
   for (int b = 0; b < nb; b++)
     for (int ts = 0; ts < 64; ts++)
       for (int f = 0; f < 96; f++)
@@ -755,7 +671,7 @@ static void output(nn_ctx *c, int nb, float *dst) {
 static void reset(nn_ctx *c) {
   real *A = c->acts;
   for (size_t i = 0; i < 4096; i++) // h_state_h
-    A[196608 + i] = 0;
+    A[2048 + i] = 0;
 }
 
 // Parameters drawn in checkpoint order from one generator; state zeroed.
@@ -828,7 +744,7 @@ const nn_model nn_model_desc = {
   .params = params,
   .params_size = 99168,
   .state_size = 99168,
-  .acts_size = 4333568,
+  .acts_size = 3942400,
   .init = init,
   .forward = forward,
   .backward = backward,

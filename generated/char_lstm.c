@@ -3,8 +3,8 @@
 //   128096 parameters; batches of up to B = 32 rows; loss cross_entropy
 //   build:   cc -O3 -march=native -fopenmp THIS.c -lnnrt -lcjson -lz -lm -o train
 //   -DNN_REAL=double builds it in double precision (for gradient checks).
-// FLOPs per sample in products: training 42336256, inference 16252928.
-// Arenas (elements): params 128096, grads 128096, state 128096, acts 4079616.
+// FLOPs per sample in products: training 29753344, inference 9961472.
+// Arenas (elements): params 128096, grads 128096, state 128096, acts 3688448.
 // Shapes are written (B,N): B batch rows, of which nb are live.  Activations
 // are stored feature-major, [N][B]: a row of the batch is a column.
 
@@ -45,64 +45,8 @@ typedef NN_REAL real;
 
 enum { B = 32 };
 
-// rows r0..r0+5, columns c0..c0+63 of h_gx
-static void h_forward_tile0(real *restrict h_gx, const real *restrict chars, const real *restrict h_weight_ih_l0, const real *restrict h_bias_ih_l0, int r0, int c0) {
-  real acc[6][64];
-  for (int r = 0; r < 6; r++) {
-    NN_OMP(omp simd)
-    for (int c = 0; c < 64; c++)
-      acc[r][c] = h_bias_ih_l0[r0 + r];
-  }
-  NN_NOVEC
-  for (int j = 0; j < 96; j++) {
-    const real *v = chars + (size_t)j * 2048 + c0;
-    NN_NOVEC
-    for (int r = 0; r < 6; r++) {
-      const real a = h_weight_ih_l0[(size_t)(r0 + r) * 96 + j];
-      NN_OMP(omp simd)
-      for (int c = 0; c < 64; c++)
-        acc[r][c] += a * v[c];
-    }
-  }
-  for (int r = 0; r < 6; r++) {
-    real *o = h_gx + (size_t)(r0 + r) * 2048 + c0;
-    NN_OMP(omp simd)
-    for (int c = 0; c < 64; c++) {
-      o[c] = acc[r][c];
-    }
-  }
-}
-
-// rows r0..r0+1, columns c0..c0+63 of h_gx
-static void h_forward_tile1(real *restrict h_gx, const real *restrict chars, const real *restrict h_weight_ih_l0, const real *restrict h_bias_ih_l0, int r0, int c0) {
-  real acc[2][64];
-  for (int r = 0; r < 2; r++) {
-    NN_OMP(omp simd)
-    for (int c = 0; c < 64; c++)
-      acc[r][c] = h_bias_ih_l0[r0 + r];
-  }
-  NN_NOVEC
-  for (int j = 0; j < 96; j++) {
-    const real *v = chars + (size_t)j * 2048 + c0;
-    NN_NOVEC
-    for (int r = 0; r < 2; r++) {
-      const real a = h_weight_ih_l0[(size_t)(r0 + r) * 96 + j];
-      NN_OMP(omp simd)
-      for (int c = 0; c < 64; c++)
-        acc[r][c] += a * v[c];
-    }
-  }
-  for (int r = 0; r < 2; r++) {
-    real *o = h_gx + (size_t)(r0 + r) * 2048 + c0;
-    NN_OMP(omp simd)
-    for (int c = 0; c < 64; c++) {
-      o[c] = acc[r][c];
-    }
-  }
-}
-
 // rows r0..r0+5, columns c0..c0+31 of h_gates
-static void h_forward_tile2(real *restrict h_gates, const real *restrict h_state_h, const real *restrict h_weight_hh_l0, const real *restrict h_bias_hh_l0, int r0, int c0) {
+static void h_forward_tile0(real *restrict h_gates, const real *restrict h_state_h, const real *restrict h_weight_hh_l0, const real *restrict h_bias_hh_l0, int r0, int c0) {
   real acc[6][32];
   for (int r = 0; r < 6; r++) {
     NN_OMP(omp simd)
@@ -130,7 +74,7 @@ static void h_forward_tile2(real *restrict h_gates, const real *restrict h_state
 }
 
 // rows r0..r0+1, columns c0..c0+31 of h_gates
-static void h_forward_tile3(real *restrict h_gates, const real *restrict h_state_h, const real *restrict h_weight_hh_l0, const real *restrict h_bias_hh_l0, int r0, int c0) {
+static void h_forward_tile1(real *restrict h_gates, const real *restrict h_state_h, const real *restrict h_weight_hh_l0, const real *restrict h_bias_hh_l0, int r0, int c0) {
   real acc[2][32];
   for (int r = 0; r < 2; r++) {
     NN_OMP(omp simd)
@@ -158,15 +102,18 @@ static void h_forward_tile3(real *restrict h_gates, const real *restrict h_state
 }
 
 // models/char_lstm.nn:8: layer h = lstm(chars, 128)
-// h_gx is (B,64,512), h is (B,64,128), h_gates is (B,64,512), h_c is (B,64,128), h_h0 is (B,128), h_c0 is (B,128), h_state_h is (B,128), h_state_c is (B,128), chars is (B,64,96), h.weight_ih_l0 is (512,96), h.bias_ih_l0 is (512), h.weight_hh_l0 is (512,128), h.bias_hh_l0 is (512)
-static void h_forward(real *restrict h_gx, real *restrict h, real *restrict h_gates, real *restrict h_c, real *restrict h_h0, real *restrict h_c0, real *restrict h_state_h, real *restrict h_state_c, const real *restrict chars, const real *restrict h_weight_ih_l0, const real *restrict h_bias_ih_l0, const real *restrict h_weight_hh_l0, const real *restrict h_bias_hh_l0) {
-  // h_gx = linear(chars, h.weight_ih_l0, h.bias_ih_l0): y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused
+// h_gx is (B,64,512), h is (B,64,128), h_gates is (B,64,512), h_c is (B,64,128), h_h0 is (B,128), h_c0 is (B,128), h_state_h is (B,128), h_state_c is (B,128), chars_ids is (B,64,1), h.weight_ih_l0 is (512,96), h.bias_ih_l0 is (512), h.weight_hh_l0 is (512,128), h.bias_hh_l0 is (512)
+static void h_forward(real *restrict h_gx, real *restrict h, real *restrict h_gates, real *restrict h_c, real *restrict h_h0, real *restrict h_c0, real *restrict h_state_h, real *restrict h_state_c, const real *restrict chars_ids, const real *restrict h_weight_ih_l0, const real *restrict h_bias_ih_l0, const real *restrict h_weight_hh_l0, const real *restrict h_bias_hh_l0) {
+  // h_gx = gather(chars_ids, h.weight_ih_l0, h.bias_ih_l0): y[B,N] = w[N, id] (+ b[N]): linear of a one-hot token input, as a column gather; inputs ids, w [, b]
   NN_OMP(omp parallel for schedule(static))
-  for (int t = 0; t < 2720; t++)
-    h_forward_tile0(h_gx, chars, h_weight_ih_l0, h_bias_ih_l0, 0 + (t / 32) * 6, 0 + (t % 32) * 64);
-  NN_OMP(omp parallel for schedule(static))
-  for (int t = 0; t < 32; t++)
-    h_forward_tile1(h_gx, chars, h_weight_ih_l0, h_bias_ih_l0, 510 + (t / 32) * 2, 0 + (t % 32) * 64);
+  for (int n = 0; n < 512; n++) {
+    const real *wr = h_weight_ih_l0 + (size_t)n * 96;
+    const real bn = h_bias_ih_l0[n];
+    for (int c = 0; c < 2048; c++) {
+      const int id = (int)chars_ids[c];
+      h_gx[(size_t)n * 2048 + c] = (id >= 0 && id < 96 ? wr[id] : (real)0) + bn;
+    }
+  }
   // h = scan(h_gx, h.weight_hh_l0, h.bias_hh_l0): h[t] = cell(gx[t] + w_hh h[t-1] (+ b_hh)) for t < T (rnn, lstm, gru: PyTorch's equations); inputs gx = x w_ih^T + b_ih, w_hh [, b_hh]
   // the window starts from the state the last one ended in (reset() zeroes it)
   for (int i = 0; i < 4096; i++) {
@@ -177,9 +124,9 @@ static void h_forward(real *restrict h_gx, real *restrict h, real *restrict h_ga
     // h_gates[:, ts] = h.weight_hh_l0 h[ts-1] + bias
     NN_OMP(omp parallel for schedule(static))
     for (int t = 0; t < 85; t++)
-      h_forward_tile2(h_gates + (size_t)ts * 32, h_state_h, h_weight_hh_l0, h_bias_hh_l0, 0 + (t / 1) * 6, 0 + (t % 1) * 32);
+      h_forward_tile0(h_gates + (size_t)ts * 32, h_state_h, h_weight_hh_l0, h_bias_hh_l0, 0 + (t / 1) * 6, 0 + (t % 1) * 32);
     for (int t = 0; t < 1; t++)
-      h_forward_tile3(h_gates + (size_t)ts * 32, h_state_h, h_weight_hh_l0, h_bias_hh_l0, 510 + (t / 1) * 2, 0 + (t % 1) * 32);
+      h_forward_tile1(h_gates + (size_t)ts * 32, h_state_h, h_weight_hh_l0, h_bias_hh_l0, 510 + (t / 1) * 2, 0 + (t % 1) * 32);
     for (int k = 0; k < 128; k++) {
       NN_SIMD_MATH
       for (int c = 0; c < 32; c++) {
@@ -540,121 +487,9 @@ static void h_backward_tile3(real *restrict d_h_weight_hh_l0, const real *restri
   }
 }
 
-// rows r0..r0+5, columns c0..c0+63 of d_h_weight_ih_l0
-static void h_backward_tile4(real *restrict d_h_weight_ih_l0, const real *restrict chars_t, const real *restrict d_h_gx, int r0, int c0) {
-  real acc[6][64];
-  for (int r = 0; r < 6; r++) {
-    NN_OMP(omp simd)
-    for (int c = 0; c < 64; c++)
-      acc[r][c] = 0;
-  }
-  NN_NOVEC
-  for (int j = 0; j < 2048; j++) {
-    const real *v = chars_t + (size_t)j * 96 + c0;
-    NN_NOVEC
-    for (int r = 0; r < 6; r++) {
-      const real a = d_h_gx[(size_t)(r0 + r) * 2048 + j];
-      NN_OMP(omp simd)
-      for (int c = 0; c < 64; c++)
-        acc[r][c] += a * v[c];
-    }
-  }
-  for (int r = 0; r < 6; r++) {
-    real *o = d_h_weight_ih_l0 + (size_t)(r0 + r) * 96 + c0;
-    NN_OMP(omp simd)
-    for (int c = 0; c < 64; c++) {
-      o[c] = acc[r][c];
-    }
-  }
-}
-
-// rows r0..r0+1, columns c0..c0+63 of d_h_weight_ih_l0
-static void h_backward_tile5(real *restrict d_h_weight_ih_l0, const real *restrict chars_t, const real *restrict d_h_gx, int r0, int c0) {
-  real acc[2][64];
-  for (int r = 0; r < 2; r++) {
-    NN_OMP(omp simd)
-    for (int c = 0; c < 64; c++)
-      acc[r][c] = 0;
-  }
-  NN_NOVEC
-  for (int j = 0; j < 2048; j++) {
-    const real *v = chars_t + (size_t)j * 96 + c0;
-    NN_NOVEC
-    for (int r = 0; r < 2; r++) {
-      const real a = d_h_gx[(size_t)(r0 + r) * 2048 + j];
-      NN_OMP(omp simd)
-      for (int c = 0; c < 64; c++)
-        acc[r][c] += a * v[c];
-    }
-  }
-  for (int r = 0; r < 2; r++) {
-    real *o = d_h_weight_ih_l0 + (size_t)(r0 + r) * 96 + c0;
-    NN_OMP(omp simd)
-    for (int c = 0; c < 64; c++) {
-      o[c] = acc[r][c];
-    }
-  }
-}
-
-// rows r0..r0+5, columns c0..c0+31 of d_h_weight_ih_l0
-static void h_backward_tile6(real *restrict d_h_weight_ih_l0, const real *restrict chars_t, const real *restrict d_h_gx, int r0, int c0) {
-  real acc[6][32];
-  for (int r = 0; r < 6; r++) {
-    NN_OMP(omp simd)
-    for (int c = 0; c < 32; c++)
-      acc[r][c] = 0;
-  }
-  NN_NOVEC
-  for (int j = 0; j < 2048; j++) {
-    const real *v = chars_t + (size_t)j * 96 + c0;
-    NN_NOVEC
-    for (int r = 0; r < 6; r++) {
-      const real a = d_h_gx[(size_t)(r0 + r) * 2048 + j];
-      NN_OMP(omp simd)
-      for (int c = 0; c < 32; c++)
-        acc[r][c] += a * v[c];
-    }
-  }
-  for (int r = 0; r < 6; r++) {
-    real *o = d_h_weight_ih_l0 + (size_t)(r0 + r) * 96 + c0;
-    NN_OMP(omp simd)
-    for (int c = 0; c < 32; c++) {
-      o[c] = acc[r][c];
-    }
-  }
-}
-
-// rows r0..r0+1, columns c0..c0+31 of d_h_weight_ih_l0
-static void h_backward_tile7(real *restrict d_h_weight_ih_l0, const real *restrict chars_t, const real *restrict d_h_gx, int r0, int c0) {
-  real acc[2][32];
-  for (int r = 0; r < 2; r++) {
-    NN_OMP(omp simd)
-    for (int c = 0; c < 32; c++)
-      acc[r][c] = 0;
-  }
-  NN_NOVEC
-  for (int j = 0; j < 2048; j++) {
-    const real *v = chars_t + (size_t)j * 96 + c0;
-    NN_NOVEC
-    for (int r = 0; r < 2; r++) {
-      const real a = d_h_gx[(size_t)(r0 + r) * 2048 + j];
-      NN_OMP(omp simd)
-      for (int c = 0; c < 32; c++)
-        acc[r][c] += a * v[c];
-    }
-  }
-  for (int r = 0; r < 2; r++) {
-    real *o = d_h_weight_ih_l0 + (size_t)(r0 + r) * 96 + c0;
-    NN_OMP(omp simd)
-    for (int c = 0; c < 32; c++) {
-      o[c] = acc[r][c];
-    }
-  }
-}
-
 // models/char_lstm.nn:8: layer h = lstm(chars, 128)
-// d_h_gx is (B,64,512), d_h_hnext is (B,128), d_h_cnext is (B,128), h_prev_t is (B,64,128), d_h.weight_hh_l0 is (512,128), d_h.bias_hh_l0 is (512), d_h.weight_ih_l0 is (512,96), d_h.bias_ih_l0 is (512), d_h is (B,64,128), h is (B,64,128), h.weight_hh_l0 is (512,128), h_h0 is (B,128), h_gates is (B,64,512), h_c is (B,64,128), h_c0 is (B,128), chars_t is (B,64,96)
-static void h_backward(real *restrict d_h_gx, real *restrict d_h_hnext, real *restrict d_h_cnext, real *restrict h_prev_t, real *restrict d_h_weight_hh_l0, real *restrict d_h_bias_hh_l0, real *restrict d_h_weight_ih_l0, real *restrict d_h_bias_ih_l0, const real *restrict d_h, const real *restrict h, const real *restrict h_weight_hh_l0, const real *restrict h_h0, const real *restrict h_gates, const real *restrict h_c, const real *restrict h_c0, const real *restrict chars_t) {
+// d_h_gx is (B,64,512), d_h_hnext is (B,128), d_h_cnext is (B,128), h_prev_t is (B,64,128), d_h.weight_hh_l0 is (512,128), d_h.bias_hh_l0 is (512), d_h.weight_ih_l0 is (512,96), d_h.bias_ih_l0 is (512), d_h is (B,64,128), h is (B,64,128), h.weight_hh_l0 is (512,128), h_h0 is (B,128), h_gates is (B,64,512), h_c is (B,64,128), h_c0 is (B,128), chars_ids is (B,64,1)
+static void h_backward(real *restrict d_h_gx, real *restrict d_h_hnext, real *restrict d_h_cnext, real *restrict h_prev_t, real *restrict d_h_weight_hh_l0, real *restrict d_h_bias_hh_l0, real *restrict d_h_weight_ih_l0, real *restrict d_h_bias_ih_l0, const real *restrict d_h, const real *restrict h, const real *restrict h_weight_hh_l0, const real *restrict h_h0, const real *restrict h_gates, const real *restrict h_c, const real *restrict h_c0, const real *restrict chars_ids) {
   // d_h_gx = scan_grad(d_h, h, h.weight_hh_l0, h_h0, h_gates, h_c, h_c0): dgx[t] for t = T-1 .. 0 (backpropagation through time); inputs dh, h, w_hh, h0 [, saved gates [, c, c0]]
   for (int i = 0; i < 4096; i++)
     d_h_hnext[i] = 0;
@@ -716,19 +551,18 @@ static void h_backward(real *restrict d_h_gx, real *restrict d_h_hnext, real *re
       acc += d_h_gx[(size_t)n * 2048 + c];
     d_h_bias_hh_l0[n] = acc;
   }
-  // chars_t = transpose(chars): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads
-  // (forward() filled chars_t from the batch rows)
-  // d_h.weight_ih_l0 = matmul_tn(d_h_gx, chars_t): dw[N,K] = dy[B,N]^T x[B,K] (sum over the batch)
+  // d_h.weight_ih_l0 = scatter_add(d_h_gx, chars_ids): dw[N, id] += dy[B,N] over the columns (rows of dw split across threads); inputs dy, ids
   NN_OMP(omp parallel for schedule(static))
-  for (int t = 0; t < 85; t++)
-    h_backward_tile4(d_h_weight_ih_l0, chars_t, d_h_gx, 0 + (t / 1) * 6, 0 + (t % 1) * 64);
-  for (int t = 0; t < 1; t++)
-    h_backward_tile5(d_h_weight_ih_l0, chars_t, d_h_gx, 510 + (t / 1) * 2, 0 + (t % 1) * 64);
-  NN_OMP(omp parallel for schedule(static))
-  for (int t = 0; t < 85; t++)
-    h_backward_tile6(d_h_weight_ih_l0, chars_t, d_h_gx, 0 + (t / 1) * 6, 64 + (t % 1) * 32);
-  for (int t = 0; t < 1; t++)
-    h_backward_tile7(d_h_weight_ih_l0, chars_t, d_h_gx, 510 + (t / 1) * 2, 64 + (t % 1) * 32);
+  for (int n = 0; n < 512; n++) {
+    real *d = d_h_weight_ih_l0 + (size_t)n * 96;
+    for (int v = 0; v < 96; v++)
+      d[v] = 0;
+    for (int c = 0; c < 2048; c++) {
+      const int id = (int)chars_ids[c];
+      if (id >= 0 && id < 96)
+        d[id] += d_h_gx[(size_t)n * 2048 + c];
+    }
+  }
   // d_h.bias_ih_l0 = colsum(d_h_gx): db[N] = sum_b dy[b,N]
   NN_OMP(omp parallel for schedule(static))
   for (int n = 0; n < 512; n++) {
@@ -829,39 +663,30 @@ static double forward(nn_ctx *c, const float *xb, const int32_t *cls, const floa
   (void)correct;
   real *A = c->acts;
   real *P = c->params;
-  real *chars = A + 0; // (B,64,96)
-  real *chars_t = A + 204800; // (B,64,96)
-  real *h_gx = A + 401408; // (B,64,512)
-  real *h = A + 1449984; // (B,64,128)
-  real *h_gates = A + 1712128; // (B,64,512)
-  real *h_c = A + 2760704; // (B,64,128)
-  real *h_h0 = A + 3022848; // (B,128)
-  real *h_c0 = A + 3026944; // (B,128)
-  real *h_state_h = A + 196608; // (B,128)
-  real *h_state_c = A + 200704; // (B,128)
+  real *chars_ids = A + 0; // (B,64,1)
+  real *h_gx = A + 10240; // (B,64,512)
+  real *h = A + 1058816; // (B,64,128)
+  real *h_gates = A + 1320960; // (B,64,512)
+  real *h_c = A + 2369536; // (B,64,128)
+  real *h_h0 = A + 2631680; // (B,128)
+  real *h_c0 = A + 2635776; // (B,128)
+  real *h_state_h = A + 2048; // (B,128)
+  real *h_state_c = A + 6144; // (B,128)
   real *h_weight_ih_l0 = P + 0; // (512,96)
   real *h_bias_ih_l0 = P + 114688; // (512)
   real *h_weight_hh_l0 = P + 49152; // (512,128)
   real *h_bias_hh_l0 = P + 115200; // (512)
-  real *out_z = A + 401408; // (B,64,96)
-  real *out = A + 598016; // (B,64,96)
+  real *out_z = A + 10240; // (B,64,96)
+  real *out = A + 206848; // (B,64,96)
   real *out_weight = P + 115712; // (96,128)
   real *out_bias = P + 128000; // (96)
-  // the batch's rows xb[nb][64] become the columns of chars[96][64][B], one-hot;
-  // dead columns stay zero
-  for (size_t i = 0; i < 196608; i++)
-    chars[i] = 0;
-  for (size_t i = 0; i < 196608; i++)
-    chars_t[i] = 0;
-  for (int b = 0; b < nb; b++)
-    for (int ts = 0; ts < 64; ts++) {
-      const int id = (int)xb[(size_t)b * 64 + ts];
-      if (id < 0 || id >= 96)
-        continue;
-      chars[(size_t)id * 2048 + (size_t)ts * 32 + b] = 1;
-      chars_t[((size_t)ts * 32 + b) * 96 + id] = 1;
+  // the token ids xb[nb][64] become chars_ids[64][B] (-1 in dead columns)
+  for (int ts = 0; ts < 64; ts++)
+    for (int b = 0; b < 32; b++) {
+      const int id = b < nb ? (int)xb[(size_t)b * 64 + ts] : -1;
+      chars_ids[(size_t)ts * 32 + b] = id >= 0 && id < 96 ? (real)id : (real)-1;
     }
-  h_forward(h_gx, h, h_gates, h_c, h_h0, h_c0, h_state_h, h_state_c, chars, h_weight_ih_l0, h_bias_ih_l0, h_weight_hh_l0, h_bias_hh_l0);
+  h_forward(h_gx, h, h_gates, h_c, h_h0, h_c0, h_state_h, h_state_c, chars_ids, h_weight_ih_l0, h_bias_ih_l0, h_weight_hh_l0, h_bias_hh_l0);
   out_forward(out_z, out, h, out_weight, out_bias);
   if (!cls)
     return 0;
@@ -875,36 +700,36 @@ static void backward(nn_ctx *c, const int32_t *cls, const float *yb, int nb) {
   real *A = c->acts;
   real *P = c->params;
   real *G = c->grads;
-  real *d_out_z = A + 401408; // (B,64,96)
-  real *out = A + 598016; // (B,64,96)
-  real *d_h = A + 794624; // (B,64,128)
-  real *h_t = A + 1056768; // (B,64,128)
+  real *d_out_z = A + 10240; // (B,64,96)
+  real *out = A + 206848; // (B,64,96)
+  real *d_h = A + 403456; // (B,64,128)
+  real *h_t = A + 665600; // (B,64,128)
   real *d_out_weight = G + 115712; // (96,128)
   real *d_out_bias = G + 128000; // (96)
   real *out_weight = P + 115712; // (96,128)
-  real *h = A + 1449984; // (B,64,128)
-  real *d_h_gx = A + 3031040; // (B,64,512)
-  real *d_h_hnext = A + 401408; // (B,128)
-  real *d_h_cnext = A + 405504; // (B,128)
-  real *h_prev_t = A + 1056768; // (B,64,128)
+  real *h = A + 1058816; // (B,64,128)
+  real *d_h_gx = A + 2639872; // (B,64,512)
+  real *d_h_hnext = A + 10240; // (B,128)
+  real *d_h_cnext = A + 14336; // (B,128)
+  real *h_prev_t = A + 665600; // (B,64,128)
   real *d_h_weight_hh_l0 = G + 49152; // (512,128)
   real *d_h_bias_hh_l0 = G + 115200; // (512)
   real *d_h_weight_ih_l0 = G + 0; // (512,96)
   real *d_h_bias_ih_l0 = G + 114688; // (512)
   real *h_weight_hh_l0 = P + 49152; // (512,128)
-  real *h_h0 = A + 3022848; // (B,128)
-  real *h_gates = A + 1712128; // (B,64,512)
-  real *h_c = A + 2760704; // (B,64,128)
-  real *h_c0 = A + 3026944; // (B,128)
-  real *chars_t = A + 204800; // (B,64,96)
+  real *h_h0 = A + 2631680; // (B,128)
+  real *h_gates = A + 1320960; // (B,64,512)
+  real *h_c = A + 2369536; // (B,64,128)
+  real *h_c0 = A + 2635776; // (B,128)
+  real *chars_ids = A + 0; // (B,64,1)
   loss_backward(d_out_z, out, cls, nb);
   out_backward(d_h, h_t, d_out_weight, d_out_bias, d_out_z, out_weight, h);
-  h_backward(d_h_gx, d_h_hnext, d_h_cnext, h_prev_t, d_h_weight_hh_l0, d_h_bias_hh_l0, d_h_weight_ih_l0, d_h_bias_ih_l0, d_h, h, h_weight_hh_l0, h_h0, h_gates, h_c, h_c0, chars_t);
+  h_backward(d_h_gx, d_h_hnext, d_h_cnext, h_prev_t, d_h_weight_hh_l0, d_h_bias_hh_l0, d_h_weight_ih_l0, d_h_bias_ih_l0, d_h, h, h_weight_hh_l0, h_h0, h_gates, h_c, h_c0, chars_ids);
 }
 
 // The model's output rows after forward(): out, every step, to [nb][64][96].
 static void output(nn_ctx *c, int nb, float *dst) {
-  const real *o = (const real *)c->acts + 598016;
+  const real *o = (const real *)c->acts + 206848;
   for (int b = 0; b < nb; b++)
     for (int ts = 0; ts < 64; ts++)
       for (int f = 0; f < 96; f++)
@@ -915,9 +740,9 @@ static void output(nn_ctx *c, int nb, float *dst) {
 static void reset(nn_ctx *c) {
   real *A = c->acts;
   for (size_t i = 0; i < 4096; i++) // h_state_h
-    A[196608 + i] = 0;
+    A[2048 + i] = 0;
   for (size_t i = 0; i < 4096; i++) // h_state_c
-    A[200704 + i] = 0;
+    A[6144 + i] = 0;
 }
 
 // Parameters drawn in checkpoint order from one generator; state zeroed.
@@ -990,7 +815,7 @@ const nn_model nn_model_desc = {
   .params = params,
   .params_size = 128096,
   .state_size = 128096,
-  .acts_size = 4079616,
+  .acts_size = 3688448,
   .init = init,
   .forward = forward,
   .backward = backward,

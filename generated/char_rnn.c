@@ -3,8 +3,8 @@
 //   41312 parameters; batches of up to B = 32 rows; loss cross_entropy
 //   build:   cc -O3 -march=native -fopenmp THIS.c -lnnrt -lcjson -lz -lm -o train
 //   -DNN_REAL=double builds it in double precision (for gradient checks).
-// FLOPs per sample in products: training 14123008, inference 5242880.
-// Arenas (elements): params 41312, grads 41312, state 41312, acts 1650688.
+// FLOPs per sample in products: training 10977280, inference 3670016.
+// Arenas (elements): params 41312, grads 41312, state 41312, acts 1259520.
 // Shapes are written (B,N): B batch rows, of which nb are live.  Activations
 // are stored feature-major, [N][B]: a row of the batch is a column.
 
@@ -45,64 +45,8 @@ typedef NN_REAL real;
 
 enum { B = 32 };
 
-// rows r0..r0+5, columns c0..c0+63 of h_gx
-static void h_forward_tile0(real *restrict h_gx, const real *restrict chars, const real *restrict h_weight_ih_l0, const real *restrict h_bias_ih_l0, int r0, int c0) {
-  real acc[6][64];
-  for (int r = 0; r < 6; r++) {
-    NN_OMP(omp simd)
-    for (int c = 0; c < 64; c++)
-      acc[r][c] = h_bias_ih_l0[r0 + r];
-  }
-  NN_NOVEC
-  for (int j = 0; j < 96; j++) {
-    const real *v = chars + (size_t)j * 2048 + c0;
-    NN_NOVEC
-    for (int r = 0; r < 6; r++) {
-      const real a = h_weight_ih_l0[(size_t)(r0 + r) * 96 + j];
-      NN_OMP(omp simd)
-      for (int c = 0; c < 64; c++)
-        acc[r][c] += a * v[c];
-    }
-  }
-  for (int r = 0; r < 6; r++) {
-    real *o = h_gx + (size_t)(r0 + r) * 2048 + c0;
-    NN_OMP(omp simd)
-    for (int c = 0; c < 64; c++) {
-      o[c] = acc[r][c];
-    }
-  }
-}
-
-// rows r0..r0+1, columns c0..c0+63 of h_gx
-static void h_forward_tile1(real *restrict h_gx, const real *restrict chars, const real *restrict h_weight_ih_l0, const real *restrict h_bias_ih_l0, int r0, int c0) {
-  real acc[2][64];
-  for (int r = 0; r < 2; r++) {
-    NN_OMP(omp simd)
-    for (int c = 0; c < 64; c++)
-      acc[r][c] = h_bias_ih_l0[r0 + r];
-  }
-  NN_NOVEC
-  for (int j = 0; j < 96; j++) {
-    const real *v = chars + (size_t)j * 2048 + c0;
-    NN_NOVEC
-    for (int r = 0; r < 2; r++) {
-      const real a = h_weight_ih_l0[(size_t)(r0 + r) * 96 + j];
-      NN_OMP(omp simd)
-      for (int c = 0; c < 64; c++)
-        acc[r][c] += a * v[c];
-    }
-  }
-  for (int r = 0; r < 2; r++) {
-    real *o = h_gx + (size_t)(r0 + r) * 2048 + c0;
-    NN_OMP(omp simd)
-    for (int c = 0; c < 64; c++) {
-      o[c] = acc[r][c];
-    }
-  }
-}
-
 // rows r0..r0+5, columns c0..c0+31 of h
-static void h_forward_tile2(real *restrict h, const real *restrict h_state_h, const real *restrict h_weight_hh_l0, const real *restrict h_bias_hh_l0, int r0, int c0) {
+static void h_forward_tile0(real *restrict h, const real *restrict h_state_h, const real *restrict h_weight_hh_l0, const real *restrict h_bias_hh_l0, int r0, int c0) {
   real acc[6][32];
   for (int r = 0; r < 6; r++) {
     NN_OMP(omp simd)
@@ -130,7 +74,7 @@ static void h_forward_tile2(real *restrict h, const real *restrict h_state_h, co
 }
 
 // rows r0..r0+1, columns c0..c0+31 of h
-static void h_forward_tile3(real *restrict h, const real *restrict h_state_h, const real *restrict h_weight_hh_l0, const real *restrict h_bias_hh_l0, int r0, int c0) {
+static void h_forward_tile1(real *restrict h, const real *restrict h_state_h, const real *restrict h_weight_hh_l0, const real *restrict h_bias_hh_l0, int r0, int c0) {
   real acc[2][32];
   for (int r = 0; r < 2; r++) {
     NN_OMP(omp simd)
@@ -158,15 +102,18 @@ static void h_forward_tile3(real *restrict h, const real *restrict h_state_h, co
 }
 
 // models/char_rnn.nn:8: layer h = rnn(chars, 128)
-// h_gx is (B,64,128), h is (B,64,128), h_h0 is (B,128), h_state_h is (B,128), chars is (B,64,96), h.weight_ih_l0 is (128,96), h.bias_ih_l0 is (128), h.weight_hh_l0 is (128,128), h.bias_hh_l0 is (128)
-static void h_forward(real *restrict h_gx, real *restrict h, real *restrict h_h0, real *restrict h_state_h, const real *restrict chars, const real *restrict h_weight_ih_l0, const real *restrict h_bias_ih_l0, const real *restrict h_weight_hh_l0, const real *restrict h_bias_hh_l0) {
-  // h_gx = linear(chars, h.weight_ih_l0, h.bias_ih_l0): y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused
+// h_gx is (B,64,128), h is (B,64,128), h_h0 is (B,128), h_state_h is (B,128), chars_ids is (B,64,1), h.weight_ih_l0 is (128,96), h.bias_ih_l0 is (128), h.weight_hh_l0 is (128,128), h.bias_hh_l0 is (128)
+static void h_forward(real *restrict h_gx, real *restrict h, real *restrict h_h0, real *restrict h_state_h, const real *restrict chars_ids, const real *restrict h_weight_ih_l0, const real *restrict h_bias_ih_l0, const real *restrict h_weight_hh_l0, const real *restrict h_bias_hh_l0) {
+  // h_gx = gather(chars_ids, h.weight_ih_l0, h.bias_ih_l0): y[B,N] = w[N, id] (+ b[N]): linear of a one-hot token input, as a column gather; inputs ids, w [, b]
   NN_OMP(omp parallel for schedule(static))
-  for (int t = 0; t < 672; t++)
-    h_forward_tile0(h_gx, chars, h_weight_ih_l0, h_bias_ih_l0, 0 + (t / 32) * 6, 0 + (t % 32) * 64);
-  NN_OMP(omp parallel for schedule(static))
-  for (int t = 0; t < 32; t++)
-    h_forward_tile1(h_gx, chars, h_weight_ih_l0, h_bias_ih_l0, 126 + (t / 32) * 2, 0 + (t % 32) * 64);
+  for (int n = 0; n < 128; n++) {
+    const real *wr = h_weight_ih_l0 + (size_t)n * 96;
+    const real bn = h_bias_ih_l0[n];
+    for (int c = 0; c < 2048; c++) {
+      const int id = (int)chars_ids[c];
+      h_gx[(size_t)n * 2048 + c] = (id >= 0 && id < 96 ? wr[id] : (real)0) + bn;
+    }
+  }
   // h = scan(h_gx, h.weight_hh_l0, h.bias_hh_l0): h[t] = cell(gx[t] + w_hh h[t-1] (+ b_hh)) for t < T (rnn, lstm, gru: PyTorch's equations); inputs gx = x w_ih^T + b_ih, w_hh [, b_hh]
   // the window starts from the state the last one ended in (reset() zeroes it)
   for (int i = 0; i < 4096; i++) {
@@ -176,9 +123,9 @@ static void h_forward(real *restrict h_gx, real *restrict h, real *restrict h_h0
     // h[:, ts] = h.weight_hh_l0 h[ts-1] + bias
     NN_OMP(omp parallel for schedule(static))
     for (int t = 0; t < 21; t++)
-      h_forward_tile2(h + (size_t)ts * 32, h_state_h, h_weight_hh_l0, h_bias_hh_l0, 0 + (t / 1) * 6, 0 + (t % 1) * 32);
+      h_forward_tile0(h + (size_t)ts * 32, h_state_h, h_weight_hh_l0, h_bias_hh_l0, 0 + (t / 1) * 6, 0 + (t % 1) * 32);
     for (int t = 0; t < 1; t++)
-      h_forward_tile3(h + (size_t)ts * 32, h_state_h, h_weight_hh_l0, h_bias_hh_l0, 126 + (t / 1) * 2, 0 + (t % 1) * 32);
+      h_forward_tile1(h + (size_t)ts * 32, h_state_h, h_weight_hh_l0, h_bias_hh_l0, 126 + (t / 1) * 2, 0 + (t % 1) * 32);
     for (int k = 0; k < 128; k++) {
       NN_SIMD_MATH
       for (int c = 0; c < 32; c++) {
@@ -529,121 +476,9 @@ static void h_backward_tile3(real *restrict d_h_weight_hh_l0, const real *restri
   }
 }
 
-// rows r0..r0+5, columns c0..c0+63 of d_h_weight_ih_l0
-static void h_backward_tile4(real *restrict d_h_weight_ih_l0, const real *restrict chars_t, const real *restrict d_h_gx, int r0, int c0) {
-  real acc[6][64];
-  for (int r = 0; r < 6; r++) {
-    NN_OMP(omp simd)
-    for (int c = 0; c < 64; c++)
-      acc[r][c] = 0;
-  }
-  NN_NOVEC
-  for (int j = 0; j < 2048; j++) {
-    const real *v = chars_t + (size_t)j * 96 + c0;
-    NN_NOVEC
-    for (int r = 0; r < 6; r++) {
-      const real a = d_h_gx[(size_t)(r0 + r) * 2048 + j];
-      NN_OMP(omp simd)
-      for (int c = 0; c < 64; c++)
-        acc[r][c] += a * v[c];
-    }
-  }
-  for (int r = 0; r < 6; r++) {
-    real *o = d_h_weight_ih_l0 + (size_t)(r0 + r) * 96 + c0;
-    NN_OMP(omp simd)
-    for (int c = 0; c < 64; c++) {
-      o[c] = acc[r][c];
-    }
-  }
-}
-
-// rows r0..r0+1, columns c0..c0+63 of d_h_weight_ih_l0
-static void h_backward_tile5(real *restrict d_h_weight_ih_l0, const real *restrict chars_t, const real *restrict d_h_gx, int r0, int c0) {
-  real acc[2][64];
-  for (int r = 0; r < 2; r++) {
-    NN_OMP(omp simd)
-    for (int c = 0; c < 64; c++)
-      acc[r][c] = 0;
-  }
-  NN_NOVEC
-  for (int j = 0; j < 2048; j++) {
-    const real *v = chars_t + (size_t)j * 96 + c0;
-    NN_NOVEC
-    for (int r = 0; r < 2; r++) {
-      const real a = d_h_gx[(size_t)(r0 + r) * 2048 + j];
-      NN_OMP(omp simd)
-      for (int c = 0; c < 64; c++)
-        acc[r][c] += a * v[c];
-    }
-  }
-  for (int r = 0; r < 2; r++) {
-    real *o = d_h_weight_ih_l0 + (size_t)(r0 + r) * 96 + c0;
-    NN_OMP(omp simd)
-    for (int c = 0; c < 64; c++) {
-      o[c] = acc[r][c];
-    }
-  }
-}
-
-// rows r0..r0+5, columns c0..c0+31 of d_h_weight_ih_l0
-static void h_backward_tile6(real *restrict d_h_weight_ih_l0, const real *restrict chars_t, const real *restrict d_h_gx, int r0, int c0) {
-  real acc[6][32];
-  for (int r = 0; r < 6; r++) {
-    NN_OMP(omp simd)
-    for (int c = 0; c < 32; c++)
-      acc[r][c] = 0;
-  }
-  NN_NOVEC
-  for (int j = 0; j < 2048; j++) {
-    const real *v = chars_t + (size_t)j * 96 + c0;
-    NN_NOVEC
-    for (int r = 0; r < 6; r++) {
-      const real a = d_h_gx[(size_t)(r0 + r) * 2048 + j];
-      NN_OMP(omp simd)
-      for (int c = 0; c < 32; c++)
-        acc[r][c] += a * v[c];
-    }
-  }
-  for (int r = 0; r < 6; r++) {
-    real *o = d_h_weight_ih_l0 + (size_t)(r0 + r) * 96 + c0;
-    NN_OMP(omp simd)
-    for (int c = 0; c < 32; c++) {
-      o[c] = acc[r][c];
-    }
-  }
-}
-
-// rows r0..r0+1, columns c0..c0+31 of d_h_weight_ih_l0
-static void h_backward_tile7(real *restrict d_h_weight_ih_l0, const real *restrict chars_t, const real *restrict d_h_gx, int r0, int c0) {
-  real acc[2][32];
-  for (int r = 0; r < 2; r++) {
-    NN_OMP(omp simd)
-    for (int c = 0; c < 32; c++)
-      acc[r][c] = 0;
-  }
-  NN_NOVEC
-  for (int j = 0; j < 2048; j++) {
-    const real *v = chars_t + (size_t)j * 96 + c0;
-    NN_NOVEC
-    for (int r = 0; r < 2; r++) {
-      const real a = d_h_gx[(size_t)(r0 + r) * 2048 + j];
-      NN_OMP(omp simd)
-      for (int c = 0; c < 32; c++)
-        acc[r][c] += a * v[c];
-    }
-  }
-  for (int r = 0; r < 2; r++) {
-    real *o = d_h_weight_ih_l0 + (size_t)(r0 + r) * 96 + c0;
-    NN_OMP(omp simd)
-    for (int c = 0; c < 32; c++) {
-      o[c] = acc[r][c];
-    }
-  }
-}
-
 // models/char_rnn.nn:8: layer h = rnn(chars, 128)
-// d_h_gx is (B,64,128), d_h_hnext is (B,128), h_prev_t is (B,64,128), d_h.weight_hh_l0 is (128,128), d_h.bias_hh_l0 is (128), d_h.weight_ih_l0 is (128,96), d_h.bias_ih_l0 is (128), d_h is (B,64,128), h is (B,64,128), h.weight_hh_l0 is (128,128), h_h0 is (B,128), chars_t is (B,64,96)
-static void h_backward(real *restrict d_h_gx, real *restrict d_h_hnext, real *restrict h_prev_t, real *restrict d_h_weight_hh_l0, real *restrict d_h_bias_hh_l0, real *restrict d_h_weight_ih_l0, real *restrict d_h_bias_ih_l0, const real *restrict d_h, const real *restrict h, const real *restrict h_weight_hh_l0, const real *restrict h_h0, const real *restrict chars_t) {
+// d_h_gx is (B,64,128), d_h_hnext is (B,128), h_prev_t is (B,64,128), d_h.weight_hh_l0 is (128,128), d_h.bias_hh_l0 is (128), d_h.weight_ih_l0 is (128,96), d_h.bias_ih_l0 is (128), d_h is (B,64,128), h is (B,64,128), h.weight_hh_l0 is (128,128), h_h0 is (B,128), chars_ids is (B,64,1)
+static void h_backward(real *restrict d_h_gx, real *restrict d_h_hnext, real *restrict h_prev_t, real *restrict d_h_weight_hh_l0, real *restrict d_h_bias_hh_l0, real *restrict d_h_weight_ih_l0, real *restrict d_h_bias_ih_l0, const real *restrict d_h, const real *restrict h, const real *restrict h_weight_hh_l0, const real *restrict h_h0, const real *restrict chars_ids) {
   // d_h_gx = scan_grad(d_h, h, h.weight_hh_l0, h_h0): dgx[t] for t = T-1 .. 0 (backpropagation through time); inputs dh, h, w_hh, h0 [, saved gates [, c, c0]]
   for (int i = 0; i < 4096; i++)
     d_h_hnext[i] = 0;
@@ -693,19 +528,18 @@ static void h_backward(real *restrict d_h_gx, real *restrict d_h_hnext, real *re
       acc += d_h_gx[(size_t)n * 2048 + c];
     d_h_bias_hh_l0[n] = acc;
   }
-  // chars_t = transpose(chars): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads
-  // (forward() filled chars_t from the batch rows)
-  // d_h.weight_ih_l0 = matmul_tn(d_h_gx, chars_t): dw[N,K] = dy[B,N]^T x[B,K] (sum over the batch)
+  // d_h.weight_ih_l0 = scatter_add(d_h_gx, chars_ids): dw[N, id] += dy[B,N] over the columns (rows of dw split across threads); inputs dy, ids
   NN_OMP(omp parallel for schedule(static))
-  for (int t = 0; t < 21; t++)
-    h_backward_tile4(d_h_weight_ih_l0, chars_t, d_h_gx, 0 + (t / 1) * 6, 0 + (t % 1) * 64);
-  for (int t = 0; t < 1; t++)
-    h_backward_tile5(d_h_weight_ih_l0, chars_t, d_h_gx, 126 + (t / 1) * 2, 0 + (t % 1) * 64);
-  NN_OMP(omp parallel for schedule(static))
-  for (int t = 0; t < 21; t++)
-    h_backward_tile6(d_h_weight_ih_l0, chars_t, d_h_gx, 0 + (t / 1) * 6, 64 + (t % 1) * 32);
-  for (int t = 0; t < 1; t++)
-    h_backward_tile7(d_h_weight_ih_l0, chars_t, d_h_gx, 126 + (t / 1) * 2, 64 + (t % 1) * 32);
+  for (int n = 0; n < 128; n++) {
+    real *d = d_h_weight_ih_l0 + (size_t)n * 96;
+    for (int v = 0; v < 96; v++)
+      d[v] = 0;
+    for (int c = 0; c < 2048; c++) {
+      const int id = (int)chars_ids[c];
+      if (id >= 0 && id < 96)
+        d[id] += d_h_gx[(size_t)n * 2048 + c];
+    }
+  }
   // d_h.bias_ih_l0 = colsum(d_h_gx): db[N] = sum_b dy[b,N]
   NN_OMP(omp parallel for schedule(static))
   for (int n = 0; n < 128; n++) {
@@ -806,35 +640,26 @@ static double forward(nn_ctx *c, const float *xb, const int32_t *cls, const floa
   (void)correct;
   real *A = c->acts;
   real *P = c->params;
-  real *chars = A + 0; // (B,64,96)
-  real *chars_t = A + 200704; // (B,64,96)
-  real *h_gx = A + 397312; // (B,64,128)
-  real *h = A + 659456; // (B,64,128)
-  real *h_h0 = A + 921600; // (B,128)
-  real *h_state_h = A + 196608; // (B,128)
+  real *chars_ids = A + 0; // (B,64,1)
+  real *h_gx = A + 6144; // (B,64,128)
+  real *h = A + 268288; // (B,64,128)
+  real *h_h0 = A + 530432; // (B,128)
+  real *h_state_h = A + 2048; // (B,128)
   real *h_weight_ih_l0 = P + 0; // (128,96)
   real *h_bias_ih_l0 = P + 28672; // (128)
   real *h_weight_hh_l0 = P + 12288; // (128,128)
   real *h_bias_hh_l0 = P + 28800; // (128)
-  real *out_z = A + 397312; // (B,64,96)
-  real *out = A + 925696; // (B,64,96)
+  real *out_z = A + 6144; // (B,64,96)
+  real *out = A + 534528; // (B,64,96)
   real *out_weight = P + 28928; // (96,128)
   real *out_bias = P + 41216; // (96)
-  // the batch's rows xb[nb][64] become the columns of chars[96][64][B], one-hot;
-  // dead columns stay zero
-  for (size_t i = 0; i < 196608; i++)
-    chars[i] = 0;
-  for (size_t i = 0; i < 196608; i++)
-    chars_t[i] = 0;
-  for (int b = 0; b < nb; b++)
-    for (int ts = 0; ts < 64; ts++) {
-      const int id = (int)xb[(size_t)b * 64 + ts];
-      if (id < 0 || id >= 96)
-        continue;
-      chars[(size_t)id * 2048 + (size_t)ts * 32 + b] = 1;
-      chars_t[((size_t)ts * 32 + b) * 96 + id] = 1;
+  // the token ids xb[nb][64] become chars_ids[64][B] (-1 in dead columns)
+  for (int ts = 0; ts < 64; ts++)
+    for (int b = 0; b < 32; b++) {
+      const int id = b < nb ? (int)xb[(size_t)b * 64 + ts] : -1;
+      chars_ids[(size_t)ts * 32 + b] = id >= 0 && id < 96 ? (real)id : (real)-1;
     }
-  h_forward(h_gx, h, h_h0, h_state_h, chars, h_weight_ih_l0, h_bias_ih_l0, h_weight_hh_l0, h_bias_hh_l0);
+  h_forward(h_gx, h, h_h0, h_state_h, chars_ids, h_weight_ih_l0, h_bias_ih_l0, h_weight_hh_l0, h_bias_hh_l0);
   out_forward(out_z, out, h, out_weight, out_bias);
   if (!cls)
     return 0;
@@ -848,32 +673,32 @@ static void backward(nn_ctx *c, const int32_t *cls, const float *yb, int nb) {
   real *A = c->acts;
   real *P = c->params;
   real *G = c->grads;
-  real *d_out_z = A + 397312; // (B,64,96)
-  real *out = A + 925696; // (B,64,96)
-  real *d_h = A + 1122304; // (B,64,128)
-  real *h_t = A + 1384448; // (B,64,128)
+  real *d_out_z = A + 6144; // (B,64,96)
+  real *out = A + 534528; // (B,64,96)
+  real *d_h = A + 731136; // (B,64,128)
+  real *h_t = A + 993280; // (B,64,128)
   real *d_out_weight = G + 28928; // (96,128)
   real *d_out_bias = G + 41216; // (96)
   real *out_weight = P + 28928; // (96,128)
-  real *h = A + 659456; // (B,64,128)
-  real *d_h_gx = A + 397312; // (B,64,128)
-  real *d_h_hnext = A + 1384448; // (B,128)
-  real *h_prev_t = A + 1388544; // (B,64,128)
+  real *h = A + 268288; // (B,64,128)
+  real *d_h_gx = A + 6144; // (B,64,128)
+  real *d_h_hnext = A + 993280; // (B,128)
+  real *h_prev_t = A + 997376; // (B,64,128)
   real *d_h_weight_hh_l0 = G + 12288; // (128,128)
   real *d_h_bias_hh_l0 = G + 28800; // (128)
   real *d_h_weight_ih_l0 = G + 0; // (128,96)
   real *d_h_bias_ih_l0 = G + 28672; // (128)
   real *h_weight_hh_l0 = P + 12288; // (128,128)
-  real *h_h0 = A + 921600; // (B,128)
-  real *chars_t = A + 200704; // (B,64,96)
+  real *h_h0 = A + 530432; // (B,128)
+  real *chars_ids = A + 0; // (B,64,1)
   loss_backward(d_out_z, out, cls, nb);
   out_backward(d_h, h_t, d_out_weight, d_out_bias, d_out_z, out_weight, h);
-  h_backward(d_h_gx, d_h_hnext, h_prev_t, d_h_weight_hh_l0, d_h_bias_hh_l0, d_h_weight_ih_l0, d_h_bias_ih_l0, d_h, h, h_weight_hh_l0, h_h0, chars_t);
+  h_backward(d_h_gx, d_h_hnext, h_prev_t, d_h_weight_hh_l0, d_h_bias_hh_l0, d_h_weight_ih_l0, d_h_bias_ih_l0, d_h, h, h_weight_hh_l0, h_h0, chars_ids);
 }
 
 // The model's output rows after forward(): out, every step, to [nb][64][96].
 static void output(nn_ctx *c, int nb, float *dst) {
-  const real *o = (const real *)c->acts + 925696;
+  const real *o = (const real *)c->acts + 534528;
   for (int b = 0; b < nb; b++)
     for (int ts = 0; ts < 64; ts++)
       for (int f = 0; f < 96; f++)
@@ -884,7 +709,7 @@ static void output(nn_ctx *c, int nb, float *dst) {
 static void reset(nn_ctx *c) {
   real *A = c->acts;
   for (size_t i = 0; i < 4096; i++) // h_state_h
-    A[196608 + i] = 0;
+    A[2048 + i] = 0;
 }
 
 // Parameters drawn in checkpoint order from one generator; state zeroed.
@@ -957,7 +782,7 @@ const nn_model nn_model_desc = {
   .params = params,
   .params_size = 41312,
   .state_size = 41312,
-  .acts_size = 1650688,
+  .acts_size = 1259520,
   .init = init,
   .forward = forward,
   .backward = backward,
