@@ -14,7 +14,8 @@ NUMERIC_ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=
                       -fno-omit-frame-pointer
 
 $(filter-out $(BUILD)/tests/test_rt_%,$(UNIT_BIN)): tests/unit/nncc_test.h tests/unit/trainer_harness.h
-$(BUILD)/tests/test_rt_main $(BUILD)/tests/test_rt_ckpt: tests/unit/tmpdir.h
+$(BUILD)/tests/test_rt_main $(BUILD)/tests/test_rt_seq: tests/unit/run_main.h
+$(BUILD)/tests/test_rt_main $(BUILD)/tests/test_rt_seq $(BUILD)/tests/test_rt_ckpt $(BUILD)/tests/test_rt_text: tests/unit/tmpdir.h
 $(BUILD)/tests/test_emit $(BUILD)/tests/test_conv $(BUILD)/tests/test_seq: $(BUILD)/libnnrt.a
 
 .PHONY: numeric numeric-clang numeric-asan numeric-openmp

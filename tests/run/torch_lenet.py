@@ -11,7 +11,6 @@ Exit status 0 when every probability matches to 1e-5, 1 otherwise, 77 when
 torch is not installed (the caller reports a skip).
 """
 import gzip
-import json
 import struct
 import sys
 
@@ -22,23 +21,8 @@ except ImportError:
     print("torch_lenet: python3-torch is not installed; skipped")
     sys.exit(77)
 
-
-
-def load_safetensors(path):
-    """The checkpoint, read with the standard library (as torch_load.py)."""
-    with open(path, "rb") as f:
-        data = f.read()
-    (n,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8:8 + n])
-    header.pop("__metadata__", None)
-    body = data[8 + n:]
-    dtypes = {"F32": torch.float32, "F64": torch.float64}
-    out = {}
-    for name, t in header.items():
-        b, e = t["data_offsets"]
-        buf = bytearray(body[b:e])
-        out[name] = torch.frombuffer(buf, dtype=dtypes[t["dtype"]]).reshape(t["shape"]).float()
-    return out
+sys.dont_write_bytecode = True  # no __pycache__ in tests/run/
+from safetensors_read import load_safetensors  # noqa: E402 (beside this file)
 
 
 class LeNet(torch.nn.Module):  # models/lenet.nn

@@ -10,8 +10,6 @@ the `safetensors` package nor nncc's runtime is involved on this side.
 Exit status 0 when every prediction matches to 1e-5, 1 otherwise, 77 when
 torch is not installed (the caller reports a skip).
 """
-import json
-import struct
 import sys
 
 try:
@@ -20,21 +18,8 @@ except ImportError:
     print("torch_load: python3-torch is not installed; skipped")
     sys.exit(77)
 
-
-def load_safetensors(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    (n,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8:8 + n])
-    header.pop("__metadata__", None)
-    body = data[8 + n:]
-    dtypes = {"F32": torch.float32, "F64": torch.float64}
-    out = {}
-    for name, t in header.items():
-        b, e = t["data_offsets"]
-        buf = bytearray(body[b:e])
-        out[name] = torch.frombuffer(buf, dtype=dtypes[t["dtype"]]).reshape(t["shape"]).float()
-    return out
+sys.dont_write_bytecode = True  # no __pycache__ in tests/run/
+from safetensors_read import load_safetensors  # noqa: E402 (beside this file)
 
 
 def main():

@@ -15,7 +15,7 @@ h.weight_hh_l0 [G*H, H], h.bias_ih_l0, h.bias_hh_l0 [G*H], out.weight,
 out.bias).  INPUT_CSV has no header; its first T*F columns are a sample,
 step-major (column t*F + f); PREDICTIONS_CSV has the trainer's T*N
 (--last: N) outputs per row, step-major.  The checkpoint is read with the
-standard library, as tests/run/torch_load.py does.
+standard library (tests/run/safetensors_read.py).
 
 Exit status 0 when every prediction matches to 1e-5, 1 otherwise (after a
 diagnosis: the first step that differs, and which gate order or gate
@@ -24,8 +24,6 @@ installed (the caller reports a skip).
 """
 import argparse
 import itertools
-import json
-import struct
 import sys
 
 try:
@@ -34,24 +32,11 @@ except ImportError:
     print("torch_seq: python3-torch is not installed; skipped")
     sys.exit(77)
 
+sys.dont_write_bytecode = True  # no __pycache__ in tests/run/
+from safetensors_read import load_safetensors  # noqa: E402 (beside this file)
+
 TOL = 1e-5
 GATES = {"rnn": ["h"], "lstm": ["i", "f", "g", "o"], "gru": ["r", "z", "n"]}
-
-
-def load_safetensors(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    (n,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8:8 + n])
-    header.pop("__metadata__", None)
-    body = data[8 + n:]
-    dtypes = {"F32": torch.float32, "F64": torch.float64}
-    out = {}
-    for name, t in header.items():
-        b, e = t["data_offsets"]
-        buf = bytearray(body[b:e])
-        out[name] = torch.frombuffer(buf, dtype=dtypes[t["dtype"]]).reshape(t["shape"]).float()
-    return out
 
 
 class Seq(torch.nn.Module):

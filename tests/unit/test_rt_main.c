@@ -147,52 +147,18 @@ static void make_model(tmodel *t, int D, int K, int batch, int real_size) {
 /* ---------------------------------------------------------------- harness */
 
 #define TMPDIR_NAME "nnrt-main"
-#include "tmpdir.h"
-
-static char out[1 << 16], err[1 << 16];
-
-static size_t read_file(const char *path, char *buf, size_t cap) {
-  FILE *f = fopen(path, "rb");
-  size_t n = f ? fread(buf, 1, cap - 1, f) : 0;
-  buf[n] = '\0';
-  if (f)
-    fclose(f);
-  return n;
-}
+#include "run_main.h"
 
 /* nn_main(m) with the given arguments (NULL-terminated); its stdout and
  * stderr land in out[] and err[]. */
 static int run(const nn_model *m, ...) {
-  char *argv[64];
-  int argc = 0;
-  argv[argc++] = (char *)"./train_blobs";
-  va_list ap;
-  va_start(ap, m);
-  for (const char *a; (a = va_arg(ap, const char *)) != NULL;)
-    argv[argc++] = (char *)a;
-  va_end(ap);
-  argv[argc] = NULL;
-  fflush(stdout);
-  fflush(stderr);
-  int so = dup(1), se = dup(2);
-  int fo = open(tmp("stdout"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  int fe = open(tmp("stderr"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  dup2(fo, 1);
-  dup2(fe, 2);
-  close(fo);
-  close(fe);
   cur = m;
   calls = rows_backward = bad_inputs = 0;
   nfirst = 0;
-  int rc = nn_main(argc, argv, m);
-  fflush(stdout);
-  fflush(stderr);
-  dup2(so, 1);
-  dup2(se, 2);
-  close(so);
-  close(se);
-  read_file(tmp("stdout"), out, sizeof out);
-  read_file(tmp("stderr"), err, sizeof err);
+  va_list ap;
+  va_start(ap, m);
+  int rc = run_main("./train_blobs", m, ap);
+  va_end(ap);
   return rc;
 }
 

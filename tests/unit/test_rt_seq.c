@@ -20,7 +20,7 @@
 #include "nnrt.h"
 
 #define TMPDIR_NAME "nnrt-seq"
-#include "tmpdir.h"
+#include "run_main.h"
 
 /* ---------------------------------------------------- the bigram model */
 
@@ -166,17 +166,6 @@ static void make_bigram(tmodel *t, int T, int V, int B, int real_size) {
 
 /* ---------------------------------------------------------------- harness */
 
-static char out[1 << 16], err[1 << 16];
-
-static size_t read_file(const char *path, char *buf, size_t cap) {
-  FILE *f = fopen(path, "rb");
-  size_t n = f ? fread(buf, 1, cap - 1, f) : 0;
-  buf[n] = '\0';
-  if (f)
-    fclose(f);
-  return n;
-}
-
 /* A copy of a tmp() path that outlives tmp()'s 8 rotating buffers. */
 static const char *keep(const char *p) {
   static char pool[64][256];
@@ -198,39 +187,16 @@ static const char *put(const char *name, const char *s) {
 /* nn_main(m) with the given arguments (NULL-terminated); stdout and stderr
  * land in out[] and err[]; the records start empty. */
 static int run(const nn_model *m, ...) {
-  char *argv[64];
-  int argc = 0;
-  argv[argc++] = (char *)"./train_seq";
-  va_list ap;
-  va_start(ap, m);
-  for (const char *a; (a = va_arg(ap, const char *)) != NULL;)
-    argv[argc++] = (char *)a;
-  va_end(ap);
-  argv[argc] = NULL;
-  fflush(stdout);
-  fflush(stderr);
-  int so = dup(1), se = dup(2);
-  int fo = open(tmp("stdout"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  int fe = open(tmp("stderr"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  dup2(fo, 1);
-  dup2(fe, 2);
-  close(fo);
-  close(fe);
   cur = m;
   calls = resets = bad_inputs = 0;
   nevents = 0;
   events[0] = '\0';
   nfirst = 0;
   fwd_since_reset = 0;
-  int rc = nn_main(argc, argv, m);
-  fflush(stdout);
-  fflush(stderr);
-  dup2(so, 1);
-  dup2(se, 2);
-  close(so);
-  close(se);
-  read_file(tmp("stdout"), out, sizeof out);
-  read_file(tmp("stderr"), err, sizeof err);
+  va_list ap;
+  va_start(ap, m);
+  int rc = run_main("./train_seq", m, ap);
+  va_end(ap);
   if (getenv("SEQ_DEBUG")) /* SEQ_DEBUG=1: show every run's output */
     fprintf(stderr, "rc %d\n--- stdout:\n%s--- stderr:\n%s", rc, out, err);
   return rc;
