@@ -172,25 +172,44 @@ typedef struct Panel {
   double alpha;
 } Panel;
 
+/* Long inner products (J >= PANEL_JBLOCK * 4: the weight gradients over
+ * T*B columns of a sequence) run in blocks of PANEL_JBLOCK, every tile
+ * over one block before the next, so the block of V stays in cache: a
+ * tile starts from init on the first block and from its partial sums in
+ * out on the others.  Still one thread per tile and a fixed order. */
+#define PANEL_JBLOCK 256
+static bool panel_blocked(const Panel *p) { return p->J >= 4 * PANEL_JBLOCK && !p->epilogue; }
+
 static void panel_loop(FILE *out, const Panel *p, long R, long CW, long r_first, long nr,
                        long c_first, long nc, bool par) {
   long nt = nr * nc;
   if (nt == 0 || R == 0 || CW == 0)
     return;
+  bool blocked = panel_blocked(p);
   char fn[160];
   FILE *h = helper_begin(fn, sizeof fn);
-  fprintf(h, "// rows r0..r0+%ld, columns c0..c0+%ld of %s\n", R - 1, CW - 1, p->o);
+  fprintf(h, "// rows r0..r0+%ld, columns c0..c0+%ld of %s%s\n", R - 1, CW - 1, p->o,
+          blocked ? ", inner indices j0..j1-1" : "");
   fprintf(h, "static void %s(real *restrict %s, const real *restrict %s, const real *restrict %s",
           fn, p->o, p->v, p->a_arr);
   if (p->bias)
     fprintf(h, ", const real *restrict %s", p->bias);
-  fprintf(h, ", int r0, int c0) {\n");
+  fprintf(h, ", int r0, int c0%s) {\n", blocked ? ", int j0, int j1" : "");
   fprintf(h, "  real acc[%ld][%ld];\n", R, CW);
   fprintf(h, "  for (int r = 0; r < %ld; r++) {\n", R);
+  if (blocked)
+    fprintf(h, "    const real *o = %s + (size_t)(r0 + r) * %ld + c0;\n", p->o, p->ldo);
   fprintf(h, "    NN_OMP(omp simd)\n");
-  fprintf(h, "    for (int c = 0; c < %ld; c++)\n      acc[r][c] = %s;\n  }\n", CW, p->init);
+  if (blocked)
+    fprintf(h, "    for (int c = 0; c < %ld; c++)\n      acc[r][c] = j0 == 0 ? %s : o[c];\n  }\n",
+            CW, p->accumulate ? "0" : p->init);
+  else
+    fprintf(h, "    for (int c = 0; c < %ld; c++)\n      acc[r][c] = %s;\n  }\n", CW, p->init);
   fprintf(h, "  NN_NOVEC\n");
-  fprintf(h, "  for (int j = 0; j < %ld; j++) {\n", p->J);
+  if (blocked)
+    fprintf(h, "  for (int j = j0; j < j1; j++) {\n");
+  else
+    fprintf(h, "  for (int j = 0; j < %ld; j++) {\n", p->J);
   fprintf(h, "    const real *v = %s + (size_t)j * %ld + c0;\n", p->v, p->ldv);
   fprintf(h, "    NN_NOVEC\n");
   fprintf(h, "    for (int r = 0; r < %ld; r++) {\n", R);
@@ -206,24 +225,34 @@ static void panel_loop(FILE *out, const Panel *p, long R, long CW, long r_first,
   if (p->epilogue) {
     fprintf(h, "      const real xi = acc[r][c];\n");
     fprintf(h, "      o[c] %s %s;\n", p->accumulate ? "+=" : "=", act_fwd[p->act]);
+  } else if (blocked && p->accumulate) {
+    /* the first block adds to what out held; later ones hold the sum */
+    fprintf(h, "      o[c] = j0 == 0 ? o[c] + acc[r][c] : acc[r][c];\n");
   } else {
     fprintf(h, "      o[c] %s acc[r][c];\n", p->accumulate ? "+=" : "=");
   }
   fprintf(h, "    }\n  }\n}\n\n");
-  /* the call: tiles split across threads */
+  /* the call: tiles split across threads (within a block of J) */
+  const char *ind = blocked ? "  " : "";
+  if (blocked)
+    fprintf(out, "  for (int j0 = 0; j0 < %ld; j0 += %d)\n", p->J, PANEL_JBLOCK);
   if (par && nt > 1)
-    fprintf(out, "  NN_OMP(omp parallel for schedule(static))\n");
-  fprintf(out, "  for (int t = 0; t < %ld; t++)\n", nt);
-  fprintf(out, "    %s(%s, %s, %s, ", fn, p->o_arg ? p->o_arg : p->o, p->v_arg ? p->v_arg : p->v,
-          p->a_arr);
+    fprintf(out, "%s  NN_OMP(omp parallel for schedule(static))\n", ind);
+  fprintf(out, "%s  for (int t = 0; t < %ld; t++)\n", ind, nt);
+  fprintf(out, "%s    %s(%s, %s, %s, ", ind, fn, p->o_arg ? p->o_arg : p->o,
+          p->v_arg ? p->v_arg : p->v, p->a_arr);
   if (p->bias)
     fprintf(out, "%s, ", p->bias);
-  fprintf(out, "%ld + (t / %ld) * %ld, %ld + (t %% %ld) * %ld);\n", r_first, nc, R, c_first, nc,
-          CW);
+  fprintf(out, "%ld + (t / %ld) * %ld, %ld + (t %% %ld) * %ld", r_first, nc, R, c_first, nc, CW);
+  if (blocked)
+    fprintf(out, ", j0, j0 + %d < %ld ? j0 + %d : %ld", PANEL_JBLOCK, p->J, PANEL_JBLOCK, p->J);
+  fprintf(out, ");\n");
 }
 
 static void emit_panel(FILE *out, const Panel *p) {
-  long R = p->M < 6 ? p->M : 6, CW = p->C < 64 ? p->C : 64;
+  /* 24 accumulator vectors: 6 rows of 64 columns, or 12 of up to 32 (the
+   * recurrent layers' per-step products have B = 32 columns) */
+  long CW = p->C < 64 ? p->C : 64, RW = CW <= 32 ? 12 : 6, R = p->M < RW ? p->M : RW;
   long nr = p->M / R, rr = p->M % R, nc = p->C / CW, cr = p->C % CW;
   /* two threads pay only for products of a few hundred thousand FLOPs */
   bool par = 2.0 * (double)p->M * (double)p->C * (double)p->J >= 4e5;
@@ -854,25 +883,35 @@ static void class_at(FILE *out, const char *cl, long T, long B) {
 
 /* loss = mean over live columns of log sum_k exp z[k][c] - z[class_c][c],
  * from the logits so it stays finite when a probability underflows; a
- * column is correct when the argmax of its probabilities is its class. */
+ * column is correct when the argmax of its probabilities (the first, on
+ * ties) is its class.  The maxima, the sums of exp and the argmax run
+ * along the rows, vectorized across the columns (a sequence has T B). */
 void emit_ce_softmax(FILE *out, IR *ir, Op *op) {
   long K = rowlen(ir, op->in[0]), B = ir_cols(ir, op->in[0]), T = ir_steps(ir, op->in[0]);
   const char *z = in_cn(ir, op, 0), *p = in_cn(ir, op, 1), *cl = in_cn(ir, op, 2);
   op_comment(out, ir, op);
   fprintf(out, "  double total = 0, ncorrect = 0;\n");
+  fprintf(out, "  real lmx[%ld], lsum[%ld], lbest[%ld];\n  int larg[%ld];\n", B, B, B, B);
+  fprintf(out, "  NN_OMP(omp simd)\n  for (int c = 0; c < %ld; c++) {\n", B);
+  fprintf(out, "    lmx[c] = %s[c];\n    lbest[c] = %s[c];\n    larg[c] = 0;\n    lsum[c] = 0;\n  }\n",
+          z, p);
+  fprintf(out, "  for (int k = 1; k < %ld; k++)\n    NN_OMP(omp simd)\n", K);
+  fprintf(out, "    for (int c = 0; c < %ld; c++) {\n", B);
+  fprintf(out, "      const real zk = %s[(size_t)k * %ld + c], pk = %s[(size_t)k * %ld + c];\n", z, B,
+          p, B);
+  fprintf(out, "      const int up = pk > lbest[c];\n");
+  fprintf(out, "      lmx[c] = zk > lmx[c] ? zk : lmx[c];\n");
+  fprintf(out, "      lbest[c] = up ? pk : lbest[c];\n      larg[c] = up ? k : larg[c];\n    }\n");
+  fprintf(out, "  for (int k = 0; k < %ld; k++)\n    NN_SIMD_MATH\n", K);
+  fprintf(out, "    for (int c = 0; c < %ld; c++)\n", B);
+  fprintf(out, "      lsum[c] += nn_exp(%s[(size_t)k * %ld + c] - lmx[c]);\n", z, B);
   live_cols(out, T, bsz(ir), "  ");
   fprintf(out, "    const int ci = ");
   class_at(out, cl, T, bsz(ir));
   fprintf(out, ";\n");
-  fprintf(out, "    int arg = 0;\n    real mx = %s[c];\n", z);
-  fprintf(out, "    for (int k = 1; k < %ld; k++) {\n", K);
-  fprintf(out, "      arg = %s[k * %ld + c] > %s[arg * %ld + c] ? k : arg;\n", p, B, p, B);
-  fprintf(out, "      mx = %s[k * %ld + c] > mx ? %s[k * %ld + c] : mx;\n    }\n", z, B, z, B);
-  fprintf(out, "    double sum = 0;\n");
-  fprintf(out, "    for (int k = 0; k < %ld; k++)\n", K);
-  fprintf(out, "      sum += exp((double)(%s[k * %ld + c] - mx));\n", z, B);
-  fprintf(out, "    total += log(sum) + (double)mx - (double)%s[ci * %ld + c];\n", z, B);
-  fprintf(out, "    ncorrect += arg == ci;\n  }\n");
+  fprintf(out, "    total += log((double)lsum[c]) + (double)lmx[c] - (double)%s[(size_t)ci * %ld + c];\n",
+          z, B);
+  fprintf(out, "    ncorrect += larg[c] == ci;\n  }\n");
   if (T == 1)
     fprintf(out, "  if (correct)\n    *correct += ncorrect;\n");
   else

@@ -55,7 +55,7 @@ static const char *const reserved[] = {
     "init", "set_threads", "params", "size_t", "int32_t", "uint32_t", "uint64_t",
     /* the recurrent layers' and the clip's */
     "ts", "q0", "kb", "gs", "ig", "fg", "gg", "og", "cn", "hn", "rg", "zg", "ng", "ghn", "hp",
-    "dhi", "tc", "dc", "cpr", "hpr", "cp", "bn", "d", "dan", "daz", "dar", "id", "reset", "ss", "norm", "coef", "sqrt",
+    "dhi", "tc", "dc", "cpr", "hpr", "cp", "bn", "d", "lmx", "lsum", "lbest", "larg", "up", "zk", "pk", "dan", "daz", "dar", "id", "reset", "ss", "norm", "coef", "sqrt",
     "sqrtf", "sqrtl"};
 
 /* Object-like macros of the C headers are upper case (I, M_PI, NAN,

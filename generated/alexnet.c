@@ -470,10 +470,10 @@ static void pool5_forward(real *restrict pool5, const real *restrict conv5) {
     }
 }
 
-// rows r0..r0+5, columns c0..c0+15 of fc6
+// rows r0..r0+11, columns c0..c0+15 of fc6
 static void fc6_forward_tile0(real *restrict fc6, const real *restrict flat, const real *restrict fc6_weight, const real *restrict fc6_bias, int r0, int c0) {
-  real acc[6][16];
-  for (int r = 0; r < 6; r++) {
+  real acc[12][16];
+  for (int r = 0; r < 12; r++) {
     NN_OMP(omp simd)
     for (int c = 0; c < 16; c++)
       acc[r][c] = fc6_bias[r0 + r];
@@ -482,14 +482,14 @@ static void fc6_forward_tile0(real *restrict fc6, const real *restrict flat, con
   for (int j = 0; j < 9216; j++) {
     const real *v = flat + (size_t)j * 16 + c0;
     NN_NOVEC
-    for (int r = 0; r < 6; r++) {
+    for (int r = 0; r < 12; r++) {
       const real a = fc6_weight[(size_t)(r0 + r) * 9216 + j];
       NN_OMP(omp simd)
       for (int c = 0; c < 16; c++)
         acc[r][c] += a * v[c];
     }
   }
-  for (int r = 0; r < 6; r++) {
+  for (int r = 0; r < 12; r++) {
     real *o = fc6 + (size_t)(r0 + r) * 16 + c0;
     NN_OMP(omp simd)
     for (int c = 0; c < 16; c++) {
@@ -533,16 +533,16 @@ static void fc6_forward_tile1(real *restrict fc6, const real *restrict flat, con
 static void fc6_forward(real *restrict fc6, const real *restrict flat, const real *restrict fc6_weight, const real *restrict fc6_bias) {
   // fc6 = linear.relu(flat, fc6.weight, fc6.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused
   NN_OMP(omp parallel for schedule(static))
-  for (int t = 0; t < 682; t++)
-    fc6_forward_tile0(fc6, flat, fc6_weight, fc6_bias, 0 + (t / 1) * 6, 0 + (t % 1) * 16);
+  for (int t = 0; t < 341; t++)
+    fc6_forward_tile0(fc6, flat, fc6_weight, fc6_bias, 0 + (t / 1) * 12, 0 + (t % 1) * 16);
   for (int t = 0; t < 1; t++)
     fc6_forward_tile1(fc6, flat, fc6_weight, fc6_bias, 4092 + (t / 1) * 4, 0 + (t % 1) * 16);
 }
 
-// rows r0..r0+5, columns c0..c0+15 of fc7
+// rows r0..r0+11, columns c0..c0+15 of fc7
 static void fc7_forward_tile0(real *restrict fc7, const real *restrict fc6, const real *restrict fc7_weight, const real *restrict fc7_bias, int r0, int c0) {
-  real acc[6][16];
-  for (int r = 0; r < 6; r++) {
+  real acc[12][16];
+  for (int r = 0; r < 12; r++) {
     NN_OMP(omp simd)
     for (int c = 0; c < 16; c++)
       acc[r][c] = fc7_bias[r0 + r];
@@ -551,14 +551,14 @@ static void fc7_forward_tile0(real *restrict fc7, const real *restrict fc6, cons
   for (int j = 0; j < 4096; j++) {
     const real *v = fc6 + (size_t)j * 16 + c0;
     NN_NOVEC
-    for (int r = 0; r < 6; r++) {
+    for (int r = 0; r < 12; r++) {
       const real a = fc7_weight[(size_t)(r0 + r) * 4096 + j];
       NN_OMP(omp simd)
       for (int c = 0; c < 16; c++)
         acc[r][c] += a * v[c];
     }
   }
-  for (int r = 0; r < 6; r++) {
+  for (int r = 0; r < 12; r++) {
     real *o = fc7 + (size_t)(r0 + r) * 16 + c0;
     NN_OMP(omp simd)
     for (int c = 0; c < 16; c++) {
@@ -602,32 +602,33 @@ static void fc7_forward_tile1(real *restrict fc7, const real *restrict fc6, cons
 static void fc7_forward(real *restrict fc7, const real *restrict fc6, const real *restrict fc7_weight, const real *restrict fc7_bias) {
   // fc7 = linear.relu(fc6, fc7.weight, fc7.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused
   NN_OMP(omp parallel for schedule(static))
-  for (int t = 0; t < 682; t++)
-    fc7_forward_tile0(fc7, fc6, fc7_weight, fc7_bias, 0 + (t / 1) * 6, 0 + (t % 1) * 16);
+  for (int t = 0; t < 341; t++)
+    fc7_forward_tile0(fc7, fc6, fc7_weight, fc7_bias, 0 + (t / 1) * 12, 0 + (t % 1) * 16);
   for (int t = 0; t < 1; t++)
     fc7_forward_tile1(fc7, fc6, fc7_weight, fc7_bias, 4092 + (t / 1) * 4, 0 + (t % 1) * 16);
 }
 
-// rows r0..r0+5, columns c0..c0+15 of fc8_z
-static void fc8_forward_tile0(real *restrict fc8_z, const real *restrict fc7, const real *restrict fc8_weight, const real *restrict fc8_bias, int r0, int c0) {
-  real acc[6][16];
-  for (int r = 0; r < 6; r++) {
+// rows r0..r0+11, columns c0..c0+15 of fc8_z, inner indices j0..j1-1
+static void fc8_forward_tile0(real *restrict fc8_z, const real *restrict fc7, const real *restrict fc8_weight, const real *restrict fc8_bias, int r0, int c0, int j0, int j1) {
+  real acc[12][16];
+  for (int r = 0; r < 12; r++) {
+    const real *o = fc8_z + (size_t)(r0 + r) * 16 + c0;
     NN_OMP(omp simd)
     for (int c = 0; c < 16; c++)
-      acc[r][c] = fc8_bias[r0 + r];
+      acc[r][c] = j0 == 0 ? fc8_bias[r0 + r] : o[c];
   }
   NN_NOVEC
-  for (int j = 0; j < 4096; j++) {
+  for (int j = j0; j < j1; j++) {
     const real *v = fc7 + (size_t)j * 16 + c0;
     NN_NOVEC
-    for (int r = 0; r < 6; r++) {
+    for (int r = 0; r < 12; r++) {
       const real a = fc8_weight[(size_t)(r0 + r) * 4096 + j];
       NN_OMP(omp simd)
       for (int c = 0; c < 16; c++)
         acc[r][c] += a * v[c];
     }
   }
-  for (int r = 0; r < 6; r++) {
+  for (int r = 0; r < 12; r++) {
     real *o = fc8_z + (size_t)(r0 + r) * 16 + c0;
     NN_OMP(omp simd)
     for (int c = 0; c < 16; c++) {
@@ -636,16 +637,17 @@ static void fc8_forward_tile0(real *restrict fc8_z, const real *restrict fc7, co
   }
 }
 
-// rows r0..r0+3, columns c0..c0+15 of fc8_z
-static void fc8_forward_tile1(real *restrict fc8_z, const real *restrict fc7, const real *restrict fc8_weight, const real *restrict fc8_bias, int r0, int c0) {
+// rows r0..r0+3, columns c0..c0+15 of fc8_z, inner indices j0..j1-1
+static void fc8_forward_tile1(real *restrict fc8_z, const real *restrict fc7, const real *restrict fc8_weight, const real *restrict fc8_bias, int r0, int c0, int j0, int j1) {
   real acc[4][16];
   for (int r = 0; r < 4; r++) {
+    const real *o = fc8_z + (size_t)(r0 + r) * 16 + c0;
     NN_OMP(omp simd)
     for (int c = 0; c < 16; c++)
-      acc[r][c] = fc8_bias[r0 + r];
+      acc[r][c] = j0 == 0 ? fc8_bias[r0 + r] : o[c];
   }
   NN_NOVEC
-  for (int j = 0; j < 4096; j++) {
+  for (int j = j0; j < j1; j++) {
     const real *v = fc7 + (size_t)j * 16 + c0;
     NN_NOVEC
     for (int r = 0; r < 4; r++) {
@@ -668,11 +670,13 @@ static void fc8_forward_tile1(real *restrict fc8_z, const real *restrict fc7, co
 // fc8_z is (B,1000), fc8 is (B,1000), fc7 is (B,4096), fc8.weight is (1000,4096), fc8.bias is (1000)
 static void fc8_forward(real *restrict fc8_z, real *restrict fc8, const real *restrict fc7, const real *restrict fc8_weight, const real *restrict fc8_bias) {
   // fc8_z = linear(fc7, fc8.weight, fc8.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused
-  NN_OMP(omp parallel for schedule(static))
-  for (int t = 0; t < 166; t++)
-    fc8_forward_tile0(fc8_z, fc7, fc8_weight, fc8_bias, 0 + (t / 1) * 6, 0 + (t % 1) * 16);
-  for (int t = 0; t < 1; t++)
-    fc8_forward_tile1(fc8_z, fc7, fc8_weight, fc8_bias, 996 + (t / 1) * 4, 0 + (t % 1) * 16);
+  for (int j0 = 0; j0 < 4096; j0 += 256)
+    NN_OMP(omp parallel for schedule(static))
+    for (int t = 0; t < 83; t++)
+      fc8_forward_tile0(fc8_z, fc7, fc8_weight, fc8_bias, 0 + (t / 1) * 12, 0 + (t % 1) * 16, j0, j0 + 256 < 4096 ? j0 + 256 : 4096);
+  for (int j0 = 0; j0 < 4096; j0 += 256)
+    for (int t = 0; t < 1; t++)
+      fc8_forward_tile1(fc8_z, fc7, fc8_weight, fc8_bias, 996 + (t / 1) * 4, 0 + (t % 1) * 16, j0, j0 + 256 < 4096 ? j0 + 256 : 4096);
   // fc8 = softmax(fc8_z): y[b,:] = exp(x[b,:] - max) / sum
   real mx[16], sum[16];
   NN_OMP(omp simd)
@@ -706,19 +710,32 @@ static double loss_forward(const real *restrict fc8_z, const real *restrict fc8,
   double loss = 0;
   // loss = ce_softmax(fc8_z, fc8, class): mean_b lse(z[b,:]) - z[b,c_b]; inputs z, p = softmax(z), class
   double total = 0, ncorrect = 0;
+  real lmx[16], lsum[16], lbest[16];
+  int larg[16];
+  NN_OMP(omp simd)
+  for (int c = 0; c < 16; c++) {
+    lmx[c] = fc8_z[c];
+    lbest[c] = fc8[c];
+    larg[c] = 0;
+    lsum[c] = 0;
+  }
+  for (int k = 1; k < 1000; k++)
+    NN_OMP(omp simd)
+    for (int c = 0; c < 16; c++) {
+      const real zk = fc8_z[(size_t)k * 16 + c], pk = fc8[(size_t)k * 16 + c];
+      const int up = pk > lbest[c];
+      lmx[c] = zk > lmx[c] ? zk : lmx[c];
+      lbest[c] = up ? pk : lbest[c];
+      larg[c] = up ? k : larg[c];
+    }
+  for (int k = 0; k < 1000; k++)
+    NN_SIMD_MATH
+    for (int c = 0; c < 16; c++)
+      lsum[c] += nn_exp(fc8_z[(size_t)k * 16 + c] - lmx[c]);
   for (int c = 0; c < nb; c++) {
     const int ci = class[c];
-    int arg = 0;
-    real mx = fc8_z[c];
-    for (int k = 1; k < 1000; k++) {
-      arg = fc8[k * 16 + c] > fc8[arg * 16 + c] ? k : arg;
-      mx = fc8_z[k * 16 + c] > mx ? fc8_z[k * 16 + c] : mx;
-    }
-    double sum = 0;
-    for (int k = 0; k < 1000; k++)
-      sum += exp((double)(fc8_z[k * 16 + c] - mx));
-    total += log(sum) + (double)mx - (double)fc8_z[ci * 16 + c];
-    ncorrect += arg == ci;
+    total += log((double)lsum[c]) + (double)lmx[c] - (double)fc8_z[(size_t)ci * 16 + c];
+    ncorrect += larg[c] == ci;
   }
   if (correct)
     *correct += ncorrect;
@@ -740,10 +757,10 @@ static void loss_backward(real *restrict d_fc8_z, const real *restrict fc8, cons
   }
 }
 
-// rows r0..r0+5, columns c0..c0+15 of d_fc7
+// rows r0..r0+11, columns c0..c0+15 of d_fc7
 static void fc8_backward_tile0(real *restrict d_fc7, const real *restrict d_fc8_z, const real *restrict fc8_weight, int r0, int c0) {
-  real acc[6][16];
-  for (int r = 0; r < 6; r++) {
+  real acc[12][16];
+  for (int r = 0; r < 12; r++) {
     NN_OMP(omp simd)
     for (int c = 0; c < 16; c++)
       acc[r][c] = 0;
@@ -752,14 +769,14 @@ static void fc8_backward_tile0(real *restrict d_fc7, const real *restrict d_fc8_
   for (int j = 0; j < 1000; j++) {
     const real *v = d_fc8_z + (size_t)j * 16 + c0;
     NN_NOVEC
-    for (int r = 0; r < 6; r++) {
+    for (int r = 0; r < 12; r++) {
       const real a = fc8_weight[(size_t)j * 4096 + r0 + r];
       NN_OMP(omp simd)
       for (int c = 0; c < 16; c++)
         acc[r][c] += a * v[c];
     }
   }
-  for (int r = 0; r < 6; r++) {
+  for (int r = 0; r < 12; r++) {
     real *o = d_fc7 + (size_t)(r0 + r) * 16 + c0;
     NN_OMP(omp simd)
     for (int c = 0; c < 16; c++) {
@@ -857,8 +874,8 @@ static void fc8_backward_tile3(real *restrict d_fc8_weight, const real *restrict
 static void fc8_backward(real *restrict d_fc7, real *restrict fc7_t, real *restrict d_fc8_weight, real *restrict d_fc8_bias, const real *restrict d_fc8_z, const real *restrict fc8_weight, const real *restrict fc7) {
   // d_fc7 = matmul_nn(d_fc8_z, fc8.weight): dx[B,K] = dy[B,N] w[N,K]
   NN_OMP(omp parallel for schedule(static))
-  for (int t = 0; t < 682; t++)
-    fc8_backward_tile0(d_fc7, d_fc8_z, fc8_weight, 0 + (t / 1) * 6, 0 + (t % 1) * 16);
+  for (int t = 0; t < 341; t++)
+    fc8_backward_tile0(d_fc7, d_fc8_z, fc8_weight, 0 + (t / 1) * 12, 0 + (t % 1) * 16);
   for (int t = 0; t < 1; t++)
     fc8_backward_tile1(d_fc7, d_fc8_z, fc8_weight, 4092 + (t / 1) * 4, 0 + (t % 1) * 16);
   // fc7_t = transpose(fc7): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads
@@ -885,26 +902,27 @@ static void fc8_backward(real *restrict d_fc7, real *restrict fc7_t, real *restr
   }
 }
 
-// rows r0..r0+5, columns c0..c0+15 of d_fc6
-static void fc7_backward_tile0(real *restrict d_fc6, const real *restrict d_fc7_z, const real *restrict fc7_weight, int r0, int c0) {
-  real acc[6][16];
-  for (int r = 0; r < 6; r++) {
+// rows r0..r0+11, columns c0..c0+15 of d_fc6, inner indices j0..j1-1
+static void fc7_backward_tile0(real *restrict d_fc6, const real *restrict d_fc7_z, const real *restrict fc7_weight, int r0, int c0, int j0, int j1) {
+  real acc[12][16];
+  for (int r = 0; r < 12; r++) {
+    const real *o = d_fc6 + (size_t)(r0 + r) * 16 + c0;
     NN_OMP(omp simd)
     for (int c = 0; c < 16; c++)
-      acc[r][c] = 0;
+      acc[r][c] = j0 == 0 ? 0 : o[c];
   }
   NN_NOVEC
-  for (int j = 0; j < 4096; j++) {
+  for (int j = j0; j < j1; j++) {
     const real *v = d_fc7_z + (size_t)j * 16 + c0;
     NN_NOVEC
-    for (int r = 0; r < 6; r++) {
+    for (int r = 0; r < 12; r++) {
       const real a = fc7_weight[(size_t)j * 4096 + r0 + r];
       NN_OMP(omp simd)
       for (int c = 0; c < 16; c++)
         acc[r][c] += a * v[c];
     }
   }
-  for (int r = 0; r < 6; r++) {
+  for (int r = 0; r < 12; r++) {
     real *o = d_fc6 + (size_t)(r0 + r) * 16 + c0;
     NN_OMP(omp simd)
     for (int c = 0; c < 16; c++) {
@@ -913,16 +931,17 @@ static void fc7_backward_tile0(real *restrict d_fc6, const real *restrict d_fc7_
   }
 }
 
-// rows r0..r0+3, columns c0..c0+15 of d_fc6
-static void fc7_backward_tile1(real *restrict d_fc6, const real *restrict d_fc7_z, const real *restrict fc7_weight, int r0, int c0) {
+// rows r0..r0+3, columns c0..c0+15 of d_fc6, inner indices j0..j1-1
+static void fc7_backward_tile1(real *restrict d_fc6, const real *restrict d_fc7_z, const real *restrict fc7_weight, int r0, int c0, int j0, int j1) {
   real acc[4][16];
   for (int r = 0; r < 4; r++) {
+    const real *o = d_fc6 + (size_t)(r0 + r) * 16 + c0;
     NN_OMP(omp simd)
     for (int c = 0; c < 16; c++)
-      acc[r][c] = 0;
+      acc[r][c] = j0 == 0 ? 0 : o[c];
   }
   NN_NOVEC
-  for (int j = 0; j < 4096; j++) {
+  for (int j = j0; j < j1; j++) {
     const real *v = d_fc7_z + (size_t)j * 16 + c0;
     NN_NOVEC
     for (int r = 0; r < 4; r++) {
@@ -1011,11 +1030,13 @@ static void fc7_backward(real *restrict d_fc7_z, real *restrict d_fc6, real *res
     }
   }
   // d_fc6 = matmul_nn(d_fc7_z, fc7.weight): dx[B,K] = dy[B,N] w[N,K]
-  NN_OMP(omp parallel for schedule(static))
-  for (int t = 0; t < 682; t++)
-    fc7_backward_tile0(d_fc6, d_fc7_z, fc7_weight, 0 + (t / 1) * 6, 0 + (t % 1) * 16);
-  for (int t = 0; t < 1; t++)
-    fc7_backward_tile1(d_fc6, d_fc7_z, fc7_weight, 4092 + (t / 1) * 4, 0 + (t % 1) * 16);
+  for (int j0 = 0; j0 < 4096; j0 += 256)
+    NN_OMP(omp parallel for schedule(static))
+    for (int t = 0; t < 341; t++)
+      fc7_backward_tile0(d_fc6, d_fc7_z, fc7_weight, 0 + (t / 1) * 12, 0 + (t % 1) * 16, j0, j0 + 256 < 4096 ? j0 + 256 : 4096);
+  for (int j0 = 0; j0 < 4096; j0 += 256)
+    for (int t = 0; t < 1; t++)
+      fc7_backward_tile1(d_fc6, d_fc7_z, fc7_weight, 4092 + (t / 1) * 4, 0 + (t % 1) * 16, j0, j0 + 256 < 4096 ? j0 + 256 : 4096);
   // fc6_t = transpose(fc6): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads
   NN_OMP(omp parallel for schedule(static))
   for (int k0 = 0; k0 < 4096; k0 += 16)
@@ -1041,26 +1062,27 @@ static void fc7_backward(real *restrict d_fc7_z, real *restrict d_fc6, real *res
   }
 }
 
-// rows r0..r0+5, columns c0..c0+15 of d_flat
-static void fc6_backward_tile0(real *restrict d_flat, const real *restrict d_fc6_z, const real *restrict fc6_weight, int r0, int c0) {
-  real acc[6][16];
-  for (int r = 0; r < 6; r++) {
+// rows r0..r0+11, columns c0..c0+15 of d_flat, inner indices j0..j1-1
+static void fc6_backward_tile0(real *restrict d_flat, const real *restrict d_fc6_z, const real *restrict fc6_weight, int r0, int c0, int j0, int j1) {
+  real acc[12][16];
+  for (int r = 0; r < 12; r++) {
+    const real *o = d_flat + (size_t)(r0 + r) * 16 + c0;
     NN_OMP(omp simd)
     for (int c = 0; c < 16; c++)
-      acc[r][c] = 0;
+      acc[r][c] = j0 == 0 ? 0 : o[c];
   }
   NN_NOVEC
-  for (int j = 0; j < 4096; j++) {
+  for (int j = j0; j < j1; j++) {
     const real *v = d_fc6_z + (size_t)j * 16 + c0;
     NN_NOVEC
-    for (int r = 0; r < 6; r++) {
+    for (int r = 0; r < 12; r++) {
       const real a = fc6_weight[(size_t)j * 9216 + r0 + r];
       NN_OMP(omp simd)
       for (int c = 0; c < 16; c++)
         acc[r][c] += a * v[c];
     }
   }
-  for (int r = 0; r < 6; r++) {
+  for (int r = 0; r < 12; r++) {
     real *o = d_flat + (size_t)(r0 + r) * 16 + c0;
     NN_OMP(omp simd)
     for (int c = 0; c < 16; c++) {
@@ -1139,9 +1161,10 @@ static void fc6_backward(real *restrict d_fc6_z, real *restrict d_flat, real *re
     }
   }
   // d_flat = matmul_nn(d_fc6_z, fc6.weight): dx[B,K] = dy[B,N] w[N,K]
-  NN_OMP(omp parallel for schedule(static))
-  for (int t = 0; t < 1536; t++)
-    fc6_backward_tile0(d_flat, d_fc6_z, fc6_weight, 0 + (t / 1) * 6, 0 + (t % 1) * 16);
+  for (int j0 = 0; j0 < 4096; j0 += 256)
+    NN_OMP(omp parallel for schedule(static))
+    for (int t = 0; t < 768; t++)
+      fc6_backward_tile0(d_flat, d_fc6_z, fc6_weight, 0 + (t / 1) * 12, 0 + (t % 1) * 16, j0, j0 + 256 < 4096 ? j0 + 256 : 4096);
   // flat_t = transpose(flat): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads
   NN_OMP(omp parallel for schedule(static))
   for (int k0 = 0; k0 < 9216; k0 += 16)

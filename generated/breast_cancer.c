@@ -45,10 +45,10 @@ typedef NN_REAL real;
 
 enum { B = 16 };
 
-// rows r0..r0+5, columns c0..c0+15 of hidden
+// rows r0..r0+11, columns c0..c0+15 of hidden
 static void hidden_forward_tile0(real *restrict hidden, const real *restrict nuclei, const real *restrict hidden_weight, const real *restrict hidden_bias, int r0, int c0) {
-  real acc[6][16];
-  for (int r = 0; r < 6; r++) {
+  real acc[12][16];
+  for (int r = 0; r < 12; r++) {
     NN_OMP(omp simd)
     for (int c = 0; c < 16; c++)
       acc[r][c] = hidden_bias[r0 + r];
@@ -57,14 +57,14 @@ static void hidden_forward_tile0(real *restrict hidden, const real *restrict nuc
   for (int j = 0; j < 30; j++) {
     const real *v = nuclei + (size_t)j * 16 + c0;
     NN_NOVEC
-    for (int r = 0; r < 6; r++) {
+    for (int r = 0; r < 12; r++) {
       const real a = hidden_weight[(size_t)(r0 + r) * 30 + j];
       NN_OMP(omp simd)
       for (int c = 0; c < 16; c++)
         acc[r][c] += a * v[c];
     }
   }
-  for (int r = 0; r < 6; r++) {
+  for (int r = 0; r < 12; r++) {
     real *o = hidden + (size_t)(r0 + r) * 16 + c0;
     NN_SIMD_MATH
     for (int c = 0; c < 16; c++) {
@@ -74,10 +74,10 @@ static void hidden_forward_tile0(real *restrict hidden, const real *restrict nuc
   }
 }
 
-// rows r0..r0+1, columns c0..c0+15 of hidden
+// rows r0..r0+7, columns c0..c0+15 of hidden
 static void hidden_forward_tile1(real *restrict hidden, const real *restrict nuclei, const real *restrict hidden_weight, const real *restrict hidden_bias, int r0, int c0) {
-  real acc[2][16];
-  for (int r = 0; r < 2; r++) {
+  real acc[8][16];
+  for (int r = 0; r < 8; r++) {
     NN_OMP(omp simd)
     for (int c = 0; c < 16; c++)
       acc[r][c] = hidden_bias[r0 + r];
@@ -86,14 +86,14 @@ static void hidden_forward_tile1(real *restrict hidden, const real *restrict nuc
   for (int j = 0; j < 30; j++) {
     const real *v = nuclei + (size_t)j * 16 + c0;
     NN_NOVEC
-    for (int r = 0; r < 2; r++) {
+    for (int r = 0; r < 8; r++) {
       const real a = hidden_weight[(size_t)(r0 + r) * 30 + j];
       NN_OMP(omp simd)
       for (int c = 0; c < 16; c++)
         acc[r][c] += a * v[c];
     }
   }
-  for (int r = 0; r < 2; r++) {
+  for (int r = 0; r < 8; r++) {
     real *o = hidden + (size_t)(r0 + r) * 16 + c0;
     NN_SIMD_MATH
     for (int c = 0; c < 16; c++) {
@@ -107,10 +107,10 @@ static void hidden_forward_tile1(real *restrict hidden, const real *restrict nuc
 // hidden is (B,32), nuclei is (B,30), hidden.weight is (32,30), hidden.bias is (32)
 static void hidden_forward(real *restrict hidden, const real *restrict nuclei, const real *restrict hidden_weight, const real *restrict hidden_bias) {
   // hidden = linear.tanh(nuclei, hidden.weight, hidden.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused
-  for (int t = 0; t < 5; t++)
-    hidden_forward_tile0(hidden, nuclei, hidden_weight, hidden_bias, 0 + (t / 1) * 6, 0 + (t % 1) * 16);
+  for (int t = 0; t < 2; t++)
+    hidden_forward_tile0(hidden, nuclei, hidden_weight, hidden_bias, 0 + (t / 1) * 12, 0 + (t % 1) * 16);
   for (int t = 0; t < 1; t++)
-    hidden_forward_tile1(hidden, nuclei, hidden_weight, hidden_bias, 30 + (t / 1) * 2, 0 + (t % 1) * 16);
+    hidden_forward_tile1(hidden, nuclei, hidden_weight, hidden_bias, 24 + (t / 1) * 8, 0 + (t % 1) * 16);
 }
 
 // rows r0..r0+0, columns c0..c0+15 of out_z
@@ -188,10 +188,10 @@ static void loss_backward(real *restrict d_out_z, const real *restrict out, cons
   }
 }
 
-// rows r0..r0+5, columns c0..c0+15 of d_hidden
+// rows r0..r0+11, columns c0..c0+15 of d_hidden
 static void out_backward_tile0(real *restrict d_hidden, const real *restrict d_out_z, const real *restrict out_weight, int r0, int c0) {
-  real acc[6][16];
-  for (int r = 0; r < 6; r++) {
+  real acc[12][16];
+  for (int r = 0; r < 12; r++) {
     NN_OMP(omp simd)
     for (int c = 0; c < 16; c++)
       acc[r][c] = 0;
@@ -200,14 +200,14 @@ static void out_backward_tile0(real *restrict d_hidden, const real *restrict d_o
   for (int j = 0; j < 1; j++) {
     const real *v = d_out_z + (size_t)j * 16 + c0;
     NN_NOVEC
-    for (int r = 0; r < 6; r++) {
+    for (int r = 0; r < 12; r++) {
       const real a = out_weight[(size_t)j * 32 + r0 + r];
       NN_OMP(omp simd)
       for (int c = 0; c < 16; c++)
         acc[r][c] += a * v[c];
     }
   }
-  for (int r = 0; r < 6; r++) {
+  for (int r = 0; r < 12; r++) {
     real *o = d_hidden + (size_t)(r0 + r) * 16 + c0;
     NN_OMP(omp simd)
     for (int c = 0; c < 16; c++) {
@@ -216,10 +216,10 @@ static void out_backward_tile0(real *restrict d_hidden, const real *restrict d_o
   }
 }
 
-// rows r0..r0+1, columns c0..c0+15 of d_hidden
+// rows r0..r0+7, columns c0..c0+15 of d_hidden
 static void out_backward_tile1(real *restrict d_hidden, const real *restrict d_out_z, const real *restrict out_weight, int r0, int c0) {
-  real acc[2][16];
-  for (int r = 0; r < 2; r++) {
+  real acc[8][16];
+  for (int r = 0; r < 8; r++) {
     NN_OMP(omp simd)
     for (int c = 0; c < 16; c++)
       acc[r][c] = 0;
@@ -228,14 +228,14 @@ static void out_backward_tile1(real *restrict d_hidden, const real *restrict d_o
   for (int j = 0; j < 1; j++) {
     const real *v = d_out_z + (size_t)j * 16 + c0;
     NN_NOVEC
-    for (int r = 0; r < 2; r++) {
+    for (int r = 0; r < 8; r++) {
       const real a = out_weight[(size_t)j * 32 + r0 + r];
       NN_OMP(omp simd)
       for (int c = 0; c < 16; c++)
         acc[r][c] += a * v[c];
     }
   }
-  for (int r = 0; r < 2; r++) {
+  for (int r = 0; r < 8; r++) {
     real *o = d_hidden + (size_t)(r0 + r) * 16 + c0;
     NN_OMP(omp simd)
     for (int c = 0; c < 16; c++) {
@@ -276,10 +276,10 @@ static void out_backward_tile2(real *restrict d_out_weight, const real *restrict
 // d_hidden is (B,32), hidden_t is (B,32), d_out.weight is (1,32), d_out.bias is (1), d_out_z is (B,1), out.weight is (1,32), hidden is (B,32)
 static void out_backward(real *restrict d_hidden, real *restrict hidden_t, real *restrict d_out_weight, real *restrict d_out_bias, const real *restrict d_out_z, const real *restrict out_weight, const real *restrict hidden) {
   // d_hidden = matmul_nn(d_out_z, out.weight): dx[B,K] = dy[B,N] w[N,K]
-  for (int t = 0; t < 5; t++)
-    out_backward_tile0(d_hidden, d_out_z, out_weight, 0 + (t / 1) * 6, 0 + (t % 1) * 16);
+  for (int t = 0; t < 2; t++)
+    out_backward_tile0(d_hidden, d_out_z, out_weight, 0 + (t / 1) * 12, 0 + (t % 1) * 16);
   for (int t = 0; t < 1; t++)
-    out_backward_tile1(d_hidden, d_out_z, out_weight, 30 + (t / 1) * 2, 0 + (t % 1) * 16);
+    out_backward_tile1(d_hidden, d_out_z, out_weight, 24 + (t / 1) * 8, 0 + (t % 1) * 16);
   // hidden_t = transpose(hidden): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads
   for (int k0 = 0; k0 < 32; k0 += 16)
     for (int b0 = 0; b0 < 16; b0 += 16)
@@ -299,10 +299,10 @@ static void out_backward(real *restrict d_hidden, real *restrict hidden_t, real 
   }
 }
 
-// rows r0..r0+5, columns c0..c0+29 of d_hidden_weight
+// rows r0..r0+11, columns c0..c0+29 of d_hidden_weight
 static void hidden_backward_tile0(real *restrict d_hidden_weight, const real *restrict nuclei_t, const real *restrict d_hidden_z, int r0, int c0) {
-  real acc[6][30];
-  for (int r = 0; r < 6; r++) {
+  real acc[12][30];
+  for (int r = 0; r < 12; r++) {
     NN_OMP(omp simd)
     for (int c = 0; c < 30; c++)
       acc[r][c] = 0;
@@ -311,14 +311,14 @@ static void hidden_backward_tile0(real *restrict d_hidden_weight, const real *re
   for (int j = 0; j < 16; j++) {
     const real *v = nuclei_t + (size_t)j * 30 + c0;
     NN_NOVEC
-    for (int r = 0; r < 6; r++) {
+    for (int r = 0; r < 12; r++) {
       const real a = d_hidden_z[(size_t)(r0 + r) * 16 + j];
       NN_OMP(omp simd)
       for (int c = 0; c < 30; c++)
         acc[r][c] += a * v[c];
     }
   }
-  for (int r = 0; r < 6; r++) {
+  for (int r = 0; r < 12; r++) {
     real *o = d_hidden_weight + (size_t)(r0 + r) * 30 + c0;
     NN_OMP(omp simd)
     for (int c = 0; c < 30; c++) {
@@ -327,10 +327,10 @@ static void hidden_backward_tile0(real *restrict d_hidden_weight, const real *re
   }
 }
 
-// rows r0..r0+1, columns c0..c0+29 of d_hidden_weight
+// rows r0..r0+7, columns c0..c0+29 of d_hidden_weight
 static void hidden_backward_tile1(real *restrict d_hidden_weight, const real *restrict nuclei_t, const real *restrict d_hidden_z, int r0, int c0) {
-  real acc[2][30];
-  for (int r = 0; r < 2; r++) {
+  real acc[8][30];
+  for (int r = 0; r < 8; r++) {
     NN_OMP(omp simd)
     for (int c = 0; c < 30; c++)
       acc[r][c] = 0;
@@ -339,14 +339,14 @@ static void hidden_backward_tile1(real *restrict d_hidden_weight, const real *re
   for (int j = 0; j < 16; j++) {
     const real *v = nuclei_t + (size_t)j * 30 + c0;
     NN_NOVEC
-    for (int r = 0; r < 2; r++) {
+    for (int r = 0; r < 8; r++) {
       const real a = d_hidden_z[(size_t)(r0 + r) * 16 + j];
       NN_OMP(omp simd)
       for (int c = 0; c < 30; c++)
         acc[r][c] += a * v[c];
     }
   }
-  for (int r = 0; r < 2; r++) {
+  for (int r = 0; r < 8; r++) {
     real *o = d_hidden_weight + (size_t)(r0 + r) * 30 + c0;
     NN_OMP(omp simd)
     for (int c = 0; c < 30; c++) {
@@ -370,10 +370,10 @@ static void hidden_backward(real *restrict d_hidden_z, real *restrict d_hidden_w
   // nuclei_t = transpose(nuclei): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads
   // (forward() filled nuclei_t from the batch rows)
   // d_hidden.weight = matmul_tn(d_hidden_z, nuclei_t): dw[N,K] = dy[B,N]^T x[B,K] (sum over the batch)
-  for (int t = 0; t < 5; t++)
-    hidden_backward_tile0(d_hidden_weight, nuclei_t, d_hidden_z, 0 + (t / 1) * 6, 0 + (t % 1) * 30);
+  for (int t = 0; t < 2; t++)
+    hidden_backward_tile0(d_hidden_weight, nuclei_t, d_hidden_z, 0 + (t / 1) * 12, 0 + (t % 1) * 30);
   for (int t = 0; t < 1; t++)
-    hidden_backward_tile1(d_hidden_weight, nuclei_t, d_hidden_z, 30 + (t / 1) * 2, 0 + (t % 1) * 30);
+    hidden_backward_tile1(d_hidden_weight, nuclei_t, d_hidden_z, 24 + (t / 1) * 8, 0 + (t % 1) * 30);
   // d_hidden.bias = colsum(d_hidden_z): db[N] = sum_b dy[b,N]
   for (int n = 0; n < 32; n++) {
     real acc = 0;

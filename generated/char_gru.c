@@ -45,10 +45,10 @@ typedef NN_REAL real;
 
 enum { B = 32 };
 
-// rows r0..r0+5, columns c0..c0+31 of h_gates
+// rows r0..r0+11, columns c0..c0+31 of h_gates
 static void h_forward_tile0(real *restrict h_gates, const real *restrict h_state_h, const real *restrict h_weight_hh_l0, const real *restrict h_bias_hh_l0, int r0, int c0) {
-  real acc[6][32];
-  for (int r = 0; r < 6; r++) {
+  real acc[12][32];
+  for (int r = 0; r < 12; r++) {
     NN_OMP(omp simd)
     for (int c = 0; c < 32; c++)
       acc[r][c] = h_bias_hh_l0[r0 + r];
@@ -57,14 +57,14 @@ static void h_forward_tile0(real *restrict h_gates, const real *restrict h_state
   for (int j = 0; j < 128; j++) {
     const real *v = h_state_h + (size_t)j * 32 + c0;
     NN_NOVEC
-    for (int r = 0; r < 6; r++) {
+    for (int r = 0; r < 12; r++) {
       const real a = h_weight_hh_l0[(size_t)(r0 + r) * 128 + j];
       NN_OMP(omp simd)
       for (int c = 0; c < 32; c++)
         acc[r][c] += a * v[c];
     }
   }
-  for (int r = 0; r < 6; r++) {
+  for (int r = 0; r < 12; r++) {
     real *o = h_gates + (size_t)(r0 + r) * 2048 + c0;
     NN_OMP(omp simd)
     for (int c = 0; c < 32; c++) {
@@ -94,8 +94,8 @@ static void h_forward(real *restrict h_gx, real *restrict h, real *restrict h_ga
   for (int ts = 0; ts < 64; ts++) {
     // h_gates[:, ts] = h.weight_hh_l0 h[ts-1] + bias
     NN_OMP(omp parallel for schedule(static))
-    for (int t = 0; t < 64; t++)
-      h_forward_tile0(h_gates + (size_t)ts * 32, h_state_h, h_weight_hh_l0, h_bias_hh_l0, 0 + (t / 1) * 6, 0 + (t % 1) * 32);
+    for (int t = 0; t < 32; t++)
+      h_forward_tile0(h_gates + (size_t)ts * 32, h_state_h, h_weight_hh_l0, h_bias_hh_l0, 0 + (t / 1) * 12, 0 + (t % 1) * 32);
     for (int k = 0; k < 128; k++) {
       NN_SIMD_MATH
       for (int c = 0; c < 32; c++) {
@@ -187,21 +187,34 @@ static double loss_forward(const real *restrict out_z, const real *restrict out,
   double loss = 0;
   // loss = ce_softmax(out_z, out, next): mean_b lse(z[b,:]) - z[b,c_b]; inputs z, p = softmax(z), class
   double total = 0, ncorrect = 0;
+  real lmx[2048], lsum[2048], lbest[2048];
+  int larg[2048];
+  NN_OMP(omp simd)
+  for (int c = 0; c < 2048; c++) {
+    lmx[c] = out_z[c];
+    lbest[c] = out[c];
+    larg[c] = 0;
+    lsum[c] = 0;
+  }
+  for (int k = 1; k < 96; k++)
+    NN_OMP(omp simd)
+    for (int c = 0; c < 2048; c++) {
+      const real zk = out_z[(size_t)k * 2048 + c], pk = out[(size_t)k * 2048 + c];
+      const int up = pk > lbest[c];
+      lmx[c] = zk > lmx[c] ? zk : lmx[c];
+      lbest[c] = up ? pk : lbest[c];
+      larg[c] = up ? k : larg[c];
+    }
+  for (int k = 0; k < 96; k++)
+    NN_SIMD_MATH
+    for (int c = 0; c < 2048; c++)
+      lsum[c] += nn_exp(out_z[(size_t)k * 2048 + c] - lmx[c]);
   for (int c = 0; c < 2048; c++) {
     if (c % 32 >= nb)
       continue;
     const int ci = next[(c % 32) * 64 + c / 32];
-    int arg = 0;
-    real mx = out_z[c];
-    for (int k = 1; k < 96; k++) {
-      arg = out[k * 2048 + c] > out[arg * 2048 + c] ? k : arg;
-      mx = out_z[k * 2048 + c] > mx ? out_z[k * 2048 + c] : mx;
-    }
-    double sum = 0;
-    for (int k = 0; k < 96; k++)
-      sum += exp((double)(out_z[k * 2048 + c] - mx));
-    total += log(sum) + (double)mx - (double)out_z[ci * 2048 + c];
-    ncorrect += arg == ci;
+    total += log((double)lsum[c]) + (double)lmx[c] - (double)out_z[(size_t)ci * 2048 + c];
+    ncorrect += larg[c] == ci;
   }
   if (correct)
     *correct += ncorrect / 64;
@@ -281,16 +294,17 @@ static void out_backward_tile1(real *restrict d_h, const real *restrict d_out_z,
   }
 }
 
-// rows r0..r0+5, columns c0..c0+63 of d_out_weight
-static void out_backward_tile2(real *restrict d_out_weight, const real *restrict h_t, const real *restrict d_out_z, int r0, int c0) {
+// rows r0..r0+5, columns c0..c0+63 of d_out_weight, inner indices j0..j1-1
+static void out_backward_tile2(real *restrict d_out_weight, const real *restrict h_t, const real *restrict d_out_z, int r0, int c0, int j0, int j1) {
   real acc[6][64];
   for (int r = 0; r < 6; r++) {
+    const real *o = d_out_weight + (size_t)(r0 + r) * 128 + c0;
     NN_OMP(omp simd)
     for (int c = 0; c < 64; c++)
-      acc[r][c] = 0;
+      acc[r][c] = j0 == 0 ? 0 : o[c];
   }
   NN_NOVEC
-  for (int j = 0; j < 2048; j++) {
+  for (int j = j0; j < j1; j++) {
     const real *v = h_t + (size_t)j * 128 + c0;
     NN_NOVEC
     for (int r = 0; r < 6; r++) {
@@ -327,9 +341,10 @@ static void out_backward(real *restrict d_h, real *restrict h_t, real *restrict 
         for (int b = b0; b < b0 + 16 && b < 2048; b++)
           h_t[(size_t)b * 128 + k] = h[(size_t)k * 2048 + b];
   // d_out.weight = matmul_tn(d_out_z, h_t): dw[N,K] = dy[B,N]^T x[B,K] (sum over the batch)
-  NN_OMP(omp parallel for schedule(static))
-  for (int t = 0; t < 32; t++)
-    out_backward_tile2(d_out_weight, h_t, d_out_z, 0 + (t / 2) * 6, 0 + (t % 2) * 64);
+  for (int j0 = 0; j0 < 2048; j0 += 256)
+    NN_OMP(omp parallel for schedule(static))
+    for (int t = 0; t < 32; t++)
+      out_backward_tile2(d_out_weight, h_t, d_out_z, 0 + (t / 2) * 6, 0 + (t % 2) * 64, j0, j0 + 256 < 2048 ? j0 + 256 : 2048);
   // d_out.bias = colsum(d_out_z): db[N] = sum_b dy[b,N]
   NN_OMP(omp parallel for schedule(static))
   for (int n = 0; n < 96; n++) {
@@ -341,10 +356,10 @@ static void out_backward(real *restrict d_h, real *restrict h_t, real *restrict 
   }
 }
 
-// rows r0..r0+5, columns c0..c0+31 of d_h_hnext
+// rows r0..r0+11, columns c0..c0+31 of d_h_hnext
 static void h_backward_tile0(real *restrict d_h_hnext, const real *restrict d_h_gh, const real *restrict h_weight_hh_l0, int r0, int c0) {
-  real acc[6][32];
-  for (int r = 0; r < 6; r++) {
+  real acc[12][32];
+  for (int r = 0; r < 12; r++) {
     NN_OMP(omp simd)
     for (int c = 0; c < 32; c++)
       acc[r][c] = 0;
@@ -353,14 +368,14 @@ static void h_backward_tile0(real *restrict d_h_hnext, const real *restrict d_h_
   for (int j = 0; j < 384; j++) {
     const real *v = d_h_gh + (size_t)j * 2048 + c0;
     NN_NOVEC
-    for (int r = 0; r < 6; r++) {
+    for (int r = 0; r < 12; r++) {
       const real a = h_weight_hh_l0[(size_t)j * 128 + r0 + r];
       NN_OMP(omp simd)
       for (int c = 0; c < 32; c++)
         acc[r][c] += a * v[c];
     }
   }
-  for (int r = 0; r < 6; r++) {
+  for (int r = 0; r < 12; r++) {
     real *o = d_h_hnext + (size_t)(r0 + r) * 32 + c0;
     NN_OMP(omp simd)
     for (int c = 0; c < 32; c++) {
@@ -369,10 +384,10 @@ static void h_backward_tile0(real *restrict d_h_hnext, const real *restrict d_h_
   }
 }
 
-// rows r0..r0+1, columns c0..c0+31 of d_h_hnext
+// rows r0..r0+7, columns c0..c0+31 of d_h_hnext
 static void h_backward_tile1(real *restrict d_h_hnext, const real *restrict d_h_gh, const real *restrict h_weight_hh_l0, int r0, int c0) {
-  real acc[2][32];
-  for (int r = 0; r < 2; r++) {
+  real acc[8][32];
+  for (int r = 0; r < 8; r++) {
     NN_OMP(omp simd)
     for (int c = 0; c < 32; c++)
       acc[r][c] = 0;
@@ -381,14 +396,14 @@ static void h_backward_tile1(real *restrict d_h_hnext, const real *restrict d_h_
   for (int j = 0; j < 384; j++) {
     const real *v = d_h_gh + (size_t)j * 2048 + c0;
     NN_NOVEC
-    for (int r = 0; r < 2; r++) {
+    for (int r = 0; r < 8; r++) {
       const real a = h_weight_hh_l0[(size_t)j * 128 + r0 + r];
       NN_OMP(omp simd)
       for (int c = 0; c < 32; c++)
         acc[r][c] += a * v[c];
     }
   }
-  for (int r = 0; r < 2; r++) {
+  for (int r = 0; r < 8; r++) {
     real *o = d_h_hnext + (size_t)(r0 + r) * 32 + c0;
     NN_OMP(omp simd)
     for (int c = 0; c < 32; c++) {
@@ -397,16 +412,17 @@ static void h_backward_tile1(real *restrict d_h_hnext, const real *restrict d_h_
   }
 }
 
-// rows r0..r0+5, columns c0..c0+63 of d_h_weight_hh_l0
-static void h_backward_tile2(real *restrict d_h_weight_hh_l0, const real *restrict h_prev_t, const real *restrict d_h_gh, int r0, int c0) {
+// rows r0..r0+5, columns c0..c0+63 of d_h_weight_hh_l0, inner indices j0..j1-1
+static void h_backward_tile2(real *restrict d_h_weight_hh_l0, const real *restrict h_prev_t, const real *restrict d_h_gh, int r0, int c0, int j0, int j1) {
   real acc[6][64];
   for (int r = 0; r < 6; r++) {
+    const real *o = d_h_weight_hh_l0 + (size_t)(r0 + r) * 128 + c0;
     NN_OMP(omp simd)
     for (int c = 0; c < 64; c++)
-      acc[r][c] = 0;
+      acc[r][c] = j0 == 0 ? 0 : o[c];
   }
   NN_NOVEC
-  for (int j = 0; j < 2048; j++) {
+  for (int j = j0; j < j1; j++) {
     const real *v = h_prev_t + (size_t)j * 128 + c0;
     NN_NOVEC
     for (int r = 0; r < 6; r++) {
@@ -460,10 +476,10 @@ static void h_backward(real *restrict d_h_gx, real *restrict d_h_gh, real *restr
       break;
     // d_h_hnext += h.weight_hh_l0^T d_h_gh[:, ts]
     NN_OMP(omp parallel for schedule(static))
-    for (int t = 0; t < 21; t++)
-      h_backward_tile0(d_h_hnext, d_h_gh + (size_t)ts * 32, h_weight_hh_l0, 0 + (t / 1) * 6, 0 + (t % 1) * 32);
+    for (int t = 0; t < 10; t++)
+      h_backward_tile0(d_h_hnext, d_h_gh + (size_t)ts * 32, h_weight_hh_l0, 0 + (t / 1) * 12, 0 + (t % 1) * 32);
     for (int t = 0; t < 1; t++)
-      h_backward_tile1(d_h_hnext, d_h_gh + (size_t)ts * 32, h_weight_hh_l0, 126 + (t / 1) * 2, 0 + (t % 1) * 32);
+      h_backward_tile1(d_h_hnext, d_h_gh + (size_t)ts * 32, h_weight_hh_l0, 120 + (t / 1) * 8, 0 + (t % 1) * 32);
   }
   // h_prev_t = shift_t(h, h_h0): hp[(t,b)][k] = h[t-1][k][b] (h0 at t = 0), row-major: what matmul_tn reads for dw_hh; inputs h, h0
   for (int k = 0; k < 128; k++)
@@ -475,9 +491,10 @@ static void h_backward(real *restrict d_h_gx, real *restrict d_h_gh, real *restr
       for (int c = 0; c < 32; c++)
         h_prev_t[((size_t)ts * 32 + c) * 128 + k] = h[(size_t)k * 2048 + (size_t)(ts - 1) * 32 + c];
   // d_h.weight_hh_l0 = matmul_tn(d_h_gh, h_prev_t): dw[N,K] = dy[B,N]^T x[B,K] (sum over the batch)
-  NN_OMP(omp parallel for schedule(static))
-  for (int t = 0; t < 128; t++)
-    h_backward_tile2(d_h_weight_hh_l0, h_prev_t, d_h_gh, 0 + (t / 2) * 6, 0 + (t % 2) * 64);
+  for (int j0 = 0; j0 < 2048; j0 += 256)
+    NN_OMP(omp parallel for schedule(static))
+    for (int t = 0; t < 128; t++)
+      h_backward_tile2(d_h_weight_hh_l0, h_prev_t, d_h_gh, 0 + (t / 2) * 6, 0 + (t % 2) * 64, j0, j0 + 256 < 2048 ? j0 + 256 : 2048);
   // d_h.bias_hh_l0 = colsum(d_h_gh): db[N] = sum_b dy[b,N]
   NN_OMP(omp parallel for schedule(static))
   for (int n = 0; n < 384; n++) {

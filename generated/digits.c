@@ -45,10 +45,10 @@ typedef NN_REAL real;
 
 enum { B = 32 };
 
-// rows r0..r0+5, columns c0..c0+31 of hidden
+// rows r0..r0+11, columns c0..c0+31 of hidden
 static void hidden_forward_tile0(real *restrict hidden, const real *restrict flat, const real *restrict hidden_weight, const real *restrict hidden_bias, int r0, int c0) {
-  real acc[6][32];
-  for (int r = 0; r < 6; r++) {
+  real acc[12][32];
+  for (int r = 0; r < 12; r++) {
     NN_OMP(omp simd)
     for (int c = 0; c < 32; c++)
       acc[r][c] = hidden_bias[r0 + r];
@@ -57,14 +57,14 @@ static void hidden_forward_tile0(real *restrict hidden, const real *restrict fla
   for (int j = 0; j < 64; j++) {
     const real *v = flat + (size_t)j * 32 + c0;
     NN_NOVEC
-    for (int r = 0; r < 6; r++) {
+    for (int r = 0; r < 12; r++) {
       const real a = hidden_weight[(size_t)(r0 + r) * 64 + j];
       NN_OMP(omp simd)
       for (int c = 0; c < 32; c++)
         acc[r][c] += a * v[c];
     }
   }
-  for (int r = 0; r < 6; r++) {
+  for (int r = 0; r < 12; r++) {
     real *o = hidden + (size_t)(r0 + r) * 32 + c0;
     NN_OMP(omp simd)
     for (int c = 0; c < 32; c++) {
@@ -107,16 +107,16 @@ static void hidden_forward_tile1(real *restrict hidden, const real *restrict fla
 // hidden is (B,64), flat is (B,64), hidden.weight is (64,64), hidden.bias is (64)
 static void hidden_forward(real *restrict hidden, const real *restrict flat, const real *restrict hidden_weight, const real *restrict hidden_bias) {
   // hidden = linear.relu(flat, hidden.weight, hidden.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused
-  for (int t = 0; t < 10; t++)
-    hidden_forward_tile0(hidden, flat, hidden_weight, hidden_bias, 0 + (t / 1) * 6, 0 + (t % 1) * 32);
+  for (int t = 0; t < 5; t++)
+    hidden_forward_tile0(hidden, flat, hidden_weight, hidden_bias, 0 + (t / 1) * 12, 0 + (t % 1) * 32);
   for (int t = 0; t < 1; t++)
     hidden_forward_tile1(hidden, flat, hidden_weight, hidden_bias, 60 + (t / 1) * 4, 0 + (t % 1) * 32);
 }
 
-// rows r0..r0+5, columns c0..c0+31 of out_z
+// rows r0..r0+9, columns c0..c0+31 of out_z
 static void out_forward_tile0(real *restrict out_z, const real *restrict hidden, const real *restrict out_weight, const real *restrict out_bias, int r0, int c0) {
-  real acc[6][32];
-  for (int r = 0; r < 6; r++) {
+  real acc[10][32];
+  for (int r = 0; r < 10; r++) {
     NN_OMP(omp simd)
     for (int c = 0; c < 32; c++)
       acc[r][c] = out_bias[r0 + r];
@@ -125,42 +125,14 @@ static void out_forward_tile0(real *restrict out_z, const real *restrict hidden,
   for (int j = 0; j < 64; j++) {
     const real *v = hidden + (size_t)j * 32 + c0;
     NN_NOVEC
-    for (int r = 0; r < 6; r++) {
+    for (int r = 0; r < 10; r++) {
       const real a = out_weight[(size_t)(r0 + r) * 64 + j];
       NN_OMP(omp simd)
       for (int c = 0; c < 32; c++)
         acc[r][c] += a * v[c];
     }
   }
-  for (int r = 0; r < 6; r++) {
-    real *o = out_z + (size_t)(r0 + r) * 32 + c0;
-    NN_OMP(omp simd)
-    for (int c = 0; c < 32; c++) {
-      o[c] = acc[r][c];
-    }
-  }
-}
-
-// rows r0..r0+3, columns c0..c0+31 of out_z
-static void out_forward_tile1(real *restrict out_z, const real *restrict hidden, const real *restrict out_weight, const real *restrict out_bias, int r0, int c0) {
-  real acc[4][32];
-  for (int r = 0; r < 4; r++) {
-    NN_OMP(omp simd)
-    for (int c = 0; c < 32; c++)
-      acc[r][c] = out_bias[r0 + r];
-  }
-  NN_NOVEC
-  for (int j = 0; j < 64; j++) {
-    const real *v = hidden + (size_t)j * 32 + c0;
-    NN_NOVEC
-    for (int r = 0; r < 4; r++) {
-      const real a = out_weight[(size_t)(r0 + r) * 64 + j];
-      NN_OMP(omp simd)
-      for (int c = 0; c < 32; c++)
-        acc[r][c] += a * v[c];
-    }
-  }
-  for (int r = 0; r < 4; r++) {
+  for (int r = 0; r < 10; r++) {
     real *o = out_z + (size_t)(r0 + r) * 32 + c0;
     NN_OMP(omp simd)
     for (int c = 0; c < 32; c++) {
@@ -174,9 +146,7 @@ static void out_forward_tile1(real *restrict out_z, const real *restrict hidden,
 static void out_forward(real *restrict out_z, real *restrict out, const real *restrict hidden, const real *restrict out_weight, const real *restrict out_bias) {
   // out_z = linear(hidden, out.weight, out.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused
   for (int t = 0; t < 1; t++)
-    out_forward_tile0(out_z, hidden, out_weight, out_bias, 0 + (t / 1) * 6, 0 + (t % 1) * 32);
-  for (int t = 0; t < 1; t++)
-    out_forward_tile1(out_z, hidden, out_weight, out_bias, 6 + (t / 1) * 4, 0 + (t % 1) * 32);
+    out_forward_tile0(out_z, hidden, out_weight, out_bias, 0 + (t / 1) * 10, 0 + (t % 1) * 32);
   // out = softmax(out_z): y[b,:] = exp(x[b,:] - max) / sum
   real mx[32], sum[32];
   NN_OMP(omp simd)
@@ -210,19 +180,32 @@ static double loss_forward(const real *restrict out_z, const real *restrict out,
   double loss = 0;
   // loss = ce_softmax(out_z, out, digit): mean_b lse(z[b,:]) - z[b,c_b]; inputs z, p = softmax(z), class
   double total = 0, ncorrect = 0;
+  real lmx[32], lsum[32], lbest[32];
+  int larg[32];
+  NN_OMP(omp simd)
+  for (int c = 0; c < 32; c++) {
+    lmx[c] = out_z[c];
+    lbest[c] = out[c];
+    larg[c] = 0;
+    lsum[c] = 0;
+  }
+  for (int k = 1; k < 10; k++)
+    NN_OMP(omp simd)
+    for (int c = 0; c < 32; c++) {
+      const real zk = out_z[(size_t)k * 32 + c], pk = out[(size_t)k * 32 + c];
+      const int up = pk > lbest[c];
+      lmx[c] = zk > lmx[c] ? zk : lmx[c];
+      lbest[c] = up ? pk : lbest[c];
+      larg[c] = up ? k : larg[c];
+    }
+  for (int k = 0; k < 10; k++)
+    NN_SIMD_MATH
+    for (int c = 0; c < 32; c++)
+      lsum[c] += nn_exp(out_z[(size_t)k * 32 + c] - lmx[c]);
   for (int c = 0; c < nb; c++) {
     const int ci = digit[c];
-    int arg = 0;
-    real mx = out_z[c];
-    for (int k = 1; k < 10; k++) {
-      arg = out[k * 32 + c] > out[arg * 32 + c] ? k : arg;
-      mx = out_z[k * 32 + c] > mx ? out_z[k * 32 + c] : mx;
-    }
-    double sum = 0;
-    for (int k = 0; k < 10; k++)
-      sum += exp((double)(out_z[k * 32 + c] - mx));
-    total += log(sum) + (double)mx - (double)out_z[ci * 32 + c];
-    ncorrect += arg == ci;
+    total += log((double)lsum[c]) + (double)lmx[c] - (double)out_z[(size_t)ci * 32 + c];
+    ncorrect += larg[c] == ci;
   }
   if (correct)
     *correct += ncorrect;
@@ -244,10 +227,10 @@ static void loss_backward(real *restrict d_out_z, const real *restrict out, cons
   }
 }
 
-// rows r0..r0+5, columns c0..c0+31 of d_hidden
+// rows r0..r0+11, columns c0..c0+31 of d_hidden
 static void out_backward_tile0(real *restrict d_hidden, const real *restrict d_out_z, const real *restrict out_weight, int r0, int c0) {
-  real acc[6][32];
-  for (int r = 0; r < 6; r++) {
+  real acc[12][32];
+  for (int r = 0; r < 12; r++) {
     NN_OMP(omp simd)
     for (int c = 0; c < 32; c++)
       acc[r][c] = 0;
@@ -256,14 +239,14 @@ static void out_backward_tile0(real *restrict d_hidden, const real *restrict d_o
   for (int j = 0; j < 10; j++) {
     const real *v = d_out_z + (size_t)j * 32 + c0;
     NN_NOVEC
-    for (int r = 0; r < 6; r++) {
+    for (int r = 0; r < 12; r++) {
       const real a = out_weight[(size_t)j * 64 + r0 + r];
       NN_OMP(omp simd)
       for (int c = 0; c < 32; c++)
         acc[r][c] += a * v[c];
     }
   }
-  for (int r = 0; r < 6; r++) {
+  for (int r = 0; r < 12; r++) {
     real *o = d_hidden + (size_t)(r0 + r) * 32 + c0;
     NN_OMP(omp simd)
     for (int c = 0; c < 32; c++) {
@@ -360,8 +343,8 @@ static void out_backward_tile3(real *restrict d_out_weight, const real *restrict
 // d_hidden is (B,64), hidden_t is (B,64), d_out.weight is (10,64), d_out.bias is (10), d_out_z is (B,10), out.weight is (10,64), hidden is (B,64)
 static void out_backward(real *restrict d_hidden, real *restrict hidden_t, real *restrict d_out_weight, real *restrict d_out_bias, const real *restrict d_out_z, const real *restrict out_weight, const real *restrict hidden) {
   // d_hidden = matmul_nn(d_out_z, out.weight): dx[B,K] = dy[B,N] w[N,K]
-  for (int t = 0; t < 10; t++)
-    out_backward_tile0(d_hidden, d_out_z, out_weight, 0 + (t / 1) * 6, 0 + (t % 1) * 32);
+  for (int t = 0; t < 5; t++)
+    out_backward_tile0(d_hidden, d_out_z, out_weight, 0 + (t / 1) * 12, 0 + (t % 1) * 32);
   for (int t = 0; t < 1; t++)
     out_backward_tile1(d_hidden, d_out_z, out_weight, 60 + (t / 1) * 4, 0 + (t % 1) * 32);
   // hidden_t = transpose(hidden): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads

@@ -280,19 +280,32 @@ static double loss_forward(const real *restrict out_z, const real *restrict out,
   double loss = 0;
   // loss = ce_softmax(out_z, out, class): mean_b lse(z[b,:]) - z[b,c_b]; inputs z, p = softmax(z), class
   double total = 0, ncorrect = 0;
+  real lmx[64], lsum[64], lbest[64];
+  int larg[64];
+  NN_OMP(omp simd)
+  for (int c = 0; c < 64; c++) {
+    lmx[c] = out_z[c];
+    lbest[c] = out[c];
+    larg[c] = 0;
+    lsum[c] = 0;
+  }
+  for (int k = 1; k < 10; k++)
+    NN_OMP(omp simd)
+    for (int c = 0; c < 64; c++) {
+      const real zk = out_z[(size_t)k * 64 + c], pk = out[(size_t)k * 64 + c];
+      const int up = pk > lbest[c];
+      lmx[c] = zk > lmx[c] ? zk : lmx[c];
+      lbest[c] = up ? pk : lbest[c];
+      larg[c] = up ? k : larg[c];
+    }
+  for (int k = 0; k < 10; k++)
+    NN_SIMD_MATH
+    for (int c = 0; c < 64; c++)
+      lsum[c] += nn_exp(out_z[(size_t)k * 64 + c] - lmx[c]);
   for (int c = 0; c < nb; c++) {
     const int ci = class[c];
-    int arg = 0;
-    real mx = out_z[c];
-    for (int k = 1; k < 10; k++) {
-      arg = out[k * 64 + c] > out[arg * 64 + c] ? k : arg;
-      mx = out_z[k * 64 + c] > mx ? out_z[k * 64 + c] : mx;
-    }
-    double sum = 0;
-    for (int k = 0; k < 10; k++)
-      sum += exp((double)(out_z[k * 64 + c] - mx));
-    total += log(sum) + (double)mx - (double)out_z[ci * 64 + c];
-    ncorrect += arg == ci;
+    total += log((double)lsum[c]) + (double)lmx[c] - (double)out_z[(size_t)ci * 64 + c];
+    ncorrect += larg[c] == ci;
   }
   if (correct)
     *correct += ncorrect;

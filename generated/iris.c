@@ -45,10 +45,10 @@ typedef NN_REAL real;
 
 enum { B = 16 };
 
-// rows r0..r0+5, columns c0..c0+15 of hidden
+// rows r0..r0+11, columns c0..c0+15 of hidden
 static void hidden_forward_tile0(real *restrict hidden, const real *restrict features, const real *restrict hidden_weight, const real *restrict hidden_bias, int r0, int c0) {
-  real acc[6][16];
-  for (int r = 0; r < 6; r++) {
+  real acc[12][16];
+  for (int r = 0; r < 12; r++) {
     NN_OMP(omp simd)
     for (int c = 0; c < 16; c++)
       acc[r][c] = hidden_bias[r0 + r];
@@ -57,14 +57,14 @@ static void hidden_forward_tile0(real *restrict hidden, const real *restrict fea
   for (int j = 0; j < 4; j++) {
     const real *v = features + (size_t)j * 16 + c0;
     NN_NOVEC
-    for (int r = 0; r < 6; r++) {
+    for (int r = 0; r < 12; r++) {
       const real a = hidden_weight[(size_t)(r0 + r) * 4 + j];
       NN_OMP(omp simd)
       for (int c = 0; c < 16; c++)
         acc[r][c] += a * v[c];
     }
   }
-  for (int r = 0; r < 6; r++) {
+  for (int r = 0; r < 12; r++) {
     real *o = hidden + (size_t)(r0 + r) * 16 + c0;
     NN_SIMD_MATH
     for (int c = 0; c < 16; c++) {
@@ -107,8 +107,8 @@ static void hidden_forward_tile1(real *restrict hidden, const real *restrict fea
 // hidden is (B,16), features is (B,4), hidden.weight is (16,4), hidden.bias is (16)
 static void hidden_forward(real *restrict hidden, const real *restrict features, const real *restrict hidden_weight, const real *restrict hidden_bias) {
   // hidden = linear.tanh(features, hidden.weight, hidden.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused
-  for (int t = 0; t < 2; t++)
-    hidden_forward_tile0(hidden, features, hidden_weight, hidden_bias, 0 + (t / 1) * 6, 0 + (t % 1) * 16);
+  for (int t = 0; t < 1; t++)
+    hidden_forward_tile0(hidden, features, hidden_weight, hidden_bias, 0 + (t / 1) * 12, 0 + (t % 1) * 16);
   for (int t = 0; t < 1; t++)
     hidden_forward_tile1(hidden, features, hidden_weight, hidden_bias, 12 + (t / 1) * 4, 0 + (t % 1) * 16);
 }
@@ -180,19 +180,32 @@ static double loss_forward(const real *restrict out_z, const real *restrict out,
   double loss = 0;
   // loss = ce_softmax(out_z, out, species): mean_b lse(z[b,:]) - z[b,c_b]; inputs z, p = softmax(z), class
   double total = 0, ncorrect = 0;
+  real lmx[16], lsum[16], lbest[16];
+  int larg[16];
+  NN_OMP(omp simd)
+  for (int c = 0; c < 16; c++) {
+    lmx[c] = out_z[c];
+    lbest[c] = out[c];
+    larg[c] = 0;
+    lsum[c] = 0;
+  }
+  for (int k = 1; k < 3; k++)
+    NN_OMP(omp simd)
+    for (int c = 0; c < 16; c++) {
+      const real zk = out_z[(size_t)k * 16 + c], pk = out[(size_t)k * 16 + c];
+      const int up = pk > lbest[c];
+      lmx[c] = zk > lmx[c] ? zk : lmx[c];
+      lbest[c] = up ? pk : lbest[c];
+      larg[c] = up ? k : larg[c];
+    }
+  for (int k = 0; k < 3; k++)
+    NN_SIMD_MATH
+    for (int c = 0; c < 16; c++)
+      lsum[c] += nn_exp(out_z[(size_t)k * 16 + c] - lmx[c]);
   for (int c = 0; c < nb; c++) {
     const int ci = species[c];
-    int arg = 0;
-    real mx = out_z[c];
-    for (int k = 1; k < 3; k++) {
-      arg = out[k * 16 + c] > out[arg * 16 + c] ? k : arg;
-      mx = out_z[k * 16 + c] > mx ? out_z[k * 16 + c] : mx;
-    }
-    double sum = 0;
-    for (int k = 0; k < 3; k++)
-      sum += exp((double)(out_z[k * 16 + c] - mx));
-    total += log(sum) + (double)mx - (double)out_z[ci * 16 + c];
-    ncorrect += arg == ci;
+    total += log((double)lsum[c]) + (double)lmx[c] - (double)out_z[(size_t)ci * 16 + c];
+    ncorrect += larg[c] == ci;
   }
   if (correct)
     *correct += ncorrect;
@@ -214,10 +227,10 @@ static void loss_backward(real *restrict d_out_z, const real *restrict out, cons
   }
 }
 
-// rows r0..r0+5, columns c0..c0+15 of d_hidden
+// rows r0..r0+11, columns c0..c0+15 of d_hidden
 static void out_backward_tile0(real *restrict d_hidden, const real *restrict d_out_z, const real *restrict out_weight, int r0, int c0) {
-  real acc[6][16];
-  for (int r = 0; r < 6; r++) {
+  real acc[12][16];
+  for (int r = 0; r < 12; r++) {
     NN_OMP(omp simd)
     for (int c = 0; c < 16; c++)
       acc[r][c] = 0;
@@ -226,14 +239,14 @@ static void out_backward_tile0(real *restrict d_hidden, const real *restrict d_o
   for (int j = 0; j < 3; j++) {
     const real *v = d_out_z + (size_t)j * 16 + c0;
     NN_NOVEC
-    for (int r = 0; r < 6; r++) {
+    for (int r = 0; r < 12; r++) {
       const real a = out_weight[(size_t)j * 16 + r0 + r];
       NN_OMP(omp simd)
       for (int c = 0; c < 16; c++)
         acc[r][c] += a * v[c];
     }
   }
-  for (int r = 0; r < 6; r++) {
+  for (int r = 0; r < 12; r++) {
     real *o = d_hidden + (size_t)(r0 + r) * 16 + c0;
     NN_OMP(omp simd)
     for (int c = 0; c < 16; c++) {
@@ -302,8 +315,8 @@ static void out_backward_tile2(real *restrict d_out_weight, const real *restrict
 // d_hidden is (B,16), hidden_t is (B,16), d_out.weight is (3,16), d_out.bias is (3), d_out_z is (B,3), out.weight is (3,16), hidden is (B,16)
 static void out_backward(real *restrict d_hidden, real *restrict hidden_t, real *restrict d_out_weight, real *restrict d_out_bias, const real *restrict d_out_z, const real *restrict out_weight, const real *restrict hidden) {
   // d_hidden = matmul_nn(d_out_z, out.weight): dx[B,K] = dy[B,N] w[N,K]
-  for (int t = 0; t < 2; t++)
-    out_backward_tile0(d_hidden, d_out_z, out_weight, 0 + (t / 1) * 6, 0 + (t % 1) * 16);
+  for (int t = 0; t < 1; t++)
+    out_backward_tile0(d_hidden, d_out_z, out_weight, 0 + (t / 1) * 12, 0 + (t % 1) * 16);
   for (int t = 0; t < 1; t++)
     out_backward_tile1(d_hidden, d_out_z, out_weight, 12 + (t / 1) * 4, 0 + (t % 1) * 16);
   // hidden_t = transpose(hidden): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads
@@ -325,10 +338,10 @@ static void out_backward(real *restrict d_hidden, real *restrict hidden_t, real 
   }
 }
 
-// rows r0..r0+5, columns c0..c0+3 of d_hidden_weight
+// rows r0..r0+11, columns c0..c0+3 of d_hidden_weight
 static void hidden_backward_tile0(real *restrict d_hidden_weight, const real *restrict features_t, const real *restrict d_hidden_z, int r0, int c0) {
-  real acc[6][4];
-  for (int r = 0; r < 6; r++) {
+  real acc[12][4];
+  for (int r = 0; r < 12; r++) {
     NN_OMP(omp simd)
     for (int c = 0; c < 4; c++)
       acc[r][c] = 0;
@@ -337,14 +350,14 @@ static void hidden_backward_tile0(real *restrict d_hidden_weight, const real *re
   for (int j = 0; j < 16; j++) {
     const real *v = features_t + (size_t)j * 4 + c0;
     NN_NOVEC
-    for (int r = 0; r < 6; r++) {
+    for (int r = 0; r < 12; r++) {
       const real a = d_hidden_z[(size_t)(r0 + r) * 16 + j];
       NN_OMP(omp simd)
       for (int c = 0; c < 4; c++)
         acc[r][c] += a * v[c];
     }
   }
-  for (int r = 0; r < 6; r++) {
+  for (int r = 0; r < 12; r++) {
     real *o = d_hidden_weight + (size_t)(r0 + r) * 4 + c0;
     NN_OMP(omp simd)
     for (int c = 0; c < 4; c++) {
@@ -396,8 +409,8 @@ static void hidden_backward(real *restrict d_hidden_z, real *restrict d_hidden_w
   // features_t = transpose(features): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads
   // (forward() filled features_t from the batch rows)
   // d_hidden.weight = matmul_tn(d_hidden_z, features_t): dw[N,K] = dy[B,N]^T x[B,K] (sum over the batch)
-  for (int t = 0; t < 2; t++)
-    hidden_backward_tile0(d_hidden_weight, features_t, d_hidden_z, 0 + (t / 1) * 6, 0 + (t % 1) * 4);
+  for (int t = 0; t < 1; t++)
+    hidden_backward_tile0(d_hidden_weight, features_t, d_hidden_z, 0 + (t / 1) * 12, 0 + (t % 1) * 4);
   for (int t = 0; t < 1; t++)
     hidden_backward_tile1(d_hidden_weight, features_t, d_hidden_z, 12 + (t / 1) * 4, 0 + (t % 1) * 4);
   // d_hidden.bias = colsum(d_hidden_z): db[N] = sum_b dy[b,N]

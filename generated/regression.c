@@ -45,10 +45,10 @@ typedef NN_REAL real;
 
 enum { B = 16 };
 
-// rows r0..r0+5, columns c0..c0+15 of h1
+// rows r0..r0+11, columns c0..c0+15 of h1
 static void h1_forward_tile0(real *restrict h1, const real *restrict x, const real *restrict h1_weight, const real *restrict h1_bias, int r0, int c0) {
-  real acc[6][16];
-  for (int r = 0; r < 6; r++) {
+  real acc[12][16];
+  for (int r = 0; r < 12; r++) {
     NN_OMP(omp simd)
     for (int c = 0; c < 16; c++)
       acc[r][c] = h1_bias[r0 + r];
@@ -57,14 +57,14 @@ static void h1_forward_tile0(real *restrict h1, const real *restrict x, const re
   for (int j = 0; j < 1; j++) {
     const real *v = x + (size_t)j * 16 + c0;
     NN_NOVEC
-    for (int r = 0; r < 6; r++) {
+    for (int r = 0; r < 12; r++) {
       const real a = h1_weight[(size_t)(r0 + r) * 1 + j];
       NN_OMP(omp simd)
       for (int c = 0; c < 16; c++)
         acc[r][c] += a * v[c];
     }
   }
-  for (int r = 0; r < 6; r++) {
+  for (int r = 0; r < 12; r++) {
     real *o = h1 + (size_t)(r0 + r) * 16 + c0;
     NN_SIMD_MATH
     for (int c = 0; c < 16; c++) {
@@ -74,10 +74,10 @@ static void h1_forward_tile0(real *restrict h1, const real *restrict x, const re
   }
 }
 
-// rows r0..r0+1, columns c0..c0+15 of h1
+// rows r0..r0+7, columns c0..c0+15 of h1
 static void h1_forward_tile1(real *restrict h1, const real *restrict x, const real *restrict h1_weight, const real *restrict h1_bias, int r0, int c0) {
-  real acc[2][16];
-  for (int r = 0; r < 2; r++) {
+  real acc[8][16];
+  for (int r = 0; r < 8; r++) {
     NN_OMP(omp simd)
     for (int c = 0; c < 16; c++)
       acc[r][c] = h1_bias[r0 + r];
@@ -86,14 +86,14 @@ static void h1_forward_tile1(real *restrict h1, const real *restrict x, const re
   for (int j = 0; j < 1; j++) {
     const real *v = x + (size_t)j * 16 + c0;
     NN_NOVEC
-    for (int r = 0; r < 2; r++) {
+    for (int r = 0; r < 8; r++) {
       const real a = h1_weight[(size_t)(r0 + r) * 1 + j];
       NN_OMP(omp simd)
       for (int c = 0; c < 16; c++)
         acc[r][c] += a * v[c];
     }
   }
-  for (int r = 0; r < 2; r++) {
+  for (int r = 0; r < 8; r++) {
     real *o = h1 + (size_t)(r0 + r) * 16 + c0;
     NN_SIMD_MATH
     for (int c = 0; c < 16; c++) {
@@ -107,16 +107,16 @@ static void h1_forward_tile1(real *restrict h1, const real *restrict x, const re
 // h1 is (B,32), x is (B,1), h1.weight is (32,1), h1.bias is (32)
 static void h1_forward(real *restrict h1, const real *restrict x, const real *restrict h1_weight, const real *restrict h1_bias) {
   // h1 = linear.tanh(x, h1.weight, h1.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused
-  for (int t = 0; t < 5; t++)
-    h1_forward_tile0(h1, x, h1_weight, h1_bias, 0 + (t / 1) * 6, 0 + (t % 1) * 16);
+  for (int t = 0; t < 2; t++)
+    h1_forward_tile0(h1, x, h1_weight, h1_bias, 0 + (t / 1) * 12, 0 + (t % 1) * 16);
   for (int t = 0; t < 1; t++)
-    h1_forward_tile1(h1, x, h1_weight, h1_bias, 30 + (t / 1) * 2, 0 + (t % 1) * 16);
+    h1_forward_tile1(h1, x, h1_weight, h1_bias, 24 + (t / 1) * 8, 0 + (t % 1) * 16);
 }
 
-// rows r0..r0+5, columns c0..c0+15 of h2
+// rows r0..r0+11, columns c0..c0+15 of h2
 static void h2_forward_tile0(real *restrict h2, const real *restrict h1, const real *restrict h2_weight, const real *restrict h2_bias, int r0, int c0) {
-  real acc[6][16];
-  for (int r = 0; r < 6; r++) {
+  real acc[12][16];
+  for (int r = 0; r < 12; r++) {
     NN_OMP(omp simd)
     for (int c = 0; c < 16; c++)
       acc[r][c] = h2_bias[r0 + r];
@@ -125,14 +125,14 @@ static void h2_forward_tile0(real *restrict h2, const real *restrict h1, const r
   for (int j = 0; j < 32; j++) {
     const real *v = h1 + (size_t)j * 16 + c0;
     NN_NOVEC
-    for (int r = 0; r < 6; r++) {
+    for (int r = 0; r < 12; r++) {
       const real a = h2_weight[(size_t)(r0 + r) * 32 + j];
       NN_OMP(omp simd)
       for (int c = 0; c < 16; c++)
         acc[r][c] += a * v[c];
     }
   }
-  for (int r = 0; r < 6; r++) {
+  for (int r = 0; r < 12; r++) {
     real *o = h2 + (size_t)(r0 + r) * 16 + c0;
     NN_SIMD_MATH
     for (int c = 0; c < 16; c++) {
@@ -142,10 +142,10 @@ static void h2_forward_tile0(real *restrict h2, const real *restrict h1, const r
   }
 }
 
-// rows r0..r0+1, columns c0..c0+15 of h2
+// rows r0..r0+7, columns c0..c0+15 of h2
 static void h2_forward_tile1(real *restrict h2, const real *restrict h1, const real *restrict h2_weight, const real *restrict h2_bias, int r0, int c0) {
-  real acc[2][16];
-  for (int r = 0; r < 2; r++) {
+  real acc[8][16];
+  for (int r = 0; r < 8; r++) {
     NN_OMP(omp simd)
     for (int c = 0; c < 16; c++)
       acc[r][c] = h2_bias[r0 + r];
@@ -154,14 +154,14 @@ static void h2_forward_tile1(real *restrict h2, const real *restrict h1, const r
   for (int j = 0; j < 32; j++) {
     const real *v = h1 + (size_t)j * 16 + c0;
     NN_NOVEC
-    for (int r = 0; r < 2; r++) {
+    for (int r = 0; r < 8; r++) {
       const real a = h2_weight[(size_t)(r0 + r) * 32 + j];
       NN_OMP(omp simd)
       for (int c = 0; c < 16; c++)
         acc[r][c] += a * v[c];
     }
   }
-  for (int r = 0; r < 2; r++) {
+  for (int r = 0; r < 8; r++) {
     real *o = h2 + (size_t)(r0 + r) * 16 + c0;
     NN_SIMD_MATH
     for (int c = 0; c < 16; c++) {
@@ -175,10 +175,10 @@ static void h2_forward_tile1(real *restrict h2, const real *restrict h1, const r
 // h2 is (B,32), h1 is (B,32), h2.weight is (32,32), h2.bias is (32)
 static void h2_forward(real *restrict h2, const real *restrict h1, const real *restrict h2_weight, const real *restrict h2_bias) {
   // h2 = linear.tanh(h1, h2.weight, h2.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused
-  for (int t = 0; t < 5; t++)
-    h2_forward_tile0(h2, h1, h2_weight, h2_bias, 0 + (t / 1) * 6, 0 + (t % 1) * 16);
+  for (int t = 0; t < 2; t++)
+    h2_forward_tile0(h2, h1, h2_weight, h2_bias, 0 + (t / 1) * 12, 0 + (t % 1) * 16);
   for (int t = 0; t < 1; t++)
-    h2_forward_tile1(h2, h1, h2_weight, h2_bias, 30 + (t / 1) * 2, 0 + (t % 1) * 16);
+    h2_forward_tile1(h2, h1, h2_weight, h2_bias, 24 + (t / 1) * 8, 0 + (t % 1) * 16);
 }
 
 // rows r0..r0+0, columns c0..c0+15 of out
@@ -246,10 +246,10 @@ static void loss_backward(real *restrict d_out, const real *restrict out, const 
   }
 }
 
-// rows r0..r0+5, columns c0..c0+15 of d_h2
+// rows r0..r0+11, columns c0..c0+15 of d_h2
 static void out_backward_tile0(real *restrict d_h2, const real *restrict d_out, const real *restrict out_weight, int r0, int c0) {
-  real acc[6][16];
-  for (int r = 0; r < 6; r++) {
+  real acc[12][16];
+  for (int r = 0; r < 12; r++) {
     NN_OMP(omp simd)
     for (int c = 0; c < 16; c++)
       acc[r][c] = 0;
@@ -258,14 +258,14 @@ static void out_backward_tile0(real *restrict d_h2, const real *restrict d_out, 
   for (int j = 0; j < 1; j++) {
     const real *v = d_out + (size_t)j * 16 + c0;
     NN_NOVEC
-    for (int r = 0; r < 6; r++) {
+    for (int r = 0; r < 12; r++) {
       const real a = out_weight[(size_t)j * 32 + r0 + r];
       NN_OMP(omp simd)
       for (int c = 0; c < 16; c++)
         acc[r][c] += a * v[c];
     }
   }
-  for (int r = 0; r < 6; r++) {
+  for (int r = 0; r < 12; r++) {
     real *o = d_h2 + (size_t)(r0 + r) * 16 + c0;
     NN_OMP(omp simd)
     for (int c = 0; c < 16; c++) {
@@ -274,10 +274,10 @@ static void out_backward_tile0(real *restrict d_h2, const real *restrict d_out, 
   }
 }
 
-// rows r0..r0+1, columns c0..c0+15 of d_h2
+// rows r0..r0+7, columns c0..c0+15 of d_h2
 static void out_backward_tile1(real *restrict d_h2, const real *restrict d_out, const real *restrict out_weight, int r0, int c0) {
-  real acc[2][16];
-  for (int r = 0; r < 2; r++) {
+  real acc[8][16];
+  for (int r = 0; r < 8; r++) {
     NN_OMP(omp simd)
     for (int c = 0; c < 16; c++)
       acc[r][c] = 0;
@@ -286,14 +286,14 @@ static void out_backward_tile1(real *restrict d_h2, const real *restrict d_out, 
   for (int j = 0; j < 1; j++) {
     const real *v = d_out + (size_t)j * 16 + c0;
     NN_NOVEC
-    for (int r = 0; r < 2; r++) {
+    for (int r = 0; r < 8; r++) {
       const real a = out_weight[(size_t)j * 32 + r0 + r];
       NN_OMP(omp simd)
       for (int c = 0; c < 16; c++)
         acc[r][c] += a * v[c];
     }
   }
-  for (int r = 0; r < 2; r++) {
+  for (int r = 0; r < 8; r++) {
     real *o = d_h2 + (size_t)(r0 + r) * 16 + c0;
     NN_OMP(omp simd)
     for (int c = 0; c < 16; c++) {
@@ -334,10 +334,10 @@ static void out_backward_tile2(real *restrict d_out_weight, const real *restrict
 // d_h2 is (B,32), h2_t is (B,32), d_out.weight is (1,32), d_out.bias is (1), d_out is (B,1), out.weight is (1,32), h2 is (B,32)
 static void out_backward(real *restrict d_h2, real *restrict h2_t, real *restrict d_out_weight, real *restrict d_out_bias, const real *restrict d_out, const real *restrict out_weight, const real *restrict h2) {
   // d_h2 = matmul_nn(d_out, out.weight): dx[B,K] = dy[B,N] w[N,K]
-  for (int t = 0; t < 5; t++)
-    out_backward_tile0(d_h2, d_out, out_weight, 0 + (t / 1) * 6, 0 + (t % 1) * 16);
+  for (int t = 0; t < 2; t++)
+    out_backward_tile0(d_h2, d_out, out_weight, 0 + (t / 1) * 12, 0 + (t % 1) * 16);
   for (int t = 0; t < 1; t++)
-    out_backward_tile1(d_h2, d_out, out_weight, 30 + (t / 1) * 2, 0 + (t % 1) * 16);
+    out_backward_tile1(d_h2, d_out, out_weight, 24 + (t / 1) * 8, 0 + (t % 1) * 16);
   // h2_t = transpose(h2): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads
   for (int k0 = 0; k0 < 32; k0 += 16)
     for (int b0 = 0; b0 < 16; b0 += 16)
@@ -357,10 +357,10 @@ static void out_backward(real *restrict d_h2, real *restrict h2_t, real *restric
   }
 }
 
-// rows r0..r0+5, columns c0..c0+15 of d_h1
+// rows r0..r0+11, columns c0..c0+15 of d_h1
 static void h2_backward_tile0(real *restrict d_h1, const real *restrict d_h2_z, const real *restrict h2_weight, int r0, int c0) {
-  real acc[6][16];
-  for (int r = 0; r < 6; r++) {
+  real acc[12][16];
+  for (int r = 0; r < 12; r++) {
     NN_OMP(omp simd)
     for (int c = 0; c < 16; c++)
       acc[r][c] = 0;
@@ -369,14 +369,14 @@ static void h2_backward_tile0(real *restrict d_h1, const real *restrict d_h2_z, 
   for (int j = 0; j < 32; j++) {
     const real *v = d_h2_z + (size_t)j * 16 + c0;
     NN_NOVEC
-    for (int r = 0; r < 6; r++) {
+    for (int r = 0; r < 12; r++) {
       const real a = h2_weight[(size_t)j * 32 + r0 + r];
       NN_OMP(omp simd)
       for (int c = 0; c < 16; c++)
         acc[r][c] += a * v[c];
     }
   }
-  for (int r = 0; r < 6; r++) {
+  for (int r = 0; r < 12; r++) {
     real *o = d_h1 + (size_t)(r0 + r) * 16 + c0;
     NN_OMP(omp simd)
     for (int c = 0; c < 16; c++) {
@@ -385,10 +385,10 @@ static void h2_backward_tile0(real *restrict d_h1, const real *restrict d_h2_z, 
   }
 }
 
-// rows r0..r0+1, columns c0..c0+15 of d_h1
+// rows r0..r0+7, columns c0..c0+15 of d_h1
 static void h2_backward_tile1(real *restrict d_h1, const real *restrict d_h2_z, const real *restrict h2_weight, int r0, int c0) {
-  real acc[2][16];
-  for (int r = 0; r < 2; r++) {
+  real acc[8][16];
+  for (int r = 0; r < 8; r++) {
     NN_OMP(omp simd)
     for (int c = 0; c < 16; c++)
       acc[r][c] = 0;
@@ -397,14 +397,14 @@ static void h2_backward_tile1(real *restrict d_h1, const real *restrict d_h2_z, 
   for (int j = 0; j < 32; j++) {
     const real *v = d_h2_z + (size_t)j * 16 + c0;
     NN_NOVEC
-    for (int r = 0; r < 2; r++) {
+    for (int r = 0; r < 8; r++) {
       const real a = h2_weight[(size_t)j * 32 + r0 + r];
       NN_OMP(omp simd)
       for (int c = 0; c < 16; c++)
         acc[r][c] += a * v[c];
     }
   }
-  for (int r = 0; r < 2; r++) {
+  for (int r = 0; r < 8; r++) {
     real *o = d_h1 + (size_t)(r0 + r) * 16 + c0;
     NN_OMP(omp simd)
     for (int c = 0; c < 16; c++) {
@@ -413,10 +413,10 @@ static void h2_backward_tile1(real *restrict d_h1, const real *restrict d_h2_z, 
   }
 }
 
-// rows r0..r0+5, columns c0..c0+31 of d_h2_weight
+// rows r0..r0+11, columns c0..c0+31 of d_h2_weight
 static void h2_backward_tile2(real *restrict d_h2_weight, const real *restrict h1_t, const real *restrict d_h2_z, int r0, int c0) {
-  real acc[6][32];
-  for (int r = 0; r < 6; r++) {
+  real acc[12][32];
+  for (int r = 0; r < 12; r++) {
     NN_OMP(omp simd)
     for (int c = 0; c < 32; c++)
       acc[r][c] = 0;
@@ -425,14 +425,14 @@ static void h2_backward_tile2(real *restrict d_h2_weight, const real *restrict h
   for (int j = 0; j < 16; j++) {
     const real *v = h1_t + (size_t)j * 32 + c0;
     NN_NOVEC
-    for (int r = 0; r < 6; r++) {
+    for (int r = 0; r < 12; r++) {
       const real a = d_h2_z[(size_t)(r0 + r) * 16 + j];
       NN_OMP(omp simd)
       for (int c = 0; c < 32; c++)
         acc[r][c] += a * v[c];
     }
   }
-  for (int r = 0; r < 6; r++) {
+  for (int r = 0; r < 12; r++) {
     real *o = d_h2_weight + (size_t)(r0 + r) * 32 + c0;
     NN_OMP(omp simd)
     for (int c = 0; c < 32; c++) {
@@ -441,10 +441,10 @@ static void h2_backward_tile2(real *restrict d_h2_weight, const real *restrict h
   }
 }
 
-// rows r0..r0+1, columns c0..c0+31 of d_h2_weight
+// rows r0..r0+7, columns c0..c0+31 of d_h2_weight
 static void h2_backward_tile3(real *restrict d_h2_weight, const real *restrict h1_t, const real *restrict d_h2_z, int r0, int c0) {
-  real acc[2][32];
-  for (int r = 0; r < 2; r++) {
+  real acc[8][32];
+  for (int r = 0; r < 8; r++) {
     NN_OMP(omp simd)
     for (int c = 0; c < 32; c++)
       acc[r][c] = 0;
@@ -453,14 +453,14 @@ static void h2_backward_tile3(real *restrict d_h2_weight, const real *restrict h
   for (int j = 0; j < 16; j++) {
     const real *v = h1_t + (size_t)j * 32 + c0;
     NN_NOVEC
-    for (int r = 0; r < 2; r++) {
+    for (int r = 0; r < 8; r++) {
       const real a = d_h2_z[(size_t)(r0 + r) * 16 + j];
       NN_OMP(omp simd)
       for (int c = 0; c < 32; c++)
         acc[r][c] += a * v[c];
     }
   }
-  for (int r = 0; r < 2; r++) {
+  for (int r = 0; r < 8; r++) {
     real *o = d_h2_weight + (size_t)(r0 + r) * 32 + c0;
     NN_OMP(omp simd)
     for (int c = 0; c < 32; c++) {
@@ -482,10 +482,10 @@ static void h2_backward(real *restrict d_h2_z, real *restrict d_h1, real *restri
     }
   }
   // d_h1 = matmul_nn(d_h2_z, h2.weight): dx[B,K] = dy[B,N] w[N,K]
-  for (int t = 0; t < 5; t++)
-    h2_backward_tile0(d_h1, d_h2_z, h2_weight, 0 + (t / 1) * 6, 0 + (t % 1) * 16);
+  for (int t = 0; t < 2; t++)
+    h2_backward_tile0(d_h1, d_h2_z, h2_weight, 0 + (t / 1) * 12, 0 + (t % 1) * 16);
   for (int t = 0; t < 1; t++)
-    h2_backward_tile1(d_h1, d_h2_z, h2_weight, 30 + (t / 1) * 2, 0 + (t % 1) * 16);
+    h2_backward_tile1(d_h1, d_h2_z, h2_weight, 24 + (t / 1) * 8, 0 + (t % 1) * 16);
   // h1_t = transpose(h1): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads
   for (int k0 = 0; k0 < 32; k0 += 16)
     for (int b0 = 0; b0 < 16; b0 += 16)
@@ -493,10 +493,10 @@ static void h2_backward(real *restrict d_h2_z, real *restrict d_h1, real *restri
         for (int b = b0; b < b0 + 16 && b < 16; b++)
           h1_t[(size_t)b * 32 + k] = h1[(size_t)k * 16 + b];
   // d_h2.weight = matmul_tn(d_h2_z, h1_t): dw[N,K] = dy[B,N]^T x[B,K] (sum over the batch)
-  for (int t = 0; t < 5; t++)
-    h2_backward_tile2(d_h2_weight, h1_t, d_h2_z, 0 + (t / 1) * 6, 0 + (t % 1) * 32);
+  for (int t = 0; t < 2; t++)
+    h2_backward_tile2(d_h2_weight, h1_t, d_h2_z, 0 + (t / 1) * 12, 0 + (t % 1) * 32);
   for (int t = 0; t < 1; t++)
-    h2_backward_tile3(d_h2_weight, h1_t, d_h2_z, 30 + (t / 1) * 2, 0 + (t % 1) * 32);
+    h2_backward_tile3(d_h2_weight, h1_t, d_h2_z, 24 + (t / 1) * 8, 0 + (t % 1) * 32);
   // d_h2.bias = colsum(d_h2_z): db[N] = sum_b dy[b,N]
   for (int n = 0; n < 32; n++) {
     real acc = 0;
@@ -507,10 +507,10 @@ static void h2_backward(real *restrict d_h2_z, real *restrict d_h1, real *restri
   }
 }
 
-// rows r0..r0+5, columns c0..c0+0 of d_h1_weight
+// rows r0..r0+11, columns c0..c0+0 of d_h1_weight
 static void h1_backward_tile0(real *restrict d_h1_weight, const real *restrict x_t, const real *restrict d_h1_z, int r0, int c0) {
-  real acc[6][1];
-  for (int r = 0; r < 6; r++) {
+  real acc[12][1];
+  for (int r = 0; r < 12; r++) {
     NN_OMP(omp simd)
     for (int c = 0; c < 1; c++)
       acc[r][c] = 0;
@@ -519,14 +519,14 @@ static void h1_backward_tile0(real *restrict d_h1_weight, const real *restrict x
   for (int j = 0; j < 16; j++) {
     const real *v = x_t + (size_t)j * 1 + c0;
     NN_NOVEC
-    for (int r = 0; r < 6; r++) {
+    for (int r = 0; r < 12; r++) {
       const real a = d_h1_z[(size_t)(r0 + r) * 16 + j];
       NN_OMP(omp simd)
       for (int c = 0; c < 1; c++)
         acc[r][c] += a * v[c];
     }
   }
-  for (int r = 0; r < 6; r++) {
+  for (int r = 0; r < 12; r++) {
     real *o = d_h1_weight + (size_t)(r0 + r) * 1 + c0;
     NN_OMP(omp simd)
     for (int c = 0; c < 1; c++) {
@@ -535,10 +535,10 @@ static void h1_backward_tile0(real *restrict d_h1_weight, const real *restrict x
   }
 }
 
-// rows r0..r0+1, columns c0..c0+0 of d_h1_weight
+// rows r0..r0+7, columns c0..c0+0 of d_h1_weight
 static void h1_backward_tile1(real *restrict d_h1_weight, const real *restrict x_t, const real *restrict d_h1_z, int r0, int c0) {
-  real acc[2][1];
-  for (int r = 0; r < 2; r++) {
+  real acc[8][1];
+  for (int r = 0; r < 8; r++) {
     NN_OMP(omp simd)
     for (int c = 0; c < 1; c++)
       acc[r][c] = 0;
@@ -547,14 +547,14 @@ static void h1_backward_tile1(real *restrict d_h1_weight, const real *restrict x
   for (int j = 0; j < 16; j++) {
     const real *v = x_t + (size_t)j * 1 + c0;
     NN_NOVEC
-    for (int r = 0; r < 2; r++) {
+    for (int r = 0; r < 8; r++) {
       const real a = d_h1_z[(size_t)(r0 + r) * 16 + j];
       NN_OMP(omp simd)
       for (int c = 0; c < 1; c++)
         acc[r][c] += a * v[c];
     }
   }
-  for (int r = 0; r < 2; r++) {
+  for (int r = 0; r < 8; r++) {
     real *o = d_h1_weight + (size_t)(r0 + r) * 1 + c0;
     NN_OMP(omp simd)
     for (int c = 0; c < 1; c++) {
@@ -578,10 +578,10 @@ static void h1_backward(real *restrict d_h1_z, real *restrict d_h1_weight, real 
   // x_t = transpose(x): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads
   // (forward() filled x_t from the batch rows)
   // d_h1.weight = matmul_tn(d_h1_z, x_t): dw[N,K] = dy[B,N]^T x[B,K] (sum over the batch)
-  for (int t = 0; t < 5; t++)
-    h1_backward_tile0(d_h1_weight, x_t, d_h1_z, 0 + (t / 1) * 6, 0 + (t % 1) * 1);
+  for (int t = 0; t < 2; t++)
+    h1_backward_tile0(d_h1_weight, x_t, d_h1_z, 0 + (t / 1) * 12, 0 + (t % 1) * 1);
   for (int t = 0; t < 1; t++)
-    h1_backward_tile1(d_h1_weight, x_t, d_h1_z, 30 + (t / 1) * 2, 0 + (t % 1) * 1);
+    h1_backward_tile1(d_h1_weight, x_t, d_h1_z, 24 + (t / 1) * 8, 0 + (t % 1) * 1);
   // d_h1.bias = colsum(d_h1_z): db[N] = sum_b dy[b,N]
   for (int n = 0; n < 32; n++) {
     real acc = 0;

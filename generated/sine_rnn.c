@@ -101,10 +101,10 @@ static void h_forward_tile1(real *restrict h_gx, const real *restrict window, co
   }
 }
 
-// rows r0..r0+5, columns c0..c0+31 of h_seq
+// rows r0..r0+11, columns c0..c0+31 of h_seq
 static void h_forward_tile2(real *restrict h_seq, const real *restrict h_state_h, const real *restrict h_weight_hh_l0, const real *restrict h_bias_hh_l0, int r0, int c0) {
-  real acc[6][32];
-  for (int r = 0; r < 6; r++) {
+  real acc[12][32];
+  for (int r = 0; r < 12; r++) {
     NN_OMP(omp simd)
     for (int c = 0; c < 32; c++)
       acc[r][c] = h_bias_hh_l0[r0 + r];
@@ -113,14 +113,14 @@ static void h_forward_tile2(real *restrict h_seq, const real *restrict h_state_h
   for (int j = 0; j < 32; j++) {
     const real *v = h_state_h + (size_t)j * 32 + c0;
     NN_NOVEC
-    for (int r = 0; r < 6; r++) {
+    for (int r = 0; r < 12; r++) {
       const real a = h_weight_hh_l0[(size_t)(r0 + r) * 32 + j];
       NN_OMP(omp simd)
       for (int c = 0; c < 32; c++)
         acc[r][c] += a * v[c];
     }
   }
-  for (int r = 0; r < 6; r++) {
+  for (int r = 0; r < 12; r++) {
     real *o = h_seq + (size_t)(r0 + r) * 768 + c0;
     NN_OMP(omp simd)
     for (int c = 0; c < 32; c++) {
@@ -129,10 +129,10 @@ static void h_forward_tile2(real *restrict h_seq, const real *restrict h_state_h
   }
 }
 
-// rows r0..r0+1, columns c0..c0+31 of h_seq
+// rows r0..r0+7, columns c0..c0+31 of h_seq
 static void h_forward_tile3(real *restrict h_seq, const real *restrict h_state_h, const real *restrict h_weight_hh_l0, const real *restrict h_bias_hh_l0, int r0, int c0) {
-  real acc[2][32];
-  for (int r = 0; r < 2; r++) {
+  real acc[8][32];
+  for (int r = 0; r < 8; r++) {
     NN_OMP(omp simd)
     for (int c = 0; c < 32; c++)
       acc[r][c] = h_bias_hh_l0[r0 + r];
@@ -141,14 +141,14 @@ static void h_forward_tile3(real *restrict h_seq, const real *restrict h_state_h
   for (int j = 0; j < 32; j++) {
     const real *v = h_state_h + (size_t)j * 32 + c0;
     NN_NOVEC
-    for (int r = 0; r < 2; r++) {
+    for (int r = 0; r < 8; r++) {
       const real a = h_weight_hh_l0[(size_t)(r0 + r) * 32 + j];
       NN_OMP(omp simd)
       for (int c = 0; c < 32; c++)
         acc[r][c] += a * v[c];
     }
   }
-  for (int r = 0; r < 2; r++) {
+  for (int r = 0; r < 8; r++) {
     real *o = h_seq + (size_t)(r0 + r) * 768 + c0;
     NN_OMP(omp simd)
     for (int c = 0; c < 32; c++) {
@@ -174,10 +174,10 @@ static void h_forward(real *restrict h_gx, real *restrict h_seq, real *restrict 
   }
   for (int ts = 0; ts < 24; ts++) {
     // h_seq[:, ts] = h.weight_hh_l0 h_seq[ts-1] + bias
-    for (int t = 0; t < 5; t++)
-      h_forward_tile2(h_seq + (size_t)ts * 32, h_state_h, h_weight_hh_l0, h_bias_hh_l0, 0 + (t / 1) * 6, 0 + (t % 1) * 32);
+    for (int t = 0; t < 2; t++)
+      h_forward_tile2(h_seq + (size_t)ts * 32, h_state_h, h_weight_hh_l0, h_bias_hh_l0, 0 + (t / 1) * 12, 0 + (t % 1) * 32);
     for (int t = 0; t < 1; t++)
-      h_forward_tile3(h_seq + (size_t)ts * 32, h_state_h, h_weight_hh_l0, h_bias_hh_l0, 30 + (t / 1) * 2, 0 + (t % 1) * 32);
+      h_forward_tile3(h_seq + (size_t)ts * 32, h_state_h, h_weight_hh_l0, h_bias_hh_l0, 24 + (t / 1) * 8, 0 + (t % 1) * 32);
     for (int k = 0; k < 32; k++) {
       NN_SIMD_MATH
       for (int c = 0; c < 32; c++) {
@@ -264,10 +264,10 @@ static void loss_backward(real *restrict d_out, const real *restrict out, const 
   }
 }
 
-// rows r0..r0+5, columns c0..c0+31 of d_h
+// rows r0..r0+11, columns c0..c0+31 of d_h
 static void out_backward_tile0(real *restrict d_h, const real *restrict d_out, const real *restrict out_weight, int r0, int c0) {
-  real acc[6][32];
-  for (int r = 0; r < 6; r++) {
+  real acc[12][32];
+  for (int r = 0; r < 12; r++) {
     NN_OMP(omp simd)
     for (int c = 0; c < 32; c++)
       acc[r][c] = 0;
@@ -276,14 +276,14 @@ static void out_backward_tile0(real *restrict d_h, const real *restrict d_out, c
   for (int j = 0; j < 1; j++) {
     const real *v = d_out + (size_t)j * 32 + c0;
     NN_NOVEC
-    for (int r = 0; r < 6; r++) {
+    for (int r = 0; r < 12; r++) {
       const real a = out_weight[(size_t)j * 32 + r0 + r];
       NN_OMP(omp simd)
       for (int c = 0; c < 32; c++)
         acc[r][c] += a * v[c];
     }
   }
-  for (int r = 0; r < 6; r++) {
+  for (int r = 0; r < 12; r++) {
     real *o = d_h + (size_t)(r0 + r) * 32 + c0;
     NN_OMP(omp simd)
     for (int c = 0; c < 32; c++) {
@@ -292,10 +292,10 @@ static void out_backward_tile0(real *restrict d_h, const real *restrict d_out, c
   }
 }
 
-// rows r0..r0+1, columns c0..c0+31 of d_h
+// rows r0..r0+7, columns c0..c0+31 of d_h
 static void out_backward_tile1(real *restrict d_h, const real *restrict d_out, const real *restrict out_weight, int r0, int c0) {
-  real acc[2][32];
-  for (int r = 0; r < 2; r++) {
+  real acc[8][32];
+  for (int r = 0; r < 8; r++) {
     NN_OMP(omp simd)
     for (int c = 0; c < 32; c++)
       acc[r][c] = 0;
@@ -304,14 +304,14 @@ static void out_backward_tile1(real *restrict d_h, const real *restrict d_out, c
   for (int j = 0; j < 1; j++) {
     const real *v = d_out + (size_t)j * 32 + c0;
     NN_NOVEC
-    for (int r = 0; r < 2; r++) {
+    for (int r = 0; r < 8; r++) {
       const real a = out_weight[(size_t)j * 32 + r0 + r];
       NN_OMP(omp simd)
       for (int c = 0; c < 32; c++)
         acc[r][c] += a * v[c];
     }
   }
-  for (int r = 0; r < 2; r++) {
+  for (int r = 0; r < 8; r++) {
     real *o = d_h + (size_t)(r0 + r) * 32 + c0;
     NN_OMP(omp simd)
     for (int c = 0; c < 32; c++) {
@@ -352,10 +352,10 @@ static void out_backward_tile2(real *restrict d_out_weight, const real *restrict
 // d_h is (B,32), h_t is (B,32), d_out.weight is (1,32), d_out.bias is (1), d_out is (B,1), out.weight is (1,32), h is (B,32)
 static void out_backward(real *restrict d_h, real *restrict h_t, real *restrict d_out_weight, real *restrict d_out_bias, const real *restrict d_out, const real *restrict out_weight, const real *restrict h) {
   // d_h = matmul_nn(d_out, out.weight): dx[B,K] = dy[B,N] w[N,K]
-  for (int t = 0; t < 5; t++)
-    out_backward_tile0(d_h, d_out, out_weight, 0 + (t / 1) * 6, 0 + (t % 1) * 32);
+  for (int t = 0; t < 2; t++)
+    out_backward_tile0(d_h, d_out, out_weight, 0 + (t / 1) * 12, 0 + (t % 1) * 32);
   for (int t = 0; t < 1; t++)
-    out_backward_tile1(d_h, d_out, out_weight, 30 + (t / 1) * 2, 0 + (t % 1) * 32);
+    out_backward_tile1(d_h, d_out, out_weight, 24 + (t / 1) * 8, 0 + (t % 1) * 32);
   // h_t = transpose(h): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads
   for (int k0 = 0; k0 < 32; k0 += 16)
     for (int b0 = 0; b0 < 32; b0 += 16)
@@ -375,10 +375,10 @@ static void out_backward(real *restrict d_h, real *restrict h_t, real *restrict 
   }
 }
 
-// rows r0..r0+5, columns c0..c0+31 of d_h_hnext
+// rows r0..r0+11, columns c0..c0+31 of d_h_hnext
 static void h_backward_tile0(real *restrict d_h_hnext, const real *restrict d_h_gx, const real *restrict h_weight_hh_l0, int r0, int c0) {
-  real acc[6][32];
-  for (int r = 0; r < 6; r++) {
+  real acc[12][32];
+  for (int r = 0; r < 12; r++) {
     NN_OMP(omp simd)
     for (int c = 0; c < 32; c++)
       acc[r][c] = 0;
@@ -387,14 +387,14 @@ static void h_backward_tile0(real *restrict d_h_hnext, const real *restrict d_h_
   for (int j = 0; j < 32; j++) {
     const real *v = d_h_gx + (size_t)j * 768 + c0;
     NN_NOVEC
-    for (int r = 0; r < 6; r++) {
+    for (int r = 0; r < 12; r++) {
       const real a = h_weight_hh_l0[(size_t)j * 32 + r0 + r];
       NN_OMP(omp simd)
       for (int c = 0; c < 32; c++)
         acc[r][c] += a * v[c];
     }
   }
-  for (int r = 0; r < 6; r++) {
+  for (int r = 0; r < 12; r++) {
     real *o = d_h_hnext + (size_t)(r0 + r) * 32 + c0;
     NN_OMP(omp simd)
     for (int c = 0; c < 32; c++) {
@@ -403,10 +403,10 @@ static void h_backward_tile0(real *restrict d_h_hnext, const real *restrict d_h_
   }
 }
 
-// rows r0..r0+1, columns c0..c0+31 of d_h_hnext
+// rows r0..r0+7, columns c0..c0+31 of d_h_hnext
 static void h_backward_tile1(real *restrict d_h_hnext, const real *restrict d_h_gx, const real *restrict h_weight_hh_l0, int r0, int c0) {
-  real acc[2][32];
-  for (int r = 0; r < 2; r++) {
+  real acc[8][32];
+  for (int r = 0; r < 8; r++) {
     NN_OMP(omp simd)
     for (int c = 0; c < 32; c++)
       acc[r][c] = 0;
@@ -415,14 +415,14 @@ static void h_backward_tile1(real *restrict d_h_hnext, const real *restrict d_h_
   for (int j = 0; j < 32; j++) {
     const real *v = d_h_gx + (size_t)j * 768 + c0;
     NN_NOVEC
-    for (int r = 0; r < 2; r++) {
+    for (int r = 0; r < 8; r++) {
       const real a = h_weight_hh_l0[(size_t)j * 32 + r0 + r];
       NN_OMP(omp simd)
       for (int c = 0; c < 32; c++)
         acc[r][c] += a * v[c];
     }
   }
-  for (int r = 0; r < 2; r++) {
+  for (int r = 0; r < 8; r++) {
     real *o = d_h_hnext + (size_t)(r0 + r) * 32 + c0;
     NN_OMP(omp simd)
     for (int c = 0; c < 32; c++) {
@@ -431,10 +431,10 @@ static void h_backward_tile1(real *restrict d_h_hnext, const real *restrict d_h_
   }
 }
 
-// rows r0..r0+5, columns c0..c0+31 of d_h_weight_hh_l0
+// rows r0..r0+11, columns c0..c0+31 of d_h_weight_hh_l0
 static void h_backward_tile2(real *restrict d_h_weight_hh_l0, const real *restrict h_prev_t, const real *restrict d_h_gx, int r0, int c0) {
-  real acc[6][32];
-  for (int r = 0; r < 6; r++) {
+  real acc[12][32];
+  for (int r = 0; r < 12; r++) {
     NN_OMP(omp simd)
     for (int c = 0; c < 32; c++)
       acc[r][c] = 0;
@@ -443,14 +443,14 @@ static void h_backward_tile2(real *restrict d_h_weight_hh_l0, const real *restri
   for (int j = 0; j < 768; j++) {
     const real *v = h_prev_t + (size_t)j * 32 + c0;
     NN_NOVEC
-    for (int r = 0; r < 6; r++) {
+    for (int r = 0; r < 12; r++) {
       const real a = d_h_gx[(size_t)(r0 + r) * 768 + j];
       NN_OMP(omp simd)
       for (int c = 0; c < 32; c++)
         acc[r][c] += a * v[c];
     }
   }
-  for (int r = 0; r < 6; r++) {
+  for (int r = 0; r < 12; r++) {
     real *o = d_h_weight_hh_l0 + (size_t)(r0 + r) * 32 + c0;
     NN_OMP(omp simd)
     for (int c = 0; c < 32; c++) {
@@ -459,10 +459,10 @@ static void h_backward_tile2(real *restrict d_h_weight_hh_l0, const real *restri
   }
 }
 
-// rows r0..r0+1, columns c0..c0+31 of d_h_weight_hh_l0
+// rows r0..r0+7, columns c0..c0+31 of d_h_weight_hh_l0
 static void h_backward_tile3(real *restrict d_h_weight_hh_l0, const real *restrict h_prev_t, const real *restrict d_h_gx, int r0, int c0) {
-  real acc[2][32];
-  for (int r = 0; r < 2; r++) {
+  real acc[8][32];
+  for (int r = 0; r < 8; r++) {
     NN_OMP(omp simd)
     for (int c = 0; c < 32; c++)
       acc[r][c] = 0;
@@ -471,14 +471,14 @@ static void h_backward_tile3(real *restrict d_h_weight_hh_l0, const real *restri
   for (int j = 0; j < 768; j++) {
     const real *v = h_prev_t + (size_t)j * 32 + c0;
     NN_NOVEC
-    for (int r = 0; r < 2; r++) {
+    for (int r = 0; r < 8; r++) {
       const real a = d_h_gx[(size_t)(r0 + r) * 768 + j];
       NN_OMP(omp simd)
       for (int c = 0; c < 32; c++)
         acc[r][c] += a * v[c];
     }
   }
-  for (int r = 0; r < 2; r++) {
+  for (int r = 0; r < 8; r++) {
     real *o = d_h_weight_hh_l0 + (size_t)(r0 + r) * 32 + c0;
     NN_OMP(omp simd)
     for (int c = 0; c < 32; c++) {
@@ -487,10 +487,10 @@ static void h_backward_tile3(real *restrict d_h_weight_hh_l0, const real *restri
   }
 }
 
-// rows r0..r0+5, columns c0..c0+0 of d_h_weight_ih_l0
+// rows r0..r0+11, columns c0..c0+0 of d_h_weight_ih_l0
 static void h_backward_tile4(real *restrict d_h_weight_ih_l0, const real *restrict window_t, const real *restrict d_h_gx, int r0, int c0) {
-  real acc[6][1];
-  for (int r = 0; r < 6; r++) {
+  real acc[12][1];
+  for (int r = 0; r < 12; r++) {
     NN_OMP(omp simd)
     for (int c = 0; c < 1; c++)
       acc[r][c] = 0;
@@ -499,14 +499,14 @@ static void h_backward_tile4(real *restrict d_h_weight_ih_l0, const real *restri
   for (int j = 0; j < 768; j++) {
     const real *v = window_t + (size_t)j * 1 + c0;
     NN_NOVEC
-    for (int r = 0; r < 6; r++) {
+    for (int r = 0; r < 12; r++) {
       const real a = d_h_gx[(size_t)(r0 + r) * 768 + j];
       NN_OMP(omp simd)
       for (int c = 0; c < 1; c++)
         acc[r][c] += a * v[c];
     }
   }
-  for (int r = 0; r < 6; r++) {
+  for (int r = 0; r < 12; r++) {
     real *o = d_h_weight_ih_l0 + (size_t)(r0 + r) * 1 + c0;
     NN_OMP(omp simd)
     for (int c = 0; c < 1; c++) {
@@ -515,10 +515,10 @@ static void h_backward_tile4(real *restrict d_h_weight_ih_l0, const real *restri
   }
 }
 
-// rows r0..r0+1, columns c0..c0+0 of d_h_weight_ih_l0
+// rows r0..r0+7, columns c0..c0+0 of d_h_weight_ih_l0
 static void h_backward_tile5(real *restrict d_h_weight_ih_l0, const real *restrict window_t, const real *restrict d_h_gx, int r0, int c0) {
-  real acc[2][1];
-  for (int r = 0; r < 2; r++) {
+  real acc[8][1];
+  for (int r = 0; r < 8; r++) {
     NN_OMP(omp simd)
     for (int c = 0; c < 1; c++)
       acc[r][c] = 0;
@@ -527,14 +527,14 @@ static void h_backward_tile5(real *restrict d_h_weight_ih_l0, const real *restri
   for (int j = 0; j < 768; j++) {
     const real *v = window_t + (size_t)j * 1 + c0;
     NN_NOVEC
-    for (int r = 0; r < 2; r++) {
+    for (int r = 0; r < 8; r++) {
       const real a = d_h_gx[(size_t)(r0 + r) * 768 + j];
       NN_OMP(omp simd)
       for (int c = 0; c < 1; c++)
         acc[r][c] += a * v[c];
     }
   }
-  for (int r = 0; r < 2; r++) {
+  for (int r = 0; r < 8; r++) {
     real *o = d_h_weight_ih_l0 + (size_t)(r0 + r) * 1 + c0;
     NN_OMP(omp simd)
     for (int c = 0; c < 1; c++) {
@@ -569,10 +569,10 @@ static void h_backward(real *restrict d_h_seq, real *restrict d_h_gx, real *rest
     if (ts == 0)
       break;
     // d_h_hnext = h.weight_hh_l0^T d_h_gx[:, ts]
-    for (int t = 0; t < 5; t++)
-      h_backward_tile0(d_h_hnext, d_h_gx + (size_t)ts * 32, h_weight_hh_l0, 0 + (t / 1) * 6, 0 + (t % 1) * 32);
+    for (int t = 0; t < 2; t++)
+      h_backward_tile0(d_h_hnext, d_h_gx + (size_t)ts * 32, h_weight_hh_l0, 0 + (t / 1) * 12, 0 + (t % 1) * 32);
     for (int t = 0; t < 1; t++)
-      h_backward_tile1(d_h_hnext, d_h_gx + (size_t)ts * 32, h_weight_hh_l0, 30 + (t / 1) * 2, 0 + (t % 1) * 32);
+      h_backward_tile1(d_h_hnext, d_h_gx + (size_t)ts * 32, h_weight_hh_l0, 24 + (t / 1) * 8, 0 + (t % 1) * 32);
   }
   // h_prev_t = shift_t(h_seq, h_h0): hp[(t,b)][k] = h[t-1][k][b] (h0 at t = 0), row-major: what matmul_tn reads for dw_hh; inputs h, h0
   for (int k = 0; k < 32; k++)
@@ -584,10 +584,10 @@ static void h_backward(real *restrict d_h_seq, real *restrict d_h_gx, real *rest
         h_prev_t[((size_t)ts * 32 + c) * 32 + k] = h_seq[(size_t)k * 768 + (size_t)(ts - 1) * 32 + c];
   // d_h.weight_hh_l0 = matmul_tn(d_h_gx, h_prev_t): dw[N,K] = dy[B,N]^T x[B,K] (sum over the batch)
   NN_OMP(omp parallel for schedule(static))
-  for (int t = 0; t < 5; t++)
-    h_backward_tile2(d_h_weight_hh_l0, h_prev_t, d_h_gx, 0 + (t / 1) * 6, 0 + (t % 1) * 32);
+  for (int t = 0; t < 2; t++)
+    h_backward_tile2(d_h_weight_hh_l0, h_prev_t, d_h_gx, 0 + (t / 1) * 12, 0 + (t % 1) * 32);
   for (int t = 0; t < 1; t++)
-    h_backward_tile3(d_h_weight_hh_l0, h_prev_t, d_h_gx, 30 + (t / 1) * 2, 0 + (t % 1) * 32);
+    h_backward_tile3(d_h_weight_hh_l0, h_prev_t, d_h_gx, 24 + (t / 1) * 8, 0 + (t % 1) * 32);
   // d_h.bias_hh_l0 = colsum(d_h_gx): db[N] = sum_b dy[b,N]
   for (int n = 0; n < 32; n++) {
     real acc = 0;
@@ -599,10 +599,10 @@ static void h_backward(real *restrict d_h_seq, real *restrict d_h_gx, real *rest
   // window_t = transpose(window): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads
   // (forward() filled window_t from the batch rows)
   // d_h.weight_ih_l0 = matmul_tn(d_h_gx, window_t): dw[N,K] = dy[B,N]^T x[B,K] (sum over the batch)
-  for (int t = 0; t < 5; t++)
-    h_backward_tile4(d_h_weight_ih_l0, window_t, d_h_gx, 0 + (t / 1) * 6, 0 + (t % 1) * 1);
+  for (int t = 0; t < 2; t++)
+    h_backward_tile4(d_h_weight_ih_l0, window_t, d_h_gx, 0 + (t / 1) * 12, 0 + (t % 1) * 1);
   for (int t = 0; t < 1; t++)
-    h_backward_tile5(d_h_weight_ih_l0, window_t, d_h_gx, 30 + (t / 1) * 2, 0 + (t % 1) * 1);
+    h_backward_tile5(d_h_weight_ih_l0, window_t, d_h_gx, 24 + (t / 1) * 8, 0 + (t % 1) * 1);
   // d_h.bias_ih_l0 = colsum(d_h_gx): db[N] = sum_b dy[b,N]
   for (int n = 0; n < 32; n++) {
     real acc = 0;
