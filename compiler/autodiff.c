@@ -203,19 +203,13 @@ void grad_scan(IR *ir, Op *op) {
   }
   grad_op(ir, &f, OP_SCAN_GRAD, f.in[0], in, nin);
   int dgh = ir->vals[f.in[0]]->grad;
-  char *n;
-  if (l->kind == LAYER_GRU) {
-    dgh = ir_aux(ir, n = xasprintf("d_%s_gh", l->name), true,
-                 (Shape){.ndim = 2, .dims = {T, 3 * H}}, T)->id;
-    free(n);
-  }
-  ir_aux(ir, n = xasprintf("d_%s_hnext", l->name), true, (Shape){.ndim = 1, .dims = {H}}, 0);
-  free(n);
-  if (l->kind == LAYER_LSTM) {
-    ir_aux(ir, n = xasprintf("d_%s_cnext", l->name), true, (Shape){.ndim = 1, .dims = {H}}, 0);
-    free(n);
-  }
-  n = xasprintf("%s_prev_t", l->name);
+  Shape sh = {.ndim = 1, .dims = {H}};
+  if (l->kind == LAYER_GRU)
+    dgh = ir_aux(ir, true, (Shape){.ndim = 2, .dims = {T, 3 * H}}, T, "d_%s_gh", l->name)->id;
+  ir_aux(ir, true, sh, 0, "d_%s_hnext", l->name);
+  if (l->kind == LAYER_LSTM)
+    ir_aux(ir, true, sh, 0, "d_%s_cnext", l->name);
+  char *n = xasprintf("%s_prev_t", l->name);
   int hp = ir_op(ir, OP_SHIFT_T, PASS_BWD, l, n, A_ACT, (int[]){f.out, a.h0}, 2);
   free(n);
   ir->vals[hp]->row_major = true;

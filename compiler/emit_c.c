@@ -1622,23 +1622,15 @@ static void emit_forward(Emit *E) {
   FILE *out = E->out;
   IR *ir = E->ir;
   Value *x = ir->vals[ir->input];
-  if (x->dead) { /* a token model reads only the ids */
-    fprintf(out, "// The forward pass, and the mean loss of the batch when targets are given.\n");
-    fprintf(out, "static double forward(nn_ctx *c, const float *xb, const int32_t *cls, "
-            "const float *yb, int nb, double *correct) {\n");
-    fprintf(out, "  (void)cls;\n  (void)yb;\n  (void)correct;\n");
-    int extra[1] = {ir->ids};
-    bind_values(E, PASS_FWD, PASS_LOSS, extra, 1);
-    emit_seq_input(E, NULL, 0);
-    call_groups(E, PASS_FWD, PASS_LOSS);
-    fprintf(out, "}\n\n");
-    return;
-  }
   fprintf(out, "// The forward pass, and the mean loss of the batch when targets are given.\n");
   fprintf(out, "static double forward(nn_ctx *c, const float *xb, const int32_t *cls, "
           "const float *yb, int nb, double *correct) {\n");
   fprintf(out, "  (void)cls;\n  (void)yb;\n  (void)correct;\n");
-  int extra[8] = {x->id}, nextra = 1;
+  /* what forward() fills from the batch: the input (unless, for a token
+   * model, only its ids are read) and its row-major copies */
+  int extra[8], nextra = 0;
+  if (!x->dead)
+    extra[nextra++] = x->id;
   for (int i = 0; i < ir->nvals && nextra < 8; i++)
     if (ir->vals[i]->from_batch)
       extra[nextra++] = i;

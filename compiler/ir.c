@@ -156,12 +156,17 @@ int ir_op_output(IR *ir, const char *name, Arena a) {
   return v->id;
 }
 
-Value *ir_aux(IR *ir, const char *name, bool batched, Shape s, int steps) {
+Value *ir_aux(IR *ir, bool batched, Shape s, int steps, const char *fmt, ...) {
   Op *op = ir_last_op(ir);
   if (op->naux == MAX_OP_AUX)
     die("ir_aux: %s has too many auxiliary values", op_info[op->kind].name);
   int opi = ir->nops - 1;
+  va_list ap;
+  va_start(ap, fmt);
+  char *name = xvasprintf(fmt, ap);
+  va_end(ap);
   Value *v = ir_value(ir, name, A_ACT, batched, s, op->layer);
+  free(name);
   v->steps = steps;
   op = &ir->ops[opi];
   op->aux[op->naux++] = v->id;

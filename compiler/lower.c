@@ -30,6 +30,15 @@ typedef struct Lower {
 
 static Shape vec(int n) { return (Shape){.ndim = 1, .dims = {n}}; }
 
+/* The op of y = w x (+ b) with in = {x, w [, b]}: a linear, or, when x is
+ * the one-hot token input, a gather of w's columns reading the ids. */
+static OpKind product_of(IR *ir, int *in) {
+  if (in[0] != ir->input || ir->ids < 0)
+    return OP_LINEAR;
+  in[0] = ir->ids;
+  return OP_GATHER;
+}
+
 /* A layer with a weight, an optional bias and an activation (dense,
  * conv2d): z = OP(x, w [, b]) with the op's geometry, then y = act(z). */
 static void lower_weighted(Lower *L, Layer *l, OpKind k, Shape wshape, int nbias) {
@@ -49,10 +58,8 @@ static void lower_weighted(Lower *L, Layer *l, OpKind k, Shape wshape, int nbias
   free(bname);
   bool identity = l->act == ACT_IDENTITY;
   char *zname = identity ? xstrdup(l->name) : xasprintf("%s_z", l->name);
-  if (k == OP_LINEAR && x == ir->input && ir->ids >= 0) {
-    k = OP_GATHER; /* a one-hot input: its product is a column gather */
-    in[0] = ir->ids;
-  }
+  if (k == OP_LINEAR)
+    k = product_of(ir, in);
   ir_op(ir, k, PASS_FWD, l, NULL, A_ACT, in, nin);
   ir_last_op(ir)->geo = l->geo;
   int z = ir_op_output(ir, zname, A_ACT);
@@ -107,12 +114,7 @@ static void lower_recurrent(Lower *L, Layer *l) {
     b_hh = param_(L, l, "bias_hh_l0", vec(GH), l->bias_init, false);
   }
   char *gname = xasprintf("%s_gx", l->name);
-  OpKind k = OP_LINEAR;
-  if (x == ir->input && ir->ids >= 0) {
-    k = OP_GATHER; /* a one-hot input: its product is a column gather */
-    in[0] = ir->ids;
-  }
-  int gx = ir_op(ir, k, PASS_FWD, l, gname, A_ACT, in, nin);
+  int gx = ir_op(ir, product_of(ir, in), PASS_FWD, l, gname, A_ACT, in, nin);
   free(gname);
   int sin[3] = {gx, w_hh, b_hh};
   char *hname = l->ret_seq ? xstrdup(l->name) : xasprintf("%s_seq", l->name);
@@ -122,28 +124,17 @@ static void lower_recurrent(Lower *L, Layer *l) {
    * the state it started from, the state it carries */
   int T = ir->vals[h]->steps;
   Shape sh = vec(H);
-  char *n;
-  if (l->kind != LAYER_RNN) {
-    ir_aux(ir, n = xasprintf("%s_gates", l->name), true,
-           (Shape){.ndim = 2, .dims = {T, 4 * H}}, T);
-    free(n);
-  }
-  if (l->kind == LAYER_LSTM) {
-    ir_aux(ir, n = xasprintf("%s_c", l->name), true, (Shape){.ndim = 2, .dims = {T, H}}, T);
-    free(n);
-  }
-  ir_aux(ir, n = xasprintf("%s_h0", l->name), true, sh, 0);
-  free(n);
-  if (l->kind == LAYER_LSTM) {
-    ir_aux(ir, n = xasprintf("%s_c0", l->name), true, sh, 0);
-    free(n);
-  }
-  ir_aux(ir, n = xasprintf("%s_state_h", l->name), true, sh, 0)->persist = l->stateful;
-  free(n);
-  if (l->kind == LAYER_LSTM) {
-    ir_aux(ir, n = xasprintf("%s_state_c", l->name), true, sh, 0)->persist = l->stateful;
-    free(n);
-  }
+  bool lstm = l->kind == LAYER_LSTM;
+  if (l->kind != LAYER_RNN)
+    ir_aux(ir, true, (Shape){.ndim = 2, .dims = {T, 4 * H}}, T, "%s_gates", l->name);
+  if (lstm)
+    ir_aux(ir, true, (Shape){.ndim = 2, .dims = {T, H}}, T, "%s_c", l->name);
+  ir_aux(ir, true, sh, 0, "%s_h0", l->name);
+  if (lstm)
+    ir_aux(ir, true, sh, 0, "%s_c0", l->name);
+  ir_aux(ir, true, sh, 0, "%s_state_h", l->name)->persist = l->stateful;
+  if (lstm)
+    ir_aux(ir, true, sh, 0, "%s_state_c", l->name)->persist = l->stateful;
   L->y[l->order] = l->ret_seq ? h : ir_op(ir, OP_LAST, PASS_FWD, l, l->name, A_ACT, &h, 1);
 }
 

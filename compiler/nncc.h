@@ -24,6 +24,7 @@ void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *xvasprintf(const char *fmt, va_list ap);
 /* Append one element to a growable array: VEC_PUSH(arr, n, cap, x). */
 #define VEC_PUSH(arr, n, cap, x)                                              \
   do {                                                                        \
@@ -472,7 +473,8 @@ typedef struct ScanAux {
 } ScanAux;
 ScanAux ir_scan_aux(const Op *op);
 /* Add a value written by the op appended last, besides its output. */
-Value *ir_aux(IR *ir, const char *name, bool batched, Shape s, int steps);
+Value *ir_aux(IR *ir, bool batched, Shape s, int steps, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 
 /* ---------------------------------------------------------------- lower.c */
 /* Layers → forward IR ops, the loss, and the output/target values. */

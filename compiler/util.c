@@ -32,21 +32,26 @@ char *xstrndup(const char *s, size_t n) {
   return p;
 }
 
-char *xasprintf(const char *fmt, ...) {
+char *xvasprintf(const char *fmt, va_list ap) {
   char small[256];
-  va_list ap;
-  va_start(ap, fmt);
+  va_list again;
+  va_copy(again, ap);
   int n = vsnprintf(small, sizeof small, fmt, ap);
-  va_end(ap);
   if (n < 0) die("xasprintf: vsnprintf failed");
   char *p = xmalloc((size_t)n + 1);
-  if ((size_t)n < sizeof small) {
+  if ((size_t)n < sizeof small)
     memcpy(p, small, (size_t)n + 1);
-  } else {
-    va_start(ap, fmt);
-    vsnprintf(p, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-  }
+  else
+    vsnprintf(p, (size_t)n + 1, fmt, again);
+  va_end(again);
+  return p;
+}
+
+char *xasprintf(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  char *p = xvasprintf(fmt, ap);
+  va_end(ap);
   return p;
 }
 

@@ -682,7 +682,6 @@ static double forward(nn_ctx *c, const float *xb, const int32_t *cls, const floa
   (void)correct;
   real *A = c->acts;
   real *P = c->params;
-  real *chars_ids = A + 0; // (B,64,1)
   real *h_gx = A + 10240; // (B,64,512)
   real *h = A + 1058816; // (B,64,128)
   real *h_gates = A + 1320960; // (B,64,512)
@@ -691,6 +690,7 @@ static double forward(nn_ctx *c, const float *xb, const int32_t *cls, const floa
   real *h_c0 = A + 2635776; // (B,128)
   real *h_state_h = A + 2048; // (B,128)
   real *h_state_c = A + 6144; // (B,128)
+  real *chars_ids = A + 0; // (B,64,1)
   real *h_weight_ih_l0 = P + 0; // (512,96)
   real *h_bias_ih_l0 = P + 114688; // (512)
   real *h_weight_hh_l0 = P + 49152; // (512,128)

@@ -659,11 +659,11 @@ static double forward(nn_ctx *c, const float *xb, const int32_t *cls, const floa
   (void)correct;
   real *A = c->acts;
   real *P = c->params;
-  real *chars_ids = A + 0; // (B,64,1)
   real *h_gx = A + 6144; // (B,64,128)
   real *h = A + 268288; // (B,64,128)
   real *h_h0 = A + 530432; // (B,128)
   real *h_state_h = A + 2048; // (B,128)
+  real *chars_ids = A + 0; // (B,64,1)
   real *h_weight_ih_l0 = P + 0; // (128,96)
   real *h_bias_ih_l0 = P + 28672; // (128)
   real *h_weight_hh_l0 = P + 12288; // (128,128)
