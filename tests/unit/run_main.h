@@ -53,4 +53,23 @@ static int run_main(const char *prog, const nn_model *m, va_list ap) {
   return rc;
 }
 
+/* The line of s that starts with prefix, without its newline. */
+static __attribute__((unused)) const char *line_of(const char *s, const char *prefix) {
+  static char line[1024];
+  for (const char *p = s; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+    if (strncmp(p, prefix, strlen(prefix)) == 0) {
+      size_t n = strcspn(p, "\n");
+      snprintf(line, sizeof line, "%.*s", (int)n, p);
+      return line;
+    }
+  fail_msg("no line '%s' in:\n%s", prefix, s);
+  return NULL;
+}
+
+#define assert_contains(hay, needle)                                                           \
+  do {                                                                                         \
+    if (!strstr((hay), (needle)))                                                              \
+      fail_msg("'%s' not found in:\n%s", (needle), (hay));                                     \
+  } while (0)
+
 #endif

@@ -202,23 +202,6 @@ static int run(const nn_model *m, ...) {
   return rc;
 }
 
-static const char *line_of(const char *s, const char *prefix) {
-  static char line[1024];
-  for (const char *p = s; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
-    if (strncmp(p, prefix, strlen(prefix)) == 0) {
-      size_t n = strcspn(p, "\n");
-      snprintf(line, sizeof line, "%.*s", (int)n, p);
-      return line;
-    }
-  fail_msg("no line '%s' in:\n%s", prefix, s);
-  return NULL;
-}
-
-#define assert_contains(hay, needle)                                                           \
-  do {                                                                                         \
-    if (!strstr((hay), (needle)))                                                              \
-      fail_msg("'%s' not found in:\n%s", (needle), (hay));                                     \
-  } while (0)
 
 /* The training text: "hello world\n" ten times, 120 characters, 9
  * distinct ("\n dehlorw", ids 0..8).  With T = 4 and B = 3: streams of
