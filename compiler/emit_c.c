@@ -180,14 +180,19 @@ typedef struct Panel {
 #define PANEL_JBLOCK 256
 static bool panel_blocked(const Panel *p) { return p->J >= 4 * PANEL_JBLOCK && !p->epilogue; }
 
-static void panel_loop(FILE *out, const Panel *p, long R, long CW, long r_first, long nr,
-                       long c_first, long nc, bool par) {
-  long nt = nr * nc;
-  if (nt == 0 || R == 0 || CW == 0)
-    return;
-  bool blocked = panel_blocked(p);
+/* One kind of tile of a panel: the helper that computes it, its size
+ * R x CW, and the nr x nc grid of tiles it covers from (r_first, c_first). */
+typedef struct TileKind {
   char fn[160];
-  FILE *h = helper_begin(fn, sizeof fn);
+  long R, CW, r_first, nr, c_first, nc;
+} TileKind;
+
+/* Writes the helper of tiles of R x CW into the helpers stream. */
+static void panel_tile_fn(const Panel *p, TileKind *k) {
+  long R = k->R, CW = k->CW;
+  bool blocked = panel_blocked(p);
+  FILE *h = helper_begin(k->fn, sizeof k->fn);
+  const char *fn = k->fn;
   fprintf(h, "// rows r0..r0+%ld, columns c0..c0+%ld of %s%s\n", R - 1, CW - 1, p->o,
           blocked ? ", inner indices j0..j1-1" : "");
   fprintf(h, "static void %s(real *restrict %s, const real *restrict %s, const real *restrict %s",
@@ -232,21 +237,70 @@ static void panel_loop(FILE *out, const Panel *p, long R, long CW, long r_first,
     fprintf(h, "      o[c] %s acc[r][c];\n", p->accumulate ? "+=" : "=");
   }
   fprintf(h, "    }\n  }\n}\n\n");
-  /* the call: tiles split across threads (within a block of J) */
-  const char *ind = blocked ? "  " : "";
-  if (blocked)
-    fprintf(out, "  for (int j0 = 0; j0 < %ld; j0 += %d)\n", p->J, PANEL_JBLOCK);
-  if (par && nt > 1)
-    fprintf(out, "%s  NN_OMP(omp parallel for schedule(static))\n", ind);
-  fprintf(out, "%s  for (int t = 0; t < %ld; t++)\n", ind, nt);
-  fprintf(out, "%s    %s(%s, %s, %s, ", ind, fn, p->o_arg ? p->o_arg : p->o,
+}
+
+/* The call of tile number `u` (a C expression) of kind k. */
+static void panel_call(FILE *out, const Panel *p, const TileKind *k, const char *u,
+                       const char *ind) {
+  fprintf(out, "%s%s(%s, %s, %s, ", ind, k->fn, p->o_arg ? p->o_arg : p->o,
           p->v_arg ? p->v_arg : p->v, p->a_arr);
   if (p->bias)
     fprintf(out, "%s, ", p->bias);
-  fprintf(out, "%ld + (t / %ld) * %ld, %ld + (t %% %ld) * %ld", r_first, nc, R, c_first, nc, CW);
-  if (blocked)
+  fprintf(out, "%ld + (%s / %ld) * %ld, %ld + (%s %% %ld) * %ld", k->r_first, u, k->nc, k->R,
+          k->c_first, u, k->nc, k->CW);
+  if (panel_blocked(p))
     fprintf(out, ", j0, j0 + %d < %ld ? j0 + %d : %ld", PANEL_JBLOCK, p->J, PANEL_JBLOCK, p->J);
   fprintf(out, ");\n");
+}
+
+/* Set while emitting the body of an enclosing `omp parallel` region (a
+ * recurrent layer's time loop): panels then share their tiles out with
+ * `omp for`, and the region's threads stay up from one step to the next. */
+static bool in_region;
+
+/* All tile kinds of a panel in one loop over their tiles, split across
+ * threads with a static schedule: one fork (or one barrier, in a region)
+ * per product (per block of J), whatever the number of remainder tiles. */
+static void panel_calls(FILE *out, const Panel *p, const TileKind *k, int nk, bool par) {
+  long nt = 0;
+  for (int i = 0; i < nk; i++)
+    nt += k[i].nr * k[i].nc;
+  bool blocked = panel_blocked(p), share = in_region || (par && nt > 1);
+  const char *ind = blocked ? "  " : "";
+  if (blocked && share && !in_region)
+    fprintf(out, "  NN_OMP(omp parallel)\n");
+  if (blocked)
+    fprintf(out, "  for (int j0 = 0; j0 < %ld; j0 += %d)%s\n", p->J, PANEL_JBLOCK,
+            share && !in_region ? " {" : "");
+  if (share)
+    fprintf(out, "%s  NN_OMP(omp %sfor schedule(static))\n", ind,
+            in_region || blocked ? "" : "parallel ");
+  fprintf(out, "%s  for (int t = 0; t < %ld; t++)%s\n", ind, nt, nk > 1 ? " {" : "");
+  if (nk == 1) {
+    char ind2[16];
+    snprintf(ind2, sizeof ind2, "%s    ", ind);
+    panel_call(out, p, &k[0], "t", ind2);
+  } else {
+    long first = 0;
+    for (int i = 0; i < nk; i++) {
+      long n = k[i].nr * k[i].nc;
+      char u[48], ind2[16];
+      snprintf(ind2, sizeof ind2, "%s      ", ind);
+      if (i < nk - 1)
+        fprintf(out, "%s    %sif (t < %ld)\n", ind, i ? "else " : "", first + n);
+      else
+        fprintf(out, "%s    else\n", ind);
+      if (first)
+        snprintf(u, sizeof u, "(t - %ld)", first);
+      else
+        snprintf(u, sizeof u, "t");
+      panel_call(out, p, &k[i], u, ind2);
+      first += n;
+    }
+    fprintf(out, "%s  }\n", ind);
+  }
+  if (blocked && share && !in_region)
+    fprintf(out, "  }\n");
 }
 
 static void emit_panel(FILE *out, const Panel *p) {
@@ -256,10 +310,19 @@ static void emit_panel(FILE *out, const Panel *p) {
   long nr = p->M / R, rr = p->M % R, nc = p->C / CW, cr = p->C % CW;
   /* two threads pay only for products of a few hundred thousand FLOPs */
   bool par = 2.0 * (double)p->M * (double)p->C * (double)p->J >= 4e5;
-  panel_loop(out, p, R, CW, 0, nr, 0, nc, par);
-  panel_loop(out, p, rr, CW, nr * R, 1, 0, nc, par);
-  panel_loop(out, p, R, cr, 0, nr, nc * CW, 1, par);
-  panel_loop(out, p, rr, cr, nr * R, 1, nc * CW, 1, false);
+  TileKind k[4] = {{"", R, CW, 0, nr, 0, nc},
+                   {"", rr, CW, nr * R, 1, 0, nc},
+                   {"", R, cr, 0, nr, nc * CW, 1},
+                   {"", rr, cr, nr * R, 1, nc * CW, 1}};
+  TileKind used[4];
+  int nk = 0;
+  for (int i = 0; i < 4; i++)
+    if (k[i].R > 0 && k[i].CW > 0 && k[i].nr * k[i].nc > 0) {
+      panel_tile_fn(p, &k[i]);
+      used[nk++] = k[i];
+    }
+  if (nk)
+    panel_calls(out, p, used, nk, par);
 }
 
 /* emit_panel inside a loop body: its calls indented one level more. */
@@ -1007,6 +1070,8 @@ void emit_mse_grad(FILE *out, IR *ir, Op *op) { elementwise_loss_grad(out, ir, o
  * distance between gate blocks of a (T, G H) value. */
 static void step_loop_begin_prev(FILE *out, long H, long B, long T, const char *math,
                                  const char *prev, const char *seq, const char *first) {
+  if (in_region)
+    fprintf(out, "    NN_OMP(omp for schedule(static))\n");
   fprintf(out, "    for (int k = 0; k < %ld; k++) {\n", H);
   if (prev) /* step t-1 of seq, or the initial state at t = 0 (a row each) */
     fprintf(out, "      const real *%s = ts > 0 ? %s + (size_t)k * %ld + (size_t)(ts - 1) * %ld : %s + (size_t)k * %ld;\n",
@@ -1024,6 +1089,18 @@ static void step_loop_begin(FILE *out, long H, long B, long T, const char *math)
 }
 
 static void step_loop_end(FILE *out) { fprintf(out, "      }\n    }\n"); }
+
+/* When a step's product w_hh h (G H x B x H) is large enough for two
+ * threads, the whole time loop is one parallel region: each step's panel
+ * and elementwise pass share their rows out with `omp for`, whose
+ * barriers order the steps, instead of forking threads twice a step.
+ * Returns whether it opened the region (the caller sets in_region). */
+static bool step_region(FILE *out, long GH, long B, long H) {
+  if (2.0 * (double)GH * (double)B * (double)H < 4e5)
+    return false;
+  fprintf(out, "  NN_OMP(omp parallel)\n");
+  return true;
+}
 
 static void zero_loop(FILE *out, const char *v, long n, const char *ind) {
   fprintf(out, "%sfor (int i = 0; i < %ld; i++)\n%s  %s[i] = 0;\n", ind, n, ind, v);
@@ -1058,6 +1135,7 @@ void emit_scan(FILE *out, IR *ir, Op *op) {
   if (a.c0 >= 0)
     fprintf(out, "    %s[i] = %s[i];\n", cn(ir, a.c0), cn(ir, a.state_c));
   fprintf(out, "  }\n");
+  in_region = step_region(out, GH, B, H);
   fprintf(out, "  for (int ts = 0; ts < %ld; ts++) {\n", T);
   char aexpr[160], init[96], oarg[160];
   snprintf(aexpr, sizeof aexpr, "%s[(size_t)(r0 + r) * %ld + j]", w, H);
@@ -1106,6 +1184,7 @@ void emit_scan(FILE *out, IR *ir, Op *op) {
   }
   step_loop_end(out);
   fprintf(out, "  }\n");
+  in_region = false;
 }
 
 /* Backpropagation through time, t = T-1 .. 0, with dh_next = dL/dh[t]
@@ -1134,6 +1213,7 @@ void emit_scan_grad(FILE *out, IR *ir, Op *op) {
   zero_loop(out, dhn, H * B, "  ");
   if (dcn)
     zero_loop(out, dcn, H * B, "  ");
+  in_region = step_region(out, GH, B, H);
   fprintf(out, "  for (int ts = %ld; ts >= 0; ts--) {\n", T - 1);
   switch (l->kind) {
   case LAYER_RNN:
@@ -1185,6 +1265,7 @@ void emit_scan_grad(FILE *out, IR *ir, Op *op) {
              l->kind == LAYER_GRU, false, ACT_IDENTITY, 0};
   emit_panel_in_loop(out, &p);
   fprintf(out, "  }\n");
+  in_region = false;
 }
 
 /* hp[(t, b)][k] = h[t-1][k][b], h0 at t = 0: row-major, for dw_hh. */

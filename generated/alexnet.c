@@ -533,10 +533,12 @@ static void fc6_forward_tile1(real *restrict fc6, const real *restrict flat, con
 static void fc6_forward(real *restrict fc6, const real *restrict flat, const real *restrict fc6_weight, const real *restrict fc6_bias) {
   // fc6 = linear.relu(flat, fc6.weight, fc6.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused
   NN_OMP(omp parallel for schedule(static))
-  for (int t = 0; t < 341; t++)
-    fc6_forward_tile0(fc6, flat, fc6_weight, fc6_bias, 0 + (t / 1) * 12, 0 + (t % 1) * 16);
-  for (int t = 0; t < 1; t++)
-    fc6_forward_tile1(fc6, flat, fc6_weight, fc6_bias, 4092 + (t / 1) * 4, 0 + (t % 1) * 16);
+  for (int t = 0; t < 342; t++) {
+    if (t < 341)
+      fc6_forward_tile0(fc6, flat, fc6_weight, fc6_bias, 0 + (t / 1) * 12, 0 + (t % 1) * 16);
+    else
+      fc6_forward_tile1(fc6, flat, fc6_weight, fc6_bias, 4092 + ((t - 341) / 1) * 4, 0 + ((t - 341) % 1) * 16);
+  }
 }
 
 // rows r0..r0+11, columns c0..c0+15 of fc7
@@ -602,10 +604,12 @@ static void fc7_forward_tile1(real *restrict fc7, const real *restrict fc6, cons
 static void fc7_forward(real *restrict fc7, const real *restrict fc6, const real *restrict fc7_weight, const real *restrict fc7_bias) {
   // fc7 = linear.relu(fc6, fc7.weight, fc7.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused
   NN_OMP(omp parallel for schedule(static))
-  for (int t = 0; t < 341; t++)
-    fc7_forward_tile0(fc7, fc6, fc7_weight, fc7_bias, 0 + (t / 1) * 12, 0 + (t % 1) * 16);
-  for (int t = 0; t < 1; t++)
-    fc7_forward_tile1(fc7, fc6, fc7_weight, fc7_bias, 4092 + (t / 1) * 4, 0 + (t % 1) * 16);
+  for (int t = 0; t < 342; t++) {
+    if (t < 341)
+      fc7_forward_tile0(fc7, fc6, fc7_weight, fc7_bias, 0 + (t / 1) * 12, 0 + (t % 1) * 16);
+    else
+      fc7_forward_tile1(fc7, fc6, fc7_weight, fc7_bias, 4092 + ((t - 341) / 1) * 4, 0 + ((t - 341) % 1) * 16);
+  }
 }
 
 // rows r0..r0+11, columns c0..c0+15 of fc8_z, inner indices j0..j1-1
@@ -670,13 +674,16 @@ static void fc8_forward_tile1(real *restrict fc8_z, const real *restrict fc7, co
 // fc8_z is (B,1000), fc8 is (B,1000), fc7 is (B,4096), fc8.weight is (1000,4096), fc8.bias is (1000)
 static void fc8_forward(real *restrict fc8_z, real *restrict fc8, const real *restrict fc7, const real *restrict fc8_weight, const real *restrict fc8_bias) {
   // fc8_z = linear(fc7, fc8.weight, fc8.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused
-  for (int j0 = 0; j0 < 4096; j0 += 256)
-    NN_OMP(omp parallel for schedule(static))
-    for (int t = 0; t < 83; t++)
-      fc8_forward_tile0(fc8_z, fc7, fc8_weight, fc8_bias, 0 + (t / 1) * 12, 0 + (t % 1) * 16, j0, j0 + 256 < 4096 ? j0 + 256 : 4096);
-  for (int j0 = 0; j0 < 4096; j0 += 256)
-    for (int t = 0; t < 1; t++)
-      fc8_forward_tile1(fc8_z, fc7, fc8_weight, fc8_bias, 996 + (t / 1) * 4, 0 + (t % 1) * 16, j0, j0 + 256 < 4096 ? j0 + 256 : 4096);
+  NN_OMP(omp parallel)
+  for (int j0 = 0; j0 < 4096; j0 += 256) {
+    NN_OMP(omp for schedule(static))
+    for (int t = 0; t < 84; t++) {
+      if (t < 83)
+        fc8_forward_tile0(fc8_z, fc7, fc8_weight, fc8_bias, 0 + (t / 1) * 12, 0 + (t % 1) * 16, j0, j0 + 256 < 4096 ? j0 + 256 : 4096);
+      else
+        fc8_forward_tile1(fc8_z, fc7, fc8_weight, fc8_bias, 996 + ((t - 83) / 1) * 4, 0 + ((t - 83) % 1) * 16, j0, j0 + 256 < 4096 ? j0 + 256 : 4096);
+    }
+  }
   // fc8 = softmax(fc8_z): y[b,:] = exp(x[b,:] - max) / sum
   real mx[16], sum[16];
   NN_OMP(omp simd)
@@ -874,10 +881,12 @@ static void fc8_backward_tile3(real *restrict d_fc8_weight, const real *restrict
 static void fc8_backward(real *restrict d_fc7, real *restrict fc7_t, real *restrict d_fc8_weight, real *restrict d_fc8_bias, const real *restrict d_fc8_z, const real *restrict fc8_weight, const real *restrict fc7) {
   // d_fc7 = matmul_nn(d_fc8_z, fc8.weight): dx[B,K] = dy[B,N] w[N,K]
   NN_OMP(omp parallel for schedule(static))
-  for (int t = 0; t < 341; t++)
-    fc8_backward_tile0(d_fc7, d_fc8_z, fc8_weight, 0 + (t / 1) * 12, 0 + (t % 1) * 16);
-  for (int t = 0; t < 1; t++)
-    fc8_backward_tile1(d_fc7, d_fc8_z, fc8_weight, 4092 + (t / 1) * 4, 0 + (t % 1) * 16);
+  for (int t = 0; t < 342; t++) {
+    if (t < 341)
+      fc8_backward_tile0(d_fc7, d_fc8_z, fc8_weight, 0 + (t / 1) * 12, 0 + (t % 1) * 16);
+    else
+      fc8_backward_tile1(d_fc7, d_fc8_z, fc8_weight, 4092 + ((t - 341) / 1) * 4, 0 + ((t - 341) % 1) * 16);
+  }
   // fc7_t = transpose(fc7): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads
   NN_OMP(omp parallel for schedule(static))
   for (int k0 = 0; k0 < 4096; k0 += 16)
@@ -887,11 +896,12 @@ static void fc8_backward(real *restrict d_fc7, real *restrict fc7_t, real *restr
           fc7_t[(size_t)b * 4096 + k] = fc7[(size_t)k * 16 + b];
   // d_fc8.weight = matmul_tn(d_fc8_z, fc7_t): dw[N,K] = dy[B,N]^T x[B,K] (sum over the batch)
   NN_OMP(omp parallel for schedule(static))
-  for (int t = 0; t < 10624; t++)
-    fc8_backward_tile2(d_fc8_weight, fc7_t, d_fc8_z, 0 + (t / 64) * 6, 0 + (t % 64) * 64);
-  NN_OMP(omp parallel for schedule(static))
-  for (int t = 0; t < 64; t++)
-    fc8_backward_tile3(d_fc8_weight, fc7_t, d_fc8_z, 996 + (t / 64) * 4, 0 + (t % 64) * 64);
+  for (int t = 0; t < 10688; t++) {
+    if (t < 10624)
+      fc8_backward_tile2(d_fc8_weight, fc7_t, d_fc8_z, 0 + (t / 64) * 6, 0 + (t % 64) * 64);
+    else
+      fc8_backward_tile3(d_fc8_weight, fc7_t, d_fc8_z, 996 + ((t - 10624) / 64) * 4, 0 + ((t - 10624) % 64) * 64);
+  }
   // d_fc8.bias = colsum(d_fc8_z): db[N] = sum_b dy[b,N]
   for (int n = 0; n < 1000; n++) {
     real acc = 0;
@@ -1030,13 +1040,16 @@ static void fc7_backward(real *restrict d_fc7_z, real *restrict d_fc6, real *res
     }
   }
   // d_fc6 = matmul_nn(d_fc7_z, fc7.weight): dx[B,K] = dy[B,N] w[N,K]
-  for (int j0 = 0; j0 < 4096; j0 += 256)
-    NN_OMP(omp parallel for schedule(static))
-    for (int t = 0; t < 341; t++)
-      fc7_backward_tile0(d_fc6, d_fc7_z, fc7_weight, 0 + (t / 1) * 12, 0 + (t % 1) * 16, j0, j0 + 256 < 4096 ? j0 + 256 : 4096);
-  for (int j0 = 0; j0 < 4096; j0 += 256)
-    for (int t = 0; t < 1; t++)
-      fc7_backward_tile1(d_fc6, d_fc7_z, fc7_weight, 4092 + (t / 1) * 4, 0 + (t % 1) * 16, j0, j0 + 256 < 4096 ? j0 + 256 : 4096);
+  NN_OMP(omp parallel)
+  for (int j0 = 0; j0 < 4096; j0 += 256) {
+    NN_OMP(omp for schedule(static))
+    for (int t = 0; t < 342; t++) {
+      if (t < 341)
+        fc7_backward_tile0(d_fc6, d_fc7_z, fc7_weight, 0 + (t / 1) * 12, 0 + (t % 1) * 16, j0, j0 + 256 < 4096 ? j0 + 256 : 4096);
+      else
+        fc7_backward_tile1(d_fc6, d_fc7_z, fc7_weight, 4092 + ((t - 341) / 1) * 4, 0 + ((t - 341) % 1) * 16, j0, j0 + 256 < 4096 ? j0 + 256 : 4096);
+    }
+  }
   // fc6_t = transpose(fc6): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads
   NN_OMP(omp parallel for schedule(static))
   for (int k0 = 0; k0 < 4096; k0 += 16)
@@ -1046,11 +1059,12 @@ static void fc7_backward(real *restrict d_fc7_z, real *restrict d_fc6, real *res
           fc6_t[(size_t)b * 4096 + k] = fc6[(size_t)k * 16 + b];
   // d_fc7.weight = matmul_tn(d_fc7_z, fc6_t): dw[N,K] = dy[B,N]^T x[B,K] (sum over the batch)
   NN_OMP(omp parallel for schedule(static))
-  for (int t = 0; t < 43648; t++)
-    fc7_backward_tile2(d_fc7_weight, fc6_t, d_fc7_z, 0 + (t / 64) * 6, 0 + (t % 64) * 64);
-  NN_OMP(omp parallel for schedule(static))
-  for (int t = 0; t < 64; t++)
-    fc7_backward_tile3(d_fc7_weight, fc6_t, d_fc7_z, 4092 + (t / 64) * 4, 0 + (t % 64) * 64);
+  for (int t = 0; t < 43712; t++) {
+    if (t < 43648)
+      fc7_backward_tile2(d_fc7_weight, fc6_t, d_fc7_z, 0 + (t / 64) * 6, 0 + (t % 64) * 64);
+    else
+      fc7_backward_tile3(d_fc7_weight, fc6_t, d_fc7_z, 4092 + ((t - 43648) / 64) * 4, 0 + ((t - 43648) % 64) * 64);
+  }
   // d_fc7.bias = colsum(d_fc7_z): db[N] = sum_b dy[b,N]
   NN_OMP(omp parallel for schedule(static))
   for (int n = 0; n < 4096; n++) {
@@ -1161,10 +1175,12 @@ static void fc6_backward(real *restrict d_fc6_z, real *restrict d_flat, real *re
     }
   }
   // d_flat = matmul_nn(d_fc6_z, fc6.weight): dx[B,K] = dy[B,N] w[N,K]
-  for (int j0 = 0; j0 < 4096; j0 += 256)
-    NN_OMP(omp parallel for schedule(static))
+  NN_OMP(omp parallel)
+  for (int j0 = 0; j0 < 4096; j0 += 256) {
+    NN_OMP(omp for schedule(static))
     for (int t = 0; t < 768; t++)
       fc6_backward_tile0(d_flat, d_fc6_z, fc6_weight, 0 + (t / 1) * 12, 0 + (t % 1) * 16, j0, j0 + 256 < 4096 ? j0 + 256 : 4096);
+  }
   // flat_t = transpose(flat): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads
   NN_OMP(omp parallel for schedule(static))
   for (int k0 = 0; k0 < 9216; k0 += 16)
@@ -1174,11 +1190,12 @@ static void fc6_backward(real *restrict d_fc6_z, real *restrict d_flat, real *re
           flat_t[(size_t)b * 9216 + k] = flat[(size_t)k * 16 + b];
   // d_fc6.weight = matmul_tn(d_fc6_z, flat_t): dw[N,K] = dy[B,N]^T x[B,K] (sum over the batch)
   NN_OMP(omp parallel for schedule(static))
-  for (int t = 0; t < 98208; t++)
-    fc6_backward_tile1(d_fc6_weight, flat_t, d_fc6_z, 0 + (t / 144) * 6, 0 + (t % 144) * 64);
-  NN_OMP(omp parallel for schedule(static))
-  for (int t = 0; t < 144; t++)
-    fc6_backward_tile2(d_fc6_weight, flat_t, d_fc6_z, 4092 + (t / 144) * 4, 0 + (t % 144) * 64);
+  for (int t = 0; t < 98352; t++) {
+    if (t < 98208)
+      fc6_backward_tile1(d_fc6_weight, flat_t, d_fc6_z, 0 + (t / 144) * 6, 0 + (t % 144) * 64);
+    else
+      fc6_backward_tile2(d_fc6_weight, flat_t, d_fc6_z, 4092 + ((t - 98208) / 144) * 4, 0 + ((t - 98208) % 144) * 64);
+  }
   // d_fc6.bias = colsum(d_fc6_z): db[N] = sum_b dy[b,N]
   NN_OMP(omp parallel for schedule(static))
   for (int n = 0; n < 4096; n++) {

@@ -119,13 +119,17 @@ static void h_forward(real *restrict h_gx, real *restrict h, real *restrict h_h0
   for (int i = 0; i < 4096; i++) {
     h_h0[i] = h_state_h[i];
   }
+  NN_OMP(omp parallel)
   for (int ts = 0; ts < 64; ts++) {
     // h[:, ts] = h.weight_hh_l0 h[ts-1] + bias
-    NN_OMP(omp parallel for schedule(static))
-    for (int t = 0; t < 10; t++)
-      h_forward_tile0(h + (size_t)ts * 32, h_state_h, h_weight_hh_l0, h_bias_hh_l0, 0 + (t / 1) * 12, 0 + (t % 1) * 32);
-    for (int t = 0; t < 1; t++)
-      h_forward_tile1(h + (size_t)ts * 32, h_state_h, h_weight_hh_l0, h_bias_hh_l0, 120 + (t / 1) * 8, 0 + (t % 1) * 32);
+    NN_OMP(omp for schedule(static))
+    for (int t = 0; t < 11; t++) {
+      if (t < 10)
+        h_forward_tile0(h + (size_t)ts * 32, h_state_h, h_weight_hh_l0, h_bias_hh_l0, 0 + (t / 1) * 12, 0 + (t % 1) * 32);
+      else
+        h_forward_tile1(h + (size_t)ts * 32, h_state_h, h_weight_hh_l0, h_bias_hh_l0, 120 + ((t - 10) / 1) * 8, 0 + ((t - 10) % 1) * 32);
+    }
+    NN_OMP(omp for schedule(static))
     for (int k = 0; k < 128; k++) {
       NN_SIMD_MATH
       for (int c = 0; c < 32; c++) {
@@ -351,11 +355,12 @@ static void out_backward_tile2(real *restrict d_out_weight, const real *restrict
 static void out_backward(real *restrict d_h, real *restrict h_t, real *restrict d_out_weight, real *restrict d_out_bias, const real *restrict d_out_z, const real *restrict out_weight, const real *restrict h) {
   // d_h = matmul_nn(d_out_z, out.weight): dx[B,K] = dy[B,N] w[N,K]
   NN_OMP(omp parallel for schedule(static))
-  for (int t = 0; t < 672; t++)
-    out_backward_tile0(d_h, d_out_z, out_weight, 0 + (t / 32) * 6, 0 + (t % 32) * 64);
-  NN_OMP(omp parallel for schedule(static))
-  for (int t = 0; t < 32; t++)
-    out_backward_tile1(d_h, d_out_z, out_weight, 126 + (t / 32) * 2, 0 + (t % 32) * 64);
+  for (int t = 0; t < 704; t++) {
+    if (t < 672)
+      out_backward_tile0(d_h, d_out_z, out_weight, 0 + (t / 32) * 6, 0 + (t % 32) * 64);
+    else
+      out_backward_tile1(d_h, d_out_z, out_weight, 126 + ((t - 672) / 32) * 2, 0 + ((t - 672) % 32) * 64);
+  }
   // h_t = transpose(h): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads
   NN_OMP(omp parallel for schedule(static))
   for (int k0 = 0; k0 < 128; k0 += 16)
@@ -364,10 +369,12 @@ static void out_backward(real *restrict d_h, real *restrict h_t, real *restrict 
         for (int b = b0; b < b0 + 16 && b < 2048; b++)
           h_t[(size_t)b * 128 + k] = h[(size_t)k * 2048 + b];
   // d_out.weight = matmul_tn(d_out_z, h_t): dw[N,K] = dy[B,N]^T x[B,K] (sum over the batch)
-  for (int j0 = 0; j0 < 2048; j0 += 256)
-    NN_OMP(omp parallel for schedule(static))
+  NN_OMP(omp parallel)
+  for (int j0 = 0; j0 < 2048; j0 += 256) {
+    NN_OMP(omp for schedule(static))
     for (int t = 0; t < 32; t++)
       out_backward_tile2(d_out_weight, h_t, d_out_z, 0 + (t / 2) * 6, 0 + (t % 2) * 64, j0, j0 + 256 < 2048 ? j0 + 256 : 2048);
+  }
   // d_out.bias = colsum(d_out_z): db[N] = sum_b dy[b,N]
   NN_OMP(omp parallel for schedule(static))
   for (int n = 0; n < 96; n++) {
@@ -499,7 +506,9 @@ static void h_backward(real *restrict d_h_gx, real *restrict d_h_hnext, real *re
   // d_h_gx = scan_grad(d_h, h, h.weight_hh_l0, h_h0): dgx[t] for t = T-1 .. 0 (backpropagation through time); inputs dh, h, w_hh, h0 [, saved gates [, c, c0]]
   for (int i = 0; i < 4096; i++)
     d_h_hnext[i] = 0;
+  NN_OMP(omp parallel)
   for (int ts = 63; ts >= 0; ts--) {
+    NN_OMP(omp for schedule(static))
     for (int k = 0; k < 128; k++) {
       NN_OMP(omp simd)
       for (int c = 0; c < 32; c++) {
@@ -514,11 +523,13 @@ static void h_backward(real *restrict d_h_gx, real *restrict d_h_hnext, real *re
     if (ts == 0)
       break;
     // d_h_hnext = h.weight_hh_l0^T d_h_gx[:, ts]
-    NN_OMP(omp parallel for schedule(static))
-    for (int t = 0; t < 10; t++)
-      h_backward_tile0(d_h_hnext, d_h_gx + (size_t)ts * 32, h_weight_hh_l0, 0 + (t / 1) * 12, 0 + (t % 1) * 32);
-    for (int t = 0; t < 1; t++)
-      h_backward_tile1(d_h_hnext, d_h_gx + (size_t)ts * 32, h_weight_hh_l0, 120 + (t / 1) * 8, 0 + (t % 1) * 32);
+    NN_OMP(omp for schedule(static))
+    for (int t = 0; t < 11; t++) {
+      if (t < 10)
+        h_backward_tile0(d_h_hnext, d_h_gx + (size_t)ts * 32, h_weight_hh_l0, 0 + (t / 1) * 12, 0 + (t % 1) * 32);
+      else
+        h_backward_tile1(d_h_hnext, d_h_gx + (size_t)ts * 32, h_weight_hh_l0, 120 + ((t - 10) / 1) * 8, 0 + ((t - 10) % 1) * 32);
+    }
   }
   // h_prev_t = shift_t(h, h_h0): hp[(t,b)][k] = h[t-1][k][b] (h0 at t = 0), row-major: what matmul_tn reads for dw_hh; inputs h, h0
   for (int k = 0; k < 128; k++)
@@ -530,14 +541,16 @@ static void h_backward(real *restrict d_h_gx, real *restrict d_h_hnext, real *re
       for (int c = 0; c < 32; c++)
         h_prev_t[((size_t)ts * 32 + c) * 128 + k] = h[(size_t)k * 2048 + (size_t)(ts - 1) * 32 + c];
   // d_h.weight_hh_l0 = matmul_tn(d_h_gx, h_prev_t): dw[N,K] = dy[B,N]^T x[B,K] (sum over the batch)
-  for (int j0 = 0; j0 < 2048; j0 += 256)
-    NN_OMP(omp parallel for schedule(static))
-    for (int t = 0; t < 42; t++)
-      h_backward_tile2(d_h_weight_hh_l0, h_prev_t, d_h_gx, 0 + (t / 2) * 6, 0 + (t % 2) * 64, j0, j0 + 256 < 2048 ? j0 + 256 : 2048);
-  for (int j0 = 0; j0 < 2048; j0 += 256)
-    NN_OMP(omp parallel for schedule(static))
-    for (int t = 0; t < 2; t++)
-      h_backward_tile3(d_h_weight_hh_l0, h_prev_t, d_h_gx, 126 + (t / 2) * 2, 0 + (t % 2) * 64, j0, j0 + 256 < 2048 ? j0 + 256 : 2048);
+  NN_OMP(omp parallel)
+  for (int j0 = 0; j0 < 2048; j0 += 256) {
+    NN_OMP(omp for schedule(static))
+    for (int t = 0; t < 44; t++) {
+      if (t < 42)
+        h_backward_tile2(d_h_weight_hh_l0, h_prev_t, d_h_gx, 0 + (t / 2) * 6, 0 + (t % 2) * 64, j0, j0 + 256 < 2048 ? j0 + 256 : 2048);
+      else
+        h_backward_tile3(d_h_weight_hh_l0, h_prev_t, d_h_gx, 126 + ((t - 42) / 2) * 2, 0 + ((t - 42) % 2) * 64, j0, j0 + 256 < 2048 ? j0 + 256 : 2048);
+    }
+  }
   // d_h.bias_hh_l0 = colsum(d_h_gx): db[N] = sum_b dy[b,N]
   NN_OMP(omp parallel for schedule(static))
   for (int n = 0; n < 128; n++) {

@@ -107,10 +107,12 @@ static void hidden_forward_tile1(real *restrict hidden, const real *restrict fla
 // hidden is (B,64), flat is (B,64), hidden.weight is (64,64), hidden.bias is (64)
 static void hidden_forward(real *restrict hidden, const real *restrict flat, const real *restrict hidden_weight, const real *restrict hidden_bias) {
   // hidden = linear.relu(flat, hidden.weight, hidden.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused
-  for (int t = 0; t < 5; t++)
-    hidden_forward_tile0(hidden, flat, hidden_weight, hidden_bias, 0 + (t / 1) * 12, 0 + (t % 1) * 32);
-  for (int t = 0; t < 1; t++)
-    hidden_forward_tile1(hidden, flat, hidden_weight, hidden_bias, 60 + (t / 1) * 4, 0 + (t % 1) * 32);
+  for (int t = 0; t < 6; t++) {
+    if (t < 5)
+      hidden_forward_tile0(hidden, flat, hidden_weight, hidden_bias, 0 + (t / 1) * 12, 0 + (t % 1) * 32);
+    else
+      hidden_forward_tile1(hidden, flat, hidden_weight, hidden_bias, 60 + ((t - 5) / 1) * 4, 0 + ((t - 5) % 1) * 32);
+  }
 }
 
 // rows r0..r0+9, columns c0..c0+31 of out_z
@@ -343,10 +345,12 @@ static void out_backward_tile3(real *restrict d_out_weight, const real *restrict
 // d_hidden is (B,64), hidden_t is (B,64), d_out.weight is (10,64), d_out.bias is (10), d_out_z is (B,10), out.weight is (10,64), hidden is (B,64)
 static void out_backward(real *restrict d_hidden, real *restrict hidden_t, real *restrict d_out_weight, real *restrict d_out_bias, const real *restrict d_out_z, const real *restrict out_weight, const real *restrict hidden) {
   // d_hidden = matmul_nn(d_out_z, out.weight): dx[B,K] = dy[B,N] w[N,K]
-  for (int t = 0; t < 5; t++)
-    out_backward_tile0(d_hidden, d_out_z, out_weight, 0 + (t / 1) * 12, 0 + (t % 1) * 32);
-  for (int t = 0; t < 1; t++)
-    out_backward_tile1(d_hidden, d_out_z, out_weight, 60 + (t / 1) * 4, 0 + (t % 1) * 32);
+  for (int t = 0; t < 6; t++) {
+    if (t < 5)
+      out_backward_tile0(d_hidden, d_out_z, out_weight, 0 + (t / 1) * 12, 0 + (t % 1) * 32);
+    else
+      out_backward_tile1(d_hidden, d_out_z, out_weight, 60 + ((t - 5) / 1) * 4, 0 + ((t - 5) % 1) * 32);
+  }
   // hidden_t = transpose(hidden): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads
   for (int k0 = 0; k0 < 64; k0 += 16)
     for (int b0 = 0; b0 < 32; b0 += 16)
@@ -354,10 +358,12 @@ static void out_backward(real *restrict d_hidden, real *restrict hidden_t, real 
         for (int b = b0; b < b0 + 16 && b < 32; b++)
           hidden_t[(size_t)b * 64 + k] = hidden[(size_t)k * 32 + b];
   // d_out.weight = matmul_tn(d_out_z, hidden_t): dw[N,K] = dy[B,N]^T x[B,K] (sum over the batch)
-  for (int t = 0; t < 1; t++)
-    out_backward_tile2(d_out_weight, hidden_t, d_out_z, 0 + (t / 1) * 6, 0 + (t % 1) * 64);
-  for (int t = 0; t < 1; t++)
-    out_backward_tile3(d_out_weight, hidden_t, d_out_z, 6 + (t / 1) * 4, 0 + (t % 1) * 64);
+  for (int t = 0; t < 2; t++) {
+    if (t < 1)
+      out_backward_tile2(d_out_weight, hidden_t, d_out_z, 0 + (t / 1) * 6, 0 + (t % 1) * 64);
+    else
+      out_backward_tile3(d_out_weight, hidden_t, d_out_z, 6 + ((t - 1) / 1) * 4, 0 + ((t - 1) % 1) * 64);
+  }
   // d_out.bias = colsum(d_out_z): db[N] = sum_b dy[b,N]
   for (int n = 0; n < 10; n++) {
     real acc = 0;
@@ -439,10 +445,12 @@ static void hidden_backward(real *restrict d_hidden_z, real *restrict d_hidden_w
   // flat_t = transpose(flat): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads
   // (forward() filled flat_t from the batch rows)
   // d_hidden.weight = matmul_tn(d_hidden_z, flat_t): dw[N,K] = dy[B,N]^T x[B,K] (sum over the batch)
-  for (int t = 0; t < 10; t++)
-    hidden_backward_tile0(d_hidden_weight, flat_t, d_hidden_z, 0 + (t / 1) * 6, 0 + (t % 1) * 64);
-  for (int t = 0; t < 1; t++)
-    hidden_backward_tile1(d_hidden_weight, flat_t, d_hidden_z, 60 + (t / 1) * 4, 0 + (t % 1) * 64);
+  for (int t = 0; t < 11; t++) {
+    if (t < 10)
+      hidden_backward_tile0(d_hidden_weight, flat_t, d_hidden_z, 0 + (t / 1) * 6, 0 + (t % 1) * 64);
+    else
+      hidden_backward_tile1(d_hidden_weight, flat_t, d_hidden_z, 60 + ((t - 10) / 1) * 4, 0 + ((t - 10) % 1) * 64);
+  }
   // d_hidden.bias = colsum(d_hidden_z): db[N] = sum_b dy[b,N]
   for (int n = 0; n < 64; n++) {
     real acc = 0;

@@ -108,10 +108,12 @@ static void h1_forward_tile1(real *restrict h1, const real *restrict flat, const
 static void h1_forward(real *restrict h1, const real *restrict flat, const real *restrict h1_weight, const real *restrict h1_bias) {
   // h1 = linear.relu(flat, h1.weight, h1.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused
   NN_OMP(omp parallel for schedule(static))
-  for (int t = 0; t < 42; t++)
-    h1_forward_tile0(h1, flat, h1_weight, h1_bias, 0 + (t / 1) * 6, 0 + (t % 1) * 64);
-  for (int t = 0; t < 1; t++)
-    h1_forward_tile1(h1, flat, h1_weight, h1_bias, 252 + (t / 1) * 4, 0 + (t % 1) * 64);
+  for (int t = 0; t < 43; t++) {
+    if (t < 42)
+      h1_forward_tile0(h1, flat, h1_weight, h1_bias, 0 + (t / 1) * 6, 0 + (t % 1) * 64);
+    else
+      h1_forward_tile1(h1, flat, h1_weight, h1_bias, 252 + ((t - 42) / 1) * 4, 0 + ((t - 42) % 1) * 64);
+  }
 }
 
 // rows r0..r0+5, columns c0..c0+63 of h2
@@ -177,10 +179,12 @@ static void h2_forward_tile1(real *restrict h2, const real *restrict h1, const r
 static void h2_forward(real *restrict h2, const real *restrict h1, const real *restrict h2_weight, const real *restrict h2_bias) {
   // h2 = linear.relu(h1, h2.weight, h2.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused
   NN_OMP(omp parallel for schedule(static))
-  for (int t = 0; t < 21; t++)
-    h2_forward_tile0(h2, h1, h2_weight, h2_bias, 0 + (t / 1) * 6, 0 + (t % 1) * 64);
-  for (int t = 0; t < 1; t++)
-    h2_forward_tile1(h2, h1, h2_weight, h2_bias, 126 + (t / 1) * 2, 0 + (t % 1) * 64);
+  for (int t = 0; t < 22; t++) {
+    if (t < 21)
+      h2_forward_tile0(h2, h1, h2_weight, h2_bias, 0 + (t / 1) * 6, 0 + (t % 1) * 64);
+    else
+      h2_forward_tile1(h2, h1, h2_weight, h2_bias, 126 + ((t - 21) / 1) * 2, 0 + ((t - 21) % 1) * 64);
+  }
 }
 
 // rows r0..r0+5, columns c0..c0+63 of out_z
@@ -243,10 +247,12 @@ static void out_forward_tile1(real *restrict out_z, const real *restrict h2, con
 // out_z is (B,10), out is (B,10), h2 is (B,128), out.weight is (10,128), out.bias is (10)
 static void out_forward(real *restrict out_z, real *restrict out, const real *restrict h2, const real *restrict out_weight, const real *restrict out_bias) {
   // out_z = linear(h2, out.weight, out.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused
-  for (int t = 0; t < 1; t++)
-    out_forward_tile0(out_z, h2, out_weight, out_bias, 0 + (t / 1) * 6, 0 + (t % 1) * 64);
-  for (int t = 0; t < 1; t++)
-    out_forward_tile1(out_z, h2, out_weight, out_bias, 6 + (t / 1) * 4, 0 + (t % 1) * 64);
+  for (int t = 0; t < 2; t++) {
+    if (t < 1)
+      out_forward_tile0(out_z, h2, out_weight, out_bias, 0 + (t / 1) * 6, 0 + (t % 1) * 64);
+    else
+      out_forward_tile1(out_z, h2, out_weight, out_bias, 6 + ((t - 1) / 1) * 4, 0 + ((t - 1) % 1) * 64);
+  }
   // out = softmax(out_z): y[b,:] = exp(x[b,:] - max) / sum
   real mx[64], sum[64];
   NN_OMP(omp simd)
@@ -443,10 +449,12 @@ static void out_backward_tile3(real *restrict d_out_weight, const real *restrict
 // d_h2 is (B,128), h2_t is (B,128), d_out.weight is (10,128), d_out.bias is (10), d_out_z is (B,10), out.weight is (10,128), h2 is (B,128)
 static void out_backward(real *restrict d_h2, real *restrict h2_t, real *restrict d_out_weight, real *restrict d_out_bias, const real *restrict d_out_z, const real *restrict out_weight, const real *restrict h2) {
   // d_h2 = matmul_nn(d_out_z, out.weight): dx[B,K] = dy[B,N] w[N,K]
-  for (int t = 0; t < 21; t++)
-    out_backward_tile0(d_h2, d_out_z, out_weight, 0 + (t / 1) * 6, 0 + (t % 1) * 64);
-  for (int t = 0; t < 1; t++)
-    out_backward_tile1(d_h2, d_out_z, out_weight, 126 + (t / 1) * 2, 0 + (t % 1) * 64);
+  for (int t = 0; t < 22; t++) {
+    if (t < 21)
+      out_backward_tile0(d_h2, d_out_z, out_weight, 0 + (t / 1) * 6, 0 + (t % 1) * 64);
+    else
+      out_backward_tile1(d_h2, d_out_z, out_weight, 126 + ((t - 21) / 1) * 2, 0 + ((t - 21) % 1) * 64);
+  }
   // h2_t = transpose(h2): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads
   for (int k0 = 0; k0 < 128; k0 += 16)
     for (int b0 = 0; b0 < 64; b0 += 16)
@@ -454,10 +462,12 @@ static void out_backward(real *restrict d_h2, real *restrict h2_t, real *restric
         for (int b = b0; b < b0 + 16 && b < 64; b++)
           h2_t[(size_t)b * 128 + k] = h2[(size_t)k * 64 + b];
   // d_out.weight = matmul_tn(d_out_z, h2_t): dw[N,K] = dy[B,N]^T x[B,K] (sum over the batch)
-  for (int t = 0; t < 2; t++)
-    out_backward_tile2(d_out_weight, h2_t, d_out_z, 0 + (t / 2) * 6, 0 + (t % 2) * 64);
-  for (int t = 0; t < 2; t++)
-    out_backward_tile3(d_out_weight, h2_t, d_out_z, 6 + (t / 2) * 4, 0 + (t % 2) * 64);
+  for (int t = 0; t < 4; t++) {
+    if (t < 2)
+      out_backward_tile2(d_out_weight, h2_t, d_out_z, 0 + (t / 2) * 6, 0 + (t % 2) * 64);
+    else
+      out_backward_tile3(d_out_weight, h2_t, d_out_z, 6 + ((t - 2) / 2) * 4, 0 + ((t - 2) % 2) * 64);
+  }
   // d_out.bias = colsum(d_out_z): db[N] = sum_b dy[b,N]
   for (int n = 0; n < 10; n++) {
     real acc = 0;
@@ -594,10 +604,12 @@ static void h2_backward(real *restrict d_h2_z, real *restrict d_h1, real *restri
   }
   // d_h1 = matmul_nn(d_h2_z, h2.weight): dx[B,K] = dy[B,N] w[N,K]
   NN_OMP(omp parallel for schedule(static))
-  for (int t = 0; t < 42; t++)
-    h2_backward_tile0(d_h1, d_h2_z, h2_weight, 0 + (t / 1) * 6, 0 + (t % 1) * 64);
-  for (int t = 0; t < 1; t++)
-    h2_backward_tile1(d_h1, d_h2_z, h2_weight, 252 + (t / 1) * 4, 0 + (t % 1) * 64);
+  for (int t = 0; t < 43; t++) {
+    if (t < 42)
+      h2_backward_tile0(d_h1, d_h2_z, h2_weight, 0 + (t / 1) * 6, 0 + (t % 1) * 64);
+    else
+      h2_backward_tile1(d_h1, d_h2_z, h2_weight, 252 + ((t - 42) / 1) * 4, 0 + ((t - 42) % 1) * 64);
+  }
   // h1_t = transpose(h1): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads
   for (int k0 = 0; k0 < 256; k0 += 16)
     for (int b0 = 0; b0 < 64; b0 += 16)
@@ -606,11 +618,12 @@ static void h2_backward(real *restrict d_h2_z, real *restrict d_h1, real *restri
           h1_t[(size_t)b * 256 + k] = h1[(size_t)k * 64 + b];
   // d_h2.weight = matmul_tn(d_h2_z, h1_t): dw[N,K] = dy[B,N]^T x[B,K] (sum over the batch)
   NN_OMP(omp parallel for schedule(static))
-  for (int t = 0; t < 84; t++)
-    h2_backward_tile2(d_h2_weight, h1_t, d_h2_z, 0 + (t / 4) * 6, 0 + (t % 4) * 64);
-  NN_OMP(omp parallel for schedule(static))
-  for (int t = 0; t < 4; t++)
-    h2_backward_tile3(d_h2_weight, h1_t, d_h2_z, 126 + (t / 4) * 2, 0 + (t % 4) * 64);
+  for (int t = 0; t < 88; t++) {
+    if (t < 84)
+      h2_backward_tile2(d_h2_weight, h1_t, d_h2_z, 0 + (t / 4) * 6, 0 + (t % 4) * 64);
+    else
+      h2_backward_tile3(d_h2_weight, h1_t, d_h2_z, 126 + ((t - 84) / 4) * 2, 0 + ((t - 84) % 4) * 64);
+  }
   // d_h2.bias = colsum(d_h2_z): db[N] = sum_b dy[b,N]
   for (int n = 0; n < 128; n++) {
     real acc = 0;
@@ -749,16 +762,16 @@ static void h1_backward(real *restrict d_h1_z, real *restrict d_h1_weight, real 
   // (forward() filled flat_t from the batch rows)
   // d_h1.weight = matmul_tn(d_h1_z, flat_t): dw[N,K] = dy[B,N]^T x[B,K] (sum over the batch)
   NN_OMP(omp parallel for schedule(static))
-  for (int t = 0; t < 504; t++)
-    h1_backward_tile0(d_h1_weight, flat_t, d_h1_z, 0 + (t / 12) * 6, 0 + (t % 12) * 64);
-  NN_OMP(omp parallel for schedule(static))
-  for (int t = 0; t < 12; t++)
-    h1_backward_tile1(d_h1_weight, flat_t, d_h1_z, 252 + (t / 12) * 4, 0 + (t % 12) * 64);
-  NN_OMP(omp parallel for schedule(static))
-  for (int t = 0; t < 42; t++)
-    h1_backward_tile2(d_h1_weight, flat_t, d_h1_z, 0 + (t / 1) * 6, 768 + (t % 1) * 16);
-  for (int t = 0; t < 1; t++)
-    h1_backward_tile3(d_h1_weight, flat_t, d_h1_z, 252 + (t / 1) * 4, 768 + (t % 1) * 16);
+  for (int t = 0; t < 559; t++) {
+    if (t < 504)
+      h1_backward_tile0(d_h1_weight, flat_t, d_h1_z, 0 + (t / 12) * 6, 0 + (t % 12) * 64);
+    else if (t < 516)
+      h1_backward_tile1(d_h1_weight, flat_t, d_h1_z, 252 + ((t - 504) / 12) * 4, 0 + ((t - 504) % 12) * 64);
+    else if (t < 558)
+      h1_backward_tile2(d_h1_weight, flat_t, d_h1_z, 0 + ((t - 516) / 1) * 6, 768 + ((t - 516) % 1) * 16);
+    else
+      h1_backward_tile3(d_h1_weight, flat_t, d_h1_z, 252 + ((t - 558) / 1) * 4, 768 + ((t - 558) % 1) * 16);
+  }
   // d_h1.bias = colsum(d_h1_z): db[N] = sum_b dy[b,N]
   for (int n = 0; n < 256; n++) {
     real acc = 0;

@@ -107,10 +107,12 @@ static void hidden_forward_tile1(real *restrict hidden, const real *restrict fea
 // hidden is (B,16), features is (B,4), hidden.weight is (16,4), hidden.bias is (16)
 static void hidden_forward(real *restrict hidden, const real *restrict features, const real *restrict hidden_weight, const real *restrict hidden_bias) {
   // hidden = linear.tanh(features, hidden.weight, hidden.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused
-  for (int t = 0; t < 1; t++)
-    hidden_forward_tile0(hidden, features, hidden_weight, hidden_bias, 0 + (t / 1) * 12, 0 + (t % 1) * 16);
-  for (int t = 0; t < 1; t++)
-    hidden_forward_tile1(hidden, features, hidden_weight, hidden_bias, 12 + (t / 1) * 4, 0 + (t % 1) * 16);
+  for (int t = 0; t < 2; t++) {
+    if (t < 1)
+      hidden_forward_tile0(hidden, features, hidden_weight, hidden_bias, 0 + (t / 1) * 12, 0 + (t % 1) * 16);
+    else
+      hidden_forward_tile1(hidden, features, hidden_weight, hidden_bias, 12 + ((t - 1) / 1) * 4, 0 + ((t - 1) % 1) * 16);
+  }
 }
 
 // rows r0..r0+2, columns c0..c0+15 of out_z
@@ -315,10 +317,12 @@ static void out_backward_tile2(real *restrict d_out_weight, const real *restrict
 // d_hidden is (B,16), hidden_t is (B,16), d_out.weight is (3,16), d_out.bias is (3), d_out_z is (B,3), out.weight is (3,16), hidden is (B,16)
 static void out_backward(real *restrict d_hidden, real *restrict hidden_t, real *restrict d_out_weight, real *restrict d_out_bias, const real *restrict d_out_z, const real *restrict out_weight, const real *restrict hidden) {
   // d_hidden = matmul_nn(d_out_z, out.weight): dx[B,K] = dy[B,N] w[N,K]
-  for (int t = 0; t < 1; t++)
-    out_backward_tile0(d_hidden, d_out_z, out_weight, 0 + (t / 1) * 12, 0 + (t % 1) * 16);
-  for (int t = 0; t < 1; t++)
-    out_backward_tile1(d_hidden, d_out_z, out_weight, 12 + (t / 1) * 4, 0 + (t % 1) * 16);
+  for (int t = 0; t < 2; t++) {
+    if (t < 1)
+      out_backward_tile0(d_hidden, d_out_z, out_weight, 0 + (t / 1) * 12, 0 + (t % 1) * 16);
+    else
+      out_backward_tile1(d_hidden, d_out_z, out_weight, 12 + ((t - 1) / 1) * 4, 0 + ((t - 1) % 1) * 16);
+  }
   // hidden_t = transpose(hidden): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads
   for (int k0 = 0; k0 < 16; k0 += 16)
     for (int b0 = 0; b0 < 16; b0 += 16)
@@ -409,10 +413,12 @@ static void hidden_backward(real *restrict d_hidden_z, real *restrict d_hidden_w
   // features_t = transpose(features): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads
   // (forward() filled features_t from the batch rows)
   // d_hidden.weight = matmul_tn(d_hidden_z, features_t): dw[N,K] = dy[B,N]^T x[B,K] (sum over the batch)
-  for (int t = 0; t < 1; t++)
-    hidden_backward_tile0(d_hidden_weight, features_t, d_hidden_z, 0 + (t / 1) * 12, 0 + (t % 1) * 4);
-  for (int t = 0; t < 1; t++)
-    hidden_backward_tile1(d_hidden_weight, features_t, d_hidden_z, 12 + (t / 1) * 4, 0 + (t % 1) * 4);
+  for (int t = 0; t < 2; t++) {
+    if (t < 1)
+      hidden_backward_tile0(d_hidden_weight, features_t, d_hidden_z, 0 + (t / 1) * 12, 0 + (t % 1) * 4);
+    else
+      hidden_backward_tile1(d_hidden_weight, features_t, d_hidden_z, 12 + ((t - 1) / 1) * 4, 0 + ((t - 1) % 1) * 4);
+  }
   // d_hidden.bias = colsum(d_hidden_z): db[N] = sum_b dy[b,N]
   for (int n = 0; n < 16; n++) {
     real acc = 0;

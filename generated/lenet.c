@@ -354,10 +354,12 @@ static void fc_forward_tile1(real *restrict fc, const real *restrict flat, const
 static void fc_forward(real *restrict fc, const real *restrict flat, const real *restrict fc_weight, const real *restrict fc_bias) {
   // fc = linear.relu(flat, fc.weight, fc.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused
   NN_OMP(omp parallel for schedule(static))
-  for (int t = 0; t < 83; t++)
-    fc_forward_tile0(fc, flat, fc_weight, fc_bias, 0 + (t / 1) * 6, 0 + (t % 1) * 64);
-  for (int t = 0; t < 1; t++)
-    fc_forward_tile1(fc, flat, fc_weight, fc_bias, 498 + (t / 1) * 2, 0 + (t % 1) * 64);
+  for (int t = 0; t < 84; t++) {
+    if (t < 83)
+      fc_forward_tile0(fc, flat, fc_weight, fc_bias, 0 + (t / 1) * 6, 0 + (t % 1) * 64);
+    else
+      fc_forward_tile1(fc, flat, fc_weight, fc_bias, 498 + ((t - 83) / 1) * 2, 0 + ((t - 83) % 1) * 64);
+  }
 }
 
 // rows r0..r0+5, columns c0..c0+63 of out_z
@@ -420,10 +422,13 @@ static void out_forward_tile1(real *restrict out_z, const real *restrict fc, con
 // out_z is (B,10), out is (B,10), fc is (B,500), out.weight is (10,500), out.bias is (10)
 static void out_forward(real *restrict out_z, real *restrict out, const real *restrict fc, const real *restrict out_weight, const real *restrict out_bias) {
   // out_z = linear(fc, out.weight, out.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused
-  for (int t = 0; t < 1; t++)
-    out_forward_tile0(out_z, fc, out_weight, out_bias, 0 + (t / 1) * 6, 0 + (t % 1) * 64);
-  for (int t = 0; t < 1; t++)
-    out_forward_tile1(out_z, fc, out_weight, out_bias, 6 + (t / 1) * 4, 0 + (t % 1) * 64);
+  NN_OMP(omp parallel for schedule(static))
+  for (int t = 0; t < 2; t++) {
+    if (t < 1)
+      out_forward_tile0(out_z, fc, out_weight, out_bias, 0 + (t / 1) * 6, 0 + (t % 1) * 64);
+    else
+      out_forward_tile1(out_z, fc, out_weight, out_bias, 6 + ((t - 1) / 1) * 4, 0 + ((t - 1) % 1) * 64);
+  }
   // out = softmax(out_z): y[b,:] = exp(x[b,:] - max) / sum
   real mx[64], sum[64];
   NN_OMP(omp simd)
@@ -677,10 +682,12 @@ static void out_backward_tile5(real *restrict d_out_weight, const real *restrict
 static void out_backward(real *restrict d_fc, real *restrict fc_t, real *restrict d_out_weight, real *restrict d_out_bias, const real *restrict d_out_z, const real *restrict out_weight, const real *restrict fc) {
   // d_fc = matmul_nn(d_out_z, out.weight): dx[B,K] = dy[B,N] w[N,K]
   NN_OMP(omp parallel for schedule(static))
-  for (int t = 0; t < 83; t++)
-    out_backward_tile0(d_fc, d_out_z, out_weight, 0 + (t / 1) * 6, 0 + (t % 1) * 64);
-  for (int t = 0; t < 1; t++)
-    out_backward_tile1(d_fc, d_out_z, out_weight, 498 + (t / 1) * 2, 0 + (t % 1) * 64);
+  for (int t = 0; t < 84; t++) {
+    if (t < 83)
+      out_backward_tile0(d_fc, d_out_z, out_weight, 0 + (t / 1) * 6, 0 + (t % 1) * 64);
+    else
+      out_backward_tile1(d_fc, d_out_z, out_weight, 498 + ((t - 83) / 1) * 2, 0 + ((t - 83) % 1) * 64);
+  }
   // fc_t = transpose(fc): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads
   for (int k0 = 0; k0 < 500; k0 += 16)
     for (int b0 = 0; b0 < 64; b0 += 16)
@@ -689,15 +696,16 @@ static void out_backward(real *restrict d_fc, real *restrict fc_t, real *restric
           fc_t[(size_t)b * 500 + k] = fc[(size_t)k * 64 + b];
   // d_out.weight = matmul_tn(d_out_z, fc_t): dw[N,K] = dy[B,N]^T x[B,K] (sum over the batch)
   NN_OMP(omp parallel for schedule(static))
-  for (int t = 0; t < 7; t++)
-    out_backward_tile2(d_out_weight, fc_t, d_out_z, 0 + (t / 7) * 6, 0 + (t % 7) * 64);
-  NN_OMP(omp parallel for schedule(static))
-  for (int t = 0; t < 7; t++)
-    out_backward_tile3(d_out_weight, fc_t, d_out_z, 6 + (t / 7) * 4, 0 + (t % 7) * 64);
-  for (int t = 0; t < 1; t++)
-    out_backward_tile4(d_out_weight, fc_t, d_out_z, 0 + (t / 1) * 6, 448 + (t % 1) * 52);
-  for (int t = 0; t < 1; t++)
-    out_backward_tile5(d_out_weight, fc_t, d_out_z, 6 + (t / 1) * 4, 448 + (t % 1) * 52);
+  for (int t = 0; t < 16; t++) {
+    if (t < 7)
+      out_backward_tile2(d_out_weight, fc_t, d_out_z, 0 + (t / 7) * 6, 0 + (t % 7) * 64);
+    else if (t < 14)
+      out_backward_tile3(d_out_weight, fc_t, d_out_z, 6 + ((t - 7) / 7) * 4, 0 + ((t - 7) % 7) * 64);
+    else if (t < 15)
+      out_backward_tile4(d_out_weight, fc_t, d_out_z, 0 + ((t - 14) / 1) * 6, 448 + ((t - 14) % 1) * 52);
+    else
+      out_backward_tile5(d_out_weight, fc_t, d_out_z, 6 + ((t - 15) / 1) * 4, 448 + ((t - 15) % 1) * 52);
+  }
   // d_out.bias = colsum(d_out_z): db[N] = sum_b dy[b,N]
   for (int n = 0; n < 10; n++) {
     real acc = 0;
@@ -890,10 +898,12 @@ static void fc_backward(real *restrict d_fc_z, real *restrict d_flat, real *rest
   }
   // d_flat = matmul_nn(d_fc_z, fc.weight): dx[B,K] = dy[B,N] w[N,K]
   NN_OMP(omp parallel for schedule(static))
-  for (int t = 0; t < 133; t++)
-    fc_backward_tile0(d_flat, d_fc_z, fc_weight, 0 + (t / 1) * 6, 0 + (t % 1) * 64);
-  for (int t = 0; t < 1; t++)
-    fc_backward_tile1(d_flat, d_fc_z, fc_weight, 798 + (t / 1) * 2, 0 + (t % 1) * 64);
+  for (int t = 0; t < 134; t++) {
+    if (t < 133)
+      fc_backward_tile0(d_flat, d_fc_z, fc_weight, 0 + (t / 1) * 6, 0 + (t % 1) * 64);
+    else
+      fc_backward_tile1(d_flat, d_fc_z, fc_weight, 798 + ((t - 133) / 1) * 2, 0 + ((t - 133) % 1) * 64);
+  }
   // flat_t = transpose(flat): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads
   NN_OMP(omp parallel for schedule(static))
   for (int k0 = 0; k0 < 800; k0 += 16)
@@ -903,16 +913,16 @@ static void fc_backward(real *restrict d_fc_z, real *restrict d_flat, real *rest
           flat_t[(size_t)b * 800 + k] = flat[(size_t)k * 64 + b];
   // d_fc.weight = matmul_tn(d_fc_z, flat_t): dw[N,K] = dy[B,N]^T x[B,K] (sum over the batch)
   NN_OMP(omp parallel for schedule(static))
-  for (int t = 0; t < 996; t++)
-    fc_backward_tile2(d_fc_weight, flat_t, d_fc_z, 0 + (t / 12) * 6, 0 + (t % 12) * 64);
-  NN_OMP(omp parallel for schedule(static))
-  for (int t = 0; t < 12; t++)
-    fc_backward_tile3(d_fc_weight, flat_t, d_fc_z, 498 + (t / 12) * 2, 0 + (t % 12) * 64);
-  NN_OMP(omp parallel for schedule(static))
-  for (int t = 0; t < 83; t++)
-    fc_backward_tile4(d_fc_weight, flat_t, d_fc_z, 0 + (t / 1) * 6, 768 + (t % 1) * 32);
-  for (int t = 0; t < 1; t++)
-    fc_backward_tile5(d_fc_weight, flat_t, d_fc_z, 498 + (t / 1) * 2, 768 + (t % 1) * 32);
+  for (int t = 0; t < 1092; t++) {
+    if (t < 996)
+      fc_backward_tile2(d_fc_weight, flat_t, d_fc_z, 0 + (t / 12) * 6, 0 + (t % 12) * 64);
+    else if (t < 1008)
+      fc_backward_tile3(d_fc_weight, flat_t, d_fc_z, 498 + ((t - 996) / 12) * 2, 0 + ((t - 996) % 12) * 64);
+    else if (t < 1091)
+      fc_backward_tile4(d_fc_weight, flat_t, d_fc_z, 0 + ((t - 1008) / 1) * 6, 768 + ((t - 1008) % 1) * 32);
+    else
+      fc_backward_tile5(d_fc_weight, flat_t, d_fc_z, 498 + ((t - 1091) / 1) * 2, 768 + ((t - 1091) % 1) * 32);
+  }
   // d_fc.bias = colsum(d_fc_z): db[N] = sum_b dy[b,N]
   for (int n = 0; n < 500; n++) {
     real acc = 0;

@@ -107,10 +107,12 @@ static void h1_forward_tile1(real *restrict h1, const real *restrict x, const re
 // h1 is (B,32), x is (B,1), h1.weight is (32,1), h1.bias is (32)
 static void h1_forward(real *restrict h1, const real *restrict x, const real *restrict h1_weight, const real *restrict h1_bias) {
   // h1 = linear.tanh(x, h1.weight, h1.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused
-  for (int t = 0; t < 2; t++)
-    h1_forward_tile0(h1, x, h1_weight, h1_bias, 0 + (t / 1) * 12, 0 + (t % 1) * 16);
-  for (int t = 0; t < 1; t++)
-    h1_forward_tile1(h1, x, h1_weight, h1_bias, 24 + (t / 1) * 8, 0 + (t % 1) * 16);
+  for (int t = 0; t < 3; t++) {
+    if (t < 2)
+      h1_forward_tile0(h1, x, h1_weight, h1_bias, 0 + (t / 1) * 12, 0 + (t % 1) * 16);
+    else
+      h1_forward_tile1(h1, x, h1_weight, h1_bias, 24 + ((t - 2) / 1) * 8, 0 + ((t - 2) % 1) * 16);
+  }
 }
 
 // rows r0..r0+11, columns c0..c0+15 of h2
@@ -175,10 +177,12 @@ static void h2_forward_tile1(real *restrict h2, const real *restrict h1, const r
 // h2 is (B,32), h1 is (B,32), h2.weight is (32,32), h2.bias is (32)
 static void h2_forward(real *restrict h2, const real *restrict h1, const real *restrict h2_weight, const real *restrict h2_bias) {
   // h2 = linear.tanh(h1, h2.weight, h2.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused
-  for (int t = 0; t < 2; t++)
-    h2_forward_tile0(h2, h1, h2_weight, h2_bias, 0 + (t / 1) * 12, 0 + (t % 1) * 16);
-  for (int t = 0; t < 1; t++)
-    h2_forward_tile1(h2, h1, h2_weight, h2_bias, 24 + (t / 1) * 8, 0 + (t % 1) * 16);
+  for (int t = 0; t < 3; t++) {
+    if (t < 2)
+      h2_forward_tile0(h2, h1, h2_weight, h2_bias, 0 + (t / 1) * 12, 0 + (t % 1) * 16);
+    else
+      h2_forward_tile1(h2, h1, h2_weight, h2_bias, 24 + ((t - 2) / 1) * 8, 0 + ((t - 2) % 1) * 16);
+  }
 }
 
 // rows r0..r0+0, columns c0..c0+15 of out
@@ -334,10 +338,12 @@ static void out_backward_tile2(real *restrict d_out_weight, const real *restrict
 // d_h2 is (B,32), h2_t is (B,32), d_out.weight is (1,32), d_out.bias is (1), d_out is (B,1), out.weight is (1,32), h2 is (B,32)
 static void out_backward(real *restrict d_h2, real *restrict h2_t, real *restrict d_out_weight, real *restrict d_out_bias, const real *restrict d_out, const real *restrict out_weight, const real *restrict h2) {
   // d_h2 = matmul_nn(d_out, out.weight): dx[B,K] = dy[B,N] w[N,K]
-  for (int t = 0; t < 2; t++)
-    out_backward_tile0(d_h2, d_out, out_weight, 0 + (t / 1) * 12, 0 + (t % 1) * 16);
-  for (int t = 0; t < 1; t++)
-    out_backward_tile1(d_h2, d_out, out_weight, 24 + (t / 1) * 8, 0 + (t % 1) * 16);
+  for (int t = 0; t < 3; t++) {
+    if (t < 2)
+      out_backward_tile0(d_h2, d_out, out_weight, 0 + (t / 1) * 12, 0 + (t % 1) * 16);
+    else
+      out_backward_tile1(d_h2, d_out, out_weight, 24 + ((t - 2) / 1) * 8, 0 + ((t - 2) % 1) * 16);
+  }
   // h2_t = transpose(h2): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads
   for (int k0 = 0; k0 < 32; k0 += 16)
     for (int b0 = 0; b0 < 16; b0 += 16)
@@ -482,10 +488,12 @@ static void h2_backward(real *restrict d_h2_z, real *restrict d_h1, real *restri
     }
   }
   // d_h1 = matmul_nn(d_h2_z, h2.weight): dx[B,K] = dy[B,N] w[N,K]
-  for (int t = 0; t < 2; t++)
-    h2_backward_tile0(d_h1, d_h2_z, h2_weight, 0 + (t / 1) * 12, 0 + (t % 1) * 16);
-  for (int t = 0; t < 1; t++)
-    h2_backward_tile1(d_h1, d_h2_z, h2_weight, 24 + (t / 1) * 8, 0 + (t % 1) * 16);
+  for (int t = 0; t < 3; t++) {
+    if (t < 2)
+      h2_backward_tile0(d_h1, d_h2_z, h2_weight, 0 + (t / 1) * 12, 0 + (t % 1) * 16);
+    else
+      h2_backward_tile1(d_h1, d_h2_z, h2_weight, 24 + ((t - 2) / 1) * 8, 0 + ((t - 2) % 1) * 16);
+  }
   // h1_t = transpose(h1): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads
   for (int k0 = 0; k0 < 32; k0 += 16)
     for (int b0 = 0; b0 < 16; b0 += 16)
@@ -493,10 +501,12 @@ static void h2_backward(real *restrict d_h2_z, real *restrict d_h1, real *restri
         for (int b = b0; b < b0 + 16 && b < 16; b++)
           h1_t[(size_t)b * 32 + k] = h1[(size_t)k * 16 + b];
   // d_h2.weight = matmul_tn(d_h2_z, h1_t): dw[N,K] = dy[B,N]^T x[B,K] (sum over the batch)
-  for (int t = 0; t < 2; t++)
-    h2_backward_tile2(d_h2_weight, h1_t, d_h2_z, 0 + (t / 1) * 12, 0 + (t % 1) * 32);
-  for (int t = 0; t < 1; t++)
-    h2_backward_tile3(d_h2_weight, h1_t, d_h2_z, 24 + (t / 1) * 8, 0 + (t % 1) * 32);
+  for (int t = 0; t < 3; t++) {
+    if (t < 2)
+      h2_backward_tile2(d_h2_weight, h1_t, d_h2_z, 0 + (t / 1) * 12, 0 + (t % 1) * 32);
+    else
+      h2_backward_tile3(d_h2_weight, h1_t, d_h2_z, 24 + ((t - 2) / 1) * 8, 0 + ((t - 2) % 1) * 32);
+  }
   // d_h2.bias = colsum(d_h2_z): db[N] = sum_b dy[b,N]
   for (int n = 0; n < 32; n++) {
     real acc = 0;
@@ -578,10 +588,12 @@ static void h1_backward(real *restrict d_h1_z, real *restrict d_h1_weight, real 
   // x_t = transpose(x): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads
   // (forward() filled x_t from the batch rows)
   // d_h1.weight = matmul_tn(d_h1_z, x_t): dw[N,K] = dy[B,N]^T x[B,K] (sum over the batch)
-  for (int t = 0; t < 2; t++)
-    h1_backward_tile0(d_h1_weight, x_t, d_h1_z, 0 + (t / 1) * 12, 0 + (t % 1) * 1);
-  for (int t = 0; t < 1; t++)
-    h1_backward_tile1(d_h1_weight, x_t, d_h1_z, 24 + (t / 1) * 8, 0 + (t % 1) * 1);
+  for (int t = 0; t < 3; t++) {
+    if (t < 2)
+      h1_backward_tile0(d_h1_weight, x_t, d_h1_z, 0 + (t / 1) * 12, 0 + (t % 1) * 1);
+    else
+      h1_backward_tile1(d_h1_weight, x_t, d_h1_z, 24 + ((t - 2) / 1) * 8, 0 + ((t - 2) % 1) * 1);
+  }
   // d_h1.bias = colsum(d_h1_z): db[N] = sum_b dy[b,N]
   for (int n = 0; n < 32; n++) {
     real acc = 0;

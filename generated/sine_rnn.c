@@ -161,10 +161,12 @@ static void h_forward_tile3(real *restrict h_seq, const real *restrict h_state_h
 // h_gx is (B,24,32), h_seq is (B,24,32), h_h0 is (B,32), h_state_h is (B,32), h is (B,32), window is (B,24,1), h.weight_ih_l0 is (32,1), h.bias_ih_l0 is (32), h.weight_hh_l0 is (32,32), h.bias_hh_l0 is (32)
 static void h_forward(real *restrict h_gx, real *restrict h_seq, real *restrict h_h0, real *restrict h_state_h, real *restrict h, const real *restrict window, const real *restrict h_weight_ih_l0, const real *restrict h_bias_ih_l0, const real *restrict h_weight_hh_l0, const real *restrict h_bias_hh_l0) {
   // h_gx = linear(window, h.weight_ih_l0, h.bias_ih_l0): y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused
-  for (int t = 0; t < 60; t++)
-    h_forward_tile0(h_gx, window, h_weight_ih_l0, h_bias_ih_l0, 0 + (t / 12) * 6, 0 + (t % 12) * 64);
-  for (int t = 0; t < 12; t++)
-    h_forward_tile1(h_gx, window, h_weight_ih_l0, h_bias_ih_l0, 30 + (t / 12) * 2, 0 + (t % 12) * 64);
+  for (int t = 0; t < 72; t++) {
+    if (t < 60)
+      h_forward_tile0(h_gx, window, h_weight_ih_l0, h_bias_ih_l0, 0 + (t / 12) * 6, 0 + (t % 12) * 64);
+    else
+      h_forward_tile1(h_gx, window, h_weight_ih_l0, h_bias_ih_l0, 30 + ((t - 60) / 12) * 2, 0 + ((t - 60) % 12) * 64);
+  }
   // h_seq = scan(h_gx, h.weight_hh_l0, h.bias_hh_l0): h[t] = cell(gx[t] + w_hh h[t-1] (+ b_hh)) for t < T (rnn, lstm, gru: PyTorch's equations); inputs gx = x w_ih^T + b_ih, w_hh [, b_hh]
   // every window starts from zeros
   for (int i = 0; i < 1024; i++)
@@ -174,10 +176,12 @@ static void h_forward(real *restrict h_gx, real *restrict h_seq, real *restrict 
   }
   for (int ts = 0; ts < 24; ts++) {
     // h_seq[:, ts] = h.weight_hh_l0 h_seq[ts-1] + bias
-    for (int t = 0; t < 2; t++)
-      h_forward_tile2(h_seq + (size_t)ts * 32, h_state_h, h_weight_hh_l0, h_bias_hh_l0, 0 + (t / 1) * 12, 0 + (t % 1) * 32);
-    for (int t = 0; t < 1; t++)
-      h_forward_tile3(h_seq + (size_t)ts * 32, h_state_h, h_weight_hh_l0, h_bias_hh_l0, 24 + (t / 1) * 8, 0 + (t % 1) * 32);
+    for (int t = 0; t < 3; t++) {
+      if (t < 2)
+        h_forward_tile2(h_seq + (size_t)ts * 32, h_state_h, h_weight_hh_l0, h_bias_hh_l0, 0 + (t / 1) * 12, 0 + (t % 1) * 32);
+      else
+        h_forward_tile3(h_seq + (size_t)ts * 32, h_state_h, h_weight_hh_l0, h_bias_hh_l0, 24 + ((t - 2) / 1) * 8, 0 + ((t - 2) % 1) * 32);
+    }
     for (int k = 0; k < 32; k++) {
       NN_SIMD_MATH
       for (int c = 0; c < 32; c++) {
@@ -352,10 +356,12 @@ static void out_backward_tile2(real *restrict d_out_weight, const real *restrict
 // d_h is (B,32), h_t is (B,32), d_out.weight is (1,32), d_out.bias is (1), d_out is (B,1), out.weight is (1,32), h is (B,32)
 static void out_backward(real *restrict d_h, real *restrict h_t, real *restrict d_out_weight, real *restrict d_out_bias, const real *restrict d_out, const real *restrict out_weight, const real *restrict h) {
   // d_h = matmul_nn(d_out, out.weight): dx[B,K] = dy[B,N] w[N,K]
-  for (int t = 0; t < 2; t++)
-    out_backward_tile0(d_h, d_out, out_weight, 0 + (t / 1) * 12, 0 + (t % 1) * 32);
-  for (int t = 0; t < 1; t++)
-    out_backward_tile1(d_h, d_out, out_weight, 24 + (t / 1) * 8, 0 + (t % 1) * 32);
+  for (int t = 0; t < 3; t++) {
+    if (t < 2)
+      out_backward_tile0(d_h, d_out, out_weight, 0 + (t / 1) * 12, 0 + (t % 1) * 32);
+    else
+      out_backward_tile1(d_h, d_out, out_weight, 24 + ((t - 2) / 1) * 8, 0 + ((t - 2) % 1) * 32);
+  }
   // h_t = transpose(h): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads
   for (int k0 = 0; k0 < 32; k0 += 16)
     for (int b0 = 0; b0 < 32; b0 += 16)
@@ -569,10 +575,12 @@ static void h_backward(real *restrict d_h_seq, real *restrict d_h_gx, real *rest
     if (ts == 0)
       break;
     // d_h_hnext = h.weight_hh_l0^T d_h_gx[:, ts]
-    for (int t = 0; t < 2; t++)
-      h_backward_tile0(d_h_hnext, d_h_gx + (size_t)ts * 32, h_weight_hh_l0, 0 + (t / 1) * 12, 0 + (t % 1) * 32);
-    for (int t = 0; t < 1; t++)
-      h_backward_tile1(d_h_hnext, d_h_gx + (size_t)ts * 32, h_weight_hh_l0, 24 + (t / 1) * 8, 0 + (t % 1) * 32);
+    for (int t = 0; t < 3; t++) {
+      if (t < 2)
+        h_backward_tile0(d_h_hnext, d_h_gx + (size_t)ts * 32, h_weight_hh_l0, 0 + (t / 1) * 12, 0 + (t % 1) * 32);
+      else
+        h_backward_tile1(d_h_hnext, d_h_gx + (size_t)ts * 32, h_weight_hh_l0, 24 + ((t - 2) / 1) * 8, 0 + ((t - 2) % 1) * 32);
+    }
   }
   // h_prev_t = shift_t(h_seq, h_h0): hp[(t,b)][k] = h[t-1][k][b] (h0 at t = 0), row-major: what matmul_tn reads for dw_hh; inputs h, h0
   for (int k = 0; k < 32; k++)
@@ -584,10 +592,12 @@ static void h_backward(real *restrict d_h_seq, real *restrict d_h_gx, real *rest
         h_prev_t[((size_t)ts * 32 + c) * 32 + k] = h_seq[(size_t)k * 768 + (size_t)(ts - 1) * 32 + c];
   // d_h.weight_hh_l0 = matmul_tn(d_h_gx, h_prev_t): dw[N,K] = dy[B,N]^T x[B,K] (sum over the batch)
   NN_OMP(omp parallel for schedule(static))
-  for (int t = 0; t < 2; t++)
-    h_backward_tile2(d_h_weight_hh_l0, h_prev_t, d_h_gx, 0 + (t / 1) * 12, 0 + (t % 1) * 32);
-  for (int t = 0; t < 1; t++)
-    h_backward_tile3(d_h_weight_hh_l0, h_prev_t, d_h_gx, 24 + (t / 1) * 8, 0 + (t % 1) * 32);
+  for (int t = 0; t < 3; t++) {
+    if (t < 2)
+      h_backward_tile2(d_h_weight_hh_l0, h_prev_t, d_h_gx, 0 + (t / 1) * 12, 0 + (t % 1) * 32);
+    else
+      h_backward_tile3(d_h_weight_hh_l0, h_prev_t, d_h_gx, 24 + ((t - 2) / 1) * 8, 0 + ((t - 2) % 1) * 32);
+  }
   // d_h.bias_hh_l0 = colsum(d_h_gx): db[N] = sum_b dy[b,N]
   for (int n = 0; n < 32; n++) {
     real acc = 0;
@@ -599,10 +609,12 @@ static void h_backward(real *restrict d_h_seq, real *restrict d_h_gx, real *rest
   // window_t = transpose(window): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads
   // (forward() filled window_t from the batch rows)
   // d_h.weight_ih_l0 = matmul_tn(d_h_gx, window_t): dw[N,K] = dy[B,N]^T x[B,K] (sum over the batch)
-  for (int t = 0; t < 2; t++)
-    h_backward_tile4(d_h_weight_ih_l0, window_t, d_h_gx, 0 + (t / 1) * 12, 0 + (t % 1) * 1);
-  for (int t = 0; t < 1; t++)
-    h_backward_tile5(d_h_weight_ih_l0, window_t, d_h_gx, 24 + (t / 1) * 8, 0 + (t % 1) * 1);
+  for (int t = 0; t < 3; t++) {
+    if (t < 2)
+      h_backward_tile4(d_h_weight_ih_l0, window_t, d_h_gx, 0 + (t / 1) * 12, 0 + (t % 1) * 1);
+    else
+      h_backward_tile5(d_h_weight_ih_l0, window_t, d_h_gx, 24 + ((t - 2) / 1) * 8, 0 + ((t - 2) % 1) * 1);
+  }
   // d_h.bias_ih_l0 = colsum(d_h_gx): db[N] = sum_b dy[b,N]
   for (int n = 0; n < 32; n++) {
     real acc = 0;

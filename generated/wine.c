@@ -107,10 +107,12 @@ static void hidden_forward_tile1(real *restrict hidden, const real *restrict che
 // hidden is (B,32), chemistry is (B,13), hidden.weight is (32,13), hidden.bias is (32)
 static void hidden_forward(real *restrict hidden, const real *restrict chemistry, const real *restrict hidden_weight, const real *restrict hidden_bias) {
   // hidden = linear.tanh(chemistry, hidden.weight, hidden.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused
-  for (int t = 0; t < 2; t++)
-    hidden_forward_tile0(hidden, chemistry, hidden_weight, hidden_bias, 0 + (t / 1) * 12, 0 + (t % 1) * 16);
-  for (int t = 0; t < 1; t++)
-    hidden_forward_tile1(hidden, chemistry, hidden_weight, hidden_bias, 24 + (t / 1) * 8, 0 + (t % 1) * 16);
+  for (int t = 0; t < 3; t++) {
+    if (t < 2)
+      hidden_forward_tile0(hidden, chemistry, hidden_weight, hidden_bias, 0 + (t / 1) * 12, 0 + (t % 1) * 16);
+    else
+      hidden_forward_tile1(hidden, chemistry, hidden_weight, hidden_bias, 24 + ((t - 2) / 1) * 8, 0 + ((t - 2) % 1) * 16);
+  }
 }
 
 // rows r0..r0+2, columns c0..c0+15 of out_z
@@ -315,10 +317,12 @@ static void out_backward_tile2(real *restrict d_out_weight, const real *restrict
 // d_hidden is (B,32), hidden_t is (B,32), d_out.weight is (3,32), d_out.bias is (3), d_out_z is (B,3), out.weight is (3,32), hidden is (B,32)
 static void out_backward(real *restrict d_hidden, real *restrict hidden_t, real *restrict d_out_weight, real *restrict d_out_bias, const real *restrict d_out_z, const real *restrict out_weight, const real *restrict hidden) {
   // d_hidden = matmul_nn(d_out_z, out.weight): dx[B,K] = dy[B,N] w[N,K]
-  for (int t = 0; t < 2; t++)
-    out_backward_tile0(d_hidden, d_out_z, out_weight, 0 + (t / 1) * 12, 0 + (t % 1) * 16);
-  for (int t = 0; t < 1; t++)
-    out_backward_tile1(d_hidden, d_out_z, out_weight, 24 + (t / 1) * 8, 0 + (t % 1) * 16);
+  for (int t = 0; t < 3; t++) {
+    if (t < 2)
+      out_backward_tile0(d_hidden, d_out_z, out_weight, 0 + (t / 1) * 12, 0 + (t % 1) * 16);
+    else
+      out_backward_tile1(d_hidden, d_out_z, out_weight, 24 + ((t - 2) / 1) * 8, 0 + ((t - 2) % 1) * 16);
+  }
   // hidden_t = transpose(hidden): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads
   for (int k0 = 0; k0 < 32; k0 += 16)
     for (int b0 = 0; b0 < 16; b0 += 16)
@@ -409,10 +413,12 @@ static void hidden_backward(real *restrict d_hidden_z, real *restrict d_hidden_w
   // chemistry_t = transpose(chemistry): xt[B][K] = x[K][B]: the row-major copy matmul_tn reads
   // (forward() filled chemistry_t from the batch rows)
   // d_hidden.weight = matmul_tn(d_hidden_z, chemistry_t): dw[N,K] = dy[B,N]^T x[B,K] (sum over the batch)
-  for (int t = 0; t < 2; t++)
-    hidden_backward_tile0(d_hidden_weight, chemistry_t, d_hidden_z, 0 + (t / 1) * 12, 0 + (t % 1) * 13);
-  for (int t = 0; t < 1; t++)
-    hidden_backward_tile1(d_hidden_weight, chemistry_t, d_hidden_z, 24 + (t / 1) * 8, 0 + (t % 1) * 13);
+  for (int t = 0; t < 3; t++) {
+    if (t < 2)
+      hidden_backward_tile0(d_hidden_weight, chemistry_t, d_hidden_z, 0 + (t / 1) * 12, 0 + (t % 1) * 13);
+    else
+      hidden_backward_tile1(d_hidden_weight, chemistry_t, d_hidden_z, 24 + ((t - 2) / 1) * 8, 0 + ((t - 2) % 1) * 13);
+  }
   // d_hidden.bias = colsum(d_hidden_z): db[N] = sum_b dy[b,N]
   for (int n = 0; n < 32; n++) {
     real acc = 0;

@@ -74,6 +74,16 @@ expect "fashion_mlp: 1 and 2 threads give the same checkpoint" \
   cmp "$out/fashion_t1.safetensors" "$out/fashion_t2.safetensors"
 expect "fashion_mlp: 1 and 16 threads give the same checkpoint" \
   cmp "$out/fashion_t1.safetensors" "$out/fashion_t16.safetensors"
+# A recurrent layer's time loop is one parallel region whose steps share
+# their tiles and rows out with `omp for`: the same holds (3 threads split
+# the 43 tiles of a step unevenly).
+t=$out/train_char_gru
+for n in 1 3; do
+  expect "char_gru 1 epoch, $n threads" $t --epochs 1 --threads $n --quiet \
+    --save "$out/char_gru_t$n.safetensors"
+done
+expect "char_gru: 1 and 3 threads give the same checkpoint" \
+  cmp "$out/char_gru_t1.safetensors" "$out/char_gru_t3.safetensors"
 
 # A saved checkpoint evaluates to the figures training ended with, and
 # --predict writes one line per input row.
