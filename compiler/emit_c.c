@@ -1941,6 +1941,14 @@ static void emit_descriptor(Emit *E) {
   fprintf(out, "  .init = init,\n  .forward = forward,\n  .backward = backward,\n");
   fprintf(out, "  .update = update,\n  .output = output,\n  .set_threads = set_threads,\n");
   fprintf(out, "  .reset = %s,\n", has_state(ir) ? "reset" : "NULL");
+  if (m->valid_src.kind != SRC_NONE)
+    emit_source(out, "valid", &m->valid_src);
+  if (m->val_frac > 0)
+    fprintf(out, "  .val_frac = %s,\n", dbl(m->val_frac));
+  if (m->es != ES_NONE)
+    fprintf(out, "  .early_stop = %s,\n  .patience = %d,\n  .min_delta = %s,\n",
+            m->es == ES_LOSS ? "NN_STOP_LOSS" : "NN_STOP_ACCURACY", m->es_patience,
+            dbl(m->es_min_delta));
   fprintf(out, "};\n\n");
   fprintf(out, "#ifndef NN_NO_MAIN\nint main(int argc, char **argv) {\n"
           "  return nn_main(argc, argv, &nn_model_desc);\n}\n#endif\n");

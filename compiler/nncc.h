@@ -280,6 +280,7 @@ typedef struct DataSrc {
 } DataSrc;
 
 typedef enum { OPT_SGD } OptKind;
+typedef enum { ES_NONE, ES_LOSS, ES_ACCURACY } EarlyStop;
 
 typedef struct Model {
   char *name;
@@ -309,6 +310,7 @@ typedef struct Model {
   bool target_is_input;
   /* data */
   DataSrc train_src, test_src;
+  DataSrc valid_src; /* data { validation = ... } (kind SRC_NONE: none) */
   double scale;
   /* train */
   OptKind opt;
@@ -317,6 +319,14 @@ typedef struct Model {
   int batch, epochs;
   bool shuffle;
   uint64_t seed;
+  /* validation = F: the fraction of the training rows held out (0: none);
+   * early_stopping = loss(...) / accuracy(...) on the validation set */
+  double val_frac;
+  Loc val_frac_loc;
+  EarlyStop es;
+  int es_patience;
+  double es_min_delta;
+  Loc es_loc;
 } Model;
 
 /* Check the program and build the model.  Returns NULL when there were

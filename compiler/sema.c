@@ -27,10 +27,13 @@ static const char *const pool_keys[] = {"kernel", "stride", "padding"};
 /* rnn, lstm, gru; lstm and gru reject `activation` with a message of its own */
 static const char *const rnn_keys[] = {"activation", "return", "stateful", "bias",
                                        "init",       "bias_init", "in_features"};
-static const char *const data_keys[] = {"train", "test", "scale"};
+static const char *const data_keys[] = {"train", "test", "validation", "scale"};
 static const char *const train_keys[] = {"optimizer", "batch", "epochs", "shuffle", "seed",
-                                         "weight_decay", "clip"};
+                                         "weight_decay", "clip", "validation",
+                                         "early_stopping"};
 static const char *const sgd_keys[] = {"lr", "momentum"};
+static const char *const es_metrics[] = {"loss", "accuracy"};
+static const char *const es_keys[] = {"patience", "min_delta"};
 static const char *const csv_keys[] = {"label", "header"};
 static const char *const series_keys[] = {"header"};
 static const char *const init_names[] = {"zeros",          "uniform",      "normal",
@@ -912,6 +915,8 @@ static void sema_data(Sema *s, Stmt *st) {
       sema_source(a->val, "train", &m->train_src);
     else if (!strcmp(a->key, "test"))
       sema_source(a->val, "test", &m->test_src);
+    else if (!strcmp(a->key, "validation"))
+      sema_source(a->val, "validation", &m->valid_src);
     else if (const_num(a->val, "'scale'", &m->scale) && !(m->scale > 0 && isfinite(m->scale)))
       error_at(a->val->loc, "'scale' must be a positive number, got %g", m->scale);
   }
@@ -946,6 +951,41 @@ static void sema_optimizer(Model *m, const Expr *e) {
   if ((v = key_arg(e->args, e->nargs, "momentum")) &&
       const_num(v, "'momentum'", &m->momentum) && !(m->momentum >= 0 && m->momentum < 1))
     error_at(v->loc, "'momentum' must be in [0, 1), got %g", m->momentum);
+}
+
+/* early_stopping = loss(patience = 5, min_delta = 0) or accuracy(...): the
+ * validation metric to watch, the epochs without improvement to allow, and
+ * the least change that counts as one. */
+static void sema_early_stopping(Model *m, const Expr *e) {
+  const char *name = e->kind == EX_IDENT || e->kind == EX_CALL ? e->str : NULL;
+  if (!name) {
+    error_at(e->loc, "early_stopping must name the validation metric to watch: "
+             "loss(patience = 5) or accuracy(patience = 5), got %s", expr_kind_desc(e));
+    return;
+  }
+  int k = find_word(name, es_metrics, COUNT(es_metrics));
+  if (k < 0) {
+    unknown_word(e->loc, "early_stopping metric", name, es_metrics, COUNT(es_metrics));
+    return;
+  }
+  m->es = k == 0 ? ES_LOSS : ES_ACCURACY;
+  m->es_loc = e->loc;
+  if (e->kind != EX_CALL)
+    return;
+  if (!check_keys(e->args, e->nargs, name, es_keys, COUNT(es_keys)))
+    return;
+  if (count_positional(e->args, e->nargs)) {
+    error_at(positional(e->args, e->nargs, 0)->val->loc,
+             "give early stopping's settings by name: %s(patience = 5, min_delta = 0)", name);
+    return;
+  }
+  const Expr *v;
+  if ((v = key_arg(e->args, e->nargs, "patience")))
+    pos_int(v, "'patience'", &m->es_patience);
+  if ((v = key_arg(e->args, e->nargs, "min_delta")) &&
+      const_num(v, "'min_delta'", &m->es_min_delta) &&
+      !(m->es_min_delta >= 0 && isfinite(m->es_min_delta)))
+    error_at(v->loc, "'min_delta' must be >= 0, got %g", m->es_min_delta);
 }
 
 static void sema_train_entry(Sema *s, const char *key, const Expr *e) {
@@ -983,6 +1023,18 @@ static void sema_train_entry(Sema *s, const char *key, const Expr *e) {
       error_at(e->loc, "'clip' must be a positive number, got %g", v);
     else
       m->clip = v;
+  } else if (!strcmp(key, "validation")) {
+    if (!const_num(e, "'validation'", &v))
+      return;
+    if (!(v > 0 && v < 1))
+      error_at(e->loc, "'validation' is the fraction of the training rows held out, in (0, 1); "
+               "got %g", v);
+    else {
+      m->val_frac = v;
+      m->val_frac_loc = e->loc;
+    }
+  } else if (!strcmp(key, "early_stopping")) {
+    sema_early_stopping(m, e);
   }
 }
 
@@ -1181,6 +1233,33 @@ static void check_sequences(Sema *s) {
   check_source(s, &m->train_src);
   if (m->test_src.kind != m->train_src.kind)
     check_source(s, &m->test_src);
+  if (m->valid_src.kind != m->train_src.kind && m->valid_src.kind != m->test_src.kind)
+    check_source(s, &m->valid_src);
+}
+
+/* The validation set: a fraction of the training rows or a source, not
+ * both; not cut out of a text (a stream); early stopping needs one, and
+ * watching accuracy needs a loss that counts it. */
+static void check_validation(Sema *s) {
+  Model *m = s->m;
+  if (m->val_frac > 0 && m->valid_src.kind != SRC_NONE)
+    error_at(m->val_frac_loc, "two validation sets: validation = %g in the train block holds "
+             "out training rows, and the data block gives validation = %s(...); keep one",
+             m->val_frac, m->valid_src.kind == SRC_CSV ? "csv" : m->valid_src.kind == SRC_IDX ?
+             "idx" : m->valid_src.kind == SRC_TEXT ? "text" : "series");
+  if (m->val_frac > 0 && m->train_src.kind == SRC_TEXT)
+    error_at(m->val_frac_loc, "validation = %g cannot hold out rows of a text: text(...) is "
+             "read as streams; give a validation text in the data block, validation = "
+             "text(\"...\")", m->val_frac);
+  if (m->es == ES_NONE)
+    return;
+  if (m->val_frac == 0 && m->valid_src.kind == SRC_NONE)
+    error_at(m->es_loc, "early stopping watches a validation set, and the model has none: add "
+             "validation = 0.1 to the train block (a tenth of the training rows), or "
+             "validation = csv(\"...\") to the data block");
+  if (m->es == ES_ACCURACY && m->loss == LOSS_MSE)
+    error_at(m->es_loc, "early_stopping = accuracy(...) needs a loss that counts correct "
+             "predictions (cross_entropy or binary_cross_entropy); with mse, watch loss");
 }
 
 static void check_sections(Sema *s) {
@@ -1231,6 +1310,7 @@ Model *sema_check(Program *p) {
   m->epochs = 10;
   m->shuffle = true;
   m->loss = LOSS_MSE;
+  m->es_patience = 5;
   for (int i = 0; i < p->nstmts; i++) {
     Stmt *st = p->stmts[i];
     if (!once(&s, st))
@@ -1263,6 +1343,7 @@ Model *sema_check(Program *p) {
     s.decl_errors |= diag_errors() > before;
   }
   check_sequences(&s);
+  check_validation(&s);
   if (diag_errors() == 0)
     topo_sort(m);
   free(s.pending);
@@ -1328,5 +1409,10 @@ void model_print(FILE *out, const Model *m) {
           m->shuffle ? "true" : "false", (unsigned long long)m->seed);
   if (m->clip > 0)
     fprintf(out, " clip=%g", m->clip);
+  if (m->val_frac > 0)
+    fprintf(out, " validation=%g", m->val_frac);
+  if (m->es != ES_NONE)
+    fprintf(out, " early_stopping=%s patience=%d min_delta=%g", es_metrics[m->es - 1],
+            m->es_patience, m->es_min_delta);
   fprintf(out, "\n");
 }

@@ -34,6 +34,7 @@
 #define NN_RNG_SHUFFLE 1 /* stream of the epoch orders */
 #define NN_RNG_BENCH 2   /* stream of --bench's random batch */
 #define NN_RNG_GENERATE 3 /* stream of --generate's samples */
+#define NN_RNG_SPLIT 4    /* stream of the validation = F hold-out */
 #define NN_BENCH_WARMUP 10 /* untimed steps before --bench's timed ones */
 
 typedef struct nn_opts {
@@ -41,7 +42,7 @@ typedef struct nn_opts {
   double lr;
   uint64_t seed;
   int threads; /* 0: leave OpenMP's default */
-  const char *train, *test, *save, *load, *predict, *output, *log;
+  const char *train, *test, *valid, *save, *load, *predict, *output, *log;
   int eval, quiet, gradcheck;
   int bench, bench_infer; /* timed steps of --bench / --bench-infer (0: off) */
   int generate;           /* characters --generate samples; -1: off */
@@ -158,9 +159,15 @@ static nn_src_kind nn_model_data_kind(const nn_model *m) {
 }
 
 static void nn_help(const char *prog, const nn_model *m) {
-  char train[512], test[512];
+  char train[512], test[512], valid[512];
   nn_source_text(&m->train, train, sizeof train);
   nn_source_text(&m->test, test, sizeof test);
+  if (m->valid.kind != NN_SRC_NONE)
+    nn_source_text(&m->valid, valid, sizeof valid);
+  else if (m->val_frac > 0)
+    snprintf(valid, sizeof valid, "%g of the training rows, held out", m->val_frac);
+  else
+    snprintf(valid, sizeof valid, "none");
   printf("usage: %s [options]\n"
          "Trains model '%s' (compiled by nncc from %s): %zu parameters, loss %s.\n\n"
          "Options (the model's defaults in brackets):\n"
@@ -170,6 +177,8 @@ static void nn_help(const char *prog, const nn_model *m) {
          "  --threads N     OpenMP threads [the OpenMP default]\n"
          "  --train FILE    training data [%s]\n"
          "  --test FILE     test data, evaluated after every epoch [%s]\n"
+         "  --validation FILE  validation data, evaluated after every epoch and\n"
+         "                  watched by early stopping [%s]\n"
          "  --load FILE     load parameters from a checkpoint before anything else\n"
          "  --save FILE     save a checkpoint (safetensors) after training [none]\n"
          "  --eval          only evaluate: the test data, or the training data\n"
@@ -188,7 +197,7 @@ static void nn_help(const char *prog, const nn_model *m) {
          "                  steps; print one line: bench model=... samples_per_s=...\n"
          "  --bench-infer STEPS  the same for forward passes only (mode=infer)\n",
          prog, m->name, m->source, nn_param_count(m), m->loss_name, m->epochs,
-         m->optimizer, m->lr, (unsigned long long)m->seed, train, test, m->out_dim,
+         m->optimizer, m->lr, (unsigned long long)m->seed, train, test, valid, m->out_dim,
          NN_BENCH_WARMUP);
   if (m->vocab > 0)
     printf("  --generate N    only sample N characters (the model needs an output of V\n"
@@ -242,7 +251,7 @@ static void nn_help(const char *prog, const nn_model *m) {
 }
 
 enum {
-  OPT_EPOCHS = 256, OPT_LR, OPT_SEED, OPT_THREADS, OPT_TRAIN, OPT_TEST, OPT_SAVE, OPT_LOAD,
+  OPT_EPOCHS = 256, OPT_LR, OPT_SEED, OPT_THREADS, OPT_TRAIN, OPT_TEST, OPT_VALID, OPT_SAVE, OPT_LOAD,
   OPT_EVAL, OPT_PREDICT, OPT_OUTPUT, OPT_LOG, OPT_QUIET, OPT_GRADCHECK, OPT_VERSION,
   OPT_BENCH, OPT_BENCH_INFER, OPT_GENERATE, OPT_PRIME, OPT_TEMPERATURE
 };
@@ -254,6 +263,7 @@ static const struct option nn_long_opts[] = {
     {"threads", required_argument, NULL, OPT_THREADS},
     {"train", required_argument, NULL, OPT_TRAIN},
     {"test", required_argument, NULL, OPT_TEST},
+    {"validation", required_argument, NULL, OPT_VALID},
     {"save", required_argument, NULL, OPT_SAVE},
     {"load", required_argument, NULL, OPT_LOAD},
     {"eval", no_argument, NULL, OPT_EVAL},
@@ -294,6 +304,7 @@ static int nn_opt(nn_run *R, int c, const char *arg) {
     break;
   case OPT_TRAIN: o->train = arg; break;
   case OPT_TEST: o->test = arg; break;
+  case OPT_VALID: o->valid = arg; break;
   case OPT_SAVE: o->save = arg; break;
   case OPT_LOAD: o->load = arg; break;
   case OPT_EVAL: o->eval = 1; break;
@@ -350,7 +361,7 @@ static int nn_opts_check(nn_run *R) {
                           o->eval ? "--eval" : o->predict ? "--predict"
                           : o->gradcheck ? "--gradcheck" : gen ? "--generate"
                           : o->bench ? "--bench" : "--bench-infer");
-  if (benches && (o->train || o->test))
+  if (benches && (o->train || o->test || o->valid))
     return nn_usage_error(R->prog, "%s uses random data, not --train or --test",
                           o->bench ? "--bench" : "--bench-infer");
   if (gen && o->test)
@@ -755,7 +766,7 @@ static int nn_mode_bench(nn_run *R) {
 /* ----------------------------------------------------------------- training */
 
 typedef struct nn_train {
-  nn_dataset tr, te;
+  nn_dataset tr, te, va; /* va: the validation set (n == 0: none) */
   int32_t *order;
   FILE *log;
   nn_rng rng; /* shuffling */
@@ -794,30 +805,43 @@ static int nn_epoch(nn_run *R, nn_train *T, int epoch, nn_stats *st, double *sec
   return 0;
 }
 
+/* "loss,acc" of s, each empty where there is none */
+static void nn_log_pair(FILE *f, const nn_stats *s, int has) {
+  if (has)
+    fprintf(f, "%.6g", s->loss);
+  fprintf(f, ",");
+  if (has && s->acc >= 0)
+    fprintf(f, "%.6g", s->acc);
+}
+
+/* One CSV row per epoch; the val_ columns only when there is a validation
+ * set (the header says which). */
 static void nn_log_row(FILE *f, int epoch, const nn_stats *tr, const nn_stats *te, int has_test,
-                       double sps, double elapsed) {
-  fprintf(f, "%d,%.6g,", epoch, tr->loss);
-  if (tr->acc >= 0)
-    fprintf(f, "%.6g", tr->acc);
+                       const nn_stats *va, int has_valid, double sps, double elapsed) {
+  fprintf(f, "%d,", epoch);
+  nn_log_pair(f, tr, 1);
   fprintf(f, ",");
-  if (has_test)
-    fprintf(f, "%.6g", te->loss);
-  fprintf(f, ",");
-  if (has_test && te->acc >= 0)
-    fprintf(f, "%.6g", te->acc);
+  nn_log_pair(f, te, has_test);
+  if (has_valid) {
+    fprintf(f, ",");
+    nn_log_pair(f, va, 1);
+  }
   fprintf(f, ",%.6g,%.3f\n", sps, elapsed);
   fflush(f);
 }
 
 static void nn_epoch_line(nn_run *R, int epoch, const nn_stats *tr, const nn_stats *te,
-                          int has_test, double sps, double elapsed) {
-  char a[128], b[128] = "";
+                          int has_test, const nn_stats *va, int has_valid, double sps,
+                          double elapsed) {
+  char a[128], b[128] = "", v[128] = "";
   int w = snprintf(NULL, 0, "%d", R->o.epochs), bpc = nn_bits_per_char(R->m);
   nn_stats_text("train", tr, bpc, a, sizeof a);
+  if (has_valid)
+    nn_stats_text("  val", va, bpc, v, sizeof v);
   if (has_test)
     nn_stats_text("  test", te, bpc, b, sizeof b);
-  printf("epoch %*d/%d  %s%s  %.0f samples/s  %.1fs\n", w < 2 ? 2 : w, epoch, R->o.epochs, a,
-         b, sps, elapsed);
+  printf("epoch %*d/%d  %s%s%s  %.0f samples/s  %.1fs\n", w < 2 ? 2 : w, epoch, R->o.epochs, a,
+         v, b, sps, elapsed);
   fflush(stdout);
 }
 
@@ -828,8 +852,8 @@ static void nn_memory_report(const nn_run *R, const nn_train *T) {
   double mb = 1.0 / (1024 * 1024);
   double plan = (double)(2 * m->params_size + m->state_size + m->acts_size) * m->real_size;
   double data = 0;
-  const nn_dataset *sets[2] = {&T->tr, &T->te};
-  for (int i = 0; i < 2; i++)
+  const nn_dataset *sets[3] = {&T->tr, &T->te, &T->va};
+  for (int i = 0; i < 3; i++)
     data += (double)sets[i]->n *
             ((double)sets[i]->dim * 4 +
              (sets[i]->cls ? 4.0 * (sets[i]->ncls > 0 ? sets[i]->ncls : 1) : 0) +
@@ -840,22 +864,87 @@ static void nn_memory_report(const nn_run *R, const nn_train *T) {
            (double)ru.ru_maxrss / 1024);
 }
 
-/* The epochs; the figures of the last one in *final_tr / *final_te. */
+/* Early stopping: the best validation figure so far, the epoch it came
+ * from, that epoch's parameters, and the epochs since. */
+typedef struct nn_stopper {
+  double best;
+  int best_epoch, since;
+  void *params;
+} nn_stopper;
+
+/* 1 when the epoch's validation figures improve on the best by more than
+ * min_delta (the first epoch always does), keeping its parameters. */
+static int nn_stop_improved(nn_run *R, nn_stopper *S, const nn_stats *va, int epoch) {
+  const nn_model *m = R->m;
+  double v = m->early_stop == NN_STOP_LOSS ? va->loss : va->acc;
+  int better = S->best_epoch == 0 ||
+               (m->early_stop == NN_STOP_LOSS ? v < S->best - m->min_delta
+                                              : v > S->best + m->min_delta);
+  if (!better)
+    return 0;
+  S->best = v;
+  S->best_epoch = epoch;
+  memcpy(S->params, R->c.params, m->params_size * (size_t)m->real_size);
+  return 1;
+}
+
+static void nn_stop_figure(const nn_model *m, const nn_stopper *S, char *buf, size_t len) {
+  if (m->early_stop == NN_STOP_LOSS)
+    snprintf(buf, len, "validation loss %.4f", S->best);
+  else
+    snprintf(buf, len, "validation accuracy %.2f%%", 100 * S->best);
+}
+
+/* The epochs; the figures of the last one in *final_tr / *final_te (with
+ * early stopping: of the best epoch, whose parameters are restored). */
 static int nn_epochs(nn_run *R, nn_train *T, nn_stats *final_tr, nn_stats *final_te) {
-  int has_test = T->te.n > 0;
+  const nn_model *m = R->m;
+  int has_test = T->te.n > 0, has_valid = T->va.n > 0;
+  nn_stopper S = {0, 0, 0, NULL};
+  if (m->early_stop && !(S.params = malloc(m->params_size * (size_t)m->real_size + 1))) {
+    fprintf(stderr, "%s: error: out of memory\n", R->prog);
+    return 1;
+  }
+  nn_stats va = {0, -1}, best_tr = {0, -1}, best_te = {0, -1};
+  int rc = 0;
   for (int e = 1; e <= R->o.epochs; e++) {
     double secs;
-    if (nn_epoch(R, T, e, final_tr, &secs))
-      return 1;
-    if (has_test && nn_evaluate(R, &T->te, final_te))
-      return 1;
+    if (nn_epoch(R, T, e, final_tr, &secs) || (has_valid && nn_evaluate(R, &T->va, &va)) ||
+        (has_test && nn_evaluate(R, &T->te, final_te))) {
+      rc = 1;
+      break;
+    }
     double sps = secs > 0 ? T->tr.n / secs : 0, elapsed = nn_now() - T->t0;
     if (T->log)
-      nn_log_row(T->log, e, final_tr, final_te, has_test, sps, elapsed);
+      nn_log_row(T->log, e, final_tr, final_te, has_test, &va, has_valid, sps, elapsed);
     if (!R->o.quiet)
-      nn_epoch_line(R, e, final_tr, final_te, has_test, sps, elapsed);
+      nn_epoch_line(R, e, final_tr, final_te, has_test, &va, has_valid, sps, elapsed);
+    if (!m->early_stop)
+      continue;
+    if (nn_stop_improved(R, &S, &va, e)) {
+      best_tr = *final_tr;
+      best_te = *final_te;
+      S.since = 0;
+    } else if (++S.since >= m->patience) {
+      if (!R->o.quiet)
+        printf("early stopping after epoch %d: no better %s than epoch %d's for %d epochs\n",
+               e, m->early_stop == NN_STOP_LOSS ? "validation loss" : "validation accuracy",
+               S.best_epoch, m->patience);
+      break;
+    }
   }
-  return 0;
+  if (rc == 0 && S.best_epoch > 0) {
+    memcpy(R->c.params, S.params, m->params_size * (size_t)m->real_size);
+    *final_tr = best_tr;
+    *final_te = best_te;
+    if (!R->o.quiet) {
+      char fig[64];
+      nn_stop_figure(m, &S, fig, sizeof fig);
+      printf("restored the parameters of epoch %d (%s)\n", S.best_epoch, fig);
+    }
+  }
+  free(S.params);
+  return rc;
 }
 
 static void nn_train_banner(nn_run *R, const nn_train *T) {
@@ -868,9 +957,14 @@ static void nn_train_banner(nn_run *R, const nn_train *T) {
     printf(" weight decay %g", m->weight_decay);
   printf(", %d epochs, seed %llu\n", R->o.epochs, (unsigned long long)R->o.seed);
   printf("train: %s (%d rows)", T->tr.name, T->tr.n);
+  if (T->va.n > 0)
+    printf("  validation: %s (%d rows)", T->va.name, T->va.n);
   if (T->te.n > 0)
     printf("  test: %s (%d rows)", T->te.name, T->te.n);
   printf("\n");
+  if (m->early_stop)
+    printf("early stopping: on the validation %s, patience %d epochs, min_delta %g\n",
+           m->early_stop == NN_STOP_LOSS ? "loss" : "accuracy", m->patience, m->min_delta);
   const nn_dataset *sets[2] = {&T->tr, &T->te};
   const char *what[2] = {"train", "test"};
   for (int i = 0; i < 2; i++)
@@ -879,6 +973,36 @@ static void nn_train_banner(nn_run *R, const nn_train *T) {
              sets[i]->text_len, sets[i]->distinct, sets[i]->unigram_bits);
   if (T->tr.text_len > 0)
     printf("vocabulary: %d characters (from %s)\n", R->c.nvocab, R->vocab_from);
+}
+
+/* The validation set: --validation FILE, the model's validation source, or
+ * validation = F of the training rows held out (stream NN_RNG_SPLIT of the
+ * seed, drawn before anything else uses the training set). */
+static int nn_valid_set(nn_run *R, nn_train *T, const nn_data_spec *spec) {
+  const nn_model *m = R->m;
+  if (nn_load_data(R, R->o.valid, &m->valid, spec, &T->va, 0))
+    return 1;
+  if (T->va.n == 0 && m->val_frac > 0) {
+    if (T->tr.text_len > 0) {
+      fprintf(stderr, "%s: error: validation = %g cannot hold out rows of the text %s (it is "
+                      "read as streams); give --validation FILE\n", R->prog, m->val_frac,
+              T->tr.name);
+      return 1;
+    }
+    nn_rng rng;
+    nn_rng_seed(&rng, R->o.seed, NN_RNG_SPLIT);
+    char err[1024];
+    if (nn_data_split(&T->tr, m->val_frac, &rng, &T->va, err, sizeof err)) {
+      fprintf(stderr, "%s\n", err);
+      return 1;
+    }
+  }
+  if (m->early_stop && T->va.n == 0) {
+    fprintf(stderr, "%s: error: model '%s' stops early on a validation set, and there is "
+                    "none: give --validation FILE\n", R->prog, m->name);
+    return 1;
+  }
+  return 0;
 }
 
 static int nn_train_run(nn_run *R, nn_train *T) {
@@ -892,12 +1016,15 @@ static int nn_train_run(nn_run *R, nn_train *T) {
   }
   if (nn_load_data(R, R->o.test, &R->m->test, &spec, &T->te, 0))
     return 1;
+  if (nn_valid_set(R, T, &spec))
+    return 1;
   if (R->o.log && !(T->log = fopen(R->o.log, "w"))) {
     fprintf(stderr, "%s: error: cannot write %s: %s\n", R->prog, R->o.log, strerror(errno));
     return 1;
   }
   if (T->log)
-    fprintf(T->log, "epoch,train_loss,train_acc,test_loss,test_acc,samples_per_s,elapsed_s\n");
+    fprintf(T->log, "epoch,train_loss,train_acc,test_loss,test_acc,%ssamples_per_s,elapsed_s\n",
+            T->va.n > 0 ? "val_loss,val_acc," : "");
   if (!(T->order = nn_identity(T->tr.n))) {
     fprintf(stderr, "%s: error: out of memory\n", R->prog);
     return 1;
@@ -941,6 +1068,7 @@ static int nn_mode_train(nn_run *R) {
   free(T.order);
   nn_data_free(&T.tr);
   nn_data_free(&T.te);
+  nn_data_free(&T.va);
   fflush(stdout);
   return rc;
 }

@@ -152,6 +152,11 @@ int nn_data_series(const nn_source *src, const nn_data_spec *spec, nn_dataset *o
 int nn_data_load(const nn_source *src, const nn_data_spec *spec, nn_dataset *out,
                  char *err, size_t errlen);
 void nn_data_free(nn_dataset *d);
+/* Hold out round(frac * n) rows of d, chosen by a permutation drawn from
+ * rng, into *held; d keeps the others.  Both keep the file order.  -1 with
+ * a message in err when either part would be empty (or out of memory). */
+int nn_data_split(nn_dataset *d, double frac, nn_rng *rng, nn_dataset *held, char *err,
+                  size_t errlen);
 
 /* ---------------------------------------------------------------- batch.c */
 /* Copy rows order[start .. start+nb) of d into contiguous buffers:
@@ -185,6 +190,8 @@ typedef struct nn_ctx {
   unsigned char vocab[256];
   int nvocab;
 } nn_ctx;
+
+typedef enum { NN_STOP_NONE, NN_STOP_LOSS, NN_STOP_ACCURACY } nn_early_stop;
 
 typedef struct nn_model {
   const char *name;    /* the model's name */
@@ -245,6 +252,16 @@ typedef struct nn_model {
   void (*output)(nn_ctx *c, int nb, float *out);
   void (*set_threads)(int n);
   void (*reset)(nn_ctx *c);
+  /* Validation (train block `validation = F`, data block `validation =
+   * SOURCE`): val_frac of the training rows held out, or the rows of valid;
+   * early stopping watches its loss or accuracy, stopping after `patience`
+   * epochs without an improvement of more than min_delta, and restores the
+   * best epoch's parameters. */
+  nn_source valid;
+  double val_frac;
+  nn_early_stop early_stop;
+  int patience;
+  double min_delta;
 } nn_model;
 
 /* Allocate (aligned, zeroed) and free a context's buffers. */

@@ -143,6 +143,27 @@ expect "char_lstm: a prime character outside the vocabulary is refused" \
 expect "nncc -o builds an executable" "$build/nncc" models/xor.nn -o "$out/xor_exe"
 expect "that executable trains" "$out/xor_exe" --quiet
 
+# Early stopping (tests/run/early_stop.nn): a fifth of the training rows
+# held out; training stops before its 400 epochs, restores the epoch with
+# the lowest validation loss, and the final and saved figures are that
+# epoch's (the parameters are restored, not the last epoch's).
+es=$out/early_stop
+"$build/nncc" tests/run/early_stop.nn -o "$es.c" &&
+  $cc -O2 -march=native -fopenmp -Iruntime -o "$es" "$es.c" "$build/libnnrt.a" -lcjson -lz -lm &&
+  "$es" --save "$es.safetensors" >"$es.log" 2>&1 &&
+  "$es" --load "$es.safetensors" --eval >"$es.eval" 2>&1
+best=$(sed -n 's/^restored the parameters of epoch \([0-9]*\) .*/\1/p' "$es.log")
+expect "early_stop: stops before its last epoch" \
+  sh -c "grep -q '^early stopping after epoch [0-9]*:' '$es.log' && ! grep -q '^epoch 400/400' '$es.log'"
+expect "early_stop: the restored epoch ($best) has the lowest validation loss" \
+  awk -v best="$best" '/^epoch / { for (i = 1; i < NF; i++) if ($i == "val") v = $(i + 2); split($2, e, "/")
+         if (min == "" || v + 0 < min + 0) { min = v; at = e[1] } }
+       END { exit !(best != "" && at == best) }' "$es.log"
+expect "early_stop: the final test figures are the restored epoch's" \
+  sh -c "awk -v best='$best' '/^epoch / { split(\$2, e, \"/\"); if (e[1] == best) for (i = 1; i < NF; i++) if (\$i == \"test\") print \$(i + 2) }' '$es.log' >'$out/a' &&
+         sed -n 's/^final: test loss \([0-9.]*\).*/\1/p' '$es.log' >'$out/b' && test -s '$out/a' && cmp '$out/a' '$out/b' &&
+         sed -n 's/^eval: test loss \([0-9.]*\).*/\1/p' '$es.eval' >'$out/b' && cmp '$out/a' '$out/b'"
+
 # Recurrent checkpoints in PyTorch: the small models tests/run/seq_*.nn
 # (rnn tanh and relu, lstm with and without biases, gru; per-step and
 # last-step outputs) train 2 epochs on data written here, predict their

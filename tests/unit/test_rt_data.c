@@ -422,6 +422,87 @@ static void test_ctx_alloc(void **state) {
   nn_ctx_free(&c); /* freeing twice is harmless */
 }
 
+/* ------------------------------------------------------- validation split */
+
+/* A data set of n rows whose row i is x = (i, -i), class i % 3. */
+static void numbered(nn_dataset *d, int n) {
+  memset(d, 0, sizeof *d);
+  d->name = strdup("rows.csv");
+  d->n = n;
+  d->dim = 2;
+  d->has_target = 1;
+  d->x = malloc((size_t)n * 2 * sizeof *d->x);
+  d->cls = malloc((size_t)n * sizeof *d->cls);
+  for (int i = 0; i < n; i++) {
+    d->x[2 * i] = (float)i;
+    d->x[2 * i + 1] = (float)-i;
+    d->cls[i] = i % 3;
+  }
+}
+
+/* round(0.3 * 10) = 3 rows held out; together the parts are the rows 0..9
+ * once each, each part in file order with its classes; the same seed
+ * holds out the same rows, another seed (here) others. */
+static void test_split(void **state) {
+  (void)state;
+  int held_a[3];
+  for (int pass = 0; pass < 3; pass++) {
+    nn_dataset d, v;
+    numbered(&d, 10);
+    nn_rng r;
+    nn_rng_seed(&r, pass < 2 ? 7 : 8, 4);
+    char err[256];
+    assert_int_equal(nn_data_split(&d, 0.3, &r, &v, err, sizeof err), 0);
+    assert_int_equal(v.n, 3);
+    assert_int_equal(d.n, 7);
+    assert_string_equal(d.name, "rows.csv");
+    assert_string_equal(v.name, "held out of rows.csv");
+    int seen[10] = {0};
+    const nn_dataset *parts[2] = {&d, &v};
+    for (int p = 0; p < 2; p++)
+      for (int i = 0; i < parts[p]->n; i++) {
+        int row = (int)parts[p]->x[2 * i];
+        assert_true(row >= 0 && row < 10);
+        assert_true(parts[p]->x[2 * i + 1] == (float)-row);
+        assert_int_equal(parts[p]->cls[i], row % 3);
+        if (i)
+          assert_true(parts[p]->x[2 * i] > parts[p]->x[2 * i - 2]);
+        seen[row]++;
+        if (p == 1 && pass == 0)
+          held_a[i] = row;
+      }
+    for (int i = 0; i < 10; i++)
+      assert_int_equal(seen[i], 1);
+    int same = 0;
+    for (int i = 0; i < 3; i++)
+      same += (int)v.x[2 * i] == held_a[i];
+    if (pass == 1)
+      assert_int_equal(same, 3);
+    if (pass == 2)
+      assert_true(same < 3);
+    nn_data_free(&d);
+    nn_data_free(&v);
+  }
+}
+
+/* A fraction that leaves either part empty is refused; d is untouched. */
+static void test_split_errors(void **state) {
+  (void)state;
+  nn_dataset d, v;
+  numbered(&d, 4);
+  nn_rng r;
+  nn_rng_seed(&r, 1, 4);
+  char err[256];
+  assert_int_equal(nn_data_split(&d, 0.1, &r, &v, err, sizeof err), -1);
+  assert_string_equal(err, "rows.csv: error: validation = 0.1 of 4 rows leaves no validation rows");
+  assert_int_equal(nn_data_split(&d, 0.9, &r, &v, err, sizeof err), -1);
+  assert_string_equal(err, "rows.csv: error: validation = 0.9 of 4 rows leaves no training rows");
+  assert_int_equal(d.n, 4);
+  assert_int_equal(v.n, 0);
+  assert_null(v.x);
+  nn_data_free(&d);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_csv_good),
@@ -442,6 +523,8 @@ int main(void) {
       cmocka_unit_test(test_small_err_buffer),
       cmocka_unit_test(test_batch_gather),
       cmocka_unit_test(test_ctx_alloc),
+      cmocka_unit_test(test_split),
+      cmocka_unit_test(test_split_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
