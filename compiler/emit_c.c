@@ -1789,6 +1789,49 @@ static void emit_output(Emit *E) {
   fprintf(E->out, "      dst[(size_t)b * %ld + n] = (float)o[(size_t)n * %ld + b];\n}\n\n", N, B);
 }
 
+/* The layers whose output layer_output() can copy: every layer with a
+ * stored, feature-major output (a token input holds only its ids). */
+static bool layer_listed(IR *ir, int i) {
+  Value *v = ir->vals[ir->layer_out[i]];
+  Value *b = v->alias >= 0 ? ir->vals[v->alias] : v;
+  return !b->dead && !b->row_major && b->arena == A_ACT;
+}
+
+/* layer_output(c, k, nb, dst): after forward(), the rows of layer k of the
+ * descriptor's layers[] (memplan keeps every layer's output alive to the
+ * end of the loss), to [nb][steps][features] (steps 1 but for sequences). */
+static void emit_layer_output(Emit *E) {
+  IR *ir = E->ir;
+  Model *m = ir->m;
+  FILE *out = E->out;
+  long B = m->batch;
+  fprintf(out, "// Any layer's output rows after forward() (--predict --layer NAME): layer k\n"
+               "// of layers[], to [nb][dim].\n");
+  fprintf(out, "static void layer_output(nn_ctx *c, int k, int nb, float *dst) {\n");
+  fprintf(out, "  const real *A = c->acts;\n  long F = 0, T = 1;\n  const real *o = A;\n");
+  fprintf(out, "  switch (k) {\n");
+  int k = 0;
+  for (int i = 0; i < m->nlayers; i++) {
+    if (!layer_listed(ir, i))
+      continue;
+    Value *v = ir->vals[ir->layer_out[i]];
+    char buf[64];
+    fprintf(out, "  case %d: // %s %s\n", k++, m->layers[i]->name,
+            ir_shape_str(ir, v->id, buf, sizeof buf));
+    fprintf(out, "    o = A + %zu;\n    F = %ld;\n    T = %d;\n    break;\n", v->offset,
+            ir_feat(ir, v->id), ir_steps(ir, v->id));
+  }
+  fprintf(out, "  default:\n    return;\n  }\n");
+  fprintf(out, "  for (int b = 0; b < nb; b++)\n    for (long ts = 0; ts < T; ts++)\n");
+  fprintf(out, "      for (long f = 0; f < F; f++)\n");
+  fprintf(out, "        dst[((size_t)b * T + ts) * F + f] = (float)o[((size_t)f * T + ts) * %ld + b];\n}\n\n", B);
+  fprintf(out, "static const nn_layer_out layers[] = {\n");
+  for (int i = 0; i < m->nlayers; i++)
+    if (layer_listed(ir, i))
+      fprintf(out, "  {\"%s\", %ld},\n", m->layers[i]->name, ir_numel(ir, ir->layer_out[i]));
+  fprintf(out, "};\n\n");
+}
+
 /* reset(): zero the state recurrent layers carry from batch to batch. */
 static bool has_state(IR *ir) {
   for (int i = 0; i < ir->nvals; i++)
@@ -1941,6 +1984,8 @@ static void emit_descriptor(Emit *E) {
   fprintf(out, "  .init = init,\n  .forward = forward,\n  .backward = backward,\n");
   fprintf(out, "  .update = update,\n  .output = output,\n  .set_threads = set_threads,\n");
   fprintf(out, "  .reset = %s,\n", has_state(ir) ? "reset" : "NULL");
+  fprintf(out, "  .nlayers = sizeof layers / sizeof layers[0],\n  .layers = layers,\n"
+               "  .layer_output = layer_output,\n");
   if (m->valid_src.kind != SRC_NONE)
     emit_source(out, "valid", &m->valid_src);
   if (m->val_frac > 0)
@@ -2029,6 +2074,7 @@ void emit_c(FILE *out, IR *ir, const char *cmdline) {
   emit_backward(&E);
   emit_output(&E);
   emit_reset(&E);
+  emit_layer_output(&E);
   emit_init(&E);
   emit_descriptor(&E);
   for (int i = 0; i < E.ngroups; i++) {

@@ -31,6 +31,7 @@ void ir_free(IR *ir) {
   free(ir->vals);
   free(ir->ops);
   free(ir->params);
+  free(ir->layer_out);
   free(ir);
 }
 
@@ -178,6 +179,13 @@ long ir_feat(IR *ir, int v) { return ir_numel(ir, v) / ir_steps(ir, v); }
 long ir_cols(IR *ir, int v) { return (long)ir->m->batch * ir_steps(ir, v); }
 
 Op *ir_last_op(IR *ir) { return &ir->ops[ir->nops - 1]; }
+
+bool ir_is_layer_out(IR *ir, int v) {
+  for (int i = 0; ir->layer_out && i < ir->m->nlayers; i++)
+    if (ir->layer_out[i] == v)
+      return true;
+  return false;
+}
 
 long ir_numel(IR *ir, int v) { return shape_numel(&ir->vals[v]->shape); }
 

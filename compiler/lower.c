@@ -241,7 +241,7 @@ IR *lower_model(Model *m) {
     }
   }
   lower_loss(&L);
-  free(L.y);
+  ir->layer_out = L.y; /* kept: memplan and emit_c read it */
   free(L.z);
   return ir;
 }

@@ -17,7 +17,9 @@
  * one is dead before the other is born.  A value lives from the group that
  * writes it to the last group that reads it (or one of its views); the
  * input and its row-major copy live from the start of a step, the output until its end
- * (output() reads it after forward()).  Values are placed first-fit, in
+ * (output() reads it after forward()), and every layer's output at least
+ * until the end of the loss (layer_output() reads any of them after a
+ * forward pass: `--predict --layer NAME`).  Values are placed first-fit, in
  * order of birth, at the lowest offset that overlaps no value whose
  * lifetime meets its own.
  */
@@ -65,11 +67,13 @@ static Life *lifetimes(IR *ir, int *ngroups) {
   Life *life = xcalloc((size_t)ir->nvals, sizeof *life);
   for (int i = 0; i < ir->nvals; i++)
     life[i] = (Life){-1, -1, 0};
-  int g = -1;
+  int g = -1, fwd_end = -1;
   for (int i = 0; i < ir->nops; i++) {
     Op *op = &ir->ops[i];
     if (i == 0 || op->pass != ir->ops[i - 1].pass || op->layer != ir->ops[i - 1].layer)
       g++;
+    if (op->pass <= PASS_LOSS)
+      fwd_end = g;
     for (int k = -1 - op->naux; k < op->nin; k++) {
       int v = k == -1 ? op->out : k < -1 ? op->aux[-2 - k] : op->in[k];
       if (v < 0)
@@ -88,6 +92,12 @@ static Life *lifetimes(IR *ir, int *ngroups) {
     if (ir->vals[i]->from_batch)
       life[i].born = -1;
   life[base_of(ir, ir->output)].dies = *ngroups;
+  for (int i = 0; i < ir->nvals; i++)
+    if (ir_is_layer_out(ir, i)) {
+      int b = base_of(ir, i);
+      if (life[b].dies < fwd_end)
+        life[b].dies = fwd_end;
+    }
   /* carried state lives from one step into the next: always */
   for (int i = 0; i < ir->nvals; i++)
     if (ir->vals[i]->persist)

@@ -442,6 +442,7 @@ struct IR {
   int nparams, pcap;
   int input;   /* value id of the model input */
   int output;  /* value id of the model output (what --predict writes) */
+  int *layer_out; /* per layer (Layer.order): value id of its output */
   int target;  /* value id of the target (label or input), -1 for none */
   int ids;     /* a token input's ids (T, 1), filled by forward() like the
                   input, read by gather ops; -1 for none */
@@ -471,6 +472,8 @@ long ir_numel(IR *ir, int v); /* per row if batched */
  * columns it has in storage (B * steps). */
 int ir_steps(IR *ir, int v);
 long ir_feat(IR *ir, int v);
+/* v is some layer's output (the value --predict --layer NAME reads) */
+bool ir_is_layer_out(IR *ir, int v);
 long ir_cols(IR *ir, int v);
 /* Gate blocks of a recurrent cell: rnn 1, lstm 4, gru 3. */
 int ir_gates(LayerKind k);

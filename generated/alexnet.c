@@ -2410,6 +2410,103 @@ static void output(nn_ctx *c, int nb, float *dst) {
       dst[(size_t)b * 1000 + n] = (float)o[(size_t)n * 16 + b];
 }
 
+// Any layer's output rows after forward() (--predict --layer NAME): layer k
+// of layers[], to [nb][dim].
+static void layer_output(nn_ctx *c, int k, int nb, float *dst) {
+  const real *A = c->acts;
+  long F = 0, T = 1;
+  const real *o = A;
+  switch (k) {
+  case 0: // image (B,227,227,3)
+    o = A + 0;
+    F = 154587;
+    T = 1;
+    break;
+  case 1: // conv1 (B,55,55,96)
+    o = A + 2473392;
+    F = 290400;
+    T = 1;
+    break;
+  case 2: // pool1 (B,27,27,96)
+    o = A + 7119792;
+    F = 69984;
+    T = 1;
+    break;
+  case 3: // conv2 (B,27,27,256)
+    o = A + 8239536;
+    F = 186624;
+    T = 1;
+    break;
+  case 4: // pool2 (B,13,13,256)
+    o = A + 11225520;
+    F = 43264;
+    T = 1;
+    break;
+  case 5: // conv3 (B,13,13,384)
+    o = A + 11917744;
+    F = 64896;
+    T = 1;
+    break;
+  case 6: // conv4 (B,13,13,384)
+    o = A + 12956080;
+    F = 64896;
+    T = 1;
+    break;
+  case 7: // conv5 (B,13,13,256)
+    o = A + 13994416;
+    F = 43264;
+    T = 1;
+    break;
+  case 8: // pool5 (B,6,6,256)
+    o = A + 14686640;
+    F = 9216;
+    T = 1;
+    break;
+  case 9: // flat (B,9216)
+    o = A + 14686640;
+    F = 9216;
+    T = 1;
+    break;
+  case 10: // fc6 (B,4096)
+    o = A + 14834096;
+    F = 4096;
+    T = 1;
+    break;
+  case 11: // fc7 (B,4096)
+    o = A + 14899632;
+    F = 4096;
+    T = 1;
+    break;
+  case 12: // fc8 (B,1000)
+    o = A + 14981168;
+    F = 1000;
+    T = 1;
+    break;
+  default:
+    return;
+  }
+  for (int b = 0; b < nb; b++)
+    for (long ts = 0; ts < T; ts++)
+      for (long f = 0; f < F; f++)
+        dst[((size_t)b * T + ts) * F + f] = (float)o[((size_t)f * T + ts) * 16 + b];
+}
+
+static const nn_layer_out layers[] = {
+  {"image", 154587},
+  {"conv1", 290400},
+  {"pool1", 69984},
+  {"conv2", 186624},
+  {"pool2", 43264},
+  {"conv3", 64896},
+  {"conv4", 64896},
+  {"conv5", 43264},
+  {"pool5", 9216},
+  {"flat", 9216},
+  {"fc6", 4096},
+  {"fc7", 4096},
+  {"fc8", 1000},
+};
+
 // Parameters drawn in checkpoint order from one generator; state zeroed.
 static void init(nn_ctx *c, nn_rng *rng) {
   real *P = c->params;
@@ -2518,6 +2615,9 @@ const nn_model nn_model_desc = {
   .output = output,
   .set_threads = set_threads,
   .reset = NULL,
+  .nlayers = sizeof layers / sizeof layers[0],
+  .layers = layers,
+  .layer_output = layer_output,
 };
 
 #ifndef NN_NO_MAIN

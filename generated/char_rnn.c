@@ -744,6 +744,37 @@ static void reset(nn_ctx *c) {
     A[2048 + i] = 0;
 }
 
+// Any layer's output rows after forward() (--predict --layer NAME): layer k
+// of layers[], to [nb][dim].
+static void layer_output(nn_ctx *c, int k, int nb, float *dst) {
+  const real *A = c->acts;
+  long F = 0, T = 1;
+  const real *o = A;
+  switch (k) {
+  case 0: // h (B,64,128)
+    o = A + 268288;
+    F = 128;
+    T = 64;
+    break;
+  case 1: // out (B,64,96)
+    o = A + 534528;
+    F = 96;
+    T = 64;
+    break;
+  default:
+    return;
+  }
+  for (int b = 0; b < nb; b++)
+    for (long ts = 0; ts < T; ts++)
+      for (long f = 0; f < F; f++)
+        dst[((size_t)b * T + ts) * F + f] = (float)o[((size_t)f * T + ts) * 32 + b];
+}
+
+static const nn_layer_out layers[] = {
+  {"h", 8192},
+  {"out", 6144},
+};
+
 // Parameters drawn in checkpoint order from one generator; state zeroed.
 static void init(nn_ctx *c, nn_rng *rng) {
   real *P = c->params;
@@ -822,6 +853,9 @@ const nn_model nn_model_desc = {
   .output = output,
   .set_threads = set_threads,
   .reset = reset,
+  .nlayers = sizeof layers / sizeof layers[0],
+  .layers = layers,
+  .layer_output = layer_output,
 };
 
 #ifndef NN_NO_MAIN

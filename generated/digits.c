@@ -586,6 +586,49 @@ static void output(nn_ctx *c, int nb, float *dst) {
       dst[(size_t)b * 10 + n] = (float)o[(size_t)n * 32 + b];
 }
 
+// Any layer's output rows after forward() (--predict --layer NAME): layer k
+// of layers[], to [nb][dim].
+static void layer_output(nn_ctx *c, int k, int nb, float *dst) {
+  const real *A = c->acts;
+  long F = 0, T = 1;
+  const real *o = A;
+  switch (k) {
+  case 0: // image (B,8,8)
+    o = A + 0;
+    F = 64;
+    T = 1;
+    break;
+  case 1: // flat (B,64)
+    o = A + 0;
+    F = 64;
+    T = 1;
+    break;
+  case 2: // hidden (B,64)
+    o = A + 4096;
+    F = 64;
+    T = 1;
+    break;
+  case 3: // out (B,10)
+    o = A + 6464;
+    F = 10;
+    T = 1;
+    break;
+  default:
+    return;
+  }
+  for (int b = 0; b < nb; b++)
+    for (long ts = 0; ts < T; ts++)
+      for (long f = 0; f < F; f++)
+        dst[((size_t)b * T + ts) * F + f] = (float)o[((size_t)f * T + ts) * 32 + b];
+}
+
+static const nn_layer_out layers[] = {
+  {"image", 64},
+  {"flat", 64},
+  {"hidden", 64},
+  {"out", 10},
+};
+
 // Parameters drawn in checkpoint order from one generator; state zeroed.
 static void init(nn_ctx *c, nn_rng *rng) {
   real *P = c->params;
@@ -658,6 +701,9 @@ const nn_model nn_model_desc = {
   .output = output,
   .set_threads = set_threads,
   .reset = NULL,
+  .nlayers = sizeof layers / sizeof layers[0],
+  .layers = layers,
+  .layer_output = layer_output,
 };
 
 #ifndef NN_NO_MAIN

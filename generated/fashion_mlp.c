@@ -942,6 +942,55 @@ static void output(nn_ctx *c, int nb, float *dst) {
       dst[(size_t)b * 10 + n] = (float)o[(size_t)n * 64 + b];
 }
 
+// Any layer's output rows after forward() (--predict --layer NAME): layer k
+// of layers[], to [nb][dim].
+static void layer_output(nn_ctx *c, int k, int nb, float *dst) {
+  const real *A = c->acts;
+  long F = 0, T = 1;
+  const real *o = A;
+  switch (k) {
+  case 0: // image (B,28,28,1)
+    o = A + 0;
+    F = 784;
+    T = 1;
+    break;
+  case 1: // flat (B,784)
+    o = A + 0;
+    F = 784;
+    T = 1;
+    break;
+  case 2: // h1 (B,256)
+    o = A + 100352;
+    F = 256;
+    T = 1;
+    break;
+  case 3: // h2 (B,128)
+    o = A + 116736;
+    F = 128;
+    T = 1;
+    break;
+  case 4: // out (B,10)
+    o = A + 125568;
+    F = 10;
+    T = 1;
+    break;
+  default:
+    return;
+  }
+  for (int b = 0; b < nb; b++)
+    for (long ts = 0; ts < T; ts++)
+      for (long f = 0; f < F; f++)
+        dst[((size_t)b * T + ts) * F + f] = (float)o[((size_t)f * T + ts) * 64 + b];
+}
+
+static const nn_layer_out layers[] = {
+  {"image", 784},
+  {"flat", 784},
+  {"h1", 256},
+  {"h2", 128},
+  {"out", 10},
+};
+
 // Parameters drawn in checkpoint order from one generator; state zeroed.
 static void init(nn_ctx *c, nn_rng *rng) {
   real *P = c->params;
@@ -1020,6 +1069,9 @@ const nn_model nn_model_desc = {
   .output = output,
   .set_threads = set_threads,
   .reset = NULL,
+  .nlayers = sizeof layers / sizeof layers[0],
+  .layers = layers,
+  .layer_output = layer_output,
 };
 
 #ifndef NN_NO_MAIN

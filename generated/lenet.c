@@ -1565,6 +1565,73 @@ static void output(nn_ctx *c, int nb, float *dst) {
       dst[(size_t)b * 10 + n] = (float)o[(size_t)n * 64 + b];
 }
 
+// Any layer's output rows after forward() (--predict --layer NAME): layer k
+// of layers[], to [nb][dim].
+static void layer_output(nn_ctx *c, int k, int nb, float *dst) {
+  const real *A = c->acts;
+  long F = 0, T = 1;
+  const real *o = A;
+  switch (k) {
+  case 0: // image (B,28,28,1)
+    o = A + 0;
+    F = 784;
+    T = 1;
+    break;
+  case 1: // c1 (B,24,24,20)
+    o = A + 50176;
+    F = 11520;
+    T = 1;
+    break;
+  case 2: // p1 (B,12,12,20)
+    o = A + 787456;
+    F = 2880;
+    T = 1;
+    break;
+  case 3: // c2 (B,8,8,50)
+    o = A + 971776;
+    F = 3200;
+    T = 1;
+    break;
+  case 4: // p2 (B,4,4,50)
+    o = A + 1176576;
+    F = 800;
+    T = 1;
+    break;
+  case 5: // flat (B,800)
+    o = A + 1176576;
+    F = 800;
+    T = 1;
+    break;
+  case 6: // fc (B,500)
+    o = A + 1227776;
+    F = 500;
+    T = 1;
+    break;
+  case 7: // out (B,10)
+    o = A + 1260416;
+    F = 10;
+    T = 1;
+    break;
+  default:
+    return;
+  }
+  for (int b = 0; b < nb; b++)
+    for (long ts = 0; ts < T; ts++)
+      for (long f = 0; f < F; f++)
+        dst[((size_t)b * T + ts) * F + f] = (float)o[((size_t)f * T + ts) * 64 + b];
+}
+
+static const nn_layer_out layers[] = {
+  {"image", 784},
+  {"c1", 11520},
+  {"p1", 2880},
+  {"c2", 3200},
+  {"p2", 800},
+  {"flat", 800},
+  {"fc", 500},
+  {"out", 10},
+};
+
 // Parameters drawn in checkpoint order from one generator; state zeroed.
 static void init(nn_ctx *c, nn_rng *rng) {
   real *P = c->params;
@@ -1649,6 +1716,9 @@ const nn_model nn_model_desc = {
   .output = output,
   .set_threads = set_threads,
   .reset = NULL,
+  .nlayers = sizeof layers / sizeof layers[0],
+  .layers = layers,
+  .layer_output = layer_output,
 };
 
 #ifndef NN_NO_MAIN

@@ -552,6 +552,43 @@ static void output(nn_ctx *c, int nb, float *dst) {
       dst[(size_t)b * 3 + n] = (float)o[(size_t)n * 16 + b];
 }
 
+// Any layer's output rows after forward() (--predict --layer NAME): layer k
+// of layers[], to [nb][dim].
+static void layer_output(nn_ctx *c, int k, int nb, float *dst) {
+  const real *A = c->acts;
+  long F = 0, T = 1;
+  const real *o = A;
+  switch (k) {
+  case 0: // chemistry (B,13)
+    o = A + 0;
+    F = 13;
+    T = 1;
+    break;
+  case 1: // hidden (B,32)
+    o = A + 416;
+    F = 32;
+    T = 1;
+    break;
+  case 2: // out (B,3)
+    o = A + 976;
+    F = 3;
+    T = 1;
+    break;
+  default:
+    return;
+  }
+  for (int b = 0; b < nb; b++)
+    for (long ts = 0; ts < T; ts++)
+      for (long f = 0; f < F; f++)
+        dst[((size_t)b * T + ts) * F + f] = (float)o[((size_t)f * T + ts) * 16 + b];
+}
+
+static const nn_layer_out layers[] = {
+  {"chemistry", 13},
+  {"hidden", 32},
+  {"out", 3},
+};
+
 // Parameters drawn in checkpoint order from one generator; state zeroed.
 static void init(nn_ctx *c, nn_rng *rng) {
   real *P = c->params;
@@ -624,6 +661,9 @@ const nn_model nn_model_desc = {
   .output = output,
   .set_threads = set_threads,
   .reset = NULL,
+  .nlayers = sizeof layers / sizeof layers[0],
+  .layers = layers,
+  .layer_output = layer_output,
 };
 
 #ifndef NN_NO_MAIN

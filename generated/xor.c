@@ -416,6 +416,43 @@ static void output(nn_ctx *c, int nb, float *dst) {
       dst[(size_t)b * 1 + n] = (float)o[(size_t)n * 4 + b];
 }
 
+// Any layer's output rows after forward() (--predict --layer NAME): layer k
+// of layers[], to [nb][dim].
+static void layer_output(nn_ctx *c, int k, int nb, float *dst) {
+  const real *A = c->acts;
+  long F = 0, T = 1;
+  const real *o = A;
+  switch (k) {
+  case 0: // x (B,2)
+    o = A + 0;
+    F = 2;
+    T = 1;
+    break;
+  case 1: // hidden (B,4)
+    o = A + 32;
+    F = 4;
+    T = 1;
+    break;
+  case 2: // out (B,1)
+    o = A + 64;
+    F = 1;
+    T = 1;
+    break;
+  default:
+    return;
+  }
+  for (int b = 0; b < nb; b++)
+    for (long ts = 0; ts < T; ts++)
+      for (long f = 0; f < F; f++)
+        dst[((size_t)b * T + ts) * F + f] = (float)o[((size_t)f * T + ts) * 4 + b];
+}
+
+static const nn_layer_out layers[] = {
+  {"x", 2},
+  {"hidden", 4},
+  {"out", 1},
+};
+
 // Parameters drawn in checkpoint order from one generator; state zeroed.
 static void init(nn_ctx *c, nn_rng *rng) {
   real *P = c->params;
@@ -488,6 +525,9 @@ const nn_model nn_model_desc = {
   .output = output,
   .set_threads = set_threads,
   .reset = NULL,
+  .nlayers = sizeof layers / sizeof layers[0],
+  .layers = layers,
+  .layer_output = layer_output,
 };
 
 #ifndef NN_NO_MAIN

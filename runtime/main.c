@@ -43,6 +43,7 @@ typedef struct nn_opts {
   uint64_t seed;
   int threads; /* 0: leave OpenMP's default */
   const char *train, *test, *valid, *save, *load, *predict, *output, *log;
+  const char *layer; /* --layer NAME: --predict writes that layer's output */
   int eval, quiet, gradcheck;
   int bench, bench_infer; /* timed steps of --bench / --bench-infer (0: off) */
   int generate;           /* characters --generate samples; -1: off */
@@ -186,6 +187,8 @@ static void nn_help(const char *prog, const nn_model *m) {
          "  --predict FILE  only run the model on FILE's rows and write one CSV\n"
          "                  line of %d outputs per row (targets in FILE are ignored)\n"
          "  --output FILE   where --predict (or --generate) writes [stdout]\n"
+         "  --layer NAME    --predict writes layer NAME's output instead of the\n"
+         "                  model's (e.g. an autoencoder's code) [the model's output]\n"
          "  --log FILE      per-epoch metrics as CSV: epoch,train_loss,train_acc,\n"
          "                  test_loss,test_acc,samples_per_s,elapsed_s (accuracies\n"
          "                  are fractions in [0, 1]; empty where there are none)\n"
@@ -251,7 +254,7 @@ static void nn_help(const char *prog, const nn_model *m) {
 }
 
 enum {
-  OPT_EPOCHS = 256, OPT_LR, OPT_SEED, OPT_THREADS, OPT_TRAIN, OPT_TEST, OPT_VALID, OPT_SAVE, OPT_LOAD,
+  OPT_EPOCHS = 256, OPT_LR, OPT_SEED, OPT_THREADS, OPT_TRAIN, OPT_TEST, OPT_VALID, OPT_LAYER, OPT_SAVE, OPT_LOAD,
   OPT_EVAL, OPT_PREDICT, OPT_OUTPUT, OPT_LOG, OPT_QUIET, OPT_GRADCHECK, OPT_VERSION,
   OPT_BENCH, OPT_BENCH_INFER, OPT_GENERATE, OPT_PRIME, OPT_TEMPERATURE
 };
@@ -264,6 +267,7 @@ static const struct option nn_long_opts[] = {
     {"train", required_argument, NULL, OPT_TRAIN},
     {"test", required_argument, NULL, OPT_TEST},
     {"validation", required_argument, NULL, OPT_VALID},
+    {"layer", required_argument, NULL, OPT_LAYER},
     {"save", required_argument, NULL, OPT_SAVE},
     {"load", required_argument, NULL, OPT_LOAD},
     {"eval", no_argument, NULL, OPT_EVAL},
@@ -305,6 +309,7 @@ static int nn_opt(nn_run *R, int c, const char *arg) {
   case OPT_TRAIN: o->train = arg; break;
   case OPT_TEST: o->test = arg; break;
   case OPT_VALID: o->valid = arg; break;
+  case OPT_LAYER: o->layer = arg; break;
   case OPT_SAVE: o->save = arg; break;
   case OPT_LOAD: o->load = arg; break;
   case OPT_EVAL: o->eval = 1; break;
@@ -351,6 +356,8 @@ static int nn_opts_check(nn_run *R) {
   if (benches > 1 || (benches && modes))
     return nn_usage_error(R->prog, "--bench and --bench-infer exclude each other and "
                                    "--eval, --predict, --generate and --gradcheck");
+  if (o->layer && !o->predict)
+    return nn_usage_error(R->prog, "--layer goes with --predict");
   if (o->output && !o->predict && !gen)
     return nn_usage_error(R->prog, "--output goes with --predict or --generate");
   if ((o->prime || o->temperature_set) && !gen)
@@ -611,29 +618,55 @@ static int nn_mode_gradcheck(nn_run *R) {
   return bad == 0 ? 0 : 1;
 }
 
-static int nn_write_rows(nn_run *R, FILE *f, int nb) {
+/* After forward(): the model's output rows, or layer k's (k >= 0) through
+ * buf, one CSV line per row. */
+static int nn_write_rows(nn_run *R, FILE *f, int nb, int k, float *buf) {
   const nn_model *m = R->m;
-  R->m->output(&R->c, nb, R->out);
+  size_t dim = k >= 0 ? (size_t)m->layers[k].dim : (size_t)m->out_dim;
+  float *o = k >= 0 ? buf : R->out;
+  if (k >= 0)
+    m->layer_output(&R->c, k, nb, o);
+  else
+    m->output(&R->c, nb, o);
   for (int i = 0; i < nb; i++)
-    for (int j = 0; j < m->out_dim; j++)
-      fprintf(f, "%.6g%c", R->out[(size_t)i * (size_t)m->out_dim + (size_t)j],
-              j + 1 < m->out_dim ? ',' : '\n');
+    for (size_t j = 0; j < dim; j++)
+      fprintf(f, "%.6g%c", o[(size_t)i * dim + j], j + 1 < dim ? ',' : '\n');
   return ferror(f) ? -1 : 0;
 }
 
+/* The index of --layer's NAME in the model's layers[], -1 for the model's
+ * output (no --layer); -2 with a message when there is no such layer. */
+static int nn_find_layer(nn_run *R) {
+  const nn_model *m = R->m;
+  if (!R->o.layer)
+    return -1;
+  for (int k = 0; k < m->nlayers; k++)
+    if (!strcmp(m->layers[k].name, R->o.layer))
+      return k;
+  fprintf(stderr, "%s: error: --layer %s: model '%s' has no layer of that name; its layers: ",
+          R->prog, R->o.layer, m->name);
+  for (int k = 0; k < m->nlayers; k++)
+    fprintf(stderr, "%s%s", k ? ", " : "", m->layers[k].name);
+  fprintf(stderr, "\n");
+  return -2;
+}
+
 /* Forward over d in file order, one CSV line of outputs per row. */
-static int nn_predict_rows(nn_run *R, const nn_dataset *d, FILE *f) {
+static int nn_predict_rows(nn_run *R, const nn_dataset *d, FILE *f, int k) {
   const nn_model *m = R->m;
   int32_t *order = nn_identity(d->n);
-  int rc = order ? 0 : -1;
+  float *buf = k >= 0 ? malloc(((size_t)m->batch * (size_t)m->layers[k].dim + 1) * sizeof *buf)
+                      : NULL;
+  int rc = order && (k < 0 || buf) ? 0 : -1;
   nn_reset(R);
   for (int start = 0; rc == 0 && start < d->n; start += m->batch) {
     int nb = d->n - start < m->batch ? d->n - start : m->batch;
     nn_batch_gather(d, order, start, nb, R->xb, NULL, NULL);
     m->forward(&R->c, R->xb, NULL, NULL, nb, NULL);
-    rc = nn_write_rows(R, f, nb);
+    rc = nn_write_rows(R, f, nb, k, buf);
   }
   free(order);
+  free(buf);
   return rc;
 }
 
@@ -641,7 +674,8 @@ static int nn_mode_predict(nn_run *R) {
   nn_data_spec spec = nn_spec_predict(R->m);
   nn_dataset d;
   nn_source none = {0};
-  if (nn_need_vocab(R) || nn_load_data(R, R->o.predict, &none, &spec, &d, 0))
+  int k = nn_find_layer(R);
+  if (k == -2 || nn_need_vocab(R) || nn_load_data(R, R->o.predict, &none, &spec, &d, 0))
     return 1;
   if (!R->o.load && !R->o.quiet)
     fprintf(stderr, "%s: note: predicting with untrained parameters (no --load)\n", R->prog);
@@ -651,7 +685,7 @@ static int nn_mode_predict(nn_run *R) {
   if (!f) {
     fprintf(stderr, "%s: error: cannot write %s: %s\n", R->prog, name, strerror(errno));
   } else {
-    rc = nn_predict_rows(R, &d, f);
+    rc = nn_predict_rows(R, &d, f, k);
     if ((f == stdout ? fflush(f) : fclose(f)) != 0)
       rc = -1;
     if (rc)

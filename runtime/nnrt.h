@@ -193,6 +193,13 @@ typedef struct nn_ctx {
 
 typedef enum { NN_STOP_NONE, NN_STOP_LOSS, NN_STOP_ACCURACY } nn_early_stop;
 
+/* A layer whose output layer_output() copies: its name and the floats of
+ * one sample (steps x features for a sequence). */
+typedef struct nn_layer_out {
+  const char *name;
+  long dim;
+} nn_layer_out;
+
 typedef struct nn_model {
   const char *name;    /* the model's name */
   const char *source;  /* the .nn file nncc compiled */
@@ -259,6 +266,12 @@ typedef struct nn_model {
    * best epoch's parameters. */
   nn_source valid;
   double val_frac;
+  /* The layers --predict --layer NAME can write, and the copy:
+   * layer_output(c, k, nb, out) after forward() writes nb * layers[k].dim
+   * floats, row after row. */
+  int nlayers;
+  const nn_layer_out *layers;
+  void (*layer_output)(nn_ctx *c, int k, int nb, float *out);
   nn_early_stop early_stop;
   int patience;
   double min_delta;

@@ -47,6 +47,7 @@ check xor "--threads 1 --seed 7" acc ">=" 100
 # of 0.050 (tests/run/long.sh computes it); noise alone 0.01.  The char
 # models after one epoch, in nats per character: the unigram entropy of
 # the test text is 4.646 bits = 3.22 nats.
+check autoencoder "--epochs 1 --save $out/autoencoder.safetensors" loss "<=" 0.06
 check sine_rnn "" loss "<=" 0.025
 check char_lstm "--epochs 1 --save $out/char_lstm.safetensors" loss "<=" 2.9
 check char_gru "--epochs 1" loss "<=" 2.9
@@ -142,6 +143,29 @@ expect "char_lstm: a prime character outside the vocabulary is refused" \
 # nncc -o NAME (no .c) compiles and links a trainer.
 expect "nncc -o builds an executable" "$build/nncc" models/xor.nn -o "$out/xor_exe"
 expect "that executable trains" "$out/xor_exe" --quiet
+
+# --predict --layer NAME writes any layer's output: the autoencoder's last
+# layer is exactly what --predict writes without --layer, its code layer
+# has 32 values a row (and, with PyTorch, is what the encoder computes
+# from the same checkpoint); an unknown name is refused with the list.
+t=$out/train_autoencoder ck=$out/autoencoder.safetensors
+tk=/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
+$t --load "$ck" --predict "$tk" --output "$out/ae_out.csv" >/dev/null 2>&1
+$t --load "$ck" --predict "$tk" --layer out --output "$out/ae_out_layer.csv" >/dev/null 2>&1
+$t --load "$ck" --predict "$tk" --layer code --output "$out/ae_codes.csv" >/dev/null 2>&1
+expect "autoencoder: --layer out writes what --predict writes" \
+  sh -c "test -s '$out/ae_out.csv' && cmp '$out/ae_out.csv' '$out/ae_out_layer.csv'"
+expect "autoencoder: --layer code writes 10000 rows of 32 codes" \
+  sh -c "test \$(wc -l <'$out/ae_codes.csv') -eq 10000 && awk -F, 'NF != 32 { exit 1 }' '$out/ae_codes.csv'"
+expect "autoencoder: --layer of an unknown name is refused with the layers" \
+  sh -c "! $t --load '$ck' --predict '$tk' --layer codes >/dev/null 2>'$out/ae_err' &&
+         grep -q \"error: --layer codes: model 'autoencoder' has no layer of that name; its layers: image, enc, code, dec, out\" '$out/ae_err'"
+if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c "import torch" 2>/dev/null; then
+  expect "autoencoder: the codes are PyTorch's encoder on the same checkpoint" \
+    sh -c "cd tests/run && /usr/bin/python3 torch_codes.py '../../$ck' '../../$out/ae_codes.csv' '$tk'"
+else
+  echo "skip autoencoder: PyTorch codes (python3-torch not installed)"
+fi
 
 # Early stopping (tests/run/early_stop.nn): a fifth of the training rows
 # held out; training stops before its 400 epochs, restores the epoch with
