@@ -1072,13 +1072,19 @@ void emit_mse(FILE *out, IR *ir, Op *op) {
 
 void emit_mse_grad(FILE *out, IR *ir, Op *op) { elementwise_loss_grad(out, ir, op, "2"); }
 
-/* The perceptron rule's error y - t, summed over the batch (scale 1: the
- * factor cancels the mean's divisor). */
+/* The perceptron rule's error y - t on live columns (0 on dead ones): not
+ * divided by the batch, so the weight gradient is the sum over it. */
 void emit_perceptron_grad(FILE *out, IR *ir, Op *op) {
-  long K = rowlen(ir, op->out), T = ir_steps(ir, op->out);
-  char *f = xasprintf("(%s * %ld)", live_count(T), K);
-  elementwise_loss_grad(out, ir, op, f);
-  free(f);
+  long K = rowlen(ir, op->out), B = opcols(ir, op), T = ir_steps(ir, op->out);
+  const char *d = out_cn(ir, op), *y = in_cn(ir, op, 0);
+  op_comment(out, ir, op);
+  fprintf(out, "  for (int k = 0; k < %ld; k++)\n", K);
+  fprintf(out, "    for (int c = 0; c < %ld; c++)\n", B);
+  fprintf(out, "      %s[k * %ld + c] %s ", d, B, assign(op));
+  live_cond(out, T, bsz(ir));
+  fprintf(out, " ? %s[k * %ld + c] - ", y, B);
+  target_at(out, ir, op->in[1], K, T);
+  fprintf(out, " : (real)0;\n");
 }
 
 /* ------------------------------------------------------------ recurrence
@@ -1327,8 +1333,10 @@ void emit_last_grad(FILE *out, IR *ir, Op *op) {
 }
 
 /* The head of a parameter's update block: w, g and the state buffers
- * in[2..] named by `names`, then the loop over its elements. */
-static void update_head(FILE *out, IR *ir, Op *op, const char *const *names) {
+ * in[2..] named by `names`, then the loop over its elements (`simd`: an
+ * omp simd loop; sqrt, a libm call, keeps clang from vectorizing adam's
+ * and rmsprop's, so they get none). */
+static void update_head(FILE *out, IR *ir, Op *op, const char *const *names, bool simd) {
   Value *w = ir->vals[op->in[0]];
   char buf[64];
   size_t n = (size_t)ir_numel(ir, w->id);
@@ -1338,8 +1346,11 @@ static void update_head(FILE *out, IR *ir, Op *op, const char *const *names) {
   for (int i = 2; i < op->nin; i++)
     fprintf(out, "    real *restrict %s = S + %zu;\n", names[i - 2], ir->vals[op->in[i]]->offset);
   /* memory-bound, but two cores have twice the cache bandwidth */
-  fprintf(out, "    %s\n", n >= 32768 ? "NN_OMP(omp parallel for simd schedule(static))"
-                                        : "NN_OMP(omp simd)");
+  if (simd)
+    fprintf(out, "    %s\n", n >= 32768 ? "NN_OMP(omp parallel for simd schedule(static))"
+                                          : "NN_OMP(omp simd)");
+  else if (n >= 32768)
+    fprintf(out, "    NN_OMP(omp parallel for schedule(static))\n");
   fprintf(out, "    for (size_t i = 0; i < %zu; i++) {\n", n);
 }
 
@@ -1365,7 +1376,7 @@ static void update_grad(FILE *out, IR *ir, Op *op, bool decoupled) {
 void emit_sgd(FILE *out, IR *ir, Op *op) {
   Model *m = ir->m;
   static const char *const names[] = {"v"};
-  update_head(out, ir, op, names);
+  update_head(out, ir, op, names, true);
   update_grad(out, ir, op, false);
   if (op->nin == 3) {
     fprintf(out, "      v[i] = ");
@@ -1402,7 +1413,7 @@ void emit_adam(FILE *out, IR *ir, Op *op) {
   static const char *const names[] = {"m", "v"};
   bool decoupled = m->opt == OPT_ADAMW;
   double wd = param_decay(m, ir->vals[op->in[0]]);
-  update_head(out, ir, op, names);
+  update_head(out, ir, op, names, false);
   update_grad(out, ir, op, decoupled);
   if (decoupled && wd > 0) {
     fprintf(out, "      w[i] *= (real)1 - lr * ");
@@ -1427,7 +1438,7 @@ void emit_adam(FILE *out, IR *ir, Op *op) {
 void emit_rmsprop(FILE *out, IR *ir, Op *op) {
   Model *m = ir->m;
   static const char *const names[] = {"sq", "buf"};
-  update_head(out, ir, op, names);
+  update_head(out, ir, op, names, false);
   update_grad(out, ir, op, false);
   fprintf(out, "      sq[i] = ");
   real_lit(out, m->alpha);
@@ -1500,7 +1511,7 @@ static void add_arg(Group *g, IR *ir, int v, bool written) {
  * kernel runs over all B columns). */
 static bool uses_nb(OpKind k) {
   return k == OP_CE_SOFTMAX || k == OP_BCE_SIGMOID || k == OP_MSE || k == OP_CE_SOFTMAX_GRAD ||
-         k == OP_BCE_SIGMOID_GRAD || k == OP_MSE_GRAD;
+         k == OP_BCE_SIGMOID_GRAD || k == OP_MSE_GRAD || k == OP_PERCEPTRON_GRAD;
 }
 
 static void group_args(IR *ir, Group *g) {
@@ -1888,6 +1899,8 @@ static void update_setup(FILE *out, const Model *m) {
     fprintf(out, "  const double t = (double)c->step + 1; // bias corrections of step t\n");
     fprintf(out, "  const real step_size = (real)(lr_ / (1 - pow(%s, t)));\n", dbl(m->beta1));
     fprintf(out, "  const real bc2_sqrt = (real)sqrt(1 - pow(%s, t));\n", dbl(m->beta2));
+    if (m->opt == OPT_ADAM)
+      fprintf(out, "  (void)lr; // in step_size\n");
   }
   if (m->opt == OPT_SGD && m->dampening > 0 && m->momentum > 0)
     fprintf(out, "  const int first = c->step == 0; // the momentum buffer starts as g'\n");
