@@ -231,12 +231,60 @@ void grad_none(IR *ir, Op *op) {
 
 static bool is_loss(OpKind k) { return k == OP_CE_SOFTMAX || k == OP_BCE_SIGMOID || k == OP_MSE; }
 
+/* An optimizer state buffer of parameter w, in the state arena. */
+static int state_buf(IR *ir, const char *prefix, Value *w) {
+  char *name = xasprintf("%s_%s", prefix, w->name);
+  Value *v = ir_value(ir, name, A_STATE, false, w->shape, w->layer);
+  free(name);
+  v->param = w->param;
+  return v->id;
+}
+
+/* adam / adamw: adam(w, g, m, v) with the first and second moments m, v;
+ * rmsprop(w, g, sq [, buf]) with the mean square and, with momentum, its
+ * buffer.  Returns false for sgd and perceptron (one sgd op each). */
+static bool append_adaptive(IR *ir, Value *w) {
+  Model *m = ir->m;
+  if (m->opt == OPT_ADAM || m->opt == OPT_ADAMW) {
+    int in[4] = {w->id, w->grad, state_buf(ir, "m", w), state_buf(ir, "v", w)};
+    ir_op(ir, OP_ADAM, PASS_UPD, w->layer, NULL, A_NONE, in, 4);
+    return true;
+  }
+  if (m->opt == OPT_RMSPROP) {
+    int in[4] = {w->id, w->grad, state_buf(ir, "sq", w), -1}, nin = 3;
+    if (m->momentum > 0)
+      in[nin++] = state_buf(ir, "buf", w);
+    ir_op(ir, OP_RMSPROP, PASS_UPD, w->layer, NULL, A_NONE, in, nin);
+    ir_last_op(ir)->alpha = m->momentum;
+    return true;
+  }
+  return false;
+}
+
+/* The perceptron rule as a gradient (straight-through): the loss's
+ * gradient becomes dz = y - t summed over the batch (perceptron_grad) and
+ * the step's derivative 1, so the sgd step w -= lr dz x^T is
+ * w += lr (t - y) x^T. */
+static void perceptron_grads(IR *ir) {
+  for (int i = 0; i < ir->nops; i++) {
+    Op *op = &ir->ops[i];
+    if (op->pass != PASS_BWD)
+      continue;
+    if (op->kind == OP_MSE_GRAD)
+      op->kind = OP_PERCEPTRON_GRAD;
+    else if (op->kind == OP_ACT_GRAD && op->act == ACT_STEP)
+      op->act = ACT_IDENTITY;
+  }
+}
+
 /* One SGD op per parameter: sgd(w, g [, v]) with momentum buffer v. */
 static void append_update(IR *ir) {
   Model *m = ir->m;
   for (int i = 0; i < ir->nparams; i++) {
     Value *w = ir->vals[ir->params[i]];
     if (w->grad < 0)
+      continue;
+    if (append_adaptive(ir, w))
       continue;
     int in[3] = {w->id, w->grad, -1}, nin = 2;
     if (m->momentum > 0) {
@@ -259,5 +307,7 @@ void autodiff(IR *ir) {
     if (is_loss(op->kind) || (op->out >= 0 && ir->vals[op->out]->grad >= 0))
       op_info[op->kind].grad(ir, op);
   }
+  if (ir->m->opt == OPT_PERCEPTRON)
+    perceptron_grads(ir);
   append_update(ir);
 }

@@ -1044,21 +1044,48 @@ static void elementwise_loss_grad(FILE *out, IR *ir, Op *op, const char *factor)
 
 void emit_bce_sigmoid_grad(FILE *out, IR *ir, Op *op) { elementwise_loss_grad(out, ir, op, "1"); }
 
-/* loss = mean over live elements of (y - t)^2 (PyTorch's MSELoss). */
+/* loss = mean over live elements of (y - t)^2 (PyTorch's MSELoss).  With
+ * the perceptron rule (0/1 targets, step output) it also counts correct
+ * elements, (y > 1/2) == (t > 1/2), as a fraction per row: the loss is then
+ * the error rate. */
 void emit_mse(FILE *out, IR *ir, Op *op) {
   long K = rowlen(ir, op->in[0]), B = ir_cols(ir, op->in[0]), T = ir_steps(ir, op->in[0]);
+  bool count = ir->m->opt == OPT_PERCEPTRON;
   op_comment(out, ir, op);
-  fprintf(out, "  double total = 0;\n");
+  fprintf(out, "  double total = 0%s;\n", count ? ", ncorrect = 0" : "");
   fprintf(out, "  for (int k = 0; k < %ld; k++)\n", K);
   live_cols(out, T, bsz(ir), "    ");
-  fprintf(out, "      const double di = (double)%s[k * %ld + c] - (double)", in_cn(ir, op, 0), B);
-  target_at(out, ir, op->in[1], K, T);
-  fprintf(out, ";\n      total += di * di;\n    }\n");
-  fprintf(out, "  (void)correct;\n");
+  if (count) {
+    fprintf(out, "      const double yi = (double)%s[k * %ld + c], ti = (double)", in_cn(ir, op, 0), B);
+    target_at(out, ir, op->in[1], K, T);
+    fprintf(out, ";\n      const double di = yi - ti;\n      total += di * di;\n");
+    fprintf(out, "      ncorrect += (yi > 0.5) == (ti > 0.5);\n    }\n");
+    fprintf(out, "  if (correct)\n    *correct += ncorrect / %ld;\n", K * T);
+  } else {
+    fprintf(out, "      const double di = (double)%s[k * %ld + c] - (double)", in_cn(ir, op, 0), B);
+    target_at(out, ir, op->in[1], K, T);
+    fprintf(out, ";\n      total += di * di;\n    }\n");
+    fprintf(out, "  (void)correct;\n");
+  }
   fprintf(out, "  loss = total / ((double)%s * %ld);\n", live_count(T), K);
 }
 
 void emit_mse_grad(FILE *out, IR *ir, Op *op) { elementwise_loss_grad(out, ir, op, "2"); }
+
+/* The perceptron rule's error y - t on live columns (0 on dead ones): not
+ * divided by the batch, so the weight gradient is the sum over it. */
+void emit_perceptron_grad(FILE *out, IR *ir, Op *op) {
+  long K = rowlen(ir, op->out), B = opcols(ir, op), T = ir_steps(ir, op->out);
+  const char *d = out_cn(ir, op), *y = in_cn(ir, op, 0);
+  op_comment(out, ir, op);
+  fprintf(out, "  for (int k = 0; k < %ld; k++)\n", K);
+  fprintf(out, "    for (int c = 0; c < %ld; c++)\n", B);
+  fprintf(out, "      %s[k * %ld + c] %s ", d, B, assign(op));
+  live_cond(out, T, bsz(ir));
+  fprintf(out, " ? %s[k * %ld + c] - ", y, B);
+  target_at(out, ir, op->in[1], K, T);
+  fprintf(out, " : (real)0;\n");
+}
 
 /* ------------------------------------------------------------ recurrence
  * A sequence (T, F) is stored [F][T][B]: step t of feature f is the B
@@ -1305,35 +1332,127 @@ void emit_last_grad(FILE *out, IR *ir, Op *op) {
           out_cn(ir, op), T * B, assign(op), (T - 1) * B, in_cn(ir, op, 0), B, (T - 1) * B);
 }
 
-/* SGD as PyTorch's torch.optim.SGD: g' = g + wd w (weights only);
- * with momentum mu: v = mu v + g', w -= lr v; without: w -= lr g'. */
-void emit_sgd(FILE *out, IR *ir, Op *op) {
+/* The head of a parameter's update block: w, g and the state buffers
+ * in[2..] named by `names`, then the loop over its elements (`simd`: an
+ * omp simd loop; sqrt, a libm call, keeps clang from vectorizing adam's
+ * and rmsprop's, so they get none). */
+static void update_head(FILE *out, IR *ir, Op *op, const char *const *names, bool simd) {
   Value *w = ir->vals[op->in[0]];
   char buf[64];
-  double wd = w->decay ? ir->m->weight_decay : 0;
   size_t n = (size_t)ir_numel(ir, w->id);
   fprintf(out, "  { // %s %s\n", w->name, ir_shape_str(ir, w->id, buf, sizeof buf));
   fprintf(out, "    real *restrict w = P + %zu;\n", w->offset);
   fprintf(out, "    const real *restrict g = G + %zu;\n", ir->vals[op->in[1]]->offset);
-  if (op->nin == 3)
-    fprintf(out, "    real *restrict v = S + %zu;\n", ir->vals[op->in[2]]->offset);
+  for (int i = 2; i < op->nin; i++)
+    fprintf(out, "    real *restrict %s = S + %zu;\n", names[i - 2], ir->vals[op->in[i]]->offset);
   /* memory-bound, but two cores have twice the cache bandwidth */
-  fprintf(out, "    %s\n", n >= 32768 ? "NN_OMP(omp parallel for simd schedule(static))"
-                                        : "NN_OMP(omp simd)");
+  if (simd)
+    fprintf(out, "    %s\n", n >= 32768 ? "NN_OMP(omp parallel for simd schedule(static))"
+                                          : "NN_OMP(omp simd)");
+  else if (n >= 32768)
+    fprintf(out, "    NN_OMP(omp parallel for schedule(static))\n");
   fprintf(out, "    for (size_t i = 0; i < %zu; i++) {\n", n);
-  fprintf(out, "      const real gi = g[i]%s", ir->m->clip > 0 ? " * gs" : "");
+}
+
+/* `const real gi = ...`: the gradient element clamped (clip_value), scaled
+ * (clip), plus the L2 decay wd w unless `decoupled`. */
+static void update_grad(FILE *out, IR *ir, Op *op, bool decoupled) {
+  Value *w = ir->vals[op->in[0]];
+  double wd = decoupled ? 0 : param_decay(ir->m, w);
+  fprintf(out, "      const real gi = %s%s", ir->m->clip_value > 0 ? "clamp_cv(g[i])" : "g[i]",
+          ir->m->clip > 0 ? " * gs" : "");
   if (wd > 0) {
     fprintf(out, " + ");
     real_lit(out, wd);
     fprintf(out, " * w[i]");
   }
   fprintf(out, ";\n");
+}
+
+/* SGD as PyTorch's torch.optim.SGD: g' = g + wd w (weights only);
+ * with momentum mu: v = mu v + g', w -= lr v; without: w -= lr g'.
+ * With dampening d: v = g' at the first step, then mu v + (1 - d) g';
+ * nesterov: w -= lr (g' + mu v). */
+void emit_sgd(FILE *out, IR *ir, Op *op) {
+  Model *m = ir->m;
+  static const char *const names[] = {"v"};
+  update_head(out, ir, op, names, true);
+  update_grad(out, ir, op, false);
   if (op->nin == 3) {
     fprintf(out, "      v[i] = ");
+    if (m->dampening > 0)
+      fprintf(out, "first ? gi : ");
     real_lit(out, op->alpha);
-    fprintf(out, " * v[i] + gi;\n      w[i] -= lr * v[i];\n");
+    if (m->dampening > 0) {
+      fprintf(out, " * v[i] + ");
+      real_lit(out, 1 - m->dampening);
+      fprintf(out, " * gi;\n");
+    } else {
+      fprintf(out, " * v[i] + gi;\n");
+    }
+    if (m->nesterov) {
+      fprintf(out, "      w[i] -= lr * (gi + ");
+      real_lit(out, op->alpha);
+      fprintf(out, " * v[i]);\n");
+    } else {
+      fprintf(out, "      w[i] -= lr * v[i];\n");
+    }
   } else {
     fprintf(out, "      w[i] -= lr * gi;\n");
+  }
+  fprintf(out, "    }\n  }\n");
+}
+
+/* torch.optim.Adam / AdamW (the default, non-amsgrad form): m as
+ * exp_avg.lerp_(g, 1 - b1), v = b2 v + (1 - b2) g^2,
+ * w -= step_size m / (sqrt(v) / bc2_sqrt + eps) with step_size = lr / (1 -
+ * b1^t) and bc2_sqrt = sqrt(1 - b2^t) computed once in update(); adamw
+ * first multiplies w by 1 - lr wd (decoupled decay, weights only). */
+void emit_adam(FILE *out, IR *ir, Op *op) {
+  Model *m = ir->m;
+  static const char *const names[] = {"m", "v"};
+  bool decoupled = m->opt == OPT_ADAMW;
+  double wd = param_decay(m, ir->vals[op->in[0]]);
+  update_head(out, ir, op, names, false);
+  update_grad(out, ir, op, decoupled);
+  if (decoupled && wd > 0) {
+    fprintf(out, "      w[i] *= (real)1 - lr * ");
+    real_lit(out, wd);
+    fprintf(out, ";\n");
+  }
+  fprintf(out, "      m[i] += ");
+  real_lit(out, 1 - m->beta1);
+  fprintf(out, " * (gi - m[i]);\n      v[i] = ");
+  real_lit(out, m->beta2);
+  fprintf(out, " * v[i] + ");
+  real_lit(out, 1 - m->beta2);
+  fprintf(out, " * gi * gi;\n");
+  fprintf(out, "      w[i] -= step_size * m[i] / (sqrt(v[i]) / bc2_sqrt + ");
+  real_lit(out, m->eps);
+  fprintf(out, ");\n    }\n  }\n");
+}
+
+/* torch.optim.RMSprop (centered = False): s = a s + (1 - a) g'^2,
+ * u = g' / (sqrt(s) + eps); with momentum mu: b = mu b + u, w -= lr b;
+ * else w -= lr u.  g' = g + wd w (weights only). */
+void emit_rmsprop(FILE *out, IR *ir, Op *op) {
+  Model *m = ir->m;
+  static const char *const names[] = {"sq", "buf"};
+  update_head(out, ir, op, names, false);
+  update_grad(out, ir, op, false);
+  fprintf(out, "      sq[i] = ");
+  real_lit(out, m->alpha);
+  fprintf(out, " * sq[i] + ");
+  real_lit(out, 1 - m->alpha);
+  fprintf(out, " * gi * gi;\n      const real ui = gi / (sqrt(sq[i]) + ");
+  real_lit(out, m->eps);
+  fprintf(out, ");\n");
+  if (op->nin == 4) {
+    fprintf(out, "      buf[i] = ");
+    real_lit(out, op->alpha);
+    fprintf(out, " * buf[i] + ui;\n      w[i] -= lr * buf[i];\n");
+  } else {
+    fprintf(out, "      w[i] -= lr * ui;\n");
   }
   fprintf(out, "    }\n  }\n");
 }
@@ -1392,7 +1511,7 @@ static void add_arg(Group *g, IR *ir, int v, bool written) {
  * kernel runs over all B columns). */
 static bool uses_nb(OpKind k) {
   return k == OP_CE_SOFTMAX || k == OP_BCE_SIGMOID || k == OP_MSE || k == OP_CE_SOFTMAX_GRAD ||
-         k == OP_BCE_SIGMOID_GRAD || k == OP_MSE_GRAD;
+         k == OP_BCE_SIGMOID_GRAD || k == OP_MSE_GRAD || k == OP_PERCEPTRON_GRAD;
 }
 
 static void group_args(IR *ir, Group *g) {
@@ -1734,18 +1853,76 @@ static void emit_backward(Emit *E) {
   fprintf(out, "}\n\n");
 }
 
+/* The comment above update(): the optimizer's step (the plain SGD line
+ * as it always was). */
+static void update_comment(FILE *out, const Model *m) {
+  switch (m->opt) {
+  case OPT_SGD:
+  case OPT_PERCEPTRON:
+    if (m->opt == OPT_PERCEPTRON)
+      fprintf(out, "// The perceptron rule as an SGD step on the error dz = y - t (perceptron_grad):\n"
+              "//   w += lr (t - y) x summed over the batch, b += lr (t - y)\n");
+    fprintf(out, "// One SGD step (momentum %s, weight decay %s on weights):\n", dbl(m->momentum),
+            dbl(m->weight_decay));
+    if (m->nesterov)
+      fprintf(out, "//   g' = g + wd w;  v = momentum v + g';  w -= lr (g' + momentum v)  (nesterov)\n");
+    else if (m->dampening > 0)
+      fprintf(out, "//   g' = g + wd w;  v = momentum v + (1 - %s) g' (v = g' at the first step);  "
+              "w -= lr v\n", dbl(m->dampening));
+    else
+      fprintf(out, "//   g' = g + wd w;  v = momentum v + g';  w -= lr v\n");
+    break;
+  case OPT_ADAM:
+  case OPT_ADAMW:
+    fprintf(out, "// One %s step (beta1 %s, beta2 %s, eps %s, %s weight decay %s on weights), "
+            "t = c->step + 1:\n", opt_name(m->opt), dbl(m->beta1), dbl(m->beta2), dbl(m->eps),
+            m->opt == OPT_ADAMW ? "decoupled" : "L2", dbl(m->weight_decay));
+    if (m->opt == OPT_ADAMW)
+      fprintf(out, "//   w *= 1 - lr wd;  m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2\n");
+    else
+      fprintf(out, "//   g' = g + wd w;  m = b1 m + (1 - b1) g';  v = b2 v + (1 - b2) g'^2\n");
+    fprintf(out, "//   w -= lr / (1 - b1^t) m / (sqrt(v) / sqrt(1 - b2^t) + eps)\n");
+    break;
+  case OPT_RMSPROP:
+    fprintf(out, "// One RMSprop step (alpha %s, eps %s, momentum %s, weight decay %s on weights):\n",
+            dbl(m->alpha), dbl(m->eps), dbl(m->momentum), dbl(m->weight_decay));
+    fprintf(out, "//   g' = g + wd w;  s = alpha s + (1 - alpha) g'^2;  u = g' / (sqrt(s) + eps)\n");
+    fprintf(out, "//   %s\n", m->momentum > 0 ? "b = momentum b + u;  w -= lr b" : "w -= lr u");
+    break;
+  }
+}
+
+/* update()'s constants: adam's bias corrections, sgd's first-step flag
+ * (dampening), the clip_value clamp. */
+static void update_setup(FILE *out, const Model *m) {
+  if (m->opt == OPT_ADAM || m->opt == OPT_ADAMW) {
+    fprintf(out, "  const double t = (double)c->step + 1; // bias corrections of step t\n");
+    fprintf(out, "  const real step_size = (real)(lr_ / (1 - pow(%s, t)));\n", dbl(m->beta1));
+    fprintf(out, "  const real bc2_sqrt = (real)sqrt(1 - pow(%s, t));\n", dbl(m->beta2));
+    if (m->opt == OPT_ADAM)
+      fprintf(out, "  (void)lr; // in step_size\n");
+  }
+  if (m->opt == OPT_SGD && m->dampening > 0 && m->momentum > 0)
+    fprintf(out, "  const int first = c->step == 0; // the momentum buffer starts as g'\n");
+  if (m->clip_value > 0) {
+    fprintf(out, "  // clip_value = %s: every gradient element clamped to [-%s, %s]\n",
+            dbl(m->clip_value), dbl(m->clip_value), dbl(m->clip_value));
+    fprintf(out, "#define clamp_cv(x) ((x) > (real)%s ? (real)%s : (x) < -(real)%s ? -(real)%s : (x))\n",
+            dbl(m->clip_value), dbl(m->clip_value), dbl(m->clip_value), dbl(m->clip_value));
+  }
+}
+
 static void emit_update(Emit *E) {
   FILE *out = E->out;
   IR *ir = E->ir;
   Model *m = ir->m;
-  fprintf(out, "// One SGD step (momentum %s, weight decay %s on weights):\n", dbl(m->momentum),
-          dbl(m->weight_decay));
-  fprintf(out, "//   g' = g + wd w;  v = momentum v + g';  w -= lr v\n");
+  update_comment(out, m);
   fprintf(out, "static void update(nn_ctx *c, double lr_) {\n");
   fprintf(out, "  real *P = c->params;\n  const real *G = c->grads;\n");
   if (ir->arena_size[A_STATE])
     fprintf(out, "  real *S = c->state;\n");
   fprintf(out, "  const real lr = (real)lr_;\n");
+  update_setup(out, m);
   if (m->clip > 0) {
     /* torch.nn.utils.clip_grad_norm_: g *= min(1, clip / (|g| + 1e-6)),
      * before weight decay; the sum runs in a fixed order (padding between
@@ -1753,14 +1930,20 @@ static void emit_update(Emit *E) {
     fprintf(out, "  // clip = %s: the gradients scaled to a global L2 norm of at most %s\n",
             dbl(m->clip), dbl(m->clip));
     fprintf(out, "  double ss = 0;\n  NN_OMP(omp simd reduction(+:ss))\n");
-    fprintf(out, "  for (size_t i = 0; i < %zu; i++)\n    ss += (double)G[i] * (double)G[i];\n",
-            ir->arena_size[A_GRAD]);
+    if (m->clip_value > 0) /* the norm of the clamped gradients */
+      fprintf(out, "  for (size_t i = 0; i < %zu; i++)\n    ss += (double)clamp_cv(G[i]) * "
+              "(double)clamp_cv(G[i]);\n", ir->arena_size[A_GRAD]);
+    else
+      fprintf(out, "  for (size_t i = 0; i < %zu; i++)\n    ss += (double)G[i] * (double)G[i];\n",
+              ir->arena_size[A_GRAD]);
     fprintf(out, "  const double norm = sqrt(ss), coef = %s / (norm + 1e-6);\n", dbl(m->clip));
     fprintf(out, "  const real gs = coef < 1 ? (real)coef : (real)1;\n");
   }
   for (int i = 0; i < ir->nops; i++)
     if (ir->ops[i].pass == PASS_UPD)
-      emit_sgd(out, ir, &ir->ops[i]);
+      op_info[ir->ops[i].kind].emit(out, ir, &ir->ops[i]);
+  if (m->clip_value > 0)
+    fprintf(out, "#undef clamp_cv\n");
   fprintf(out, "}\n\n");
 }
 
@@ -1970,12 +2153,13 @@ static void emit_descriptor(Emit *E) {
   fprintf(out, "  .out_dim = %ld,\n", ir_numel(ir, ir->output));
   fprintf(out, "  .target = %s,\n  .nclasses = %d,\n", targets[target], m->nclasses);
   fprintf(out, "  .ydim = %ld,\n", target == 2 ? shape_numel(&m->label_shape) : 0);
-  fprintf(out, "  .has_accuracy = %d,\n", m->loss != LOSS_MSE);
+  fprintf(out, "  .has_accuracy = %d,\n", m->loss != LOSS_MSE || m->opt == OPT_PERCEPTRON);
   fprintf(out, "  .loss_name = \"%s\",\n", loss_name(m->loss));
   emit_source(out, "train", &m->train_src);
   emit_source(out, "test", &m->test_src);
   fprintf(out, "  .scale = %s,\n", dbl(m->scale));
-  fprintf(out, "  .optimizer = \"sgd\",\n  .epochs = %d,\n  .lr = %s,\n", m->epochs, dbl(m->lr));
+  fprintf(out, "  .optimizer = \"%s\",\n  .epochs = %d,\n  .lr = %s,\n", opt_name(m->opt), m->epochs,
+          dbl(m->lr));
   fprintf(out, "  .momentum = %s,\n  .weight_decay = %s,\n", dbl(m->momentum), dbl(m->weight_decay));
   fprintf(out, "  .shuffle = %d,\n  .seed = %lluull,\n", m->shuffle, (unsigned long long)m->seed);
   fprintf(out, "  .nparams = %d,\n  .params = params,\n", ir->nparams);
@@ -1994,6 +2178,12 @@ static void emit_descriptor(Emit *E) {
     fprintf(out, "  .early_stop = %s,\n  .patience = %d,\n  .min_delta = %s,\n",
             m->es == ES_LOSS ? "NN_STOP_LOSS" : "NN_STOP_ACCURACY", m->es_patience,
             dbl(m->es_min_delta));
+  if (m->sched != SCHED_NONE || m->warmup > 0) {
+    static const char *const kinds[] = {"NN_SCHED_NONE", "NN_SCHED_STEP", "NN_SCHED_EXPONENTIAL",
+                                        "NN_SCHED_COSINE"};
+    fprintf(out, "  .schedule = {%s, %d, %s, %d, %s, %d},\n", kinds[m->sched], m->sched_every,
+            dbl(m->sched_gamma), m->sched_epochs, dbl(m->sched_min_lr), m->warmup);
+  }
   fprintf(out, "};\n\n");
   fprintf(out, "#ifndef NN_NO_MAIN\nint main(int argc, char **argv) {\n"
           "  return nn_main(argc, argv, &nn_model_desc);\n}\n#endif\n");

@@ -343,6 +343,12 @@ int shape_colsum(IR *ir, Op *op, Shape *out, bool *batched) {
   return 0;
 }
 
+double param_decay(const Model *m, const Value *v) {
+  if (!v->decay)
+    return 0;
+  return v->layer && v->layer->wd_given ? v->layer->weight_decay : m->weight_decay;
+}
+
 /* sgd(w, g [, v]): updates in place, no output. */
 int shape_none(IR *ir, Op *op, Shape *out, bool *batched) {
   long n = ir_numel(ir, op->in[0]);
@@ -527,8 +533,8 @@ static void print_value_decl(FILE *dst, IR *ir, Value *v) {
     case INIT_UNIFORM: fprintf(out, " init %s uniform(%.6g, %.6g)", in->how, in->a, in->b); break;
     case INIT_NORMAL: fprintf(out, " init %s normal(%.6g, %.6g)", in->how, in->a, in->b); break;
     }
-    if (v->decay && ir->m->weight_decay > 0)
-      fprintf(out, " decay %g", ir->m->weight_decay);
+    if (param_decay(ir->m, v) > 0)
+      fprintf(out, " decay %g", param_decay(ir->m, v));
   }
   if (v->grad >= 0)
     fprintf(out, " grad %s", ir->vals[v->grad]->name);
@@ -563,6 +569,10 @@ static void print_op(FILE *out, IR *ir, Op *op) {
   if ((op->kind == OP_ACT || op->kind == OP_ACT_GRAD || op->fused) && op->act == ACT_LEAKY_RELU)
     fprintf(out, " alpha=%.6g", op->alpha);
   if (op->kind == OP_SGD)
+    fprintf(out, " momentum=%.6g", op->alpha);
+  if (op->kind == OP_ADAM)
+    fprintf(out, " %s", ir->m->opt == OPT_ADAMW ? "decoupled" : "l2");
+  if (op->kind == OP_RMSPROP)
     fprintf(out, " momentum=%.6g", op->alpha);
   if (op->geo.kh)
     fprintf(out, " kernel=%dx%d stride=%dx%d pad=%dx%d", op->geo.kh, op->geo.kw, op->geo.sh,

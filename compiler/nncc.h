@@ -250,6 +250,11 @@ struct Layer {
   bool ret_seq;
   bool stateful;
   Loc ret_loc, stateful_loc;
+  /* weight_decay = X on the layer (dense, conv2d, rnn, lstm, gru): the L2
+   * (or, with adamw, decoupled) decay of its weights instead of the train
+   * block's; wd_given false: the train block's applies */
+  bool wd_given;
+  double weight_decay;
   /* filled by shape.c */
   Shape shape;
   /* Time steps of the output, 0 when it is not a sequence.  A sequence's
@@ -279,7 +284,11 @@ typedef struct DataSrc {
   Loc loc;
 } DataSrc;
 
-typedef enum { OPT_SGD } OptKind;
+typedef enum { OPT_SGD, OPT_ADAM, OPT_ADAMW, OPT_RMSPROP, OPT_PERCEPTRON } OptKind;
+const char *opt_name(OptKind k);
+/* Learning-rate schedules over epochs (torch.optim.lr_scheduler StepLR,
+ * ExponentialLR, CosineAnnealingLR); the runtime computes the rate. */
+typedef enum { SCHED_NONE, SCHED_STEP, SCHED_EXPONENTIAL, SCHED_COSINE } SchedKind;
 typedef enum { ES_NONE, ES_LOSS, ES_ACCURACY } EarlyStop;
 
 typedef struct Model {
@@ -327,7 +336,23 @@ typedef struct Model {
   int es_patience;
   double es_min_delta;
   Loc es_loc;
+  /* optimizers beyond plain sgd: sgd's nesterov and dampening; adam and
+   * adamw's beta1, beta2, eps; rmsprop's alpha, eps (and momentum above).
+   * adamw's decay is weight_decay (decoupled). */
+  bool nesterov;
+  double dampening, beta1, beta2, eps, alpha;
+  Loc opt_loc; /* the optimizer's value in the train block (line 0: not given) */
+  /* schedule = step(every, gamma) | exponential(gamma) | cosine(epochs,
+   * min_lr); warmup = K steps of linear warm-up (0: none) */
+  SchedKind sched;
+  int sched_every, sched_epochs, warmup;
+  double sched_gamma, sched_min_lr;
+  double clip_value; /* clip_value = X: each gradient element clamped to [-X, X] (0: off) */
 } Model;
+/* The weight decay of parameter value v: its layer's, else the train
+ * block's; 0 for biases (v->decay false). */
+struct Value;
+double param_decay(const Model *m, const struct Value *v);
 
 /* Check the program and build the model.  Returns NULL when there were
  * errors (all of them reported). */

@@ -36,6 +36,7 @@ OP(TRANSPOSE,    "transpose",    1,  shape_same,      emit_transpose,   grad_non
 OP(CE_SOFTMAX_GRAD,  "ce_softmax_grad",  2, shape_same, emit_ce_softmax_grad,  grad_none, "dz = (p - onehot(c)) / nb; inputs p, class")
 OP(BCE_SIGMOID_GRAD, "bce_sigmoid_grad", 2, shape_same, emit_bce_sigmoid_grad, grad_none, "dz = (p - t) / (nb K); inputs p, t")
 OP(MSE_GRAD,         "mse_grad",         2, shape_same, emit_mse_grad,         grad_none, "dy = 2 (y - t) / (nb K); inputs y, t")
+OP(PERCEPTRON_GRAD,  "perceptron_grad",  2, shape_same, emit_perceptron_grad,  grad_none, "dz = y - t, summed over the batch (the perceptron rule's error; no mean); inputs y = step(z), t")
 OP(CONV2D_DX,    "conv2d_dx",    2, shape_conv_dx,   emit_conv2d_dx,    grad_none, "dx = dy convolved back through w (the transposed convolution); inputs dy, w")
 OP(IM2COL,       "im2col",       1, shape_im2col,    emit_im2col,       grad_none, "col[(p,b)][j] = x at output pixel p's tap j = (ic,kh,kw), 0 in the padding; row-major")
 OP(CONV2D_DW,    "conv2d_dw",    2, shape_conv_dw,   emit_conv2d_dw,    grad_none, "dw[oc][j] = sum over pixels p and rows b of dy[p,oc][b] col[(p,b)][j]; inputs dy, col")
@@ -47,3 +48,5 @@ OP(LAST_GRAD,  "last_grad",  2,  shape_last_grad, emit_last_grad,  grad_none, "d
 OP(SHIFT_T,    "shift_t",    2,  shape_shift_t,   emit_shift_t,    grad_none, "hp[(t,b)][k] = h[t-1][k][b] (h0 at t = 0), row-major: what matmul_tn reads for dw_hh; inputs h, h0")
 /* update */
 OP(SGD, "sgd", -1, shape_none, emit_sgd, grad_none, "v = mu v + (g + wd w); w -= lr v (mu = 0: w -= lr (g + wd w)); inputs w, g [, v]")
+OP(ADAM,    "adam",    4,  shape_none, emit_adam,    grad_none, "m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; w -= lr/(1-b1^t) m / (sqrt(v/(1-b2^t)) + eps) (adamw: w *= 1 - lr wd first); inputs w, g, m, v")
+OP(RMSPROP, "rmsprop", -1, shape_none, emit_rmsprop, grad_none, "s = a s + (1-a) g^2; u = g / (sqrt(s) + eps); mu > 0: b = mu b + u, w -= lr b; else w -= lr u; inputs w, g, s [, b]")

@@ -20,18 +20,27 @@ static const LayerKind layer_kinds[] = {LAYER_DENSE,   LAYER_FLATTEN, LAYER_CONV
                                         LAYER_MAXPOOL, LAYER_AVGPOOL, LAYER_RNN,
                                         LAYER_LSTM,    LAYER_GRU};
 static const char *const loss_names_[] = {"mse", "binary_cross_entropy", "cross_entropy"};
-static const char *const dense_keys[] = {"activation", "bias", "init", "bias_init", "in_features"};
+static const char *const dense_keys[] = {"activation", "bias", "init", "bias_init", "in_features",
+                                         "weight_decay"};
 static const char *const conv_keys[] = {"activation", "bias", "init", "bias_init", "kernel",
-                                        "stride", "padding"};
+                                        "stride", "padding", "weight_decay"};
 static const char *const pool_keys[] = {"kernel", "stride", "padding"};
 /* rnn, lstm, gru; lstm and gru reject `activation` with a message of its own */
 static const char *const rnn_keys[] = {"activation", "return", "stateful", "bias",
-                                       "init",       "bias_init", "in_features"};
+                                       "init",       "bias_init", "in_features", "weight_decay"};
 static const char *const data_keys[] = {"train", "test", "validation", "scale"};
 static const char *const train_keys[] = {"optimizer", "batch", "epochs", "shuffle", "seed",
-                                         "weight_decay", "clip", "validation",
-                                         "early_stopping"};
-static const char *const sgd_keys[] = {"lr", "momentum"};
+                                         "weight_decay", "clip", "schedule", "warmup",
+                                         "clip_value", "validation", "early_stopping"};
+static const char *const sgd_keys[] = {"lr", "momentum", "nesterov", "dampening"};
+static const char *const adam_keys[] = {"lr", "beta1", "beta2", "eps"};
+static const char *const adamw_keys[] = {"lr", "beta1", "beta2", "eps", "weight_decay"};
+static const char *const rmsprop_keys[] = {"lr", "alpha", "eps", "momentum"};
+static const char *const perceptron_keys[] = {"lr"};
+static const char *const schedules[] = {"step", "exponential", "cosine"};
+static const char *const step_sched_keys[] = {"every", "gamma"};
+static const char *const exp_sched_keys[] = {"gamma"};
+static const char *const cos_sched_keys[] = {"epochs", "min_lr"};
 static const char *const es_metrics[] = {"loss", "accuracy"};
 static const char *const es_keys[] = {"patience", "min_delta"};
 static const char *const csv_keys[] = {"label", "header"};
@@ -40,7 +49,7 @@ static const char *const init_names[] = {"zeros",          "uniform",      "norm
                                          "xavier",         "he",           "xavier_uniform",
                                          "xavier_normal",  "he_uniform",   "he_normal"};
 static const char *const source_kinds[] = {"csv", "idx", "text", "series"};
-static const char *const optimizers[] = {"sgd"};
+static const char *const optimizers[] = {"sgd", "adam", "adamw", "rmsprop", "perceptron"};
 
 static const char *const all_act_names[] = {
 #define ACT(id, name, fwd, bwd, uses) name,
@@ -50,6 +59,8 @@ static const char *const all_act_names[] = {
 };
 
 const char *loss_name(LossKind k) { return loss_names_[k]; }
+
+const char *opt_name(OptKind k) { return optimizers[k]; }
 
 const char *layer_kind_name(LayerKind k) {
   static const char *const n[] = {"input",   "dense", "flatten", "conv2d", "maxpool",
@@ -264,6 +275,8 @@ typedef struct Sema {
   Stmt *first[ST_TRAIN + 1]; /* first statement of each kind */
   const char *loss_out, *loss_target; /* names, resolved after all statements */
   Loc shuffle_loc; /* of the value of `shuffle = ...`; line 0 when not given */
+  Loc wd_loc, adamw_wd_loc; /* of weight_decay in the train block / in adamw(...) */
+  bool adamw_wd_given;
   bool decl_errors;  /* in the input, the label or the loss's names */
 } Sema;
 
@@ -675,6 +688,12 @@ static void sema_dense_keys(Layer *l, const Expr *call) {
     pos_int(e, "'in_features'", &l->in_features);
     l->in_features_loc = e->loc;
   }
+  if ((e = key_arg(a, n, "weight_decay")) && const_num(e, "'weight_decay'", &l->weight_decay)) {
+    if (!(l->weight_decay >= 0 && isfinite(l->weight_decay)))
+      error_at(e->loc, "'weight_decay' must be >= 0, got %g", l->weight_decay);
+    else
+      l->wd_given = true;
+  }
 }
 
 /* Resolve one layer's input name; `final`: all statements are read, so a
@@ -922,11 +941,34 @@ static void sema_data(Sema *s, Stmt *st) {
   }
 }
 
-static void sema_optimizer(Model *m, const Expr *e) {
+/* A number setting of an optimizer or schedule: `key = v` with lo <= v
+ * (lo < v when lo_open) and v < hi (v <= hi when hi_closed); false when
+ * absent or bad (reported). */
+static bool opt_num(const Expr *call, const char *key, double lo, bool lo_open, double hi,
+                    bool hi_closed, const char *range, double *out) {
+  const Expr *v = key_arg(call->args, call->nargs, key);
+  if (!v)
+    return false;
+  char *what = xasprintf("'%s'", key);
+  double x;
+  bool ok = const_num(v, what, &x);
+  free(what);
+  if (!ok)
+    return false;
+  if (!(isfinite(x) && (lo_open ? x > lo : x >= lo) && (hi_closed ? x <= hi : x < hi))) {
+    error_at(v->loc, "'%s' must be %s, got %g", key, range, x);
+    return false;
+  }
+  *out = x;
+  return true;
+}
+
+static void sema_optimizer(Sema *s, const Expr *e) {
+  Model *m = s->m;
   const char *name = e->kind == EX_IDENT || e->kind == EX_CALL ? e->str : NULL;
   if (!name) {
-    error_at(e->loc, "optimizer must be sgd or sgd(lr = 0.01, momentum = 0.9), got %s",
-             expr_kind_desc(e));
+    error_at(e->loc, "optimizer must be sgd, adam, adamw, rmsprop or perceptron, with or "
+             "without settings (adam(lr = 0.001)), got %s", expr_kind_desc(e));
     return;
   }
   int k = find_word(name, optimizers, COUNT(optimizers));
@@ -934,14 +976,25 @@ static void sema_optimizer(Model *m, const Expr *e) {
     unknown_word(e->loc, "optimizer", name, optimizers, COUNT(optimizers));
     return;
   }
-  m->opt = OPT_SGD;
+  static const char *const *const keys[] = {sgd_keys, adam_keys, adamw_keys, rmsprop_keys,
+                                            perceptron_keys};
+  static const int nkeys[] = {COUNT(sgd_keys), COUNT(adam_keys), COUNT(adamw_keys),
+                              COUNT(rmsprop_keys), COUNT(perceptron_keys)};
+  static const char *const example[] = {
+      "sgd(lr = 0.01, momentum = 0.9)", "adam(lr = 0.001, beta1 = 0.9)",
+      "adamw(lr = 0.001, weight_decay = 0.01)", "rmsprop(lr = 0.01, alpha = 0.99)",
+      "perceptron(lr = 1)"};
+  static const double default_lr[] = {0.01, 0.001, 0.001, 0.01, 1};
+  m->opt = (OptKind)k;
+  m->opt_loc = e->loc;
+  m->lr = default_lr[k];
   if (e->kind != EX_CALL)
     return;
-  if (!check_keys(e->args, e->nargs, name, sgd_keys, COUNT(sgd_keys)))
+  if (!check_keys(e->args, e->nargs, name, keys[k], nkeys[k]))
     return;
   if (count_positional(e->args, e->nargs)) {
     error_at(positional(e->args, e->nargs, 0)->val->loc,
-             "give the optimizer's settings by name: sgd(lr = 0.01, momentum = 0.9)");
+             "give the optimizer's settings by name: %s", example[k]);
     return;
   }
   const Expr *v;
@@ -951,6 +1004,64 @@ static void sema_optimizer(Model *m, const Expr *e) {
   if ((v = key_arg(e->args, e->nargs, "momentum")) &&
       const_num(v, "'momentum'", &m->momentum) && !(m->momentum >= 0 && m->momentum < 1))
     error_at(v->loc, "'momentum' must be in [0, 1), got %g", m->momentum);
+  opt_num(e, "dampening", 0, false, 1, true, "in [0, 1]", &m->dampening);
+  opt_num(e, "beta1", 0, false, 1, false, "in [0, 1)", &m->beta1);
+  opt_num(e, "beta2", 0, false, 1, false, "in [0, 1)", &m->beta2);
+  opt_num(e, "eps", 0, true, INFINITY, false, "a positive number", &m->eps);
+  opt_num(e, "alpha", 0, false, 1, false, "in [0, 1)", &m->alpha);
+  if (opt_num(e, "weight_decay", 0, false, INFINITY, false, ">= 0", &m->weight_decay)) {
+    s->adamw_wd_given = true;
+    s->adamw_wd_loc = key_arg(e->args, e->nargs, "weight_decay")->loc;
+  }
+  if ((v = key_arg(e->args, e->nargs, "nesterov")) && bool_val(v, "'nesterov'", &m->nesterov) &&
+      m->nesterov && !(m->momentum > 0 && m->dampening == 0))
+    error_at(v->loc, "nesterov = true needs a momentum > 0 and dampening = 0 (as "
+             "torch.optim.SGD), got momentum %g, dampening %g", m->momentum, m->dampening);
+}
+
+/* schedule = step(every = N, gamma = 0.1) | exponential(gamma = 0.95) |
+ * cosine(epochs = N, min_lr = 0) */
+static void sema_schedule(Model *m, const Expr *e) {
+  const char *name = e->kind == EX_IDENT || e->kind == EX_CALL ? e->str : NULL;
+  if (!name) {
+    error_at(e->loc, "schedule must be step(every = 10, gamma = 0.1), exponential(gamma = "
+             "0.95) or cosine(epochs = 50, min_lr = 0), got %s", expr_kind_desc(e));
+    return;
+  }
+  int k = find_word(name, schedules, COUNT(schedules));
+  if (k < 0) {
+    unknown_word(e->loc, "schedule", name, schedules, COUNT(schedules));
+    return;
+  }
+  static const char *const *const keys[] = {step_sched_keys, exp_sched_keys, cos_sched_keys};
+  static const int nkeys[] = {COUNT(step_sched_keys), COUNT(exp_sched_keys),
+                              COUNT(cos_sched_keys)};
+  m->sched = (SchedKind)(k + 1);
+  m->sched_gamma = k == 0 ? 0.1 : 0.95;
+  if (e->kind != EX_CALL) {
+    if (k == 0)
+      error_at(name_loc(e->loc, name), "schedule step needs its period: step(every = 10, "
+               "gamma = 0.1)");
+    return;
+  }
+  if (!check_keys(e->args, e->nargs, name, keys[k], nkeys[k]))
+    return;
+  if (count_positional(e->args, e->nargs)) {
+    error_at(positional(e->args, e->nargs, 0)->val->loc,
+             "give the schedule's settings by name: %s",
+             k == 0 ? "step(every = 10, gamma = 0.1)" : k == 1 ? "exponential(gamma = 0.95)"
+                                                              : "cosine(epochs = 50, min_lr = 0)");
+    return;
+  }
+  const Expr *v;
+  if ((v = key_arg(e->args, e->nargs, "every")))
+    pos_int(v, "'every'", &m->sched_every);
+  else if (k == 0)
+    error_at(e->loc, "schedule step needs its period: step(every = 10, gamma = 0.1)");
+  if ((v = key_arg(e->args, e->nargs, "epochs")))
+    pos_int(v, "'epochs'", &m->sched_epochs);
+  opt_num(e, "gamma", 0, true, 1, true, "in (0, 1]", &m->sched_gamma);
+  opt_num(e, "min_lr", 0, false, INFINITY, false, ">= 0", &m->sched_min_lr);
 }
 
 /* early_stopping = loss(patience = 5, min_delta = 0) or accuracy(...): the
@@ -992,7 +1103,7 @@ static void sema_train_entry(Sema *s, const char *key, const Expr *e) {
   Model *m = s->m;
   double v;
   if (!strcmp(key, "optimizer")) {
-    sema_optimizer(m, e);
+    sema_optimizer(s, e);
   } else if (!strcmp(key, "batch")) {
     pos_int(e, "'batch'", &m->batch);
   } else if (!strcmp(key, "epochs")) {
@@ -1016,6 +1127,7 @@ static void sema_train_entry(Sema *s, const char *key, const Expr *e) {
       error_at(e->loc, "'weight_decay' must be >= 0, got %g", v);
     else
       m->weight_decay = v;
+    s->wd_loc = e->loc;
   } else if (!strcmp(key, "clip")) {
     if (!const_num(e, "'clip'", &v))
       return;
@@ -1035,13 +1147,66 @@ static void sema_train_entry(Sema *s, const char *key, const Expr *e) {
     }
   } else if (!strcmp(key, "early_stopping")) {
     sema_early_stopping(m, e);
+  } else if (!strcmp(key, "clip_value")) {
+    if (!const_num(e, "'clip_value'", &v))
+      return;
+    if (!(v > 0 && isfinite(v)))
+      error_at(e->loc, "'clip_value' must be a positive number, got %g", v);
+    else
+      m->clip_value = v;
+  } else if (!strcmp(key, "schedule")) {
+    sema_schedule(m, e);
+  } else if (!strcmp(key, "warmup")) {
+    if (!const_num(e, "'warmup'", &v))
+      return;
+    if (!(v >= 0 && is_integral(v)))
+      error_at(e->loc, "'warmup' must be a whole number of steps >= 0, got %g", v);
+    else
+      m->warmup = (int)v;
   }
 }
 
 static void sema_train(Sema *s, Stmt *st) {
+  Model *m = s->m;
   for (int i = 0; i < st->nentries; i++)
     if (check_key(st->entries, i, "the train block", train_keys, COUNT(train_keys)))
       sema_train_entry(s, st->entries[i].key, st->entries[i].val);
+  if (m->opt == OPT_ADAMW && s->adamw_wd_given && s->wd_loc.line)
+    error_at(s->wd_loc, "weight_decay is given twice: in adamw(...) and in the train block; "
+             "give it once");
+  else if (m->opt == OPT_ADAMW && !s->adamw_wd_given && !s->wd_loc.line)
+    m->weight_decay = 0.01; /* torch.optim.AdamW's default */
+}
+
+/* optimizer = perceptron: one dense layer with activation step, learning
+ * from mse against 0/1 targets (the loss is then the error rate). */
+static void check_perceptron(Sema *s) {
+  Model *m = s->m;
+  if (m->opt != OPT_PERCEPTRON || !m->loss_out)
+    return;
+  Layer *first = NULL;
+  for (int i = 0; i < m->nlayers; i++) {
+    Layer *l = m->layers[i];
+    if (l->kind != LAYER_DENSE && l->kind != LAYER_CONV && !layer_is_recurrent(l->kind))
+      continue;
+    if (first) {
+      error_at(l->name_loc, "the perceptron rule trains a single layer: '%s' and '%s' both "
+               "have parameters (use sgd or adam for a multi-layer network)", first->name,
+               l->name);
+      return;
+    }
+    first = l;
+  }
+  Layer *o = m->loss_out;
+  if (o != first || o->kind != LAYER_DENSE)
+    error_at(m->opt_loc, "the perceptron rule trains one dense layer; the output '%s' is a %s",
+             o->name, layer_kind_name(o->kind));
+  else if (o->act != ACT_STEP)
+    error_at(o->name_loc, "the perceptron rule needs activation = step on '%s', got %s", o->name,
+             act_name(o->act));
+  else if (m->loss != LOSS_MSE || m->target_is_input || m->label_is_class)
+    error_at(m->loss_loc, "the perceptron rule learns from mse(%s, LABEL) against a real label "
+             "of 0/1 targets", o->name);
 }
 
 /* ------------------------------------------------------------ resolving */
@@ -1306,6 +1471,10 @@ Model *sema_check(Program *p) {
   m->scale = 1;
   m->opt = OPT_SGD;
   m->lr = 0.01;
+  m->beta1 = 0.9;
+  m->beta2 = 0.999;
+  m->eps = 1e-8;
+  m->alpha = 0.99;
   m->batch = 32;
   m->epochs = 10;
   m->shuffle = true;
@@ -1344,6 +1513,8 @@ Model *sema_check(Program *p) {
   }
   check_sequences(&s);
   check_validation(&s);
+  if (diag_errors() == 0)
+    check_perceptron(&s);
   if (diag_errors() == 0)
     topo_sort(m);
   free(s.pending);
@@ -1389,6 +1560,8 @@ void model_print(FILE *out, const Model *m) {
               l->stateful ? "true" : "false", l->bias ? "true" : "false",
               l->init_given ? l->init.how : "default");
     }
+    if (l->wd_given)
+      fprintf(out, " weight_decay=%g", l->weight_decay);
     if (l->shape.ndim)
       fprintf(out, " -> %s", shape_str(&l->shape, buf, sizeof buf));
     if (l->steps)
@@ -1404,11 +1577,26 @@ void model_print(FILE *out, const Model *m) {
   if (m->train_src.kind == SRC_TEXT || m->train_src.kind == SRC_SERIES ||
       m->test_src.kind == SRC_TEXT || m->test_src.kind == SRC_SERIES)
     fprintf(out, "data train=%s test=%s\n", srcs[m->train_src.kind], srcs[m->test_src.kind]);
-  fprintf(out, "train sgd lr=%g momentum=%g weight_decay=%g batch=%d epochs=%d shuffle=%s "
-          "seed=%llu", m->lr, m->momentum, m->weight_decay, m->batch, m->epochs,
+  fprintf(out, "train %s lr=%g momentum=%g weight_decay=%g batch=%d epochs=%d shuffle=%s "
+          "seed=%llu", opt_name(m->opt), m->lr, m->momentum, m->weight_decay, m->batch, m->epochs,
           m->shuffle ? "true" : "false", (unsigned long long)m->seed);
   if (m->clip > 0)
     fprintf(out, " clip=%g", m->clip);
+  if (m->nesterov)
+    fprintf(out, " nesterov=true");
+  if (m->dampening > 0)
+    fprintf(out, " dampening=%g", m->dampening);
+  if (m->opt == OPT_ADAM || m->opt == OPT_ADAMW)
+    fprintf(out, " beta1=%g beta2=%g eps=%g", m->beta1, m->beta2, m->eps);
+  if (m->opt == OPT_RMSPROP)
+    fprintf(out, " alpha=%g eps=%g", m->alpha, m->eps);
+  if (m->sched != SCHED_NONE)
+    fprintf(out, " schedule=%s every=%d gamma=%g epochs=%d min_lr=%g", schedules[m->sched - 1],
+            m->sched_every, m->sched_gamma, m->sched_epochs, m->sched_min_lr);
+  if (m->warmup > 0)
+    fprintf(out, " warmup=%d", m->warmup);
+  if (m->clip_value > 0)
+    fprintf(out, " clip_value=%g", m->clip_value);
   if (m->val_frac > 0)
     fprintf(out, " validation=%g", m->val_frac);
   if (m->es != ES_NONE)

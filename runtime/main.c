@@ -61,6 +61,7 @@ typedef struct nn_run {
   float *xb, *yb, *out;
   int32_t *cb;
   char vocab_from[1100]; /* where c.vocab came from, for messages */
+  double lr; /* the rate of the last training step (the schedule's) */
 } nn_run;
 
 /* Loss and accuracy over a data set; acc < 0 when the model has none. */
@@ -807,6 +808,27 @@ typedef struct nn_train {
   double t0;  /* start of training */
 } nn_train;
 
+double nn_schedule_lr(const nn_schedule *s, double lr, int epoch, int epochs, uint64_t step) {
+  double r = lr;
+  switch (s->kind) {
+  case NN_SCHED_NONE: break;
+  case NN_SCHED_STEP: r = lr * pow(s->gamma, (double)(epoch / (s->every > 0 ? s->every : 1))); break;
+  case NN_SCHED_EXPONENTIAL: r = lr * pow(s->gamma, (double)epoch); break;
+  case NN_SCHED_COSINE: {
+    int T = s->epochs > 0 ? s->epochs : epochs > 0 ? epochs : 1;
+    r = s->min_lr + (lr - s->min_lr) * (1 + cos(3.14159265358979323846 * (double)epoch / T)) / 2;
+    break;
+  }
+  }
+  if (s->warmup > 0 && step < (uint64_t)s->warmup)
+    r *= (double)(step + 1) / s->warmup;
+  return r;
+}
+
+static int nn_has_schedule(const nn_model *m) {
+  return m->schedule.kind != NN_SCHED_NONE || m->schedule.warmup > 0;
+}
+
 /* One epoch over T->tr; 0, or 1 after a non-finite loss. */
 static int nn_epoch(nn_run *R, nn_train *T, int epoch, nn_stats *st, double *seconds) {
   const nn_model *m = R->m;
@@ -829,7 +851,8 @@ static int nn_epoch(nn_run *R, nn_train *T, int epoch, nn_stats *st, double *sec
       return 1;
     }
     m->backward(&R->c, cls, y, nb);
-    m->update(&R->c, R->o.lr);
+    R->lr = nn_schedule_lr(&m->schedule, R->o.lr, epoch - 1, R->o.epochs, R->c.step);
+    m->update(&R->c, R->lr);
     R->c.step++;
     loss += nb * l;
   }
@@ -874,6 +897,8 @@ static void nn_epoch_line(nn_run *R, int epoch, const nn_stats *tr, const nn_sta
     nn_stats_text("  val", va, bpc, v, sizeof v);
   if (has_test)
     nn_stats_text("  test", te, bpc, b, sizeof b);
+  if (nn_has_schedule(R->m)) /* the rate of the epoch's last step */
+    snprintf(b + strlen(b), sizeof b - strlen(b), "  lr %.6g", R->lr);
   printf("epoch %*d/%d  %s%s%s  %.0f samples/s  %.1fs\n", w < 2 ? 2 : w, epoch, R->o.epochs, a,
          v, b, sps, elapsed);
   fflush(stdout);

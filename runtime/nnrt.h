@@ -199,6 +199,23 @@ typedef struct nn_layer_out {
   const char *name;
   long dim;
 } nn_layer_out;
+/* A learning-rate schedule (the train block's schedule and warmup keys).
+ * Per epoch e = 0, 1, ... (as torch.optim.lr_scheduler, stepped once an
+ * epoch): STEP lr0 gamma^floor(e / every) (StepLR); EXPONENTIAL lr0
+ * gamma^e (ExponentialLR); COSINE min_lr + (lr0 - min_lr) (1 + cos(pi e /
+ * epochs)) / 2 (CosineAnnealingLR's closed form; epochs 0: the run's
+ * epochs).  warmup K > 0 multiplies the rate of optimizer step s = 0, 1,
+ * ... by min(1, (s + 1) / K) (LinearLR(start_factor = 1/K, total_iters =
+ * K - 1), stepped every batch). */
+typedef enum { NN_SCHED_NONE = 0, NN_SCHED_STEP, NN_SCHED_EXPONENTIAL, NN_SCHED_COSINE } nn_sched_kind;
+typedef struct nn_schedule {
+  nn_sched_kind kind;
+  int every;     /* STEP: epochs between decays */
+  double gamma;  /* STEP, EXPONENTIAL: the factor */
+  int epochs;    /* COSINE: the half period T_max in epochs (0: the run's) */
+  double min_lr; /* COSINE: eta_min */
+  int warmup;    /* steps of linear warm-up (0: none) */
+} nn_schedule;
 
 typedef struct nn_model {
   const char *name;    /* the model's name */
@@ -275,6 +292,8 @@ typedef struct nn_model {
   nn_early_stop early_stop;
   int patience;
   double min_delta;
+  /* Appended fields (zero in descriptors that do not set them). */
+  nn_schedule schedule; /* kind NONE and warmup 0: a constant lr */
 } nn_model;
 
 /* Allocate (aligned, zeroed) and free a context's buffers. */
@@ -323,6 +342,10 @@ int nn_gradcheck(const nn_model *m, nn_ctx *c, uint64_t seed, int nb, int per_te
  * Returns the process exit status (0 ok, 1 bad data/checkpoint/NaN,
  * 2 usage). */
 int nn_main(int argc, char **argv, const nn_model *m);
+/* The learning rate of optimizer step `step` (0-based, counted over the
+ * whole run) in epoch `epoch` (0-based) of `epochs`, from base rate lr and
+ * the schedule s (see nn_schedule); lr itself when there is none. */
+double nn_schedule_lr(const nn_schedule *s, double lr, int epoch, int epochs, uint64_t step);
 
 #ifdef __cplusplus
 }

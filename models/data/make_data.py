@@ -23,6 +23,7 @@ Outputs (in the directory of this script):
   breast_cancer_{train,test}.csv   456 / 113
   digits_{train,test}.csv          1438 / 359
   xor.csv                          the 4 rows of XOR
+  and.csv, or.csv                  the 4 rows of AND and of OR
   regression_{train,test}.csv      1000 / 200 rows of y = sin(2x) + 0.5x + noise
   fortunes_{train,test}.txt        the fortune entries, about 90 / 10, as text
   sine_{train,test}.csv            3000 / 1000 rows of sin(2 pi t / 25) + noise
@@ -307,6 +308,10 @@ def build(shared, fortunes_dir):
 
     files["xor.csv"] = to_csv(["x1", "x2", "y"], [
         ["0", "0", "0"], ["0", "1", "1"], ["1", "0", "1"], ["1", "1", "0"]])
+    files["and.csv"] = to_csv(["x1", "x2", "y"], [
+        ["0", "0", "0"], ["0", "1", "0"], ["1", "0", "0"], ["1", "1", "1"]])
+    files["or.csv"] = to_csv(["x1", "x2", "y"], [
+        ["0", "0", "0"], ["0", "1", "1"], ["1", "0", "1"], ["1", "1", "1"]])
 
     rng = PCG32(SEED, STREAM["regression"])
     train, sse_train = regression(rng, 1000)

@@ -43,6 +43,12 @@ check digits "" acc ">=" 93
 check fashion_mlp "--epochs 1" acc ">=" 80
 check lenet "--epochs 1 --save $out/lenet.safetensors" acc ">=" 84
 check xor "--threads 1 --seed 7" acc ">=" 100
+# The perceptron rule (models/perceptron.nn, one step unit): AND and OR
+# are linearly separable and learnt exactly; XOR is not (at most 3 of its
+# 4 rows), which the hidden layer of models/xor.nn (above) fixes.
+check perceptron "" acc ">=" 100
+check perceptron "--train models/data/or.csv --test models/data/or.csv" acc ">=" 100
+check perceptron "--train models/data/xor.csv --test models/data/xor.csv" acc "<=" 75
 # Sequences.  sine_rnn: a "repeat the last value" predictor has a test MSE
 # of 0.050 (tests/run/long.sh computes it); noise alone 0.01.  The char
 # models after one epoch, in nats per character: the unigram entropy of
@@ -249,6 +255,43 @@ for spec in "seq_rnn seq_test rnn 8 3 5 2" "seq_rnn_relu seq_last_test rnn 8 3 5
     grep '^torch_seq: .*max |torch' "$out/expect.log" | sed 's/^torch_seq: /     /'
   fi
 done
+
+# Optimizers against PyTorch: tests/run/optim_*.nn (iris, 2 epochs of 8
+# batches in file order) train from the weights they save with --epochs 0;
+# tests/run/torch_optim.py runs torch.optim.Adam / AdamW / RMSprop with the
+# same settings and schedule from those weights and compares the weights
+# (to 2e-5).  The epoch lines show the schedule's rate.
+opt=$out/optim
+mkdir -p "$opt"
+for spec in "adam lr=0.01 beta1=0.8 weight_decay=0.01 gamma_exp=0.5" \
+            "adamw lr=0.01 weight_decay=0.1 gamma_step=0.3" \
+            "rmsprop lr=0.003 momentum=0.5 weight_decay=0.01 warmup=5"; do
+  # shellcheck disable=SC2086
+  set -- $spec
+  m=optim_$1
+  rm -f "$opt/$m.0.safetensors" "$opt/$m.safetensors"
+  expect "$m: builds, saves its initial weights, trains 2 epochs" sh -c "
+    '$build/nncc' tests/run/$m.nn -o '$opt/$m.c' &&
+    $cc -O2 -march=native -fopenmp -Iruntime -o '$opt/train_$m' '$opt/$m.c' '$build/libnnrt.a' -lcjson -lz -lm &&
+    '$opt/train_$m' --epochs 0 --quiet --save '$opt/$m.0.safetensors' >/dev/null &&
+    '$opt/train_$m' --save '$opt/$m.safetensors' >'$opt/$m.log'"
+  if [ $torch_ok = 0 ]; then
+    echo "skip $m: PyTorch optimizer check (python3-torch not installed)"
+  elif [ -s "$opt/$m.safetensors" ]; then
+    expect "$m: the same steps in torch.optim give the same weights" \
+      /usr/bin/python3 tests/run/torch_optim.py "$opt/$m.0.safetensors" "$opt/$m.safetensors" \
+      models/data/iris_train.csv 2 "$@"
+    grep '^torch_optim: ' "$out/expect.log" | sed 's/^torch_optim: /     /'
+  fi
+done
+# ExponentialLR(0.5) from 0.01 over the 2 epochs; StepLR(1, 0.3); a
+# 5-step warm-up ends within the first epoch's 8 steps
+expect "optim_adam: the epoch lines show lr 0.01, 0.005" \
+  sh -c "grep '^epoch' '$opt/optim_adam.log' | grep -o 'lr [0-9.e-]*' | tr '\n' ' ' | grep -qx 'lr 0.01 lr 0.005 '"
+expect "optim_adamw: the epoch lines show lr 0.01, 0.003" \
+  sh -c "grep '^epoch' '$opt/optim_adamw.log' | grep -o 'lr [0-9.e-]*' | tr '\n' ' ' | grep -qx 'lr 0.01 lr 0.003 '"
+expect "iris (no schedule): no lr on the epoch lines" \
+  sh -c "grep -q '^epoch' '$out/iris_.log' && ! grep '^epoch' '$out/iris_.log' | grep -q ' lr '"
 
 echo "run: $pass passed, $fail failed"
 [ $fail = 0 ]

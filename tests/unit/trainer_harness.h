@@ -27,7 +27,8 @@
  *   every parameter's values, in descriptor order (PyTorch layout)
  *   x: nb * in_dim values
  *   targets: nb * ncls class indices (CLASS), nb * ydim values (REAL), none else
- *   steps lr: how many update() calls after backward, and the rate
+ *   steps lr: how many update() calls after backward (each counted in
+ *     c.step, as nn_main does), and the rate
  *   optionally W, then W - 1 more x blocks: after the first window (with
  *     its targets, backward and updates), forward on each further window
  *     without targets, as the next batch (a stateful model carries its
@@ -90,7 +91,7 @@ static const char driver_src[] =
     "  for (int i = 0; i < nb * m->out_dim; i++) printf(\" %.17g\", (double)out[i]);\n"
     "  printf(\"\\n\");\n"
     "  dump(\"grad\", m, c.grads);\n"
-    "  for (int s = 0; s < steps; s++) m->update(&c, lr);\n"
+    "  for (int s = 0; s < steps; s++) { m->update(&c, lr); c.step++; }\n"
     "  dump(\"param\", m, c.params);\n"
     "  for (int w = 1; w < windows; w++) {\n"
     "    for (int i = 0; i < nb * m->in_dim; i++) x[i] = (float)rd(f);\n"
