@@ -167,7 +167,15 @@ int nn_gradcheck(const nn_model *m, nn_ctx *c, uint64_t seed, int nb, int per_te
   g.nb = nb < 1 ? 1 : nb > m->batch ? m->batch : nb;
   if (per_tensor < 1)
     per_tensor = 1;
+  /* Training mode with the step held fixed: dropout's mask and the noise
+   * are the same in every evaluation, so the differences see a fixed
+   * function (batch norm uses the batch's statistics, as in training). */
+  int training = c->training;
+  c->training = 1;
+  if (!c->seed)
+    c->seed = seed;
   int bad = nn_gc_run(&g, seed, per_tensor);
+  c->training = training;
   free(g.x);
   free(g.cls);
   free(g.y);

@@ -547,6 +547,7 @@ static int nn_run_alloc(nn_run *R) {
     fprintf(stderr, "%s: error: out of memory\n", R->prog);
     return -1;
   }
+  R->c.seed = R->o.seed;
   return 0;
 }
 
@@ -760,10 +761,12 @@ static double nn_bench_step(nn_run *R, int infer) {
   }
   const int32_t *cls = m->target == NN_TARGET_CLASS ? R->cb : NULL;
   const float *y = m->target == NN_TARGET_REAL ? R->yb : NULL;
+  R->c.training = 1;
   double l = m->forward(&R->c, R->xb, cls, y, nb, NULL);
   m->backward(&R->c, cls, y, nb);
   m->update(&R->c, R->o.lr);
   R->c.step++;
+  R->c.training = 0;
   return l;
 }
 
@@ -844,8 +847,10 @@ static int nn_epoch(nn_run *R, nn_train *T, int epoch, nn_stats *st, double *sec
     const int32_t *cls = d->cls ? R->cb : NULL;
     const float *y = d->y ? R->yb : NULL;
     nn_batch_gather(d, T->order, start, nb, R->xb, R->cb, R->yb);
+    R->c.training = 1;
     double l = m->forward(&R->c, R->xb, cls, y, nb, &correct);
     if (!isfinite(l)) {
+      R->c.training = 0;
       fprintf(stderr, "%s: error: loss is not finite (%s) at epoch %d, batch %d\n", R->prog,
               isnan(l) ? "nan" : l > 0 ? "inf" : "-inf", epoch, bi);
       return 1;
@@ -854,6 +859,7 @@ static int nn_epoch(nn_run *R, nn_train *T, int epoch, nn_stats *st, double *sec
     R->lr = nn_schedule_lr(&m->schedule, R->o.lr, epoch - 1, R->o.epochs, R->c.step);
     m->update(&R->c, R->lr);
     R->c.step++;
+    R->c.training = 0;
     loss += nb * l;
   }
   *seconds = nn_now() - t;

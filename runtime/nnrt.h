@@ -189,6 +189,13 @@ typedef struct nn_ctx {
    * checkpoints; nvocab == 0 when unknown. */
   unsigned char vocab[256];
   int nvocab;
+  /* training: 1 while the trainer runs a training step (forward, backward,
+   * update), 0 for evaluation, prediction and generation: layers that act
+   * only in training (dropout, noise, batch statistics) read it.  seed: the
+   * run's seed, for the masks and noise those layers draw (a function of
+   * seed, step and element, so a step's forward is repeatable). */
+  int training;
+  uint64_t seed;
 } nn_ctx;
 
 typedef enum { NN_STOP_NONE, NN_STOP_LOSS, NN_STOP_ACCURACY } nn_early_stop;
