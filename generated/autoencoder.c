@@ -4,7 +4,7 @@
 //   build:   cc -O3 -march=native -fopenmp THIS.c -lnnrt -lcjson -lz -lm -o train
 //   -DNN_REAL=double builds it in double precision (for gradient checks).
 // FLOPs per sample in products: training 1052672, inference 417792.
-// Arenas (elements): params 209968, grads 209968, state 209968, acts 285696.
+// Arenas (elements): params 209968, grads 209968, state 419936, acts 285696.
 // Shapes are written (B,N): B batch rows, of which nb are live.  Activations
 // are stored feature-major, [N][B]: a row of the batch is a column.
 
@@ -103,7 +103,7 @@ static void enc_forward_tile1(real *restrict enc, const real *restrict image, co
   }
 }
 
-// models/autoencoder.nn:19: layer enc = dense(image, 128, activation = relu)
+// models/autoencoder.nn:23: layer enc = dense(image, 128, activation = relu)
 // enc is (B,128), image is (B,784), enc.weight is (128,784), enc.bias is (128)
 static void enc_forward(real *restrict enc, const real *restrict image, const real *restrict enc_weight, const real *restrict enc_bias) {
   // enc = linear.relu(image, enc.weight, enc.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused
@@ -174,7 +174,7 @@ static void code_forward_tile1(real *restrict code, const real *restrict enc, co
   }
 }
 
-// models/autoencoder.nn:20: layer code = dense(enc, 32, activation = relu)
+// models/autoencoder.nn:24: layer code = dense(enc, 32, activation = relu)
 // code is (B,32), enc is (B,128), code.weight is (32,128), code.bias is (32)
 static void code_forward(real *restrict code, const real *restrict enc, const real *restrict code_weight, const real *restrict code_bias) {
   // code = linear.relu(enc, code.weight, code.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused
@@ -245,7 +245,7 @@ static void dec_forward_tile1(real *restrict dec, const real *restrict code, con
   }
 }
 
-// models/autoencoder.nn:21: layer dec = dense(code, 128, activation = relu)
+// models/autoencoder.nn:25: layer dec = dense(code, 128, activation = relu)
 // dec is (B,128), code is (B,32), dec.weight is (128,32), dec.bias is (128)
 static void dec_forward(real *restrict dec, const real *restrict code, const real *restrict dec_weight, const real *restrict dec_bias) {
   // dec = linear.relu(code, dec.weight, dec.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused
@@ -316,7 +316,7 @@ static void out_forward_tile1(real *restrict out, const real *restrict dec, cons
   }
 }
 
-// models/autoencoder.nn:22: layer out = dense(dec, 784, activation = sigmoid)
+// models/autoencoder.nn:26: layer out = dense(dec, 784, activation = sigmoid)
 // out is (B,784), dec is (B,128), out.weight is (784,128), out.bias is (784)
 static void out_forward(real *restrict out, const real *restrict dec, const real *restrict out_weight, const real *restrict out_bias) {
   // out = linear.sigmoid(dec, out.weight, out.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused
@@ -329,7 +329,7 @@ static void out_forward(real *restrict out, const real *restrict dec, const real
   }
 }
 
-// models/autoencoder.nn:24: loss mse(out, image)
+// models/autoencoder.nn:28: loss mse(out, image)
 // out is (B,784), image is (B,784)
 static double loss_forward(const real *restrict out, const real *restrict image, int nb, double *correct) {
   double loss = 0;
@@ -345,7 +345,7 @@ static double loss_forward(const real *restrict out, const real *restrict image,
   return loss;
 }
 
-// models/autoencoder.nn:24: loss mse(out, image)
+// models/autoencoder.nn:28: loss mse(out, image)
 // d_out is (B,784), out is (B,784), image is (B,784)
 static void loss_backward(real *restrict d_out, const real *restrict out, const real *restrict image, int nb) {
   // d_out = mse_grad(out, image): dy = 2 (y - t) / (nb K); inputs y, t
@@ -470,7 +470,7 @@ static void out_backward_tile3(real *restrict d_out_weight, const real *restrict
   }
 }
 
-// models/autoencoder.nn:22: layer out = dense(dec, 784, activation = sigmoid)
+// models/autoencoder.nn:26: layer out = dense(dec, 784, activation = sigmoid)
 // d_out_z is (B,784), d_dec is (B,128), dec_t is (B,128), d_out.weight is (784,128), d_out.bias is (784), d_out is (B,784), out is (B,784), out.weight is (784,128), dec is (B,128)
 static void out_backward(real *restrict d_out_z, real *restrict d_dec, real *restrict dec_t, real *restrict d_out_weight, real *restrict d_out_bias, const real *restrict d_out, const real *restrict out, const real *restrict out_weight, const real *restrict dec) {
   // d_out_z = act_grad.sigmoid(d_out, out): dx = f'(x or y) dy; inputs dy [, x or y]
@@ -628,7 +628,7 @@ static void dec_backward_tile3(real *restrict d_dec_weight, const real *restrict
   }
 }
 
-// models/autoencoder.nn:21: layer dec = dense(code, 128, activation = relu)
+// models/autoencoder.nn:25: layer dec = dense(code, 128, activation = relu)
 // d_dec_z is (B,128), d_code is (B,32), code_t is (B,32), d_dec.weight is (128,32), d_dec.bias is (128), d_dec is (B,128), dec is (B,128), dec.weight is (128,32), code is (B,32)
 static void dec_backward(real *restrict d_dec_z, real *restrict d_code, real *restrict code_t, real *restrict d_dec_weight, real *restrict d_dec_bias, const real *restrict d_dec, const real *restrict dec, const real *restrict dec_weight, const real *restrict code) {
   // d_dec_z = act_grad.relu(d_dec, dec): dx = f'(x or y) dy; inputs dy [, x or y]
@@ -784,7 +784,7 @@ static void code_backward_tile3(real *restrict d_code_weight, const real *restri
   }
 }
 
-// models/autoencoder.nn:20: layer code = dense(enc, 32, activation = relu)
+// models/autoencoder.nn:24: layer code = dense(enc, 32, activation = relu)
 // d_code_z is (B,32), d_enc is (B,128), enc_t is (B,128), d_code.weight is (32,128), d_code.bias is (32), d_code is (B,32), code is (B,32), code.weight is (32,128), enc is (B,128)
 static void code_backward(real *restrict d_code_z, real *restrict d_enc, real *restrict enc_t, real *restrict d_code_weight, real *restrict d_code_bias, const real *restrict d_code, const real *restrict code, const real *restrict code_weight, const real *restrict enc) {
   // d_code_z = act_grad.relu(d_code, code): dx = f'(x or y) dy; inputs dy [, x or y]
@@ -940,7 +940,7 @@ static void enc_backward_tile3(real *restrict d_enc_weight, const real *restrict
   }
 }
 
-// models/autoencoder.nn:19: layer enc = dense(image, 128, activation = relu)
+// models/autoencoder.nn:23: layer enc = dense(image, 128, activation = relu)
 // d_enc_z is (B,128), d_enc.weight is (128,784), d_enc.bias is (128), d_enc is (B,128), enc is (B,128), image_t is (B,784)
 static void enc_backward(real *restrict d_enc_z, real *restrict d_enc_weight, real *restrict d_enc_bias, const real *restrict d_enc, const real *restrict enc, const real *restrict image_t) {
   // d_enc_z = act_grad.relu(d_enc, enc): dx = f'(x or y) dy; inputs dy [, x or y]
@@ -976,99 +976,114 @@ static void enc_backward(real *restrict d_enc_z, real *restrict d_enc_weight, re
   }
 }
 
-// One SGD step (momentum 0.9, weight decay 0 on weights):
-//   g' = g + wd w;  v = momentum v + g';  w -= lr v
+// One adam step (beta1 0.9, beta2 0.999, eps 1e-08, L2 weight decay 0 on weights), t = c->step + 1:
+//   g' = g + wd w;  m = b1 m + (1 - b1) g';  v = b2 v + (1 - b2) g'^2
+//   w -= lr / (1 - b1^t) m / (sqrt(v) / sqrt(1 - b2^t) + eps)
 static void update(nn_ctx *c, double lr_) {
   real *P = c->params;
   const real *G = c->grads;
   real *S = c->state;
   const real lr = (real)lr_;
+  const double t = (double)c->step + 1; // bias corrections of step t
+  const real step_size = (real)(lr_ / (1 - pow(0.9, t)));
+  const real bc2_sqrt = (real)sqrt(1 - pow(0.999, t));
+  (void)lr; // in step_size
   { // enc.weight (128,784)
     real *restrict w = P + 0;
     const real *restrict g = G + 0;
-    real *restrict v = S + 0;
-    NN_OMP(omp parallel for simd schedule(static))
+    real *restrict m = S + 0;
+    real *restrict v = S + 100352;
+    NN_OMP(omp parallel for schedule(static))
     for (size_t i = 0; i < 100352; i++) {
       const real gi = g[i];
-      v[i] = (real)0.9 * v[i] + gi;
-      w[i] -= lr * v[i];
+      m[i] += (real)0.09999999999999998 * (gi - m[i]);
+      v[i] = (real)0.999 * v[i] + (real)0.0010000000000000009 * gi * gi;
+      w[i] -= step_size * m[i] / (sqrt(v[i]) / bc2_sqrt + (real)1e-08);
     }
   }
   { // enc.bias (128)
     real *restrict w = P + 100352;
     const real *restrict g = G + 100352;
-    real *restrict v = S + 100352;
-    NN_OMP(omp simd)
+    real *restrict m = S + 200704;
+    real *restrict v = S + 200832;
     for (size_t i = 0; i < 128; i++) {
       const real gi = g[i];
-      v[i] = (real)0.9 * v[i] + gi;
-      w[i] -= lr * v[i];
+      m[i] += (real)0.09999999999999998 * (gi - m[i]);
+      v[i] = (real)0.999 * v[i] + (real)0.0010000000000000009 * gi * gi;
+      w[i] -= step_size * m[i] / (sqrt(v[i]) / bc2_sqrt + (real)1e-08);
     }
   }
   { // code.weight (32,128)
     real *restrict w = P + 100480;
     const real *restrict g = G + 100480;
-    real *restrict v = S + 100480;
-    NN_OMP(omp simd)
+    real *restrict m = S + 200960;
+    real *restrict v = S + 205056;
     for (size_t i = 0; i < 4096; i++) {
       const real gi = g[i];
-      v[i] = (real)0.9 * v[i] + gi;
-      w[i] -= lr * v[i];
+      m[i] += (real)0.09999999999999998 * (gi - m[i]);
+      v[i] = (real)0.999 * v[i] + (real)0.0010000000000000009 * gi * gi;
+      w[i] -= step_size * m[i] / (sqrt(v[i]) / bc2_sqrt + (real)1e-08);
     }
   }
   { // code.bias (32)
     real *restrict w = P + 104576;
     const real *restrict g = G + 104576;
-    real *restrict v = S + 104576;
-    NN_OMP(omp simd)
+    real *restrict m = S + 209152;
+    real *restrict v = S + 209184;
     for (size_t i = 0; i < 32; i++) {
       const real gi = g[i];
-      v[i] = (real)0.9 * v[i] + gi;
-      w[i] -= lr * v[i];
+      m[i] += (real)0.09999999999999998 * (gi - m[i]);
+      v[i] = (real)0.999 * v[i] + (real)0.0010000000000000009 * gi * gi;
+      w[i] -= step_size * m[i] / (sqrt(v[i]) / bc2_sqrt + (real)1e-08);
     }
   }
   { // dec.weight (128,32)
     real *restrict w = P + 104608;
     const real *restrict g = G + 104608;
-    real *restrict v = S + 104608;
-    NN_OMP(omp simd)
+    real *restrict m = S + 209216;
+    real *restrict v = S + 213312;
     for (size_t i = 0; i < 4096; i++) {
       const real gi = g[i];
-      v[i] = (real)0.9 * v[i] + gi;
-      w[i] -= lr * v[i];
+      m[i] += (real)0.09999999999999998 * (gi - m[i]);
+      v[i] = (real)0.999 * v[i] + (real)0.0010000000000000009 * gi * gi;
+      w[i] -= step_size * m[i] / (sqrt(v[i]) / bc2_sqrt + (real)1e-08);
     }
   }
   { // dec.bias (128)
     real *restrict w = P + 108704;
     const real *restrict g = G + 108704;
-    real *restrict v = S + 108704;
-    NN_OMP(omp simd)
+    real *restrict m = S + 217408;
+    real *restrict v = S + 217536;
     for (size_t i = 0; i < 128; i++) {
       const real gi = g[i];
-      v[i] = (real)0.9 * v[i] + gi;
-      w[i] -= lr * v[i];
+      m[i] += (real)0.09999999999999998 * (gi - m[i]);
+      v[i] = (real)0.999 * v[i] + (real)0.0010000000000000009 * gi * gi;
+      w[i] -= step_size * m[i] / (sqrt(v[i]) / bc2_sqrt + (real)1e-08);
     }
   }
   { // out.weight (784,128)
     real *restrict w = P + 108832;
     const real *restrict g = G + 108832;
-    real *restrict v = S + 108832;
-    NN_OMP(omp parallel for simd schedule(static))
+    real *restrict m = S + 217664;
+    real *restrict v = S + 318016;
+    NN_OMP(omp parallel for schedule(static))
     for (size_t i = 0; i < 100352; i++) {
       const real gi = g[i];
-      v[i] = (real)0.9 * v[i] + gi;
-      w[i] -= lr * v[i];
+      m[i] += (real)0.09999999999999998 * (gi - m[i]);
+      v[i] = (real)0.999 * v[i] + (real)0.0010000000000000009 * gi * gi;
+      w[i] -= step_size * m[i] / (sqrt(v[i]) / bc2_sqrt + (real)1e-08);
     }
   }
   { // out.bias (784)
     real *restrict w = P + 209184;
     const real *restrict g = G + 209184;
-    real *restrict v = S + 209184;
-    NN_OMP(omp simd)
+    real *restrict m = S + 418368;
+    real *restrict v = S + 419152;
     for (size_t i = 0; i < 784; i++) {
       const real gi = g[i];
-      v[i] = (real)0.9 * v[i] + gi;
-      w[i] -= lr * v[i];
+      m[i] += (real)0.09999999999999998 * (gi - m[i]);
+      v[i] = (real)0.999 * v[i] + (real)0.0010000000000000009 * gi * gi;
+      w[i] -= step_size * m[i] / (sqrt(v[i]) / bc2_sqrt + (real)1e-08);
     }
   }
 }
@@ -1236,7 +1251,7 @@ static void init(nn_ctx *c, nn_rng *rng) {
   nn_init_uniform(P + 108832, sizeof(real), 100352, -0.08111071056538127, 0.08111071056538127, rng);
   // out.bias (784): zeros
   nn_init_zeros(P + 209184, sizeof(real), 784);
-  nn_init_zeros(c->state, sizeof(real), 209968);
+  nn_init_zeros(c->state, sizeof(real), 419936);
 }
 
 static const nn_param params[] = {
@@ -1281,17 +1296,17 @@ const nn_model nn_model_desc = {
   .train = {NN_SRC_IDX, "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", NULL, 0, 0},
   .test = {NN_SRC_IDX, "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz", NULL, 0, 0},
   .scale = 0.00392156862745098,
-  .optimizer = "sgd",
+  .optimizer = "adam",
   .epochs = 20,
-  .lr = 0.05,
-  .momentum = 0.9,
+  .lr = 0.001,
+  .momentum = 0,
   .weight_decay = 0,
   .shuffle = 1,
   .seed = 1ull,
   .nparams = 8,
   .params = params,
   .params_size = 209968,
-  .state_size = 209968,
+  .state_size = 419936,
   .acts_size = 285696,
   .init = init,
   .forward = forward,

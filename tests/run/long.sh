@@ -15,7 +15,7 @@ out=$build/long
 mkdir -p "$out"
 pass=0 fail=0
 for spec in fashion_mlp:acc:88 lenet:acc:90 xor:acc:100 iris:acc:95 digits:acc:93 wine:acc:90 \
-            breast_cancer:acc:93 regression:loss:0.02 sine_rnn:loss:0.02 \
+            breast_cancer:acc:93 regression:loss:0.02 sine_rnn:loss:0.02 autoencoder:loss:0.012 \
             char_lstm:loss:1.95 char_gru:loss:1.95 char_rnn:loss:2.1; do
   name=${spec%%:*} rest=${spec#*:} field=${rest%%:*} limit=${rest#*:}
   exe=$out/train_$name
