@@ -33,6 +33,8 @@ help:
 	@echo "make             build build/nncc and build/libnnrt.a"
 	@echo "make generated   regenerate generated/*.c from models/*.nn"
 	@echo "make check-long  full-length training runs that prove the accuracy figures"
+	@echo "make fuzz        libFuzzer targets (front end, CSV, IDX, text, checkpoints),"
+	@echo "                 FUZZ_SECONDS=60 each (make test runs them for 45)"
 
 deps:
 	@sh .ci/deps.sh
@@ -96,4 +98,4 @@ include tests/tests.mk
 include tests/bench/bench.mk
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) build-asan build-fuzz

@@ -107,6 +107,13 @@ struct ParseState {
   int qhead, qlen;
   enum { SKIP_NONE, SKIP_TOP, SKIP_BLOCK } skip; /* panic mode */
   int skip_depth;       /* SKIP_BLOCK: index in br of the block's '{' */
+  /* The offset of the token the last syntax error was found at, and how
+   * many errors in a row were found at it.  A second error at the same
+   * token means the token handed back after the first cannot be taken
+   * where the parser is (the bracket stack and the parser's disagree
+   * about an open block): the second closes the block before it, a third
+   * drops it, so every error consumes input and the parse ends. */
+  int err_off, err_repeat;
 };
 
 #define YY_DECL int nn_lex(YYSTYPE *yylval_param, YYLTYPE *yylloc_param, \
@@ -669,6 +676,10 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, Pars
     if (e.sym[i] == YYSYMBOL_RESYNC) e.sym[i--] = e.sym[--e.n];
 
   int la = ps->hist[2].kind;
+  ps->err_repeat = ps->hist[2].loc.off == ps->err_off ? ps->err_repeat + 1 : 0;
+  ps->err_off = ps->hist[2].loc.off;
+  if (ps->err_repeat > 0) /* reported already */
+    goto recover;
   /* The scanner has reported this token or the one before it, or a bad
    * character between them: `t@rue`, an unterminated string that ate the
    * rest of the line. */
@@ -738,7 +749,11 @@ recover:;
   }
   /* The parser drops the lookahead after the error; if it is where to
    * resume, hand a copy back.  (At end of file the parser stops.) */
-  if (la != YYEOF && ps->qlen == 0) {
+  if (ps->err_repeat == 1 && ps->skip == SKIP_TOP) {
+    ps->skip = SKIP_BLOCK; /* resume with a '}' before a statement */
+    ps->skip_depth = 0;
+  }
+  if (la != YYEOF && ps->qlen == 0 && ps->err_repeat < 2) {
     Token t = {.kind = la, .loc = ps->hist[2].loc, .bol = ps->hist[2].bol};
     if (la == IDENT) {
       int n;
@@ -765,7 +780,7 @@ Program *parse_program(const char *file, const char *src) {
   yyscan_t scanner;
   if (yylex_init_extra(&ls, &scanner)) die("cannot create the scanner");
   YY_BUFFER_STATE buf = yy_scan_string(src, scanner);
-  ParseState ps = {.prog = p, .src = src, .scanner = scanner};
+  ParseState ps = {.prog = p, .src = src, .scanner = scanner, .err_off = -1};
   ps.hist[0].kind = ps.hist[1].kind = ps.hist[2].kind = YYEMPTY;
   yyparse(scanner, &ps);
   if (ps.has_peek) token_free(&ps.peek);

@@ -54,8 +54,10 @@ check: all unit golden numeric numeric-openmp check-generated check-warnings run
 test: deps
 	$(MAKE) check
 	$(MAKE) check-asan
+	$(MAKE) fuzz FUZZ_SECONDS=45
 
 check-long: $(BUILD)/nncc $(BUILD)/libnnrt.a
 	sh tests/run/long.sh $(BUILD)
 
 include tests/numeric/numeric.mk
+include tests/fuzz/fuzz.mk
