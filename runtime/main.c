@@ -832,6 +832,97 @@ static int nn_has_schedule(const nn_model *m) {
   return m->schedule.kind != NN_SCHED_NONE || m->schedule.warmup > 0;
 }
 
+/* ------------------------------------------------------------ NaN guard */
+
+/* The index of the first element of p[0 .. n) that is not finite, or n.
+ * Integer tests of the exponent bits (all ones: inf or nan), so that the
+ * loop vectorises without -ffast-math; run over the gradients every step. */
+static size_t nn_first_nonfinite(const void *p, int real_size, size_t n) {
+  size_t chunk = 4096;
+  for (size_t at = 0; at < n; at += chunk) {
+    size_t end = n - at < chunk ? n : at + chunk;
+    unsigned bad = 0;
+    if (real_size == 8) {
+      const uint64_t *q = p;
+      for (size_t i = at; i < end; i++)
+        bad |= (q[i] & 0x7ff0000000000000ull) == 0x7ff0000000000000ull;
+    } else {
+      const uint32_t *q = p;
+      for (size_t i = at; i < end; i++)
+        bad |= (q[i] & 0x7f800000u) == 0x7f800000u;
+    }
+    if (bad) {
+      for (size_t i = at; i < end; i++) {
+        double v = real_size == 8 ? ((const double *)p)[i] : ((const float *)p)[i];
+        if (!isfinite(v))
+          return i;
+      }
+    }
+  }
+  return n;
+}
+
+static const char *nn_nonfinite_name(double v) { return isnan(v) ? "nan" : v > 0 ? "inf" : "-inf"; }
+
+/* A non-finite loss after forward(): name the first layer (in the order
+ * of the model) whose output holds a non-finite value, read back through
+ * layer_output() (every layer's output lives until the loss). */
+static void nn_report_loss(nn_run *R, double l, int epoch, int batch, int nb) {
+  const nn_model *m = R->m;
+  fprintf(stderr, "%s: error: loss is not finite (%s) at epoch %d, batch %d (step %llu)", R->prog,
+          nn_nonfinite_name(l), epoch, batch, (unsigned long long)R->c.step + 1);
+  long most = 0;
+  for (int k = 0; k < m->nlayers; k++)
+    most = m->layers[k].dim > most ? m->layers[k].dim : most;
+  float *buf = m->layer_output ? malloc(((size_t)nb * (size_t)most + 1) * sizeof *buf) : NULL;
+  int found = 0;
+  for (int k = 0; buf && k < m->nlayers && !found; k++) {
+    size_t n = (size_t)nb * (size_t)m->layers[k].dim;
+    m->layer_output(&R->c, k, nb, buf);
+    size_t i = nn_first_nonfinite(buf, 4, n);
+    if (i < n) {
+      fprintf(stderr, ": the first non-finite value (%s) is in the output of layer '%s', row %zu "
+                      "of the batch, feature %zu",
+              nn_nonfinite_name(buf[i]), m->layers[k].name, i / (size_t)m->layers[k].dim,
+              i % (size_t)m->layers[k].dim);
+      found = 1;
+    }
+  }
+  if (buf && !found)
+    fprintf(stderr, ": every layer's output is finite, so the loss itself overflowed (a target "
+                    "out of its range?)");
+  fprintf(stderr, "\n");
+  free(buf);
+}
+
+/* After backward(): 0 when every gradient is finite, else -1 and a
+ * message naming the tensor where the backward pass, which runs from the
+ * loss to the input, first made one non-finite: the last tensor of
+ * params[] (the model's order) with a non-finite element. */
+static int nn_check_grads(nn_run *R, int epoch, int batch) {
+  const nn_model *m = R->m;
+  size_t n = m->params_size;
+  if (nn_first_nonfinite(R->c.grads, m->real_size, n) == n)
+    return 0;
+  int k = m->nparams - 1;
+  size_t i = 0;
+  for (; k >= 0; k--) {
+    const nn_param *p = &m->params[k];
+    const char *g = (const char *)R->c.grads + p->offset * (size_t)m->real_size;
+    if ((i = nn_first_nonfinite(g, m->real_size, p->size)) < p->size)
+      break;
+  }
+  const nn_param *p = &m->params[k < 0 ? 0 : k];
+  size_t at = p->offset + i;
+  double v = m->real_size == 8 ? ((double *)R->c.grads)[at] : ((float *)R->c.grads)[at];
+  fprintf(stderr, "%s: error: a gradient is not finite (%s) at epoch %d, batch %d (step %llu), "
+                  "first in the backward pass at %s[%zu]; the loss was finite (try a smaller lr, "
+                  "or clip)\n",
+          R->prog, nn_nonfinite_name(v), epoch, batch, (unsigned long long)R->c.step + 1,
+          p->name, i);
+  return -1;
+}
+
 /* One epoch over T->tr; 0, or 1 after a non-finite loss. */
 static int nn_epoch(nn_run *R, nn_train *T, int epoch, nn_stats *st, double *seconds) {
   const nn_model *m = R->m;
@@ -851,11 +942,14 @@ static int nn_epoch(nn_run *R, nn_train *T, int epoch, nn_stats *st, double *sec
     double l = m->forward(&R->c, R->xb, cls, y, nb, &correct);
     if (!isfinite(l)) {
       R->c.training = 0;
-      fprintf(stderr, "%s: error: loss is not finite (%s) at epoch %d, batch %d\n", R->prog,
-              isnan(l) ? "nan" : l > 0 ? "inf" : "-inf", epoch, bi);
+      nn_report_loss(R, l, epoch, bi, nb);
       return 1;
     }
     m->backward(&R->c, cls, y, nb);
+    if (nn_check_grads(R, epoch, bi)) {
+      R->c.training = 0;
+      return 1;
+    }
     R->lr = nn_schedule_lr(&m->schedule, R->o.lr, epoch - 1, R->o.epochs, R->c.step);
     m->update(&R->c, R->lr);
     R->c.step++;

@@ -166,6 +166,26 @@ expect "autoencoder: --layer code writes 10000 rows of 32 codes" \
 expect "autoencoder: --layer of an unknown name is refused with the layers" \
   sh -c "! $t --load '$ck' --predict '$tk' --layer codes >/dev/null 2>'$out/ae_err' &&
          grep -q \"error: --layer codes: model 'autoencoder' has no layer of that name; its layers: image, enc, code, dec, out\" '$out/ae_err'"
+# The NaN guard.  A training row of 3e38s (finite floats) makes the
+# logits overflow: the trainer stops at that batch, names the first layer
+# whose output is not finite, and leaves the checkpoint of an earlier run
+# as it was.  An lr of 10 makes a gradient overflow while the loss is
+# still finite: the trainer names the tensor.
+awk -F, 'BEGIN { OFS = "," } NR == 6 { for (i = 1; i < NF; i++) $i = "3e38" } { print }' \
+  models/data/digits_train.csv >"$out/digits_poison.csv"
+t=$out/train_digits
+$t --epochs 1 --quiet --save "$out/digits_good.safetensors" >/dev/null 2>&1
+cp "$out/digits_good.safetensors" "$out/digits_kept.safetensors"
+expect "nan guard: a non-finite loss stops training and names the layer" \
+  sh -c "! $t --train '$out/digits_poison.csv' --save '$out/digits_kept.safetensors' >/dev/null 2>'$out/nan_err' &&
+         grep -Eq \"^train_digits: error: loss is not finite \\(nan\\) at epoch 1, batch [0-9]+ \\(step [0-9]+\\): the first non-finite value \\((nan|inf)\\) is in the output of layer 'out', row [0-9]+ of the batch, feature [0-9]+\\$\" '$out/nan_err' &&
+         ! grep -q '^epoch' '$out/nan_err'"
+expect "nan guard: the earlier checkpoint is kept" \
+  cmp "$out/digits_good.safetensors" "$out/digits_kept.safetensors"
+expect "nan guard: a non-finite gradient stops training and names the tensor" \
+  sh -c "! $out/train_regression --lr 10 >/dev/null 2>'$out/nan_grad' &&
+         grep -Eq '^train_regression: error: a gradient is not finite \\((nan|inf|-inf)\\) at epoch 1, batch [0-9]+ \\(step [0-9]+\\), first in the backward pass at (h1|h2|out)\\.(weight|bias)\\[[0-9]+\\]; the loss was finite' '$out/nan_grad'"
+
 if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c "import torch" 2>/dev/null; then
   expect "autoencoder: the codes are PyTorch's encoder on the same checkpoint" \
     sh -c "cd tests/run && /usr/bin/python3 torch_codes.py '../../$ck' '../../$out/ae_codes.csv' '$tk'"

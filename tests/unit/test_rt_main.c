@@ -424,7 +424,7 @@ static void test_nan_stops(void **state) {
   int rc = run(&t.m, "--epochs", "5", "--save", tmp("nan.ckpt"), NULL);
   poison_at = 0;
   assert_int_equal(rc, 1);
-  assert_string_equal(err, "train_blobs: error: loss is not finite (nan) at epoch 2, batch 3\n");
+  assert_string_equal(err, "train_blobs: error: loss is not finite (nan) at epoch 2, batch 3 (step 11)\n");
   assert_int_equal(count_lines(out, "epoch "), 1);
   assert_int_equal(access(tmp("nan.ckpt"), F_OK), -1);
 }
