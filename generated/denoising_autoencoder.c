@@ -45,7 +45,7 @@ typedef NN_REAL real;
 
 enum { B = 64 };
 
-// models/denoising_autoencoder.nn:22: layer noisy = gaussian_noise(image, std = 0.3)
+// models/denoising_autoencoder.nn:25: layer noisy = gaussian_noise(image, std = 0.3)
 // noisy is (B,784), image is (B,784)
 static void noisy_forward(real *restrict noisy, const real *restrict image, const nn_ctx *c) {
   // noisy = noise(image): training: y = x + std z, z = gauss(seed, step, layer, i) ~ N(0, 1) (nnmath.h); else y = x
@@ -125,7 +125,7 @@ static void enc_forward_tile1(real *restrict enc, const real *restrict noisy, co
   }
 }
 
-// models/denoising_autoencoder.nn:23: layer enc = dense(noisy, 128, activation = relu)
+// models/denoising_autoencoder.nn:26: layer enc = dense(noisy, 128, activation = relu)
 // enc is (B,128), noisy is (B,784), enc.weight is (128,784), enc.bias is (128)
 static void enc_forward(real *restrict enc, const real *restrict noisy, const real *restrict enc_weight, const real *restrict enc_bias) {
   // enc = linear.relu(noisy, enc.weight, enc.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused
@@ -196,7 +196,7 @@ static void code_forward_tile1(real *restrict code, const real *restrict enc, co
   }
 }
 
-// models/denoising_autoencoder.nn:24: layer code = dense(enc, 32, activation = relu)
+// models/denoising_autoencoder.nn:27: layer code = dense(enc, 32, activation = relu)
 // code is (B,32), enc is (B,128), code.weight is (32,128), code.bias is (32)
 static void code_forward(real *restrict code, const real *restrict enc, const real *restrict code_weight, const real *restrict code_bias) {
   // code = linear.relu(enc, code.weight, code.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused
@@ -267,7 +267,7 @@ static void dec_forward_tile1(real *restrict dec, const real *restrict code, con
   }
 }
 
-// models/denoising_autoencoder.nn:25: layer dec = dense(code, 128, activation = relu)
+// models/denoising_autoencoder.nn:28: layer dec = dense(code, 128, activation = relu)
 // dec is (B,128), code is (B,32), dec.weight is (128,32), dec.bias is (128)
 static void dec_forward(real *restrict dec, const real *restrict code, const real *restrict dec_weight, const real *restrict dec_bias) {
   // dec = linear.relu(code, dec.weight, dec.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused
@@ -338,7 +338,7 @@ static void out_forward_tile1(real *restrict out, const real *restrict dec, cons
   }
 }
 
-// models/denoising_autoencoder.nn:26: layer out = dense(dec, 784, activation = sigmoid)
+// models/denoising_autoencoder.nn:29: layer out = dense(dec, 784, activation = sigmoid)
 // out is (B,784), dec is (B,128), out.weight is (784,128), out.bias is (784)
 static void out_forward(real *restrict out, const real *restrict dec, const real *restrict out_weight, const real *restrict out_bias) {
   // out = linear.sigmoid(dec, out.weight, out.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused
@@ -351,7 +351,7 @@ static void out_forward(real *restrict out, const real *restrict dec, const real
   }
 }
 
-// models/denoising_autoencoder.nn:28: loss mse(out, image)
+// models/denoising_autoencoder.nn:31: loss mse(out, image)
 // out is (B,784), image is (B,784)
 static double loss_forward(const real *restrict out, const real *restrict image, int nb, double *correct) {
   double loss = 0;
@@ -367,7 +367,7 @@ static double loss_forward(const real *restrict out, const real *restrict image,
   return loss;
 }
 
-// models/denoising_autoencoder.nn:28: loss mse(out, image)
+// models/denoising_autoencoder.nn:31: loss mse(out, image)
 // d_out is (B,784), out is (B,784), image is (B,784)
 static void loss_backward(real *restrict d_out, const real *restrict out, const real *restrict image, int nb) {
   // d_out = mse_grad(out, image): dy = 2 (y - t) / (nb K); inputs y, t
@@ -492,7 +492,7 @@ static void out_backward_tile3(real *restrict d_out_weight, const real *restrict
   }
 }
 
-// models/denoising_autoencoder.nn:26: layer out = dense(dec, 784, activation = sigmoid)
+// models/denoising_autoencoder.nn:29: layer out = dense(dec, 784, activation = sigmoid)
 // d_out_z is (B,784), d_dec is (B,128), dec_t is (B,128), d_out.weight is (784,128), d_out.bias is (784), d_out is (B,784), out is (B,784), out.weight is (784,128), dec is (B,128)
 static void out_backward(real *restrict d_out_z, real *restrict d_dec, real *restrict dec_t, real *restrict d_out_weight, real *restrict d_out_bias, const real *restrict d_out, const real *restrict out, const real *restrict out_weight, const real *restrict dec) {
   // d_out_z = act_grad.sigmoid(d_out, out): dx = f'(x or y) dy; inputs dy [, x or y]
@@ -650,7 +650,7 @@ static void dec_backward_tile3(real *restrict d_dec_weight, const real *restrict
   }
 }
 
-// models/denoising_autoencoder.nn:25: layer dec = dense(code, 128, activation = relu)
+// models/denoising_autoencoder.nn:28: layer dec = dense(code, 128, activation = relu)
 // d_dec_z is (B,128), d_code is (B,32), code_t is (B,32), d_dec.weight is (128,32), d_dec.bias is (128), d_dec is (B,128), dec is (B,128), dec.weight is (128,32), code is (B,32)
 static void dec_backward(real *restrict d_dec_z, real *restrict d_code, real *restrict code_t, real *restrict d_dec_weight, real *restrict d_dec_bias, const real *restrict d_dec, const real *restrict dec, const real *restrict dec_weight, const real *restrict code) {
   // d_dec_z = act_grad.relu(d_dec, dec): dx = f'(x or y) dy; inputs dy [, x or y]
@@ -806,7 +806,7 @@ static void code_backward_tile3(real *restrict d_code_weight, const real *restri
   }
 }
 
-// models/denoising_autoencoder.nn:24: layer code = dense(enc, 32, activation = relu)
+// models/denoising_autoencoder.nn:27: layer code = dense(enc, 32, activation = relu)
 // d_code_z is (B,32), d_enc is (B,128), enc_t is (B,128), d_code.weight is (32,128), d_code.bias is (32), d_code is (B,32), code is (B,32), code.weight is (32,128), enc is (B,128)
 static void code_backward(real *restrict d_code_z, real *restrict d_enc, real *restrict enc_t, real *restrict d_code_weight, real *restrict d_code_bias, const real *restrict d_code, const real *restrict code, const real *restrict code_weight, const real *restrict enc) {
   // d_code_z = act_grad.relu(d_code, code): dx = f'(x or y) dy; inputs dy [, x or y]
@@ -962,7 +962,7 @@ static void enc_backward_tile3(real *restrict d_enc_weight, const real *restrict
   }
 }
 
-// models/denoising_autoencoder.nn:23: layer enc = dense(noisy, 128, activation = relu)
+// models/denoising_autoencoder.nn:26: layer enc = dense(noisy, 128, activation = relu)
 // d_enc_z is (B,128), noisy_t is (B,784), d_enc.weight is (128,784), d_enc.bias is (128), d_enc is (B,128), enc is (B,128), noisy is (B,784)
 static void enc_backward(real *restrict d_enc_z, real *restrict noisy_t, real *restrict d_enc_weight, real *restrict d_enc_bias, const real *restrict d_enc, const real *restrict enc, const real *restrict noisy) {
   // d_enc_z = act_grad.relu(d_enc, enc): dx = f'(x or y) dy; inputs dy [, x or y]

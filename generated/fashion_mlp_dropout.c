@@ -103,7 +103,7 @@ static void h1_forward_tile1(real *restrict h1, const real *restrict flat, const
   }
 }
 
-// models/fashion_mlp_dropout.nn:18: layer h1 = dense(flat, 256, activation = relu, init = he)
+// models/fashion_mlp_dropout.nn:25: layer h1 = dense(flat, 256, activation = relu, init = he)
 // h1 is (B,256), flat is (B,784), h1.weight is (256,784), h1.bias is (256)
 static void h1_forward(real *restrict h1, const real *restrict flat, const real *restrict h1_weight, const real *restrict h1_bias) {
   // h1 = linear.relu(flat, h1.weight, h1.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused
@@ -116,7 +116,7 @@ static void h1_forward(real *restrict h1, const real *restrict flat, const real 
   }
 }
 
-// models/fashion_mlp_dropout.nn:19: layer d1 = dropout(h1, rate = 0.2)
+// models/fashion_mlp_dropout.nn:26: layer d1 = dropout(h1, rate = 0.2)
 // d1 is (B,256), h1 is (B,256)
 static void d1_forward(real *restrict d1, const real *restrict h1, const nn_ctx *c) {
   // d1 = dropout(h1): training: y = x m / (1 - rate), m = keep(seed, step, layer, i) ~ Bernoulli(1 - rate) (nnmath.h); else y = x
@@ -196,7 +196,7 @@ static void h2_forward_tile1(real *restrict h2, const real *restrict d1, const r
   }
 }
 
-// models/fashion_mlp_dropout.nn:20: layer h2 = dense(d1, 128, activation = relu)
+// models/fashion_mlp_dropout.nn:27: layer h2 = dense(d1, 128, activation = relu)
 // h2 is (B,128), d1 is (B,256), h2.weight is (128,256), h2.bias is (128)
 static void h2_forward(real *restrict h2, const real *restrict d1, const real *restrict h2_weight, const real *restrict h2_bias) {
   // h2 = linear.relu(d1, h2.weight, h2.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused
@@ -209,7 +209,7 @@ static void h2_forward(real *restrict h2, const real *restrict d1, const real *r
   }
 }
 
-// models/fashion_mlp_dropout.nn:21: layer d2 = dropout(h2, rate = 0.2)
+// models/fashion_mlp_dropout.nn:28: layer d2 = dropout(h2, rate = 0.2)
 // d2 is (B,128), h2 is (B,128)
 static void d2_forward(real *restrict d2, const real *restrict h2, const nn_ctx *c) {
   // d2 = dropout(h2): training: y = x m / (1 - rate), m = keep(seed, step, layer, i) ~ Bernoulli(1 - rate) (nnmath.h); else y = x
@@ -287,7 +287,7 @@ static void out_forward_tile1(real *restrict out_z, const real *restrict d2, con
   }
 }
 
-// models/fashion_mlp_dropout.nn:22: layer out = dense(d2, 10, activation = softmax)
+// models/fashion_mlp_dropout.nn:29: layer out = dense(d2, 10, activation = softmax)
 // out_z is (B,10), out is (B,10), d2 is (B,128), out.weight is (10,128), out.bias is (10)
 static void out_forward(real *restrict out_z, real *restrict out, const real *restrict d2, const real *restrict out_weight, const real *restrict out_bias) {
   // out_z = linear(d2, out.weight, out.bias): y[B,N] = x[B,K] w[N,K]^T (+ b[N]), then act if fused
@@ -324,7 +324,7 @@ static void out_forward(real *restrict out_z, real *restrict out, const real *re
       out[n * 64 + c] *= sum[c];
 }
 
-// models/fashion_mlp_dropout.nn:24: loss cross_entropy(out, class)
+// models/fashion_mlp_dropout.nn:31: loss cross_entropy(out, class)
 // out_z is (B,10), out is (B,10), class is (B,1)
 static double loss_forward(const real *restrict out_z, const real *restrict out, const int32_t *restrict class, int nb, double *correct) {
   double loss = 0;
@@ -363,7 +363,7 @@ static double loss_forward(const real *restrict out_z, const real *restrict out,
   return loss;
 }
 
-// models/fashion_mlp_dropout.nn:24: loss cross_entropy(out, class)
+// models/fashion_mlp_dropout.nn:31: loss cross_entropy(out, class)
 // d_out_z is (B,10), out is (B,10), class is (B,1)
 static void loss_backward(real *restrict d_out_z, const real *restrict out, const int32_t *restrict class, int nb) {
   // d_out_z = ce_softmax_grad(out, class): dz = (p - onehot(c)) / nb; inputs p, class
@@ -489,7 +489,7 @@ static void out_backward_tile3(real *restrict d_out_weight, const real *restrict
   }
 }
 
-// models/fashion_mlp_dropout.nn:22: layer out = dense(d2, 10, activation = softmax)
+// models/fashion_mlp_dropout.nn:29: layer out = dense(d2, 10, activation = softmax)
 // d_d2 is (B,128), d2_t is (B,128), d_out.weight is (10,128), d_out.bias is (10), d_out_z is (B,10), out.weight is (10,128), d2 is (B,128)
 static void out_backward(real *restrict d_d2, real *restrict d2_t, real *restrict d_out_weight, real *restrict d_out_bias, const real *restrict d_out_z, const real *restrict out_weight, const real *restrict d2) {
   // d_d2 = matmul_nn(d_out_z, out.weight): dx[B,K] = dy[B,N] w[N,K]
@@ -522,7 +522,7 @@ static void out_backward(real *restrict d_d2, real *restrict d2_t, real *restric
   }
 }
 
-// models/fashion_mlp_dropout.nn:21: layer d2 = dropout(h2, rate = 0.2)
+// models/fashion_mlp_dropout.nn:28: layer d2 = dropout(h2, rate = 0.2)
 // d_h2 is (B,128), d_d2 is (B,128)
 static void d2_backward(real *restrict d_h2, const real *restrict d_d2, const nn_ctx *c) {
   // d_h2 = dropout_grad(d_d2): training: dx = dy m / (1 - rate), the forward's mask recomputed; else dx = dy; inputs dy
@@ -656,7 +656,7 @@ static void h2_backward_tile3(real *restrict d_h2_weight, const real *restrict d
   }
 }
 
-// models/fashion_mlp_dropout.nn:20: layer h2 = dense(d1, 128, activation = relu)
+// models/fashion_mlp_dropout.nn:27: layer h2 = dense(d1, 128, activation = relu)
 // d_h2_z is (B,128), d_d1 is (B,256), d1_t is (B,256), d_h2.weight is (128,256), d_h2.bias is (128), d_h2 is (B,128), h2 is (B,128), h2.weight is (128,256), d1 is (B,256)
 static void h2_backward(real *restrict d_h2_z, real *restrict d_d1, real *restrict d1_t, real *restrict d_h2_weight, real *restrict d_h2_bias, const real *restrict d_h2, const real *restrict h2, const real *restrict h2_weight, const real *restrict d1) {
   // d_h2_z = act_grad.relu(d_h2, h2): dx = f'(x or y) dy; inputs dy [, x or y]
@@ -700,7 +700,7 @@ static void h2_backward(real *restrict d_h2_z, real *restrict d_d1, real *restri
   }
 }
 
-// models/fashion_mlp_dropout.nn:19: layer d1 = dropout(h1, rate = 0.2)
+// models/fashion_mlp_dropout.nn:26: layer d1 = dropout(h1, rate = 0.2)
 // d_h1 is (B,256), d_d1 is (B,256)
 static void d1_backward(real *restrict d_h1, const real *restrict d_d1, const nn_ctx *c) {
   // d_h1 = dropout_grad(d_d1): training: dx = dy m / (1 - rate), the forward's mask recomputed; else dx = dy; inputs dy
@@ -834,7 +834,7 @@ static void h1_backward_tile3(real *restrict d_h1_weight, const real *restrict f
   }
 }
 
-// models/fashion_mlp_dropout.nn:18: layer h1 = dense(flat, 256, activation = relu, init = he)
+// models/fashion_mlp_dropout.nn:25: layer h1 = dense(flat, 256, activation = relu, init = he)
 // d_h1_z is (B,256), d_h1.weight is (256,784), d_h1.bias is (256), d_h1 is (B,256), h1 is (B,256), flat_t is (B,784)
 static void h1_backward(real *restrict d_h1_z, real *restrict d_h1_weight, real *restrict d_h1_bias, const real *restrict d_h1, const real *restrict h1, const real *restrict flat_t) {
   // d_h1_z = act_grad.relu(d_h1, h1): dx = f'(x or y) dy; inputs dy [, x or y]
