@@ -225,6 +225,43 @@ void grad_last(IR *ir, Op *op) {
     grad_op(ir, &f, OP_LAST_GRAD, f.in[0], (int[]){dy_of(ir, &f), f.in[0]}, 2);
 }
 
+/* y = dropout(x):  dx = dy m / (1 - rate) with the forward's mask m
+ * recomputed from the same (seed, step, layer, element) in the backward
+ * pass.  Not dx = dy y / x: that is 0/0 where x = 0 (a relu's zeros),
+ * and storing the mask would cost memory that recomputing it does not. */
+void grad_dropout(IR *ir, Op *op) {
+  Op f = *op;
+  if (!wants(ir, f.in[0]))
+    return;
+  grad_op(ir, &f, OP_DROPOUT_GRAD, f.in[0], (int[]){dy_of(ir, &f)}, 1);
+  ir_last_op(ir)->alpha = f.alpha;
+}
+
+/* y = x + std z:  dx = dy.  When x has no other reader, dx is dy itself
+ * (a view, no copy); otherwise dy is added to dx by act_grad.identity. */
+void grad_noise(IR *ir, Op *op) {
+  Op f = *op;
+  int x = f.in[0];
+  if (!wants(ir, x))
+    return;
+  Value *xv = ir->vals[x], *dy = ir->vals[dy_of(ir, &f)];
+  int readers = 0;
+  for (int i = 0; i < ir->nops; i++)
+    for (int k = 0; k < ir->ops[i].nin; k++)
+      readers += ir->ops[i].in[k] == x && ir->ops[i].pass <= PASS_LOSS;
+  if (xv->grad < 0 && readers == 1) {
+    char *name = xasprintf("d_%s", xv->name);
+    Value *dx = ir_value(ir, name, A_ACT, xv->batched, xv->shape, xv->layer);
+    free(name);
+    dx->steps = xv->steps;
+    dx->alias = dy->alias >= 0 ? dy->alias : dy->id;
+    xv->grad = dx->id;
+    return;
+  }
+  grad_op(ir, &f, OP_ACT_GRAD, x, (int[]){dy->id}, 1);
+  ir_last_op(ir)->act = ACT_IDENTITY;
+}
+
 void grad_none(IR *ir, Op *op) {
   die("autodiff: op %s has no gradient rule", op_info[op->kind].name);
 }

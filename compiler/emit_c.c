@@ -20,6 +20,7 @@
  * Consecutive ops of one pass and one layer form a group; a group is one
  * function.  Each op's loops come from its emitter below (named in ops.h).
  */
+#include <math.h>
 #include <string.h>
 
 #include "nncc.h"
@@ -1332,6 +1333,105 @@ void emit_last_grad(FILE *out, IR *ir, Op *op) {
           out_cn(ir, op), T * B, assign(op), (T - 1) * B, in_cn(ir, op, 0), B, (T - 1) * B);
 }
 
+/* --------------------------------------------- dropout, gaussian_noise
+ *
+ * Both act in training only (c->training, set by the runtime around a
+ * training step and by the gradient check) and are the identity
+ * otherwise.  Their random numbers come from runtime/nnmath.h's
+ * counter-based stream: element i of layer L in step s is a function of
+ * (c->seed, s, FNV-1a 64 of L's name, i), where i is the element's index in
+ * storage (feature-major: f * columns + column).  So the backward pass
+ * recomputes dropout's mask instead of storing it, a step's forward pass
+ * gives the same result however often it runs (the gradient check) and on
+ * any number of threads, and every layer has a stream of its own.
+ */
+
+static uint64_t stream_of(const Layer *l) {
+  uint64_t h = 14695981039346656037ULL; /* FNV-1a 64 */
+  for (const char *p = l->name; *p; p++)
+    h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+  return h;
+}
+
+/* The key of this step's stream for the op's layer, inside `if (c->training)`. */
+static void stream_key(FILE *out, Op *op) {
+  fprintf(out, "    const uint64_t nn_key = nn_rand_key(c->seed, c->step, 0x%016llxULL); "
+          "// FNV-1a 64 of \"%s\"\n", (unsigned long long)stream_of(op->layer), op->layer->name);
+}
+
+/* for f < F (in parallel if large), for i = f*C + c: at the indent of an
+ * if-branch, with `omp simd` when asked. */
+static void branch_loop_begin(FILE *out, long F, long C, bool simd) {
+  if (par_elems(F * C))
+    fprintf(out, "    NN_OMP(omp parallel for schedule(static))\n");
+  fprintf(out, "    for (int f = 0; f < %ld; f++) {\n", F);
+  if (simd)
+    fprintf(out, "      NN_OMP(omp simd)\n");
+  fprintf(out, "      for (size_t i = (size_t)f * %ld; i < (size_t)f * %ld + %ld; i++)\n", C, C,
+          C);
+}
+
+/* Evaluation: out (=|+=) in, elementwise. */
+static void identity_branch(FILE *out, IR *ir, Op *op, const char *what) {
+  long F = rowlen(ir, op->out), C = opcols(ir, op);
+  fprintf(out, "  } else { // evaluation: %s\n", what);
+  branch_loop_begin(out, F, C, true);
+  fprintf(out, "        %s[i] %s %s[i];\n    }\n  }\n", out_cn(ir, op), assign(op),
+          in_cn(ir, op, 0));
+}
+
+/* dropout's threshold on the high 32 bits: drop iff bits < floor(rate 2^32) */
+static uint32_t drop_threshold(double rate) { return (uint32_t)floor(rate * 4294967296.0); }
+
+/* y = x m / (1 - rate), m = [bits(i) >> 32 >= T] (inverted dropout, as
+ * torch.nn.Dropout); in evaluation y = x. */
+static void dropout_body(FILE *out, IR *ir, Op *op, const char *x) {
+  long F = rowlen(ir, op->out), C = opcols(ir, op);
+  double rate = op->alpha;
+  fprintf(out, "  if (c->training) {\n");
+  stream_key(out, op);
+  fprintf(out, "    const real scale = ");
+  real_lit(out, 1.0 / (1.0 - rate));
+  fprintf(out, "; // 1 / (1 - %s)\n", dbl(rate));
+  fprintf(out, "    const uint32_t nn_thr = %uu; // floor(%s * 2^32): P(drop) = nn_thr / 2^32\n",
+          (unsigned)drop_threshold(rate), dbl(rate));
+  branch_loop_begin(out, F, C, true);
+  fprintf(out, "        %s[i] %s nn_keep(nn_key, i, nn_thr) ? %s[i] * scale : (real)0;\n    }\n",
+          out_cn(ir, op), assign(op), x);
+}
+
+void emit_dropout(FILE *out, IR *ir, Op *op) {
+  op_comment(out, ir, op);
+  dropout_body(out, ir, op, in_cn(ir, op, 0));
+  identity_branch(out, ir, op, "y = x");
+}
+
+/* dx = dy m / (1 - rate) with the forward's mask, recomputed (the stream
+ * is keyed by the same seed, step, layer and element); dx = dy when not
+ * training, as the forward pass was the identity then. */
+void emit_dropout_grad(FILE *out, IR *ir, Op *op) {
+  op_comment(out, ir, op);
+  dropout_body(out, ir, op, in_cn(ir, op, 0));
+  identity_branch(out, ir, op, "dx = dy");
+}
+
+/* y = x + std z, z ~ N(0, 1) by Box-Muller from the stream (nn_gauss, in
+ * double; log and cos do not vectorize, so no `omp simd`); in evaluation
+ * y = x. */
+void emit_noise(FILE *out, IR *ir, Op *op) {
+  long F = rowlen(ir, op->out), C = opcols(ir, op);
+  op_comment(out, ir, op);
+  fprintf(out, "  if (c->training) {\n");
+  stream_key(out, op);
+  fprintf(out, "    const real nn_std = ");
+  real_lit(out, op->alpha);
+  fprintf(out, ";\n");
+  branch_loop_begin(out, F, C, false);
+  fprintf(out, "        %s[i] %s %s[i] + nn_std * (real)nn_gauss(nn_key, i);\n    }\n",
+          out_cn(ir, op), assign(op), in_cn(ir, op, 0));
+  identity_branch(out, ir, op, "y = x");
+}
+
 /* The head of a parameter's update block: w, g and the state buffers
  * in[2..] named by `names`, then the loop over its elements (`simd`: an
  * omp simd loop; sqrt, a libm call, keeps clang from vectorizing adam's
@@ -1468,6 +1568,7 @@ typedef struct Group {
   bool *written;
   int nargs;
   bool batched;    /* takes nb */
+  bool ctx;        /* takes the context c (dropout, noise: training, seed, step) */
 } Group;
 
 typedef struct Emit {
@@ -1514,9 +1615,14 @@ static bool uses_nb(OpKind k) {
          k == OP_BCE_SIGMOID_GRAD || k == OP_MSE_GRAD || k == OP_PERCEPTRON_GRAD;
 }
 
+/* Ops that read the context: c->training, c->seed, c->step. */
+static bool uses_ctx(OpKind k) { return k == OP_DROPOUT || k == OP_DROPOUT_GRAD || k == OP_NOISE; }
+
 static void group_args(IR *ir, Group *g) {
-  for (int i = g->first; i < g->last; i++)
+  for (int i = g->first; i < g->last; i++) {
     g->batched |= uses_nb(ir->ops[i].kind);
+    g->ctx |= uses_ctx(ir->ops[i].kind);
+  }
   for (int i = g->first; i < g->last; i++) {
     if (ir->ops[i].out >= 0 && !no_code(ir, &ir->ops[i]))
       add_arg(g, ir, ir->ops[i].out, true);
@@ -1627,9 +1733,11 @@ static void emit_group(Emit *E, Group *g) {
   }
   if (g->batched)
     fprintf(out, "%sint nb", g->nargs ? ", " : "");
+  if (g->ctx)
+    fprintf(out, "%sconst nn_ctx *c", g->nargs || g->batched ? ", " : "");
   if (is_loss)
     fprintf(out, ", double *correct");
-  if (!g->nargs && !g->batched)
+  if (!g->nargs && !g->batched && !g->ctx)
     fprintf(out, "void");
   fprintf(out, ") {\n");
   if (is_loss)
@@ -1732,6 +1840,8 @@ static void call_groups(Emit *E, Pass p1, Pass p2) {
     }
     if (g->batched)
       fprintf(E->out, "%snb", g->nargs ? ", " : "");
+    if (g->ctx)
+      fprintf(E->out, "%sc", g->nargs || g->batched ? ", " : "");
     if (is_loss)
       fprintf(E->out, ", correct");
     fprintf(E->out, ");\n");

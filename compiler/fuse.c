@@ -11,6 +11,11 @@
  * sees the plain ops) and before the memory plan (which then gives z no
  * storage).  Softmax + cross-entropy needs no pass: lowering already gives
  * the loss the logits and its gradient rule writes dL/dz directly.
+ *
+ * dropout, dropout_grad and noise are left alone: they are not `act` ops,
+ * so the rule above never matches them, and an activation after them
+ * (dropout -> act) is not preceded by a product.  A dropout after a fused
+ * linear reads the product's stored output, which is what it needs.
  */
 #include "nncc.h"
 

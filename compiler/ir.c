@@ -574,6 +574,10 @@ static void print_op(FILE *out, IR *ir, Op *op) {
     fprintf(out, " %s", ir->m->opt == OPT_ADAMW ? "decoupled" : "l2");
   if (op->kind == OP_RMSPROP)
     fprintf(out, " momentum=%.6g", op->alpha);
+  if (op->kind == OP_DROPOUT || op->kind == OP_DROPOUT_GRAD)
+    fprintf(out, " rate=%.6g", op->alpha);
+  if (op->kind == OP_NOISE)
+    fprintf(out, " std=%.6g", op->alpha);
   if (op->geo.kh)
     fprintf(out, " kernel=%dx%d stride=%dx%d pad=%dx%d", op->geo.kh, op->geo.kw, op->geo.sh,
             op->geo.sw, op->geo.pt, op->geo.pl);

@@ -11,6 +11,10 @@
  *   rnn/lstm/gru(x, H)       gx = linear x, W_ih[GH,F] (, b_ih);  h = scan gx, W_hh[GH,H] (, b_hh)
  *   (x the token input)      a linear of the one-hot input is gather ids, W (, b)
  *                            (return = last: y = last h)
+ *   dropout(x, rate = p)     y = dropout x  rate=p   (training: x m / (1 - p); else x)
+ *   gaussian_noise(x, std)   y = noise x  std=s      (training: x + s N(0, 1); else x)
+ *                            (x may be the model input itself: a denoising
+ *                            autoencoder's loss still reads the clean input)
  *
  * The losses take the logits z as well as the probabilities p, so that
  * their gradient rule writes dL/dz = (p - target)/n directly: the fused
@@ -145,6 +149,17 @@ static void lower_pool(Lower *L, Layer *l) {
   L->y[l->order] = ir_op_output(L->ir, l->name, A_ACT);
 }
 
+/* dropout and gaussian_noise: one elementwise op; alpha holds the rate or
+ * the standard deviation, op->layer names the layer whose name keys the
+ * random stream (emit_c.c). */
+static void lower_noise(Lower *L, Layer *l) {
+  int x = L->y[l->inputs[0]->order];
+  bool drop = l->kind == LAYER_DROPOUT;
+  ir_op(L->ir, drop ? OP_DROPOUT : OP_NOISE, PASS_FWD, l, NULL, A_ACT, &x, 1);
+  ir_last_op(L->ir)->alpha = drop ? l->rate : l->noise_std;
+  L->y[l->order] = ir_op_output(L->ir, l->name, A_ACT);
+}
+
 static void lower_flatten(Lower *L, Layer *l) {
   int x = L->y[l->inputs[0]->order];
   int v = ir_op(L->ir, OP_VIEW, PASS_FWD, l, l->name, A_ACT, &x, 1);
@@ -238,6 +253,8 @@ IR *lower_model(Model *m) {
     case LAYER_CONV: lower_conv(&L, l); break;
     case LAYER_MAXPOOL:
     case LAYER_AVGPOOL: lower_pool(&L, l); break;
+    case LAYER_DROPOUT:
+    case LAYER_NOISE: lower_noise(&L, l); break;
     }
   }
   lower_loss(&L);

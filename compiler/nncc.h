@@ -187,7 +187,8 @@ typedef struct Init {
 
 typedef enum {
   LAYER_INPUT, LAYER_DENSE, LAYER_FLATTEN, LAYER_CONV, LAYER_MAXPOOL, LAYER_AVGPOOL,
-  LAYER_RNN, LAYER_LSTM, LAYER_GRU /* recurrent: a sequence in, a sequence or its last step out */
+  LAYER_RNN, LAYER_LSTM, LAYER_GRU, /* recurrent: a sequence in, a sequence or its last step out */
+  LAYER_DROPOUT, LAYER_NOISE /* dropout, gaussian_noise: elementwise, training only */
 } LayerKind;
 /* rnn, lstm, gru */
 static inline bool layer_is_recurrent(LayerKind k) {
@@ -266,6 +267,9 @@ struct Layer {
   long nparams;
   int order; /* index in Model.layers */
   int state; /* topological sort marks */
+  /* dropout: the drop probability (0 <= rate < 1); gaussian_noise: the
+   * standard deviation of the noise (> 0) */
+  double rate, noise_std;
 };
 
 typedef enum { LOSS_MSE, LOSS_BCE, LOSS_CE } LossKind;

@@ -21,6 +21,8 @@ OP(MAXPOOL,   "maxpool",   1,  shape_pool,      emit_maxpool,   grad_maxpool,   
 OP(AVGPOOL,   "avgpool",   1,  shape_pool,      emit_avgpool,   grad_avgpool,   "y[oh,ow,c] = sum of x over the window / (kh kw) (padding counts as 0)")
 OP(SCAN,      "scan",      -1, shape_scan,      emit_scan,      grad_scan,      "h[t] = cell(gx[t] + w_hh h[t-1] (+ b_hh)) for t < T (rnn, lstm, gru: PyTorch's equations); inputs gx = x w_ih^T + b_ih, w_hh [, b_hh]")
 OP(LAST,      "last",      1,  shape_last,      emit_last,      grad_last,      "y[B,H] = h[T-1]: the last step of a sequence")
+OP(DROPOUT,   "dropout",   1,  shape_same,      emit_dropout,   grad_dropout,   "training: y = x m / (1 - rate), m = keep(seed, step, layer, i) ~ Bernoulli(1 - rate) (nnmath.h); else y = x")
+OP(NOISE,     "noise",     1,  shape_same,      emit_noise,     grad_noise,     "training: y = x + std z, z = gauss(seed, step, layer, i) ~ N(0, 1) (nnmath.h); else y = x")
 /* losses: out is the mean loss (a scalar); they also count correct rows */
 OP(CE_SOFTMAX,  "ce_softmax",  3, shape_loss_ce,  emit_ce_softmax,  grad_ce_softmax,  "mean_b lse(z[b,:]) - z[b,c_b]; inputs z, p = softmax(z), class")
 OP(BCE_SIGMOID, "bce_sigmoid", 3, shape_loss_bce, emit_bce_sigmoid, grad_bce_sigmoid, "mean max(z,0) - t z + log1p(exp(-|z|)); inputs z, p = sigmoid(z), t")
@@ -45,6 +47,7 @@ OP(MAXPOOL_GRAD, "maxpool_grad", 3, shape_pool_grad, emit_maxpool_grad, grad_non
 OP(AVGPOOL_GRAD, "avgpool_grad", 1, shape_pool_grad, emit_avgpool_grad, grad_none, "dx: each dy / (kh kw) to every input of its window")
 OP(SCAN_GRAD,  "scan_grad",  -1, shape_scan_grad, emit_scan_grad,  grad_none, "dgx[t] for t = T-1 .. 0 (backpropagation through time); inputs dh, h, w_hh, h0 [, saved gates [, c, c0]]")
 OP(LAST_GRAD,  "last_grad",  2,  shape_last_grad, emit_last_grad,  grad_none, "dh[t] = dy at t = T-1, 0 before; inputs dy, h")
+OP(DROPOUT_GRAD, "dropout_grad", 1, shape_same,    emit_dropout_grad, grad_none, "training: dx = dy m / (1 - rate), the forward's mask recomputed; else dx = dy; inputs dy")
 OP(SHIFT_T,    "shift_t",    2,  shape_shift_t,   emit_shift_t,    grad_none, "hp[(t,b)][k] = h[t-1][k][b] (h0 at t = 0), row-major: what matmul_tn reads for dw_hh; inputs h, h0")
 /* update */
 OP(SGD, "sgd", -1, shape_none, emit_sgd, grad_none, "v = mu v + (g + wd w); w -= lr v (mu = 0: w -= lr (g + wd w)); inputs w, g [, v]")

@@ -15,16 +15,20 @@
 #define COUNT(a) ((int)(sizeof(a) / sizeof(a)[0]))
 
 static const char *const layer_ops[] = {"dense",   "flatten", "conv2d", "maxpool",
-                                        "avgpool", "rnn",     "lstm",   "gru"};
+                                        "avgpool", "rnn",     "lstm",   "gru",
+                                        "dropout", "gaussian_noise"};
 static const LayerKind layer_kinds[] = {LAYER_DENSE,   LAYER_FLATTEN, LAYER_CONV,
                                         LAYER_MAXPOOL, LAYER_AVGPOOL, LAYER_RNN,
-                                        LAYER_LSTM,    LAYER_GRU};
+                                        LAYER_LSTM,    LAYER_GRU,     LAYER_DROPOUT,
+                                        LAYER_NOISE};
 static const char *const loss_names_[] = {"mse", "binary_cross_entropy", "cross_entropy"};
 static const char *const dense_keys[] = {"activation", "bias", "init", "bias_init", "in_features",
                                          "weight_decay"};
 static const char *const conv_keys[] = {"activation", "bias", "init", "bias_init", "kernel",
                                         "stride", "padding", "weight_decay"};
 static const char *const pool_keys[] = {"kernel", "stride", "padding"};
+static const char *const dropout_keys[] = {"rate"};
+static const char *const noise_keys[] = {"std"};
 /* rnn, lstm, gru; lstm and gru reject `activation` with a message of its own */
 static const char *const rnn_keys[] = {"activation", "return", "stateful", "bias",
                                        "init",       "bias_init", "in_features", "weight_decay"};
@@ -64,7 +68,8 @@ const char *opt_name(OptKind k) { return optimizers[k]; }
 
 const char *layer_kind_name(LayerKind k) {
   static const char *const n[] = {"input",   "dense", "flatten", "conv2d", "maxpool",
-                                  "avgpool", "rnn",   "lstm",    "gru"};
+                                  "avgpool", "rnn",   "lstm",    "gru",     "dropout",
+                                  "gaussian_noise"};
   return n[k];
 }
 
@@ -696,6 +701,44 @@ static void sema_dense_keys(Layer *l, const Expr *call) {
   }
 }
 
+/* dropout(x, rate = 0.5): rate in [0, 1), PyTorch's default 0.5;
+ * gaussian_noise(x, std = 0.1): std > 0, no default.  `extra` is a
+ * positional argument after the input (the number given without its key). */
+static void sema_noise_layer(Layer *l, const Expr *call, const Arg *extra) {
+  bool drop = l->kind == LAYER_DROPOUT;
+  const char *key = drop ? "rate" : "std";
+  l->rate = 0.5;
+  if (!check_keys(call->args, call->nargs, call->str, drop ? dropout_keys : noise_keys, 1))
+    return;
+  const Expr *e = key_arg(call->args, call->nargs, key);
+  if (extra) {
+    if (extra->val->kind == EX_NUM && !e)
+      error_at(extra->val->loc, "give the %s by name: %s(x, %s = %g)",
+               drop ? "rate" : "standard deviation", call->str, key, extra->val->num);
+    else
+      error_at(extra->val->loc, "%s takes only its input and %s = X", call->str, key);
+    return;
+  }
+  if (!e) {
+    if (!drop)
+      error_at(name_loc(call->loc, call->str), "gaussian_noise needs the standard deviation of "
+               "its noise: gaussian_noise(x, std = 0.1)");
+    return;
+  }
+  double v;
+  if (!const_num(e, drop ? "the rate of dropout" : "the std of gaussian_noise", &v))
+    return;
+  if (drop && !(v >= 0 && v < 1))
+    error_at(e->loc, "the rate of dropout is the probability of dropping an element, in "
+             "[0, 1); got %g", v);
+  else if (!drop && !(v > 0 && isfinite(v)))
+    error_at(e->loc, "the std of gaussian_noise must be a positive number, got %g", v);
+  else if (drop)
+    l->rate = v;
+  else
+    l->noise_std = v;
+}
+
 /* Resolve one layer's input name; `final`: all statements are read, so a
  * name not defined by now is unknown. Returns false if it must wait. */
 static bool resolve_input(Sema *s, Layer *l, const char *name, bool final) {
@@ -777,7 +820,9 @@ static void sema_layer(Sema *s, Stmt *st) {
     add_pending(s, l, NULL);
     return;
   }
-  if (l->kind == LAYER_FLATTEN || l->kind == LAYER_MAXPOOL || l->kind == LAYER_AVGPOOL) {
+  if (l->kind == LAYER_DROPOUT || l->kind == LAYER_NOISE) {
+    sema_noise_layer(l, call, rest > 0 ? positional(a, n, input != NULL) : NULL);
+  } else if (l->kind == LAYER_FLATTEN || l->kind == LAYER_MAXPOOL || l->kind == LAYER_AVGPOOL) {
     bool pool = l->kind != LAYER_FLATTEN;
     if (check_keys(a, n, call->str, pool ? pool_keys : NULL, pool ? COUNT(pool_keys) : 0) && pool)
       sema_window(l, call);
@@ -1562,6 +1607,10 @@ void model_print(FILE *out, const Model *m) {
     }
     if (l->wd_given)
       fprintf(out, " weight_decay=%g", l->weight_decay);
+    if (l->kind == LAYER_DROPOUT)
+      fprintf(out, " rate=%g", l->rate);
+    if (l->kind == LAYER_NOISE)
+      fprintf(out, " std=%g", l->noise_std);
     if (l->shape.ndim)
       fprintf(out, " -> %s", shape_str(&l->shape, buf, sizeof buf));
     if (l->steps)

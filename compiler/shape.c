@@ -63,11 +63,20 @@ static const char *shape_tuple(const Shape *s, char *buf, size_t n) {
   return buf;
 }
 
-/* The first recurrent layer that reads `l`, or NULL. */
+/* The first recurrent layer that reads `l` (directly or through dropout
+ * and gaussian_noise, which keep the shape), or NULL. */
 static const Layer *recurrent_reader(const Model *m, const Layer *l) {
-  for (int i = 0; i < m->nlayers; i++)
-    if (layer_is_recurrent(m->layers[i]->kind) && m->layers[i]->inputs[0] == l)
-      return m->layers[i];
+  for (int i = 0; i < m->nlayers; i++) {
+    const Layer *r = m->layers[i];
+    if (r->ninputs < 1 || r->inputs[0] != l)
+      continue;
+    if (layer_is_recurrent(r->kind))
+      return r;
+    const Layer *t = r->kind == LAYER_DROPOUT || r->kind == LAYER_NOISE ? recurrent_reader(m, r)
+                                                                        : NULL;
+    if (t)
+      return t;
+  }
   return NULL;
 }
 
@@ -442,6 +451,11 @@ int shape_infer(Model *m) {
     case LAYER_RNN:
     case LAYER_LSTM:
     case LAYER_GRU: infer_recurrent(m, l); break;
+    case LAYER_DROPOUT:
+    case LAYER_NOISE: /* elementwise: any shape, a sequence stays one */
+      l->shape = l->inputs[0]->shape;
+      l->steps = l->inputs[0]->steps;
+      break;
     }
   }
   if (m->loss_out->shape.ndim)

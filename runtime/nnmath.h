@@ -59,4 +59,54 @@ static inline double nn_sigmoid_d(double x) { return 1.0 / (1.0 + exp(-x)); }
 #define nn_tanh(x) _Generic((x), float: nn_tanhf, default: tanh)(x)
 #define nn_sigmoid(x) _Generic((x), float: nn_sigmoidf, default: nn_sigmoid_d)(x)
 
+/* Counter-based random numbers for dropout and gaussian_noise: the value of
+ * element i of a layer in one training step is a pure function of (seed,
+ * step, layer, i), so a step's forward pass can be repeated exactly (the
+ * backward pass recomputes dropout's mask, the gradient check evaluates
+ * the same function many times), the result does not depend on the thread
+ * count or the loop order, and nothing is stored.
+ *
+ *   mix(z)   = splitmix64's finalizer (Steele, Lea, Flood 2014):
+ *              z ^= z >> 30; z *= 0xbf58476d1ce4e5b9;
+ *              z ^= z >> 27; z *= 0x94d049bb133111eb; z ^= z >> 31
+ *   key      = mix(mix(mix(seed) ^ layer) ^ step)   (layer: FNV-1a 64 of its name)
+ *   bits(i)  = mix(key + (i + 1) * 0x9e3779b97f4a7c15)
+ *
+ * bits(i) is the (i+1)-th output of a splitmix64 generator started at key:
+ * equidistributed 64-bit words, a bijection of i for a fixed key.
+ *
+ *   dropout:  element i is kept iff (bits(i) >> 32) >= T, T = floor(rate 2^32),
+ *             so P(drop) = T / 2^32 (within 2^-32 of rate)
+ *   gaussian: u1 = ((bits(i) >> 32) + 1) 2^-32 in (0, 1],
+ *             u2 = (bits(i) & 0xffffffff) 2^-32 in [0, 1),
+ *             z  = sqrt(-2 ln u1) cos(2 pi u2) ~ N(0, 1) (Box-Muller, one
+ *             of the pair), in double
+ */
+static inline uint64_t nn_mix64(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+static inline uint64_t nn_rand_key(uint64_t seed, uint64_t step, uint64_t layer) {
+  return nn_mix64(nn_mix64(nn_mix64(seed) ^ layer) ^ step);
+}
+
+static inline uint64_t nn_rand_bits(uint64_t key, uint64_t i) {
+  return nn_mix64(key + (i + 1) * 0x9e3779b97f4a7c15ULL);
+}
+
+/* 1 if dropout keeps element i (threshold T = floor(rate 2^32)), else 0. */
+static inline int nn_keep(uint64_t key, uint64_t i, uint32_t threshold) {
+  return (uint32_t)(nn_rand_bits(key, i) >> 32) >= threshold;
+}
+
+/* A standard normal deviate for element i (Box-Muller). */
+static inline double nn_gauss(uint64_t key, uint64_t i) {
+  uint64_t r = nn_rand_bits(key, i);
+  double u1 = ((double)(r >> 32) + 1.0) * 0x1p-32;
+  double u2 = (double)(r & 0xffffffffULL) * 0x1p-32;
+  return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
 #endif

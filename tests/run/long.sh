@@ -8,6 +8,7 @@
 #     below the unigram entropy of the test text (4.646 bits/char)
 #   sine_rnn: test MSE below the naive "repeat the last value" predictor's
 #   alexnet: the trainer builds and runs 2 steps on random data (--bench 2)
+#   fashion_mlp_dropout: >= 88%; denoising_autoencoder: clean test MSE <= 0.012
 #   tests/run/long.sh BUILD_DIR
 build=${1:-build}
 cc=${CC:-cc}
@@ -16,7 +17,8 @@ mkdir -p "$out"
 pass=0 fail=0
 for spec in fashion_mlp:acc:88 lenet:acc:90 xor:acc:100 iris:acc:95 digits:acc:93 wine:acc:90 \
             breast_cancer:acc:93 regression:loss:0.02 sine_rnn:loss:0.02 autoencoder:loss:0.012 \
-            char_lstm:loss:1.95 char_gru:loss:1.95 char_rnn:loss:2.1; do
+            char_lstm:loss:1.95 char_gru:loss:1.95 char_rnn:loss:2.1 \
+            fashion_mlp_dropout:acc:88 denoising_autoencoder:loss:0.012; do
   name=${spec%%:*} rest=${spec#*:} field=${rest%%:*} limit=${rest#*:}
   exe=$out/train_$name
   $cc -O3 -march=native -fopenmp -Iruntime -o "$exe" "generated/$name.c" "$build/libnnrt.a" \
