@@ -202,7 +202,7 @@ static void read_vec(char *line, Vec *v) {
 
 /* Compile `model` to C, build it with the driver, feed it `input`, parse
  * what it prints. */
-static Result run_model(const char *name, const char *model, const char *input) {
+static __attribute__((unused)) Result run_model(const char *name, const char *model, const char *input) {
   Compiled c = compile_ok(model, UPTO_MEMPLAN);
   char *cfile = xasprintf("%s/%s.c", env.dir, name), *exe = xasprintf("%s/%s", env.dir, name);
   char *in = xasprintf("%s/%s.in", env.dir, name), *outp = xasprintf("%s/%s.out", env.dir, name);
@@ -262,7 +262,7 @@ static void expect_near(const char *what, int i, double got, double want, double
   }
 }
 
-static void expect_vec(const Vec *v, const double *want, int n, double tol) {
+static __attribute__((unused)) void expect_vec(const Vec *v, const double *want, int n, double tol) {
   assert_int_equal(v->n, n);
   for (int i = 0; i < n; i++)
     expect_near(v->name[0] ? v->name : "output", i, v->v[i], want[i], tol);
