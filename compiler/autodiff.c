@@ -16,8 +16,8 @@
 
 /* Mark needs_grad: parameters, and every op output with such an input. */
 static void mark_needs_grad(IR *ir, int nops) {
-  for (int i = 0; i < ir->nvals; i++)
-    ir->vals[i]->needs_grad = ir->vals[i]->arena == A_PARAM;
+  for (int i = 0; i < ir->nvals; i++) /* buffers (batchnorm's running statistics) get none */
+    ir->vals[i]->needs_grad = ir->vals[i]->arena == A_PARAM && ir->vals[i]->pkind == PK_LEARN;
   for (int i = 0; i < nops; i++) {
     Op *op = &ir->ops[i];
     if (op->out < 0)
@@ -260,6 +260,22 @@ void grad_noise(IR *ir, Op *op) {
   }
   grad_op(ir, &f, OP_ACT_GRAD, x, (int[]){dy->id}, 1);
   ir_last_op(ir)->act = ACT_IDENTITY;
+}
+
+/* z = batchnorm(x, gamma, beta) with the batch's statistics (training
+ * mode; gradients are only taken there), xhat = (x - mean) invstd over n
+ * values per channel:  dgamma = sum dy xhat,  dbeta = sum dy,
+ * dx = gamma invstd (dy - (dbeta + xhat dgamma) / n): the full gradient,
+ * through the mean and the variance.  The running statistics get none. */
+void grad_batchnorm(IR *ir, Op *op) {
+  Op f = *op;
+  int dy = dy_of(ir, &f), stats = f.aux[0];
+  grad_op(ir, &f, OP_BN_DGAMMA, f.in[1], (int[]){dy, f.in[0], stats}, 3);
+  grad_op(ir, &f, OP_BN_DBETA, f.in[2], &dy, 1);
+  if (wants(ir, f.in[0]))
+    grad_op(ir, &f, OP_BN_DX, f.in[0],
+            (int[]){dy, f.in[0], f.in[1], stats, ir->vals[f.in[1]]->grad,
+                    ir->vals[f.in[2]]->grad}, 6);
 }
 
 void grad_none(IR *ir, Op *op) {

@@ -1557,6 +1557,134 @@ void emit_rmsprop(FILE *out, IR *ir, Op *op) {
   fprintf(out, "    }\n  }\n");
 }
 
+/* ------------------------------------------------- batch normalization
+ *
+ * x is [F][B] with F = P C: P pixels (1 after a dense layer) of C channels,
+ * feature f = p C + ch.  Statistics run over the n = nb P live values of
+ * each channel (dead columns never enter them); the saved stats are
+ * [2][C]: the mean, then 1 / sqrt(var + eps). */
+typedef struct BnDims {
+  long C, P, B;
+} BnDims;
+
+static BnDims bn_dims(IR *ir, int x) {
+  long C = ir_bn_channels(ir, x);
+  return (BnDims){C, ir_numel(ir, x) / C, bsz(ir)};
+}
+
+/* for ch < C: for p < P: the live columns c < nb of channel ch at pixel p,
+ * as xp[c] (and dp[c] when dy is given), summed into acc by `expr` */
+static void bn_channel_sum(FILE *out, BnDims d, const char *x, const char *dy, const char *acc,
+                           const char *expr, const char *ind) {
+  fprintf(out, "%sfor (int p = 0; p < %ld; p++) {\n", ind, d.P);
+  fprintf(out, "%s  const real *xp = %s + ((size_t)p * %ld + ch) * %ld;\n", ind, x, d.C, d.B);
+  if (dy)
+    fprintf(out, "%s  const real *dp = %s + ((size_t)p * %ld + ch) * %ld;\n", ind, dy, d.C, d.B);
+  fprintf(out, "%s  NN_OMP(omp simd reduction(+:%s))\n", ind, acc);
+  fprintf(out, "%s  for (int c = 0; c < nb; c++)\n%s    %s += %s;\n%s}\n", ind, ind, acc, expr,
+          ind);
+}
+
+void emit_batchnorm(FILE *out, IR *ir, Op *op) {
+  Layer *l = op->layer;
+  BnDims d = bn_dims(ir, op->in[0]);
+  const char *x = in_cn(ir, op, 0), *ga = in_cn(ir, op, 1), *be = in_cn(ir, op, 2);
+  const char *st = cn(ir, op->aux[0]), *rm = cn(ir, op->aux[1]), *rv = cn(ir, op->aux[2]);
+  const char *nbt = cn(ir, op->aux[3]), *m = dbl(l->bn_momentum), *eps = dbl(l->bn_eps);
+  op_comment(out, ir, op);
+  fprintf(out, "  // %ld channels%s; n = nb * %ld values per channel\n", d.C,
+          d.P > 1 ? " of every pixel (BatchNorm2d)" : " (BatchNorm1d)", d.P);
+  fprintf(out, "  const int n = nb * %ld;\n", d.P);
+  fprintf(out, "  if (training) {\n");
+  fprintf(out, "    // the batch's mean and biased variance (two passes, in double); the running\n"
+               "    // statistics move towards them by momentum %s, the variance unbiased\n"
+               "    // (n / (n - 1)), as PyTorch's.  They do not enter the training-mode loss,\n"
+               "    // so a gradient check's repeated forward passes do not change it.  n = 1\n"
+               "    // has no variance (y = beta; PyTorch refuses): the running statistics and\n"
+               "    // num_batches_tracked are left as they are.\n", m);
+  if (par_elems(d.C * d.P * d.B))
+    fprintf(out, "    NN_OMP(omp parallel for schedule(static))\n");
+  fprintf(out, "    for (int ch = 0; ch < %ld; ch++) {\n      double s = 0, ss = 0;\n", d.C);
+  bn_channel_sum(out, d, x, NULL, "s", "(double)xp[c]", "      ");
+  fprintf(out, "      const double mu = s / n;\n");
+  bn_channel_sum(out, d, x, NULL, "ss", "((double)xp[c] - mu) * ((double)xp[c] - mu)", "      ");
+  fprintf(out, "      const double var = ss / n;\n");
+  fprintf(out, "      %s[ch] = (real)mu;\n      %s[%ld + ch] = (real)(1 / sqrt(var + %s));\n", st,
+          st, d.C, eps);
+  fprintf(out, "      if (n > 1) {\n");
+  fprintf(out, "        %s[ch] = (real)((1 - %s) * (double)%s[ch] + %s * mu);\n", rm, m, rm, m);
+  fprintf(out, "        %s[ch] = (real)((1 - %s) * (double)%s[ch] + %s * var * n / (n - 1));\n", rv,
+          m, rv, m);
+  fprintf(out, "      }\n    }\n    if (n > 1)\n      *%s += 1;\n", nbt);
+  fprintf(out, "  } else {\n    // evaluation: the running statistics\n");
+  fprintf(out, "    for (int ch = 0; ch < %ld; ch++) {\n", d.C);
+  fprintf(out, "      %s[ch] = %s[ch];\n", st, rm);
+  fprintf(out, "      %s[%ld + ch] = (real)(1 / sqrt((double)%s[ch] + %s));\n    }\n  }\n", st, d.C,
+          rv, eps);
+  /* y = x a + (beta - mean a), a = gamma invstd: PyTorch's CPU form */
+  Act act = op->fused ? op->act : ACT_IDENTITY;
+  fprintf(out, "  // y = x a + (beta - mean a), a = gamma invstd%s%s, over all B columns\n",
+          op->fused ? ", then " : "", op->fused ? act_name(act) : "");
+  emit_alpha(out, act, op->alpha, "  ");
+  if (par_elems(d.C * d.P * d.B))
+    fprintf(out, "  NN_OMP(omp parallel for schedule(static))\n");
+  fprintf(out, "  for (int f = 0; f < %ld; f++) {\n", d.C * d.P);
+  fprintf(out, "    const int ch = f %% %ld;\n", d.C);
+  fprintf(out, "    const real a = %s[ch] * %s[%ld + ch], sh = %s[ch] - %s[ch] * a;\n", ga, st, d.C,
+          be, st);
+  simd_for(out, act_fwd[act], "    ");
+  fprintf(out, "    for (size_t i = (size_t)f * %ld; i < (size_t)f * %ld + %ld; i++) {\n", d.B, d.B,
+          d.B);
+  fprintf(out, "      const real xi = %s[i] * a + sh;\n", x);
+  fprintf(out, "      %s[i] = %s;\n    }\n  }\n", out_cn(ir, op), act_fwd[act]);
+}
+
+/* dgamma[ch] = sum of dy xhat over the channel's live values */
+void emit_bn_dgamma(FILE *out, IR *ir, Op *op) {
+  BnDims d = bn_dims(ir, op->in[0]);
+  const char *st = in_cn(ir, op, 2);
+  op_comment(out, ir, op);
+  fprintf(out, "  for (int ch = 0; ch < %ld; ch++) {\n", d.C);
+  fprintf(out, "    const real mu = %s[ch], inv = %s[%ld + ch];\n    real acc = 0;\n", st, st, d.C);
+  bn_channel_sum(out, d, in_cn(ir, op, 1), in_cn(ir, op, 0), "acc", "dp[c] * ((xp[c] - mu) * inv)",
+                 "    ");
+  fprintf(out, "    %s[ch] %s acc;\n  }\n", out_cn(ir, op), assign(op));
+}
+
+/* dbeta[ch] = sum of dy over the channel's live values */
+void emit_bn_dbeta(FILE *out, IR *ir, Op *op) {
+  BnDims d = bn_dims(ir, op->in[0]);
+  op_comment(out, ir, op);
+  fprintf(out, "  for (int ch = 0; ch < %ld; ch++) {\n    real acc = 0;\n", d.C);
+  fprintf(out, "    for (int p = 0; p < %ld; p++) {\n", d.P);
+  fprintf(out, "      const real *dp = %s + ((size_t)p * %ld + ch) * %ld;\n", in_cn(ir, op, 0), d.C,
+          d.B);
+  fprintf(out, "      NN_OMP(omp simd reduction(+:acc))\n");
+  fprintf(out, "      for (int c = 0; c < nb; c++)\n        acc += dp[c];\n    }\n");
+  fprintf(out, "    %s[ch] %s acc;\n  }\n", out_cn(ir, op), assign(op));
+}
+
+/* dx = gamma invstd (dy - (dbeta + xhat dgamma) / n) on live columns */
+void emit_bn_dx(FILE *out, IR *ir, Op *op) {
+  BnDims d = bn_dims(ir, op->in[1]);
+  const char *dy = in_cn(ir, op, 0), *x = in_cn(ir, op, 1), *ga = in_cn(ir, op, 2);
+  const char *st = in_cn(ir, op, 3), *dg = in_cn(ir, op, 4), *db = in_cn(ir, op, 5);
+  op_comment(out, ir, op);
+  fprintf(out, "  const real rn = (real)1 / (real)(nb * %ld);\n", d.P);
+  if (par_elems(d.C * d.P * d.B))
+    fprintf(out, "  NN_OMP(omp parallel for schedule(static))\n");
+  fprintf(out, "  for (int f = 0; f < %ld; f++) {\n    const int ch = f %% %ld;\n", d.C * d.P, d.C);
+  fprintf(out, "    const real mu = %s[ch], inv = %s[%ld + ch], a = %s[ch] * inv;\n", st, st, d.C,
+          ga);
+  fprintf(out, "    const real mg = %s[ch] * rn, mb = %s[ch] * rn;\n", dg, db);
+  fprintf(out, "    NN_OMP(omp simd)\n");
+  fprintf(out, "    for (int c = 0; c < %ld; c++) {\n", d.B);
+  fprintf(out, "      const size_t i = (size_t)f * %ld + c;\n", d.B);
+  fprintf(out, "      const real xh = (%s[i] - mu) * inv;\n", x);
+  fprintf(out, "      %s[i] %s c < nb ? a * (%s[i] - mb - xh * mg) : (real)0;\n    }\n  }\n",
+          out_cn(ir, op), assign(op), dy);
+}
+
 /* ------------------------------------------------------------- groups */
 
 typedef struct Group {
@@ -1569,6 +1697,7 @@ typedef struct Group {
   int nargs;
   bool batched;    /* takes nb */
   bool ctx;        /* takes the context c (dropout, noise: training, seed, step) */
+  bool training;   /* takes training (c->training): batchnorm */
 } Group;
 
 typedef struct Emit {
@@ -1612,7 +1741,8 @@ static void add_arg(Group *g, IR *ir, int v, bool written) {
  * kernel runs over all B columns). */
 static bool uses_nb(OpKind k) {
   return k == OP_CE_SOFTMAX || k == OP_BCE_SIGMOID || k == OP_MSE || k == OP_CE_SOFTMAX_GRAD ||
-         k == OP_BCE_SIGMOID_GRAD || k == OP_MSE_GRAD || k == OP_PERCEPTRON_GRAD;
+         k == OP_BCE_SIGMOID_GRAD || k == OP_MSE_GRAD || k == OP_PERCEPTRON_GRAD ||
+         k == OP_BATCHNORM || k == OP_BN_DGAMMA || k == OP_BN_DBETA || k == OP_BN_DX;
 }
 
 /* Ops that read the context: c->training, c->seed, c->step. */
@@ -1622,6 +1752,7 @@ static void group_args(IR *ir, Group *g) {
   for (int i = g->first; i < g->last; i++) {
     g->batched |= uses_nb(ir->ops[i].kind);
     g->ctx |= uses_ctx(ir->ops[i].kind);
+    g->training |= ir->ops[i].kind == OP_BATCHNORM;
   }
   for (int i = g->first; i < g->last; i++) {
     if (ir->ops[i].out >= 0 && !no_code(ir, &ir->ops[i]))
@@ -1708,6 +1839,8 @@ static void group_header(Emit *E, Group *g) {
 }
 
 static const char *arg_type(Value *v, bool written) {
+  if (v->pkind == PK_INT64)
+    return written ? "int64_t *restrict" : "const int64_t *restrict";
   if (v->dtype == DT_INT32)
     return "const int32_t *restrict";
   if (v->dtype == DT_FLOAT)
@@ -1735,6 +1868,8 @@ static void emit_group(Emit *E, Group *g) {
     fprintf(out, "%sint nb", g->nargs ? ", " : "");
   if (g->ctx)
     fprintf(out, "%sconst nn_ctx *c", g->nargs || g->batched ? ", " : "");
+  if (g->training)
+    fprintf(out, ", int training");
   if (is_loss)
     fprintf(out, ", double *correct");
   if (!g->nargs && !g->batched && !g->ctx)
@@ -1794,8 +1929,12 @@ static void bind_values(Emit *E, Pass p1, Pass p2, const int *extra, int nextra)
         continue;
       seen[v->id] = 1;
       used[v->arena] = true;
-      fprintf(out, "  real *%s = %s + %zu; // %s\n", v->cname, arena_base(v->arena), v->offset,
-              ir_shape_str(ir, v->id, buf, sizeof buf));
+      if (v->pkind == PK_INT64) /* an int64_t in the first 8 bytes of its slot */
+        fprintf(out, "  int64_t *%s = (int64_t *)(void *)(%s + %zu); // %s int64\n", v->cname,
+                arena_base(v->arena), v->offset, ir_shape_str(ir, v->id, buf, sizeof buf));
+      else
+        fprintf(out, "  real *%s = %s + %zu; // %s\n", v->cname, arena_base(v->arena), v->offset,
+                ir_shape_str(ir, v->id, buf, sizeof buf));
     }
   }
   fclose(out);
@@ -1842,6 +1981,8 @@ static void call_groups(Emit *E, Pass p1, Pass p2) {
       fprintf(E->out, "%snb", g->nargs ? ", " : "");
     if (g->ctx)
       fprintf(E->out, "%sc", g->nargs || g->batched ? ", " : "");
+    if (g->training)
+      fprintf(E->out, ", c->training");
     if (is_loss)
       fprintf(E->out, ", correct");
     fprintf(E->out, ");\n");
@@ -2163,7 +2304,10 @@ static void emit_init(Emit *E) {
     fprintf(out, "  // %s %s: %s\n", v->name, ir_shape_str(ir, v->id, buf, sizeof buf), in->how);
     switch (in->kind) {
     case INIT_ZEROS:
-      fprintf(out, "  nn_init_zeros(P + %zu, sizeof(real), %ld);\n", v->offset, n);
+      if (v->pkind == PK_INT64) /* the 8 bytes of an int64_t */
+        fprintf(out, "  nn_init_zeros(P + %zu, sizeof(real), 8 / sizeof(real));\n", v->offset);
+      else
+        fprintf(out, "  nn_init_zeros(P + %zu, sizeof(real), %ld);\n", v->offset, n);
       break;
     case INIT_CONST:
       fprintf(out, "  nn_init_const(P + %zu, sizeof(real), %ld, %s);\n", v->offset, n, dbl(in->a));
@@ -2236,7 +2380,13 @@ static void emit_descriptor(Emit *E) {
     fprintf(out, "  {\"%s\", %d, {", v->name, v->shape.ndim);
     for (int d = 0; d < v->shape.ndim; d++)
       fprintf(out, "%s%d", d ? ", " : "", v->shape.dims[d]);
-    fprintf(out, "}, %zu, %ld},\n", v->offset, ir_numel(ir, v->id));
+    if (!v->shape.ndim)
+      fprintf(out, "0");
+    fprintf(out, "}, %zu, %ld", v->offset, ir_numel(ir, v->id));
+    static const char *const kinds[] = {[PK_LEARN] = "NN_PARAM_LEARN",
+                                        [PK_BUFFER] = "NN_PARAM_BUFFER",
+                                        [PK_INT64] = "NN_PARAM_INT64"};
+    fprintf(out, ", %s},\n", kinds[v->pkind]);
   }
   fprintf(out, "};\n\n");
   fprintf(out, "static void set_threads(int n) {\n#ifdef _OPENMP\n  omp_set_num_threads(n);\n"
@@ -2323,8 +2473,8 @@ static void emit_front(Emit *E, const char *cmdline) {
   IR *ir = E->ir;
   Model *m = ir->m;
   long nparams = 0;
-  for (int i = 0; i < ir->nparams; i++)
-    nparams += ir_numel(ir, ir->params[i]);
+  for (int i = 0; i < ir->nparams; i++) /* learnable: not batchnorm's buffers */
+    nparams += ir->vals[ir->params[i]]->pkind == PK_LEARN ? ir_numel(ir, ir->params[i]) : 0;
   fprintf(out, "// Trainer for model '%s', generated by nncc %s from %s. Do not edit.\n", m->name,
           NNCC_VERSION, m->file);
   fprintf(out, "//   command: %s\n", cmdline);

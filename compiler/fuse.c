@@ -1,7 +1,7 @@
 /* fuse.c — fusion of elementwise ops into the products that feed them.
  *
  *   z = linear x, w, b;  y = act.f z    ==>   y = linear x, w, b  (f in the store)
- *   (and the same for conv2d)
+ *   (and the same for conv2d, and batchnorm: z is never read by its gradients)
  *
  * when nothing else reads z: the activation's derivative is written in
  * terms of y (relu, sigmoid, tanh, step; acts.h), so after the forward
@@ -32,7 +32,8 @@ void fuse(IR *ir) {
   for (int i = 0; i < ir->nops; i++) {
     Op *op = &ir->ops[i];
     Op *prev = w > 0 ? &ir->ops[w - 1] : NULL;
-    if (op->kind == OP_ACT && prev && (prev->kind == OP_LINEAR || prev->kind == OP_CONV2D) &&
+    if (op->kind == OP_ACT && prev && (prev->kind == OP_LINEAR || prev->kind == OP_CONV2D ||
+                              prev->kind == OP_BATCHNORM) &&
         !prev->fused &&
         prev->out == op->in[0] && readers(ir, op->in[0]) == 1 && !prev->accumulate) {
       prev->fused = true;

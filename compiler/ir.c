@@ -57,7 +57,9 @@ static const char *const reserved[] = {
     /* the recurrent layers' and the clip's */
     "ts", "q0", "kb", "gs", "ig", "fg", "gg", "og", "cn", "hn", "rg", "zg", "ng", "ghn", "hp",
     "dhi", "tc", "dc", "cpr", "hpr", "cp", "bn", "d", "lmx", "lsum", "lbest", "larg", "up", "zk", "pk", "dan", "daz", "dar", "id", "reset", "ss", "norm", "coef", "sqrt",
-    "sqrtf", "sqrtl"};
+    "sqrtf", "sqrtl",
+    /* batchnorm's */
+    "s", "mu", "var", "ga", "sh", "inv", "training", "xh", "rn", "mg", "mb", "int64_t"};
 
 /* Object-like macros of the C headers are upper case (I, M_PI, NAN,
  * INT32_MAX, ...): no all-capitals name is used as is. */
@@ -510,6 +512,54 @@ int shape_shift_t(IR *ir, Op *op, Shape *out, bool *batched) {
   return 0;
 }
 
+/* ------------------------------------------------- batch normalization
+ * x is (N): N channels of one pixel each (BatchNorm1d), or (H, W, C): C
+ * channels of H W pixels each (BatchNorm2d); never a sequence. */
+int ir_bn_channels(IR *ir, int x) {
+  Value *v = ir->vals[x];
+  return v->shape.ndim == 3 ? v->shape.dims[2] : (int)ir_numel(ir, x);
+}
+
+/* batchnorm(x, gamma [C], beta [C]) -> x's shape */
+int shape_bn(IR *ir, Op *op, Shape *out, bool *batched) {
+  Value *x = in_val(ir, op, 0);
+  if (!x->batched || x->steps || (x->shape.ndim != 1 && x->shape.ndim != 3))
+    return -1;
+  long C = ir_bn_channels(ir, x->id);
+  if (ir_numel(ir, op->in[1]) != C || ir_numel(ir, op->in[2]) != C)
+    return -1;
+  *out = x->shape;
+  *batched = true;
+  return 0;
+}
+
+/* batchnorm_dgamma(dy, x, stats (2, C)), batchnorm_dbeta(dy) -> [C] */
+int shape_bn_param(IR *ir, Op *op, Shape *out, bool *batched) {
+  Value *dy = in_val(ir, op, 0);
+  if (!dy->batched)
+    return -1;
+  int C = ir_bn_channels(ir, dy->id);
+  if (op->nin == 3 && (ir_numel(ir, op->in[1]) != ir_numel(ir, dy->id) ||
+                       ir_numel(ir, op->in[2]) != 2L * C))
+    return -1;
+  *out = vec(C);
+  *batched = false;
+  return 0;
+}
+
+/* batchnorm_dx(dy, x, gamma, stats, dgamma, dbeta) -> x's shape */
+int shape_bn_dx(IR *ir, Op *op, Shape *out, bool *batched) {
+  Value *dy = in_val(ir, op, 0), *x = in_val(ir, op, 1);
+  long C = ir_bn_channels(ir, x->id);
+  if (!dy->batched || ir_numel(ir, dy->id) != ir_numel(ir, x->id) ||
+      ir_numel(ir, op->in[2]) != C || ir_numel(ir, op->in[3]) != 2 * C ||
+      ir_numel(ir, op->in[4]) != C || ir_numel(ir, op->in[5]) != C)
+    return -1;
+  *out = x->shape;
+  *batched = true;
+  return 0;
+}
+
 /* -------------------------------------------------------------- printer */
 
 static const char *const pass_names[] = {"fwd", "loss", "bwd", "upd"};
@@ -535,6 +585,8 @@ static void print_value_decl(FILE *dst, IR *ir, Value *v) {
     }
     if (param_decay(ir->m, v) > 0)
       fprintf(out, " decay %g", param_decay(ir->m, v));
+    if (v->pkind != PK_LEARN)
+      fprintf(out, " buffer%s", v->pkind == PK_INT64 ? " int64" : "");
   }
   if (v->grad >= 0)
     fprintf(out, " grad %s", ir->vals[v->grad]->name);
@@ -585,6 +637,8 @@ static void print_op(FILE *out, IR *ir, Op *op) {
     fprintf(out, " cell=%s%s%s", layer_kind_name(op->layer->kind),
             op->layer->kind == LAYER_RNN ? "." : "",
             op->layer->kind == LAYER_RNN ? act_name(op->layer->act) : "");
+  if (op->kind == OP_BATCHNORM)
+    fprintf(out, " momentum=%.6g eps=%.6g", op->layer->bn_momentum, op->layer->bn_eps);
   for (int i = 0; i < op->naux; i++)
     fprintf(out, "%s%s", i ? ", " : " writes ", ir->vals[op->aux[i]]->name);
   fprintf(out, "\n");
@@ -652,7 +706,9 @@ void ir_verify(IR *ir, const char *after) {
     if (op->kind == OP_VIEW)
       written[op->out] = 1;
     for (int k = 0; k < op->naux; k++) {
-      if (written[op->aux[k]] && !ir->vals[op->aux[k]]->persist)
+      /* carried state, and buffers the forward pass updates in place */
+      if (written[op->aux[k]] && !ir->vals[op->aux[k]]->persist &&
+          ir->vals[op->aux[k]]->pkind == PK_LEARN)
         die("ir_verify after %s: %s written twice", after, ir->vals[op->aux[k]]->name);
       written[op->aux[k]] = 1;
     }

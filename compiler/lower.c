@@ -9,6 +9,9 @@
  *   binary_cross_entropy     loss = bce_sigmoid z, p, t  with p = sigmoid(z)
  *   mse(y, t)                loss = mse y, t
  *   rnn/lstm/gru(x, H)       gx = linear x, W_ih[GH,F] (, b_ih);  h = scan gx, W_hh[GH,H] (, b_hh)
+ *   batchnorm(x, act = f)    z = batchnorm x, gamma[C], beta[C] (writes the saved statistics
+ *                            and the buffers running_mean, running_var, num_batches_tracked);
+ *                            y = act.f z
  *   (x the token input)      a linear of the one-hot input is gather ids, W (, b)
  *                            (return = last: y = last h)
  *   dropout(x, rate = p)     y = dropout x  rate=p   (training: x m / (1 - p); else x)
@@ -160,6 +163,48 @@ static void lower_noise(Lower *L, Layer *l) {
   L->y[l->order] = ir_op_output(L->ir, l->name, A_ACT);
 }
 
+/* batchnorm: PyTorch's BatchNorm1d/2d tensors, in its state_dict order:
+ * weight (gamma, 1), bias (beta, 0), then the buffers running_mean (0),
+ * running_var (1), num_batches_tracked (an int64 scalar, 0).  The buffers
+ * are A_PARAM values (checkpoints and the best-weights copy hold them)
+ * that no gradient reaches and no optimizer op updates: the batchnorm op
+ * writes them (aux) in a training forward pass.  No weight decay on gamma
+ * and beta (nncc decays weights of products only). */
+static void lower_batchnorm(Lower *L, Layer *l) {
+  IR *ir = L->ir;
+  int x = L->y[l->inputs[0]->order];
+  int C = ir_bn_channels(ir, x);
+  Init ones = {INIT_CONST, 1, 0, "ones"}, zeros = {INIT_ZEROS, 0, 0, "zeros"};
+  int in[3] = {x, param_(L, l, "weight", vec(C), ones, false),
+               param_(L, l, "bias", vec(C), zeros, false)};
+  int rm = param_(L, l, "running_mean", vec(C), zeros, false);
+  int rv = param_(L, l, "running_var", vec(C), ones, false);
+  int nbt = param_(L, l, "num_batches_tracked", (Shape){0}, zeros, false);
+  ir->vals[rm]->pkind = ir->vals[rv]->pkind = PK_BUFFER;
+  ir->vals[nbt]->pkind = PK_INT64;
+  bool identity = l->act == ACT_IDENTITY;
+  char *zname = identity ? xstrdup(l->name) : xasprintf("%s_z", l->name);
+  ir_op(ir, OP_BATCHNORM, PASS_FWD, l, NULL, A_ACT, in, 3);
+  int z = ir_op_output(ir, zname, A_ACT);
+  free(zname);
+  /* the statistics the normalization used (mean, 1 / sqrt(var + eps)), for
+   * the backward pass; then the buffers, updated in place */
+  ir_aux(ir, false, (Shape){.ndim = 2, .dims = {2, C}}, 0, "%s_stats", l->name);
+  Op *op = ir_last_op(ir);
+  op->aux[op->naux++] = rm;
+  op->aux[op->naux++] = rv;
+  op->aux[op->naux++] = nbt;
+  L->z[l->order] = L->y[l->order] = z;
+  if (l->act == ACT_SOFTMAX) {
+    L->y[l->order] = ir_op(ir, OP_SOFTMAX, PASS_FWD, l, l->name, A_ACT, &z, 1);
+  } else if (!identity) {
+    ir_op(ir, OP_ACT, PASS_FWD, l, NULL, A_ACT, &z, 1);
+    ir_last_op(ir)->act = l->act;
+    ir_last_op(ir)->alpha = l->alpha;
+    L->y[l->order] = ir_op_output(ir, l->name, A_ACT);
+  }
+}
+
 static void lower_flatten(Lower *L, Layer *l) {
   int x = L->y[l->inputs[0]->order];
   int v = ir_op(L->ir, OP_VIEW, PASS_FWD, l, l->name, A_ACT, &x, 1);
@@ -255,6 +300,7 @@ IR *lower_model(Model *m) {
     case LAYER_AVGPOOL: lower_pool(&L, l); break;
     case LAYER_DROPOUT:
     case LAYER_NOISE: lower_noise(&L, l); break;
+    case LAYER_BATCHNORM: lower_batchnorm(&L, l); break;
     }
   }
   lower_loss(&L);

@@ -188,7 +188,8 @@ typedef struct Init {
 typedef enum {
   LAYER_INPUT, LAYER_DENSE, LAYER_FLATTEN, LAYER_CONV, LAYER_MAXPOOL, LAYER_AVGPOOL,
   LAYER_RNN, LAYER_LSTM, LAYER_GRU, /* recurrent: a sequence in, a sequence or its last step out */
-  LAYER_DROPOUT, LAYER_NOISE /* dropout, gaussian_noise: elementwise, training only */
+  LAYER_DROPOUT, LAYER_NOISE, /* dropout, gaussian_noise: elementwise, training only */
+  LAYER_BATCHNORM /* batch normalization of (N) per feature or (H, W, C) per channel */
 } LayerKind;
 /* rnn, lstm, gru */
 static inline bool layer_is_recurrent(LayerKind k) {
@@ -270,6 +271,9 @@ struct Layer {
   /* dropout: the drop probability (0 <= rate < 1); gaussian_noise: the
    * standard deviation of the noise (> 0) */
   double rate, noise_std;
+  /* batchnorm: the running statistics' momentum and the variance's eps */
+  double bn_momentum, bn_eps;
+  Loc bn_momentum_loc, bn_eps_loc;
 };
 
 typedef enum { LOSS_MSE, LOSS_BCE, LOSS_CE } LossKind;
@@ -415,7 +419,15 @@ typedef struct Value {
   int steps;
   bool persist; /* a recurrent layer's carried state: lives across steps,
                    shares storage with nothing, zeroed by reset() */
+  /* A_PARAM: a learnable parameter (PK_LEARN), or a buffer the forward
+   * pass writes and the optimizer never touches (batchnorm's running
+   * statistics, PK_BUFFER; num_batches_tracked, PK_INT64: one int64_t in
+   * the first 8 bytes of its slot).  Buffers live in the params arena, so
+   * checkpoints and early stopping's best-weights copy cover them; they
+   * have no gradient and are not gradient-checked. */
+  int pkind;
 } Value;
+enum { PK_LEARN, PK_BUFFER, PK_INT64 };
 
 typedef enum {
 #define OP(id, name, nin, shape, emit, grad, doc) OP_##id,
@@ -514,6 +526,8 @@ typedef struct ScanAux {
   int gates, c, h0, c0, state_h, state_c;
 } ScanAux;
 ScanAux ir_scan_aux(const Op *op);
+/* The channels of a batchnorm's input: C of (H, W, C), N of (N). */
+int ir_bn_channels(IR *ir, int x);
 /* Add a value written by the op appended last, besides its output. */
 Value *ir_aux(IR *ir, bool batched, Shape s, int steps, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));

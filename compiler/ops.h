@@ -49,6 +49,11 @@ OP(SCAN_GRAD,  "scan_grad",  -1, shape_scan_grad, emit_scan_grad,  grad_none, "d
 OP(LAST_GRAD,  "last_grad",  2,  shape_last_grad, emit_last_grad,  grad_none, "dh[t] = dy at t = T-1, 0 before; inputs dy, h")
 OP(DROPOUT_GRAD, "dropout_grad", 1, shape_same,    emit_dropout_grad, grad_none, "training: dx = dy m / (1 - rate), the forward's mask recomputed; else dx = dy; inputs dy")
 OP(SHIFT_T,    "shift_t",    2,  shape_shift_t,   emit_shift_t,    grad_none, "hp[(t,b)][k] = h[t-1][k][b] (h0 at t = 0), row-major: what matmul_tn reads for dw_hh; inputs h, h0")
+/* batch normalization (forward and its gradients); x is (N) or (H, W, C), C channels */
+OP(BATCHNORM,    "batchnorm",        3, shape_bn,       emit_batchnorm, grad_batchnorm, "y = gamma (x - mean) invstd + beta per channel: the batch's mean and biased variance when training (the running ones updated), the running ones in evaluation; inputs x, gamma, beta; writes stats (mean, invstd), running_mean, running_var, num_batches_tracked")
+OP(BN_DGAMMA,    "batchnorm_dgamma", 3, shape_bn_param, emit_bn_dgamma, grad_none, "dgamma[c] = sum over live columns and pixels of dy xhat, xhat = (x - mean) invstd; inputs dy, x, stats")
+OP(BN_DBETA,     "batchnorm_dbeta",  1, shape_bn_param, emit_bn_dbeta,  grad_none, "dbeta[c] = sum over live columns and pixels of dy")
+OP(BN_DX,        "batchnorm_dx",     6, shape_bn_dx,    emit_bn_dx,     grad_none, "dx = gamma invstd (dy - (dbeta + xhat dgamma) / n) on live columns (n of them times the pixels), 0 on dead ones; inputs dy, x, gamma, stats, dgamma, dbeta")
 /* update */
 OP(SGD, "sgd", -1, shape_none, emit_sgd, grad_none, "v = mu v + (g + wd w); w -= lr v (mu = 0: w -= lr (g + wd w)); inputs w, g [, v]")
 OP(ADAM,    "adam",    4,  shape_none, emit_adam,    grad_none, "m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; w -= lr/(1-b1^t) m / (sqrt(v/(1-b2^t)) + eps) (adamw: w *= 1 - lr wd first); inputs w, g, m, v")

@@ -16,11 +16,11 @@
 
 static const char *const layer_ops[] = {"dense",   "flatten", "conv2d", "maxpool",
                                         "avgpool", "rnn",     "lstm",   "gru",
-                                        "dropout", "gaussian_noise"};
+                                        "dropout", "gaussian_noise", "batchnorm"};
 static const LayerKind layer_kinds[] = {LAYER_DENSE,   LAYER_FLATTEN, LAYER_CONV,
                                         LAYER_MAXPOOL, LAYER_AVGPOOL, LAYER_RNN,
                                         LAYER_LSTM,    LAYER_GRU,     LAYER_DROPOUT,
-                                        LAYER_NOISE};
+                                        LAYER_NOISE,   LAYER_BATCHNORM};
 static const char *const loss_names_[] = {"mse", "binary_cross_entropy", "cross_entropy"};
 static const char *const dense_keys[] = {"activation", "bias", "init", "bias_init", "in_features",
                                          "weight_decay"};
@@ -32,6 +32,7 @@ static const char *const noise_keys[] = {"std"};
 /* rnn, lstm, gru; lstm and gru reject `activation` with a message of its own */
 static const char *const rnn_keys[] = {"activation", "return", "stateful", "bias",
                                        "init",       "bias_init", "in_features", "weight_decay"};
+static const char *const bn_keys[] = {"activation", "momentum", "eps"};
 static const char *const data_keys[] = {"train", "test", "validation", "scale"};
 static const char *const train_keys[] = {"optimizer", "batch", "epochs", "shuffle", "seed",
                                          "weight_decay", "clip", "schedule", "warmup",
@@ -69,7 +70,7 @@ const char *opt_name(OptKind k) { return optimizers[k]; }
 const char *layer_kind_name(LayerKind k) {
   static const char *const n[] = {"input",   "dense", "flatten", "conv2d", "maxpool",
                                   "avgpool", "rnn",   "lstm",    "gru",     "dropout",
-                                  "gaussian_noise"};
+                                  "gaussian_noise", "batchnorm"};
   return n[k];
 }
 
@@ -739,6 +740,39 @@ static void sema_noise_layer(Layer *l, const Expr *call, const Arg *extra) {
     l->noise_std = v;
 }
 
+/* batchnorm(x, activation = f, momentum = 0.1, eps = 1e-5): PyTorch's
+ * defaults; momentum in [0, 1] (the weight of the batch in the running
+ * statistics), eps > 0 (added to the variance). */
+static void sema_batchnorm(Layer *l, const Expr *call, int rest, bool has_input) {
+  const Arg *a = call->args;
+  int n = call->nargs;
+  l->bn_momentum = 0.1;
+  l->bn_eps = 1e-5;
+  l->bias = true; /* beta */
+  if (rest > 0) {
+    const Expr *e = positional(a, n, has_input)->val;
+    error_at(e->loc, "batchnorm takes only its input and keys (activation, momentum, eps): "
+             "batchnorm(h, momentum = 0.1)");
+  }
+  if (!check_keys(a, n, call->str, bn_keys, COUNT(bn_keys)))
+    return;
+  const Expr *e;
+  if ((e = key_arg(a, n, "activation")))
+    sema_activation(l, e);
+  if ((e = key_arg(a, n, "momentum")) && const_num(e, "'momentum'", &l->bn_momentum)) {
+    l->bn_momentum_loc = e->loc;
+    if (!(l->bn_momentum >= 0 && l->bn_momentum <= 1))
+      error_at(e->loc, "the momentum of batchnorm is the weight of each batch in the running "
+               "statistics, from 0 to 1 (PyTorch's default 0.1), got %g", l->bn_momentum);
+  }
+  if ((e = key_arg(a, n, "eps")) && const_num(e, "'eps'", &l->bn_eps)) {
+    l->bn_eps_loc = e->loc;
+    if (!(l->bn_eps > 0 && isfinite(l->bn_eps)))
+      error_at(e->loc, "the eps of batchnorm is added to the variance and must be > 0 "
+               "(PyTorch's default 1e-5), got %g", l->bn_eps);
+  }
+}
+
 /* Resolve one layer's input name; `final`: all statements are read, so a
  * name not defined by now is unknown. Returns false if it must wait. */
 static bool resolve_input(Sema *s, Layer *l, const char *name, bool final) {
@@ -832,6 +866,8 @@ static void sema_layer(Sema *s, Stmt *st) {
     else if (extra)
       error_at(extra->val->loc, "%s takes only its input%s", call->str,
                pool ? " and keys (kernel, stride, padding)" : ": flatten(image)");
+  } else if (l->kind == LAYER_BATCHNORM) {
+    sema_batchnorm(l, call, rest, input != NULL);
   } else {
     bool conv = l->kind == LAYER_CONV;
     const char *what = conv ? "the number of filters" : "the number of units";
@@ -1232,7 +1268,8 @@ static void check_perceptron(Sema *s) {
   Layer *first = NULL;
   for (int i = 0; i < m->nlayers; i++) {
     Layer *l = m->layers[i];
-    if (l->kind != LAYER_DENSE && l->kind != LAYER_CONV && !layer_is_recurrent(l->kind))
+    if (l->kind != LAYER_DENSE && l->kind != LAYER_CONV && !layer_is_recurrent(l->kind) &&
+        l->kind != LAYER_BATCHNORM)
       continue;
     if (first) {
       error_at(l->name_loc, "the perceptron rule trains a single layer: '%s' and '%s' both "
@@ -1605,6 +1642,8 @@ void model_print(FILE *out, const Model *m) {
               l->stateful ? "true" : "false", l->bias ? "true" : "false",
               l->init_given ? l->init.how : "default");
     }
+    if (l->kind == LAYER_BATCHNORM)
+      fprintf(out, " act=%s momentum=%g eps=%g", act_name(l->act), l->bn_momentum, l->bn_eps);
     if (l->wd_given)
       fprintf(out, " weight_decay=%g", l->weight_decay);
     if (l->kind == LAYER_DROPOUT)

@@ -309,6 +309,28 @@ static void infer_flatten(Model *m, Layer *l) {
   l->shape = (Shape){.ndim = 1, .dims = {(int)n}};
 }
 
+/* batchnorm: (N) normalized per feature (BatchNorm1d) or (H, W, C) per
+ * channel (BatchNorm2d); gamma and beta have one value per channel. */
+static void infer_batchnorm(Model *m, Layer *l) {
+  if (reject_sequence(m, l))
+    return;
+  const Layer *in = l->inputs[0];
+  char buf[64];
+  if (in->shape.ndim != 1 && in->shape.ndim != 3) {
+    error_at(l->input_locs[0], "batchnorm normalizes features (N) or images (H, W, C); '%s' is "
+             "%s: flatten it first", in->name, shape_str(&in->shape, buf, sizeof buf));
+    return;
+  }
+  if (l->act == ACT_SOFTMAX && in->shape.ndim == 3) {
+    error_at(l->name_loc, "batchnorm '%s' of an image cannot have a softmax activation (over "
+             "which axis?)", l->name);
+    return;
+  }
+  l->shape = in->shape;
+  l->units = in->shape.ndim == 3 ? in->shape.dims[2] : in->shape.dims[0];
+  l->nparams = 2L * l->units;
+}
+
 /* "a sequence 64x96 (64 steps of 96)" or "96 outputs (not a sequence)" */
 static const char *output_desc(const Layer *out, char *buf, size_t n) {
   char sh[64];
@@ -456,6 +478,7 @@ int shape_infer(Model *m) {
       l->shape = l->inputs[0]->shape;
       l->steps = l->inputs[0]->steps;
       break;
+    case LAYER_BATCHNORM: infer_batchnorm(m, l); break;
     }
   }
   if (m->loss_out->shape.ndim)
@@ -484,6 +507,8 @@ void shape_summary(FILE *out, const Model *m, const IR *ir) {
     }
     if (l->kind == LAYER_CONV)
       weights += (long)l->geo.oc * l->geo.ic * l->geo.kh * l->geo.kw;
+    if (l->kind == LAYER_BATCHNORM) /* gamma is its weight (running statistics: buffers) */
+      weights += l->units;
   }
   fprintf(out, "  %-12s %-8s %-14s %10ld\n", "total", "", "", total);
   fprintf(out, "%ld learnable parameters (%ld weights, %ld biases)\n", total, weights,

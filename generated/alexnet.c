@@ -2547,22 +2547,22 @@ static void init(nn_ctx *c, nn_rng *rng) {
 }
 
 static const nn_param params[] = {
-  {"conv1.weight", 4, {96, 3, 11, 11}, 0, 34848},
-  {"conv1.bias", 1, {96}, 34848, 96},
-  {"conv2.weight", 4, {256, 96, 5, 5}, 34944, 614400},
-  {"conv2.bias", 1, {256}, 649344, 256},
-  {"conv3.weight", 4, {384, 256, 3, 3}, 649600, 884736},
-  {"conv3.bias", 1, {384}, 1534336, 384},
-  {"conv4.weight", 4, {384, 384, 3, 3}, 1534720, 1327104},
-  {"conv4.bias", 1, {384}, 2861824, 384},
-  {"conv5.weight", 4, {256, 384, 3, 3}, 2862208, 884736},
-  {"conv5.bias", 1, {256}, 3746944, 256},
-  {"fc6.weight", 2, {4096, 9216}, 3747200, 37748736},
-  {"fc6.bias", 1, {4096}, 41495936, 4096},
-  {"fc7.weight", 2, {4096, 4096}, 41500032, 16777216},
-  {"fc7.bias", 1, {4096}, 58277248, 4096},
-  {"fc8.weight", 2, {1000, 4096}, 58281344, 4096000},
-  {"fc8.bias", 1, {1000}, 62377344, 1000},
+  {"conv1.weight", 4, {96, 3, 11, 11}, 0, 34848, NN_PARAM_LEARN},
+  {"conv1.bias", 1, {96}, 34848, 96, NN_PARAM_LEARN},
+  {"conv2.weight", 4, {256, 96, 5, 5}, 34944, 614400, NN_PARAM_LEARN},
+  {"conv2.bias", 1, {256}, 649344, 256, NN_PARAM_LEARN},
+  {"conv3.weight", 4, {384, 256, 3, 3}, 649600, 884736, NN_PARAM_LEARN},
+  {"conv3.bias", 1, {384}, 1534336, 384, NN_PARAM_LEARN},
+  {"conv4.weight", 4, {384, 384, 3, 3}, 1534720, 1327104, NN_PARAM_LEARN},
+  {"conv4.bias", 1, {384}, 2861824, 384, NN_PARAM_LEARN},
+  {"conv5.weight", 4, {256, 384, 3, 3}, 2862208, 884736, NN_PARAM_LEARN},
+  {"conv5.bias", 1, {256}, 3746944, 256, NN_PARAM_LEARN},
+  {"fc6.weight", 2, {4096, 9216}, 3747200, 37748736, NN_PARAM_LEARN},
+  {"fc6.bias", 1, {4096}, 41495936, 4096, NN_PARAM_LEARN},
+  {"fc7.weight", 2, {4096, 4096}, 41500032, 16777216, NN_PARAM_LEARN},
+  {"fc7.bias", 1, {4096}, 58277248, 4096, NN_PARAM_LEARN},
+  {"fc8.weight", 2, {1000, 4096}, 58281344, 4096000, NN_PARAM_LEARN},
+  {"fc8.bias", 1, {1000}, 62377344, 1000, NN_PARAM_LEARN},
 };
 
 static void set_threads(int n) {

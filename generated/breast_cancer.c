@@ -566,10 +566,10 @@ static void init(nn_ctx *c, nn_rng *rng) {
 }
 
 static const nn_param params[] = {
-  {"hidden.weight", 2, {32, 30}, 0, 960},
-  {"hidden.bias", 1, {32}, 960, 32},
-  {"out.weight", 2, {1, 32}, 992, 32},
-  {"out.bias", 1, {1}, 1024, 1},
+  {"hidden.weight", 2, {32, 30}, 0, 960, NN_PARAM_LEARN},
+  {"hidden.bias", 1, {32}, 960, 32, NN_PARAM_LEARN},
+  {"out.weight", 2, {1, 32}, 992, 32, NN_PARAM_LEARN},
+  {"out.bias", 1, {1}, 1024, 1, NN_PARAM_LEARN},
 };
 
 static void set_threads(int n) {

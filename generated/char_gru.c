@@ -753,12 +753,12 @@ static void init(nn_ctx *c, nn_rng *rng) {
 }
 
 static const nn_param params[] = {
-  {"h.weight_ih_l0", 2, {384, 96}, 0, 36864},
-  {"h.weight_hh_l0", 2, {384, 128}, 36864, 49152},
-  {"h.bias_ih_l0", 1, {384}, 86016, 384},
-  {"h.bias_hh_l0", 1, {384}, 86400, 384},
-  {"out.weight", 2, {96, 128}, 86784, 12288},
-  {"out.bias", 1, {96}, 99072, 96},
+  {"h.weight_ih_l0", 2, {384, 96}, 0, 36864, NN_PARAM_LEARN},
+  {"h.weight_hh_l0", 2, {384, 128}, 36864, 49152, NN_PARAM_LEARN},
+  {"h.bias_ih_l0", 1, {384}, 86016, 384, NN_PARAM_LEARN},
+  {"h.bias_hh_l0", 1, {384}, 86400, 384, NN_PARAM_LEARN},
+  {"out.weight", 2, {96, 128}, 86784, 12288, NN_PARAM_LEARN},
+  {"out.bias", 1, {96}, 99072, 96, NN_PARAM_LEARN},
 };
 
 static void set_threads(int n) {

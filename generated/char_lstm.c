@@ -828,12 +828,12 @@ static void init(nn_ctx *c, nn_rng *rng) {
 }
 
 static const nn_param params[] = {
-  {"h.weight_ih_l0", 2, {512, 96}, 0, 49152},
-  {"h.weight_hh_l0", 2, {512, 128}, 49152, 65536},
-  {"h.bias_ih_l0", 1, {512}, 114688, 512},
-  {"h.bias_hh_l0", 1, {512}, 115200, 512},
-  {"out.weight", 2, {96, 128}, 115712, 12288},
-  {"out.bias", 1, {96}, 128000, 96},
+  {"h.weight_ih_l0", 2, {512, 96}, 0, 49152, NN_PARAM_LEARN},
+  {"h.weight_hh_l0", 2, {512, 128}, 49152, 65536, NN_PARAM_LEARN},
+  {"h.bias_ih_l0", 1, {512}, 114688, 512, NN_PARAM_LEARN},
+  {"h.bias_hh_l0", 1, {512}, 115200, 512, NN_PARAM_LEARN},
+  {"out.weight", 2, {96, 128}, 115712, 12288, NN_PARAM_LEARN},
+  {"out.bias", 1, {96}, 128000, 96, NN_PARAM_LEARN},
 };
 
 static void set_threads(int n) {

@@ -795,12 +795,12 @@ static void init(nn_ctx *c, nn_rng *rng) {
 }
 
 static const nn_param params[] = {
-  {"h.weight_ih_l0", 2, {128, 96}, 0, 12288},
-  {"h.weight_hh_l0", 2, {128, 128}, 12288, 16384},
-  {"h.bias_ih_l0", 1, {128}, 28672, 128},
-  {"h.bias_hh_l0", 1, {128}, 28800, 128},
-  {"out.weight", 2, {96, 128}, 28928, 12288},
-  {"out.bias", 1, {96}, 41216, 96},
+  {"h.weight_ih_l0", 2, {128, 96}, 0, 12288, NN_PARAM_LEARN},
+  {"h.weight_hh_l0", 2, {128, 128}, 12288, 16384, NN_PARAM_LEARN},
+  {"h.bias_ih_l0", 1, {128}, 28672, 128, NN_PARAM_LEARN},
+  {"h.bias_hh_l0", 1, {128}, 28800, 128, NN_PARAM_LEARN},
+  {"out.weight", 2, {96, 128}, 28928, 12288, NN_PARAM_LEARN},
+  {"out.bias", 1, {96}, 41216, 96, NN_PARAM_LEARN},
 };
 
 static void set_threads(int n) {

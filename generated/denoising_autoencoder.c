@@ -1285,14 +1285,14 @@ static void init(nn_ctx *c, nn_rng *rng) {
 }
 
 static const nn_param params[] = {
-  {"enc.weight", 2, {128, 784}, 0, 100352},
-  {"enc.bias", 1, {128}, 100352, 128},
-  {"code.weight", 2, {32, 128}, 100480, 4096},
-  {"code.bias", 1, {32}, 104576, 32},
-  {"dec.weight", 2, {128, 32}, 104608, 4096},
-  {"dec.bias", 1, {128}, 108704, 128},
-  {"out.weight", 2, {784, 128}, 108832, 100352},
-  {"out.bias", 1, {784}, 209184, 784},
+  {"enc.weight", 2, {128, 784}, 0, 100352, NN_PARAM_LEARN},
+  {"enc.bias", 1, {128}, 100352, 128, NN_PARAM_LEARN},
+  {"code.weight", 2, {32, 128}, 100480, 4096, NN_PARAM_LEARN},
+  {"code.bias", 1, {32}, 104576, 32, NN_PARAM_LEARN},
+  {"dec.weight", 2, {128, 32}, 104608, 4096, NN_PARAM_LEARN},
+  {"dec.bias", 1, {128}, 108704, 128, NN_PARAM_LEARN},
+  {"out.weight", 2, {784, 128}, 108832, 100352, NN_PARAM_LEARN},
+  {"out.bias", 1, {784}, 209184, 784, NN_PARAM_LEARN},
 };
 
 static void set_threads(int n) {

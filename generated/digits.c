@@ -645,10 +645,10 @@ static void init(nn_ctx *c, nn_rng *rng) {
 }
 
 static const nn_param params[] = {
-  {"hidden.weight", 2, {64, 64}, 0, 4096},
-  {"hidden.bias", 1, {64}, 4096, 64},
-  {"out.weight", 2, {10, 64}, 4160, 640},
-  {"out.bias", 1, {10}, 4800, 10},
+  {"hidden.weight", 2, {64, 64}, 0, 4096, NN_PARAM_LEARN},
+  {"hidden.bias", 1, {64}, 4096, 64, NN_PARAM_LEARN},
+  {"out.weight", 2, {10, 64}, 4160, 640, NN_PARAM_LEARN},
+  {"out.bias", 1, {10}, 4800, 10, NN_PARAM_LEARN},
 };
 
 static void set_threads(int n) {

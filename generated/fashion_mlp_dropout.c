@@ -1121,12 +1121,12 @@ static void init(nn_ctx *c, nn_rng *rng) {
 }
 
 static const nn_param params[] = {
-  {"h1.weight", 2, {256, 784}, 0, 200704},
-  {"h1.bias", 1, {256}, 200704, 256},
-  {"h2.weight", 2, {128, 256}, 200960, 32768},
-  {"h2.bias", 1, {128}, 233728, 128},
-  {"out.weight", 2, {10, 128}, 233856, 1280},
-  {"out.bias", 1, {10}, 235136, 10},
+  {"h1.weight", 2, {256, 784}, 0, 200704, NN_PARAM_LEARN},
+  {"h1.bias", 1, {256}, 200704, 256, NN_PARAM_LEARN},
+  {"h2.weight", 2, {128, 256}, 200960, 32768, NN_PARAM_LEARN},
+  {"h2.bias", 1, {128}, 233728, 128, NN_PARAM_LEARN},
+  {"out.weight", 2, {10, 128}, 233856, 1280, NN_PARAM_LEARN},
+  {"out.bias", 1, {10}, 235136, 10, NN_PARAM_LEARN},
 };
 
 static void set_threads(int n) {

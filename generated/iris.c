@@ -605,10 +605,10 @@ static void init(nn_ctx *c, nn_rng *rng) {
 }
 
 static const nn_param params[] = {
-  {"hidden.weight", 2, {16, 4}, 0, 64},
-  {"hidden.bias", 1, {16}, 64, 16},
-  {"out.weight", 2, {3, 16}, 80, 48},
-  {"out.bias", 1, {3}, 128, 3},
+  {"hidden.weight", 2, {16, 4}, 0, 64, NN_PARAM_LEARN},
+  {"hidden.bias", 1, {16}, 64, 16, NN_PARAM_LEARN},
+  {"out.weight", 2, {3, 16}, 80, 48, NN_PARAM_LEARN},
+  {"out.bias", 1, {3}, 128, 3, NN_PARAM_LEARN},
 };
 
 static void set_threads(int n) {

@@ -1656,14 +1656,14 @@ static void init(nn_ctx *c, nn_rng *rng) {
 }
 
 static const nn_param params[] = {
-  {"c1.weight", 4, {20, 1, 5, 5}, 0, 500},
-  {"c1.bias", 1, {20}, 512, 20},
-  {"c2.weight", 4, {50, 20, 5, 5}, 544, 25000},
-  {"c2.bias", 1, {50}, 25552, 50},
-  {"fc.weight", 2, {500, 800}, 25616, 400000},
-  {"fc.bias", 1, {500}, 425616, 500},
-  {"out.weight", 2, {10, 500}, 426128, 5000},
-  {"out.bias", 1, {10}, 431136, 10},
+  {"c1.weight", 4, {20, 1, 5, 5}, 0, 500, NN_PARAM_LEARN},
+  {"c1.bias", 1, {20}, 512, 20, NN_PARAM_LEARN},
+  {"c2.weight", 4, {50, 20, 5, 5}, 544, 25000, NN_PARAM_LEARN},
+  {"c2.bias", 1, {50}, 25552, 50, NN_PARAM_LEARN},
+  {"fc.weight", 2, {500, 800}, 25616, 400000, NN_PARAM_LEARN},
+  {"fc.bias", 1, {500}, 425616, 500, NN_PARAM_LEARN},
+  {"out.weight", 2, {10, 500}, 426128, 5000, NN_PARAM_LEARN},
+  {"out.bias", 1, {10}, 431136, 10, NN_PARAM_LEARN},
 };
 
 static void set_threads(int n) {

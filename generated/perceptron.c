@@ -277,8 +277,8 @@ static void init(nn_ctx *c, nn_rng *rng) {
 }
 
 static const nn_param params[] = {
-  {"out.weight", 2, {1, 2}, 0, 2},
-  {"out.bias", 1, {1}, 16, 1},
+  {"out.weight", 2, {1, 2}, 0, 2, NN_PARAM_LEARN},
+  {"out.bias", 1, {1}, 16, 1, NN_PARAM_LEARN},
 };
 
 static void set_threads(int n) {

@@ -823,12 +823,12 @@ static void init(nn_ctx *c, nn_rng *rng) {
 }
 
 static const nn_param params[] = {
-  {"h1.weight", 2, {32, 1}, 0, 32},
-  {"h1.bias", 1, {32}, 32, 32},
-  {"h2.weight", 2, {32, 32}, 64, 1024},
-  {"h2.bias", 1, {32}, 1088, 32},
-  {"out.weight", 2, {1, 32}, 1120, 32},
-  {"out.bias", 1, {1}, 1152, 1},
+  {"h1.weight", 2, {32, 1}, 0, 32, NN_PARAM_LEARN},
+  {"h1.bias", 1, {32}, 32, 32, NN_PARAM_LEARN},
+  {"h2.weight", 2, {32, 32}, 64, 1024, NN_PARAM_LEARN},
+  {"h2.bias", 1, {32}, 1088, 32, NN_PARAM_LEARN},
+  {"out.weight", 2, {1, 32}, 1120, 32, NN_PARAM_LEARN},
+  {"out.bias", 1, {1}, 1152, 1, NN_PARAM_LEARN},
 };
 
 static void set_threads(int n) {

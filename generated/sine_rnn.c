@@ -846,12 +846,12 @@ static void init(nn_ctx *c, nn_rng *rng) {
 }
 
 static const nn_param params[] = {
-  {"h.weight_ih_l0", 2, {32, 1}, 0, 32},
-  {"h.weight_hh_l0", 2, {32, 32}, 32, 1024},
-  {"h.bias_ih_l0", 1, {32}, 1056, 32},
-  {"h.bias_hh_l0", 1, {32}, 1088, 32},
-  {"out.weight", 2, {1, 32}, 1120, 32},
-  {"out.bias", 1, {1}, 1152, 1},
+  {"h.weight_ih_l0", 2, {32, 1}, 0, 32, NN_PARAM_LEARN},
+  {"h.weight_hh_l0", 2, {32, 32}, 32, 1024, NN_PARAM_LEARN},
+  {"h.bias_ih_l0", 1, {32}, 1056, 32, NN_PARAM_LEARN},
+  {"h.bias_hh_l0", 1, {32}, 1088, 32, NN_PARAM_LEARN},
+  {"out.weight", 2, {1, 32}, 1120, 32, NN_PARAM_LEARN},
+  {"out.bias", 1, {1}, 1152, 1, NN_PARAM_LEARN},
 };
 
 static void set_threads(int n) {

@@ -605,10 +605,10 @@ static void init(nn_ctx *c, nn_rng *rng) {
 }
 
 static const nn_param params[] = {
-  {"hidden.weight", 2, {32, 13}, 0, 416},
-  {"hidden.bias", 1, {32}, 416, 32},
-  {"out.weight", 2, {3, 32}, 448, 96},
-  {"out.bias", 1, {3}, 544, 3},
+  {"hidden.weight", 2, {32, 13}, 0, 416, NN_PARAM_LEARN},
+  {"hidden.bias", 1, {32}, 416, 32, NN_PARAM_LEARN},
+  {"out.weight", 2, {3, 32}, 448, 96, NN_PARAM_LEARN},
+  {"out.bias", 1, {3}, 544, 3, NN_PARAM_LEARN},
 };
 
 static void set_threads(int n) {

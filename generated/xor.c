@@ -469,10 +469,10 @@ static void init(nn_ctx *c, nn_rng *rng) {
 }
 
 static const nn_param params[] = {
-  {"hidden.weight", 2, {4, 2}, 0, 8},
-  {"hidden.bias", 1, {4}, 16, 4},
-  {"out.weight", 2, {1, 4}, 32, 4},
-  {"out.bias", 1, {1}, 48, 1},
+  {"hidden.weight", 2, {4, 2}, 0, 8, NN_PARAM_LEARN},
+  {"hidden.bias", 1, {4}, 16, 4, NN_PARAM_LEARN},
+  {"out.weight", 2, {1, 4}, 32, 4, NN_PARAM_LEARN},
+  {"out.bias", 1, {1}, 48, 1, NN_PARAM_LEARN},
 };
 
 static void set_threads(int n) {

@@ -3,7 +3,9 @@
  * File: u64 N (little-endian) | N bytes of JSON, space-padded so that
  * 8 + N is a multiple of 8 | data section.  Each tensor's bytes are
  * data[begin, end) of the data section, little-endian, row-major; we write
- * the tensors back to back in the model's parameter order.
+ * the tensors back to back in the model's parameter order.  Parameters and
+ * real buffers are F32 or F64 (the model's real type); int64 buffers
+ * (batchnorm's num_batches_tracked) are I64, as PyTorch's state_dict.
  */
 #include "nnrt.h"
 
@@ -105,10 +107,11 @@ static int nn_ckpt_header(const nn_model *m, const nn_ctx *c, nn_text *t) {
   size_t begin = 0;
   for (int i = 0; i < m->nparams; i++) {
     const nn_param *p = &m->params[i];
-    size_t bytes = p->size * (size_t)m->real_size;
+    int i64 = p->kind == NN_PARAM_INT64;
+    size_t bytes = p->size * (i64 ? 8 : (size_t)m->real_size);
     nn_text_add(t, ",");
     nn_text_json_string(t, p->name);
-    nn_text_add(t, ":{\"dtype\":\"%s\",\"shape\":[", dtype);
+    nn_text_add(t, ":{\"dtype\":\"%s\",\"shape\":[", i64 ? "I64" : dtype);
     for (int d = 0; d < p->ndim; d++)
       nn_text_add(t, "%s%d", d ? "," : "", p->shape[d]);
     nn_text_add(t, "],\"data_offsets\":[%zu,%zu]}", begin, begin + bytes);
@@ -148,6 +151,17 @@ static int nn_ckpt_write_all(FILE *f, const nn_model *m, const nn_ctx *c, const 
   for (int i = 0; i < m->nparams; i++) {
     const nn_param *p = &m->params[i];
     const char *src = (const char *)c->params + p->offset * rs;
+    if (p->kind == NN_PARAM_INT64) { /* int64_t values (num_batches_tracked), I64 */
+      for (size_t at = 0; at < p->size; at++) {
+        int64_t v;
+        memcpy(&v, src + 8 * at, 8);
+        for (int b = 0; b < 8; b++)
+          buf[b] = (unsigned char)((uint64_t)v >> (8 * b));
+        if (fwrite(buf, 8, 1, f) != 1)
+          return -1;
+      }
+      continue;
+    }
     for (size_t at = 0; at < p->size; at += NN_CKPT_CHUNK) {
       size_t n = p->size - at < NN_CKPT_CHUNK ? p->size - at : NN_CKPT_CHUNK;
       nn_ckpt_encode(buf, src + at * rs, m->real_size, n);
@@ -170,7 +184,10 @@ static int nn_ckpt_check_model(const nn_model *m, const char *path, char *err, s
   }
   for (int i = 0; i < m->nparams; i++) {
     const nn_param *p = &m->params[i];
-    if (nn_param_elems(p) != p->size || p->offset + p->size > m->params_size) {
+    size_t slot = p->kind == NN_PARAM_INT64 ? (8 * p->size + (size_t)m->real_size - 1) /
+                                                  (size_t)m->real_size
+                                            : p->size;
+    if (nn_param_elems(p) != p->size || p->offset + slot > m->params_size) {
       snprintf(err, errlen, "%s: error: parameter '%s' of model '%s' is inconsistent", path,
                p->name, m->name);
       return -1;
@@ -401,10 +418,15 @@ static int nn_ckpt_tensor(nn_ckload *L, int i) {
     return nn_ckpt_fail(L, "tensor '%s' is not an object", p->name);
   const cJSON *dt = cJSON_GetObjectItemCaseSensitive(t, "dtype");
   const char *dtype = cJSON_IsString(dt) ? dt->valuestring : NULL;
-  if (!dtype || (strcmp(dtype, "F32") != 0 && strcmp(dtype, "F64") != 0))
+  if (p->kind == NN_PARAM_INT64) { /* a counter (num_batches_tracked): I64 only */
+    if (!dtype || strcmp(dtype, "I64") != 0)
+      return nn_ckpt_fail(L, "tensor '%s' has dtype %s%s%s; it is an int64 buffer (I64)",
+                          p->name, dtype ? "'" : "", dtype ? dtype : "(none)", dtype ? "'" : "");
+  } else if (!dtype || (strcmp(dtype, "F32") != 0 && strcmp(dtype, "F64") != 0)) {
     return nn_ckpt_fail(L, "tensor '%s' has dtype %s%s%s; only F32 and F64 are supported",
                         p->name, dtype ? "'" : "", dtype ? dtype : "(none)", dtype ? "'" : "");
-  L->dbytes[i] = dtype[1] == '6' ? 8 : 4;
+  }
+  L->dbytes[i] = dtype[1] == '6' || dtype[0] == 'I' ? 8 : 4;
   int ndim = 0;
   long long shape[8], want[4];
   if (nn_ckpt_shape(L, p->name, t, &ndim, shape))
@@ -489,6 +511,18 @@ static int nn_ckpt_read_data(nn_ckload *L, char *dst) {
     uint64_t at = 8 + L->hlen + L->begin[i];
     if (at > 0x7fffffffffffffffULL || fseeko(L->f, (off_t)at, SEEK_SET) != 0)
       return nn_ckpt_fail(L, "cannot read tensor '%s': %s", p->name, strerror(errno));
+    if (p->kind == NN_PARAM_INT64) { /* little-endian int64_t values */
+      for (size_t k = 0; k < p->size; k++) {
+        if (fread(buf, 8, 1, L->f) != 1)
+          return nn_ckpt_fail(L, "cannot read tensor '%s': file ends early", p->name);
+        uint64_t u = 0;
+        for (int b = 7; b >= 0; b--)
+          u = u << 8 | buf[b];
+        int64_t v = (int64_t)u;
+        memcpy(dst + p->offset * rs + 8 * k, &v, 8);
+      }
+      continue;
+    }
     for (size_t k = 0; k < p->size; k += NN_CKPT_CHUNK) {
       size_t n = p->size - k < NN_CKPT_CHUNK ? p->size - k : NN_CKPT_CHUNK;
       if (fread(buf, (size_t)L->dbytes[i], n, L->f) != n)

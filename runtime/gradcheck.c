@@ -150,6 +150,8 @@ static int nn_gc_run(nn_gc *g, uint64_t seed, int per_tensor) {
   double h = m->real_size == 8 ? 1e-5 : 1e-3;
   int bad = 0, total = 0;
   for (int t = 0; t < m->nparams; t++) {
+    if (m->params[t].kind != NN_PARAM_LEARN)
+      continue; /* buffers (running statistics) have no gradient */
     int k = nn_gc_pick(&r, m->params[t].size, per_tensor, idx);
     bad += nn_gc_tensor(g, &m->params[t], ga, idx, k, h);
     total += k;
@@ -170,11 +172,22 @@ int nn_gradcheck(const nn_model *m, nn_ctx *c, uint64_t seed, int nb, int per_te
   /* Training mode with the step held fixed: dropout's mask and the noise
    * are the same in every evaluation, so the differences see a fixed
    * function (batch norm uses the batch's statistics, as in training). */
+  /* The check's forward passes update buffers (batchnorm's running
+   * statistics): put the whole params arena back afterwards. */
+  size_t bytes = m->params_size * (size_t)m->real_size;
+  void *saved = malloc(bytes + 1);
+  if (!saved) {
+    fprintf(stderr, "gradcheck: error: out of memory\n");
+    return -1;
+  }
+  memcpy(saved, c->params, bytes);
   int training = c->training;
   c->training = 1;
   if (!c->seed)
     c->seed = seed;
   int bad = nn_gc_run(&g, seed, per_tensor);
+  memcpy(c->params, saved, bytes);
+  free(saved);
   c->training = training;
   free(g.x);
   free(g.cls);

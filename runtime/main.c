@@ -137,8 +137,8 @@ static void nn_source_text(const nn_source *s, char *buf, size_t len) {
 
 static size_t nn_param_count(const nn_model *m) {
   size_t n = 0;
-  for (int i = 0; i < m->nparams; i++)
-    n += m->params[i].size;
+  for (int i = 0; i < m->nparams; i++) /* learnable ones: not buffers */
+    n += m->params[i].kind == NN_PARAM_LEARN ? m->params[i].size : 0;
   return n;
 }
 

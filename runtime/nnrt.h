@@ -167,13 +167,22 @@ void nn_batch_gather(const nn_dataset *d, const int32_t *order, int start, int n
 
 /* ----------------------------------------------------- the model descriptor */
 /* One learnable tensor, stored at params + offset (elements of real), in
- * PyTorch's layout (dense weight [out, in]). */
+ * PyTorch's layout (dense weight [out, in]).  kind: a learnable parameter
+ * (NN_PARAM_LEARN, 0), or a buffer the forward pass updates (batchnorm's
+ * running_mean and running_var: NN_PARAM_BUFFER, reals; its
+ * num_batches_tracked: NN_PARAM_INT64, `size` int64_t values in the first
+ * 8 * size bytes of its slot, I64 in checkpoints).  Buffers live in the
+ * params arena, so checkpoints and the best-weights copy hold them; they
+ * have no gradient, no optimizer touches them, gradcheck skips them and
+ * the trainer's parameter count leaves them out. */
+typedef enum { NN_PARAM_LEARN = 0, NN_PARAM_BUFFER, NN_PARAM_INT64 } nn_param_kind;
 typedef struct nn_param {
   const char *name; /* "h1.weight", "h1.bias" */
   int ndim;
   int shape[4];
   size_t offset; /* in elements */
   size_t size;   /* elements */
+  int kind;      /* nn_param_kind (appended: 0 in descriptors that do not set it) */
 } nn_param;
 
 /* The buffers of one model instance; sizes come from nn_model.  All are
@@ -339,7 +348,8 @@ int nn_ckpt_load(const char *path, const nn_model *m, nn_ctx *c,
  * returns the number of elements whose error exceeds
  * |a - n| > atol + rtol * max(|a|, |n|).  Meant for real_size == 8.
  * Step h = 1e-5 (1e-3 for real_size 4).  Inputs and element choices come
- * from rng stream 7 of `seed`; the parameters are restored afterwards.
+ * from rng stream 7 of `seed`; the parameters and buffers (params arena) are
+ * restored afterwards; buffers (nn_param.kind != LEARN) are not checked.
  * Returns -1 if out of memory. */
 int nn_gradcheck(const nn_model *m, nn_ctx *c, uint64_t seed, int nb, int per_tensor,
                  double rtol, double atol);

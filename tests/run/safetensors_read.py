@@ -11,17 +11,19 @@ import torch
 
 
 def load_safetensors(path):
-    """The checkpoint's tensors by name, as float32 torch tensors."""
+    """The checkpoint's tensors by name, as float32 torch tensors (int64
+    ones, such as batchnorm's num_batches_tracked, as int64)."""
     with open(path, "rb") as f:
         data = f.read()
     (n,) = struct.unpack("<Q", data[:8])
     header = json.loads(data[8:8 + n])
     header.pop("__metadata__", None)
     body = data[8 + n:]
-    dtypes = {"F32": torch.float32, "F64": torch.float64}
+    dtypes = {"F32": torch.float32, "F64": torch.float64, "I64": torch.int64}
     out = {}
     for name, t in header.items():
         b, e = t["data_offsets"]
         buf = bytearray(body[b:e])
-        out[name] = torch.frombuffer(buf, dtype=dtypes[t["dtype"]]).reshape(t["shape"]).float()
+        v = torch.frombuffer(buf, dtype=dtypes[t["dtype"]]).reshape(t["shape"])
+        out[name] = v if t["dtype"] == "I64" else v.float()
     return out

@@ -20,8 +20,8 @@
 
 /* The model of the fixtures: w [2, 3] then b [2]. */
 static const nn_param tiny_params[] = {
-    {"w", 2, {2, 3}, 0, 6},
-    {"b", 1, {2}, 6, 2},
+    {"w", 2, {2, 3}, 0, 6, NN_PARAM_LEARN},
+    {"b", 1, {2}, 6, 2, NN_PARAM_LEARN},
 };
 static const double W[6] = {-1, -0.5, 0, 0.5, 1, 1.5}, B[2] = {0.25, -0.125};
 
@@ -236,15 +236,15 @@ static void test_refuse_corrupt(void **state) {
 
 static void test_refuse_mismatch(void **state) {
   /* Another shape. */
-  nn_param p2[] = {{"w", 2, {3, 2}, 0, 6}, {"b", 1, {2}, 6, 2}};
+  nn_param p2[] = {{"w", 2, {3, 2}, 0, 6, 0}, {"b", 1, {2}, 6, 2, 0}};
   nn_model m = tiny(4);
   m.params = p2;
   expect_refusal("data/tiny_f32.ckpt", &m, "tensor 'w' has shape [2, 3], the model 'tiny' needs [3, 2]");
-  nn_param p3[] = {{"w", 2, {2, 3}, 0, 6}, {"b", 2, {2, 1}, 6, 2}};
+  nn_param p3[] = {{"w", 2, {2, 3}, 0, 6, 0}, {"b", 2, {2, 1}, 6, 2, 0}};
   m.params = p3;
   expect_refusal("data/tiny_f64.ckpt", &m, "tensor 'b' has shape [2], the model 'tiny' needs [2, 1]");
   /* A tensor the file lacks. */
-  nn_param p4[] = {{"w", 2, {2, 3}, 0, 6}, {"h2.bias", 1, {2}, 6, 2}};
+  nn_param p4[] = {{"w", 2, {2, 3}, 0, 6, 0}, {"h2.bias", 1, {2}, 6, 2, 0}};
   m.params = p4;
   m.name = "other";
   expect_refusal("data/tiny_f32.ckpt", &m,

@@ -627,7 +627,7 @@ static void ar_output(nn_ctx *c, int nb, float *o) {
 /* A series read from --train as a series: 8 rows, T = 3: 5 windows; the
  * sine data of models/data learns to a small error. */
 static void test_series_model(void **state) {
-  nn_param p[2] = {{"ar.weight", 2, {1, 3}, 0, 3}, {"ar.bias", 1, {1}, 3, 1}};
+  nn_param p[2] = {{"ar.weight", 2, {1, 3}, 0, 3, 0}, {"ar.bias", 1, {1}, 3, 1, 0}};
   nn_model m = {.name = "ar", .source = "ar.nn", .real_size = 4, .batch = 2, .in_ndim = 2,
                 .in_shape = {3, 1}, .in_dim = 3, .out_dim = 1, .target = NN_TARGET_REAL,
                 .ydim = 1, .steps = 3, .loss_name = "mse", .scale = 1, .optimizer = "sgd",
