@@ -187,7 +187,8 @@ typedef struct Init {
 
 typedef enum {
   LAYER_INPUT, LAYER_DENSE, LAYER_FLATTEN, LAYER_CONV, LAYER_MAXPOOL, LAYER_AVGPOOL,
-  LAYER_RNN, LAYER_LSTM, LAYER_GRU /* recurrent: a sequence in, a sequence or its last step out */
+  LAYER_RNN, LAYER_LSTM, LAYER_GRU, /* recurrent: a sequence in, a sequence or its last step out */
+  LAYER_ADD, LAYER_CONCAT /* merges of 2..MAX_OP_IN layers: elementwise sum, feature concatenation */
 } LayerKind;
 /* rnn, lstm, gru */
 static inline bool layer_is_recurrent(LayerKind k) {
@@ -266,6 +267,10 @@ struct Layer {
   long nparams;
   int order; /* index in Model.layers */
   int state; /* topological sort marks */
+  /* activity_l1 = X on dense and conv2d: X * mean over the batch of the sum
+   * of |y| over the layer's outputs is added to the loss (0: none) */
+  double activity_l1;
+  Loc activity_l1_loc;
 };
 
 typedef enum { LOSS_MSE, LOSS_BCE, LOSS_CE } LossKind;
@@ -440,6 +445,9 @@ typedef struct Op {
    * saved gates, the initial and carried states, scratch). */
   int aux[MAX_OP_AUX];
   int naux;
+  /* concat: unused; slice: the channels [off, off + width) of its input
+   * (a concat's gradient) */
+  int off, width;
 } Op;
 
 typedef struct IR IR;
