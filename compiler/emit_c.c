@@ -1173,13 +1173,14 @@ void emit_activity_l1_grad(FILE *out, IR *ir, Op *op) {
   long K = rowlen(ir, op->out), B = opcols(ir, op), T = ir_steps(ir, op->out);
   const char *d = out_cn(ir, op), *y = in_cn(ir, op, 0);
   op_comment(out, ir, op);
-  fprintf(out, "  const real l1scale = (real)%s / (real)%s;\n", dbl(op->alpha), live_count(T));
-  fprintf(out, "  for (int k = 0; k < %ld; k++)\n", K);
-  fprintf(out, "    NN_OMP(omp simd)\n    for (int c = 0; c < %ld; c++) {\n", B);
-  fprintf(out, "      const real yi = %s[(size_t)k * %ld + c];\n", y, B);
-  fprintf(out, "      %s[(size_t)k * %ld + c] %s ", d, B, assign(op));
+  fprintf(out, "  {\n    const real l1scale = (real)%s / (real)%s;\n", dbl(op->alpha),
+          live_count(T));
+  fprintf(out, "    for (int k = 0; k < %ld; k++)\n", K);
+  fprintf(out, "      NN_OMP(omp simd)\n      for (int c = 0; c < %ld; c++) {\n", B);
+  fprintf(out, "        const real yi = %s[(size_t)k * %ld + c];\n", y, B);
+  fprintf(out, "        %s[(size_t)k * %ld + c] %s ", d, B, assign(op));
   live_cond(out, T, bsz(ir));
-  fprintf(out, " ? (yi > 0 ? l1scale : yi < 0 ? -l1scale : (real)0) : (real)0;\n    }\n");
+  fprintf(out, " ? (yi > 0 ? l1scale : yi < 0 ? -l1scale : (real)0) : (real)0;\n      }\n  }\n");
 }
 
 /* ------------------------------------------------------------ recurrence
