@@ -13,6 +13,9 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(COMPILER_LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(STD) $(WARN) -Icompiler -I$(BUILD)/grammar -o $@ $< $(COMPILER_LIB_OBJ) -lcmocka -lm
 
+# test_skip and test_init build trainers against libnnrt.a at run time
+$(BUILD)/tests/test_skip $(BUILD)/tests/test_init: $(BUILD)/libnnrt.a
+
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; (cd tests/unit && ../../$$t); done
 
