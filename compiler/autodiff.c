@@ -6,8 +6,12 @@
  * other op whose output has a gradient appends, through its op table row,
  * the ops that compute its inputs' gradients.  Only values that depend on a
  * parameter (needs_grad) get gradients, so nothing is computed for the
- * input.  A value that feeds several ops receives its first gradient by
- * assignment and the others by accumulation (op->accumulate).  Last, one
+ * input.  A value that feeds several ops (fan-out: a layer read by a
+ * dense layer and by an add, the same layer twice in one add) receives its
+ * first gradient by assignment and the others by accumulation
+ * (op->accumulate): the layers are in topological order, so every reader
+ * of a value comes after it and the reverse sweep has summed all their
+ * contributions before the value's own rule reads its gradient.  Last, one
  * optimizer op per parameter.
  */
 #include <string.h>
@@ -62,13 +66,52 @@ void grad_view(IR *ir, Op *op) {
   if (!wants(ir, x))
     return;
   Value *xv = ir->vals[x], *dy = ir->vals[dy_of(ir, op)];
-  if (xv->grad >= 0)
-    die("autodiff: a flattened value with several users is not supported yet");
+  if (xv->grad >= 0) { /* x has another reader too: add this gradient to its own */
+    Op f = *op;
+    grad_op(ir, &f, OP_COPY, x, &dy->id, 1);
+    return;
+  }
   char *name = xasprintf("d_%s", xv->name);
   Value *dx = ir_value(ir, name, A_ACT, xv->batched, xv->shape, xv->layer);
   free(name);
   dx->alias = dy->alias >= 0 ? dy->alias : dy->id;
   xv->grad = dx->id;
+}
+
+/* The row-major copy of x an earlier transpose op made, or -1. */
+static int transposed(IR *ir, int x) {
+  for (int i = 0; i < ir->nops; i++)
+    if (ir->ops[i].kind == OP_TRANSPOSE && ir->ops[i].in[0] == x)
+      return ir->ops[i].out;
+  return -1;
+}
+
+/* How many inputs of forward and loss ops read x. */
+static int fwd_readers(IR *ir, int x) {
+  int n = 0;
+  for (int i = 0; i < ir->nops; i++)
+    for (int k = 0; k < ir->ops[i].nin; k++)
+      n += ir->ops[i].pass <= PASS_LOSS && ir->ops[i].in[k] == x;
+  return n;
+}
+
+/* dx = the channels [off, off + width) of dy (f's), as grad_op does: x's
+ * gradient, or added to it. */
+static void slice_op(IR *ir, const Op *f, int x, int dy) {
+  Value *xv = ir->vals[x];
+  ir_op(ir, OP_SLICE, PASS_BWD, f->layer, NULL, A_ACT, &dy, 1);
+  Op *op = ir_last_op(ir);
+  op->off = f->off;
+  op->width = f->width;
+  if (xv->grad >= 0) {
+    op->out = xv->grad;
+    op->accumulate = true;
+    return;
+  }
+  char *name = xasprintf("d_%s", xv->name);
+  int g = ir_op_output(ir, name, A_ACT);
+  free(name);
+  ir->vals[x]->grad = g;
 }
 
 /* y = x w^T + b:  dx = dy w,  dw = dy^T x,  db = sum_b dy.  A linear with
@@ -78,14 +121,18 @@ void grad_linear(IR *ir, Op *op) {
   int dy = dy_of(ir, &f);
   if (wants(ir, f.in[0]))
     grad_op(ir, &f, OP_MATMUL_NN, f.in[0], (int[]){dy, f.in[1]}, 2);
-  /* the weight gradient reads the layer input row-major */
+  /* the weight gradient reads the layer input row-major (one copy of it
+   * for all the layers that read it) */
   Value *x = ir->vals[f.in[0]];
-  char *tname = xasprintf("%s_t", x->name);
-  int xt = ir_op(ir, OP_TRANSPOSE, PASS_BWD, f.layer, tname, A_ACT, &f.in[0], 1);
-  free(tname);
-  ir->vals[xt]->row_major = true;
-  /* the batch arrives row-major: forward() copies it here directly */
-  ir->vals[xt]->from_batch = x->id == ir->input || x->alias == ir->input;
+  int xt = transposed(ir, f.in[0]);
+  if (xt < 0) {
+    char *tname = xasprintf("%s_t", x->name);
+    xt = ir_op(ir, OP_TRANSPOSE, PASS_BWD, f.layer, tname, A_ACT, &f.in[0], 1);
+    free(tname);
+    ir->vals[xt]->row_major = true;
+    /* the batch arrives row-major: forward() copies it here directly */
+    ir->vals[xt]->from_batch = x->id == ir->input || x->alias == ir->input;
+  }
   grad_op(ir, &f, OP_MATMUL_TN, f.in[1], (int[]){dy, xt}, 2);
   if (f.nin == 3)
     grad_op(ir, &f, OP_COLSUM, f.in[2], &dy, 1);
@@ -278,11 +325,64 @@ void grad_batchnorm(IR *ir, Op *op) {
                     ir->vals[f.in[2]]->grad}, 6);
 }
 
+/* y = x1 + x2 + ...:  every dxi is dy.  An input read by nothing else
+ * shares dy's storage (no copy, as a view's gradient); one with other
+ * readers, or read twice here, gets a copy it can sum the others into. */
+void grad_add(IR *ir, Op *op) {
+  Op f = *op;
+  int dy = dy_of(ir, &f);
+  for (int i = 0; i < f.nin; i++) {
+    int x = f.in[i];
+    Value *xv = ir->vals[x];
+    if (!wants(ir, x))
+      continue;
+    if (xv->grad < 0 && fwd_readers(ir, x) == 1) {
+      Value *d = ir->vals[dy];
+      char *name = xasprintf("d_%s", xv->name);
+      Value *dx = ir_value(ir, name, A_ACT, xv->batched, xv->shape, xv->layer);
+      free(name);
+      dx->alias = d->alias >= 0 ? d->alias : d->id;
+      xv->grad = dx->id;
+      continue;
+    }
+    grad_op(ir, &f, OP_COPY, x, &dy, 1);
+  }
+}
+
+/* y = concat(x1, x2, ...):  dxi = dy's channels of xi at every pixel */
+void grad_concat(IR *ir, Op *op) {
+  Op f = *op;
+  int dy = dy_of(ir, &f), off = 0;
+  for (int i = 0; i < f.nin; i++) {
+    Value *xv = ir->vals[f.in[i]];
+    int width = xv->shape.dims[xv->shape.ndim - 1];
+    if (wants(ir, f.in[i])) {
+      Op g = f;
+      g.off = off;
+      g.width = width;
+      slice_op(ir, &g, f.in[i], dy);
+    }
+    off += width;
+  }
+}
+
+/* loss += lambda sum |y| / nb:  dy = lambda sign(y) / nb (a seed, like a
+ * loss's gradient; the layers that read y add theirs to it) */
+void grad_activity_l1(IR *ir, Op *op) {
+  Op f = *op;
+  if (!wants(ir, f.in[0]))
+    return;
+  grad_op(ir, &f, OP_ACTIVITY_L1_GRAD, f.in[0], &f.in[0], 1);
+  ir_last_op(ir)->alpha = f.alpha;
+}
+
 void grad_none(IR *ir, Op *op) {
   die("autodiff: op %s has no gradient rule", op_info[op->kind].name);
 }
 
-static bool is_loss(OpKind k) { return k == OP_CE_SOFTMAX || k == OP_BCE_SIGMOID || k == OP_MSE; }
+static bool is_loss(OpKind k) {
+  return k == OP_CE_SOFTMAX || k == OP_BCE_SIGMOID || k == OP_MSE || k == OP_ACTIVITY_L1;
+}
 
 /* An optimizer state buffer of parameter w, in the state arena. */
 static int state_buf(IR *ir, const char *prefix, Value *w) {

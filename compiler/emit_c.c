@@ -840,6 +840,74 @@ void emit_act_grad(FILE *out, IR *ir, Op *op) {
   fprintf(out, "      %s[i] %s %s;\n    }\n  }\n", out_cn(ir, op), assign(op), act_bwd[op->act]);
 }
 
+/* ------------------------------------------------------ add and concat
+ * A merge's values are [P][C][cols]: P pixels (1 for a vector) of C
+ * channels (the last dimension), cols = B. */
+
+/* y = x1 + x2 (+ ...), every element, row by row of B columns */
+void emit_add(FILE *out, IR *ir, Op *op) {
+  op_comment(out, ir, op);
+  rows_loop_begin(out, rowlen(ir, op->out), opcols(ir, op), "");
+  fprintf(out, "      %s[i] %s ", out_cn(ir, op), assign(op));
+  for (int k = 0; k < op->nin; k++)
+    fprintf(out, "%s%s[i]", k ? " + " : "", in_cn(ir, op, k));
+  fprintf(out, ";\n    }\n  }\n");
+}
+
+/* The channels of a value (its last dimension) and its pixels. */
+static long chans(IR *ir, int v) {
+  const Shape *s = &ir->vals[v]->shape;
+  return s->ndim ? s->dims[s->ndim - 1] : 1;
+}
+static long pixels(IR *ir, int v) { return ir_feat(ir, v) / chans(ir, v); }
+
+/* y[p][off_k + ch][c] = x_k[p][ch][c]: each input's channels at their
+ * offset, pixel by pixel (a vector is one pixel: one contiguous copy). */
+void emit_concat(FILE *out, IR *ir, Op *op) {
+  long P = pixels(ir, op->out), C = chans(ir, op->out), B = opcols(ir, op), off = 0;
+  op_comment(out, ir, op);
+  for (int k = 0; k < op->nin; k++) {
+    long Ck = chans(ir, op->in[k]);
+    fprintf(out, "  // %s: channels %ld..%ld of %s\n", in_cn(ir, op, k), off, off + Ck - 1,
+            out_cn(ir, op));
+    if (P == 1) {
+      fprintf(out, "  for (size_t i = 0; i < %ld; i++)\n", Ck * B);
+      fprintf(out, "    %s[%ld + i] = %s[i];\n", out_cn(ir, op), off * B, in_cn(ir, op, k));
+    } else {
+      fprintf(out, "  for (int p = 0; p < %ld; p++)\n", P);
+      fprintf(out, "    for (size_t i = 0; i < %ld; i++)\n", Ck * B);
+      fprintf(out, "      %s[(size_t)p * %ld + %ld + i] = %s[(size_t)p * %ld + i];\n",
+              out_cn(ir, op), C * B, off * B, in_cn(ir, op, k), Ck * B);
+    }
+    off += Ck;
+  }
+}
+
+/* dx = dy (+= when accumulating), element by element */
+void emit_copy(FILE *out, IR *ir, Op *op) {
+  op_comment(out, ir, op);
+  rows_loop_begin(out, rowlen(ir, op->out), opcols(ir, op), "");
+  fprintf(out, "      %s[i] %s %s[i];\n    }\n  }\n", out_cn(ir, op), assign(op), in_cn(ir, op, 0));
+}
+
+/* dx[p][ch][c] = dy[p][off + ch][c] for ch < width */
+void emit_slice(FILE *out, IR *ir, Op *op) {
+  long P = pixels(ir, op->in[0]), C = chans(ir, op->in[0]), B = opcols(ir, op);
+  long W = op->width, off = op->off;
+  op_comment(out, ir, op);
+  fprintf(out, "  // channels %ld..%ld of %s\n", off, off + W - 1, in_cn(ir, op, 0));
+  if (P == 1) {
+    fprintf(out, "  for (size_t i = 0; i < %ld; i++)\n", W * B);
+    fprintf(out, "    %s[i] %s %s[%ld + i];\n", out_cn(ir, op), assign(op), in_cn(ir, op, 0),
+            off * B);
+    return;
+  }
+  fprintf(out, "  for (int p = 0; p < %ld; p++)\n", P);
+  fprintf(out, "    for (size_t i = 0; i < %ld; i++)\n", W * B);
+  fprintf(out, "      %s[(size_t)p * %ld + i] %s %s[(size_t)p * %ld + %ld + i];\n", out_cn(ir, op),
+          W * B, assign(op), in_cn(ir, op, 0), C * B, off * B);
+}
+
 /* Column-wise softmax of x[N][B], shifted by each column's maximum so exp
  * never overflows; vectorized along the batch. */
 void emit_softmax(FILE *out, IR *ir, Op *op) {
@@ -1086,6 +1154,34 @@ void emit_perceptron_grad(FILE *out, IR *ir, Op *op) {
   fprintf(out, " ? %s[k * %ld + c] - ", y, B);
   target_at(out, ir, op->in[1], K, T);
   fprintf(out, " : (real)0;\n");
+}
+
+/* loss += lambda * (sum over live columns and all features of |y|) / nb
+ * (nb T for a sequence: the mean over samples and steps) */
+void emit_activity_l1(FILE *out, IR *ir, Op *op) {
+  long K = rowlen(ir, op->in[0]), B = ir_cols(ir, op->in[0]), T = ir_steps(ir, op->in[0]);
+  op_comment(out, ir, op);
+  fprintf(out, "  {\n    double l1sum = 0;\n");
+  fprintf(out, "    for (int k = 0; k < %ld; k++)\n", K);
+  live_cols(out, T, bsz(ir), "      ");
+  fprintf(out, "        l1sum += fabs((double)%s[(size_t)k * %ld + c]);\n      }\n",
+          in_cn(ir, op, 0), B);
+  fprintf(out, "    loss += %s * l1sum / (double)%s;\n  }\n", dbl(op->alpha), live_count(T));
+}
+
+/* dy = lambda sign(y) / nb on live columns, 0 on dead ones (sign(0) = 0) */
+void emit_activity_l1_grad(FILE *out, IR *ir, Op *op) {
+  long K = rowlen(ir, op->out), B = opcols(ir, op), T = ir_steps(ir, op->out);
+  const char *d = out_cn(ir, op), *y = in_cn(ir, op, 0);
+  op_comment(out, ir, op);
+  fprintf(out, "  {\n    const real l1scale = (real)%s / (real)%s;\n", dbl(op->alpha),
+          live_count(T));
+  fprintf(out, "    for (int k = 0; k < %ld; k++)\n", K);
+  fprintf(out, "      NN_OMP(omp simd)\n      for (int c = 0; c < %ld; c++) {\n", B);
+  fprintf(out, "        const real yi = %s[(size_t)k * %ld + c];\n", y, B);
+  fprintf(out, "        %s[(size_t)k * %ld + c] %s ", d, B, assign(op));
+  live_cond(out, T, bsz(ir));
+  fprintf(out, " ? (yi > 0 ? l1scale : yi < 0 ? -l1scale : (real)0) : (real)0;\n      }\n  }\n");
 }
 
 /* ------------------------------------------------------------ recurrence
@@ -1742,7 +1838,8 @@ static void add_arg(Group *g, IR *ir, int v, bool written) {
 static bool uses_nb(OpKind k) {
   return k == OP_CE_SOFTMAX || k == OP_BCE_SIGMOID || k == OP_MSE || k == OP_CE_SOFTMAX_GRAD ||
          k == OP_BCE_SIGMOID_GRAD || k == OP_MSE_GRAD || k == OP_PERCEPTRON_GRAD ||
-         k == OP_BATCHNORM || k == OP_BN_DGAMMA || k == OP_BN_DBETA || k == OP_BN_DX;
+         k == OP_BATCHNORM || k == OP_BN_DGAMMA || k == OP_BN_DBETA || k == OP_BN_DX ||
+         k == OP_ACTIVITY_L1 || k == OP_ACTIVITY_L1_GRAD;
 }
 
 /* Ops that read the context: c->training, c->seed, c->step. */

@@ -57,7 +57,7 @@ static const char *const reserved[] = {
     /* the recurrent layers' and the clip's */
     "ts", "q0", "kb", "gs", "ig", "fg", "gg", "og", "cn", "hn", "rg", "zg", "ng", "ghn", "hp",
     "dhi", "tc", "dc", "cpr", "hpr", "cp", "bn", "d", "lmx", "lsum", "lbest", "larg", "up", "zk", "pk", "dan", "daz", "dar", "id", "reset", "ss", "norm", "coef", "sqrt",
-    "sqrtf", "sqrtl",
+    "sqrtf", "sqrtl", "l1sum", "l1scale",
     /* batchnorm's */
     "s", "mu", "var", "ga", "sh", "inv", "training", "xh", "rn", "mg", "mb", "int64_t"};
 
@@ -296,6 +296,70 @@ int shape_loss_ce(IR *ir, Op *op, Shape *out, bool *batched) {
   Value *z = in_val(ir, op, 0), *p = in_val(ir, op, 1), *c = in_val(ir, op, 2);
   if ((z->shape.ndim != 1 && !z->steps) || shape_numel(&p->shape) != shape_numel(&z->shape) ||
       c->dtype != DT_INT32)
+    return -1;
+  return scalar(out, batched);
+}
+
+/* add(x1, x2, ...): inputs of one shape (and steps), the output the same */
+int shape_add(IR *ir, Op *op, Shape *out, bool *batched) {
+  Value *x = in_val(ir, op, 0);
+  if (op->nin < 2 || !x->batched)
+    return -1;
+  for (int i = 1; i < op->nin; i++) {
+    Value *o = in_val(ir, op, i);
+    if (!o->batched || o->steps != x->steps || o->shape.ndim != x->shape.ndim)
+      return -1;
+    for (int d = 0; d < x->shape.ndim; d++)
+      if (o->shape.dims[d] != x->shape.dims[d])
+        return -1;
+  }
+  *out = x->shape;
+  *batched = true;
+  return 0;
+}
+
+/* The channels of a batched value: its last dimension (a vector's
+ * features, an image's C); the rest are its pixels. */
+static int channels(Value *v) { return v->shape.ndim ? v->shape.dims[v->shape.ndim - 1] : 1; }
+
+/* concat(x1, x2, ...): the same leading dimensions (pixels), channels
+ * summed: (N1) + (N2) -> (N1 + N2), (H, W, C1) + (H, W, C2) -> (H, W, C1 + C2) */
+int shape_concat(IR *ir, Op *op, Shape *out, bool *batched) {
+  Value *x = in_val(ir, op, 0);
+  if (op->nin < 2 || !x->batched || x->steps || x->shape.ndim < 1)
+    return -1;
+  Shape s = x->shape;
+  long c = 0;
+  for (int i = 0; i < op->nin; i++) {
+    Value *o = in_val(ir, op, i);
+    if (!o->batched || o->steps || o->shape.ndim != s.ndim)
+      return -1;
+    for (int d = 0; d + 1 < s.ndim; d++)
+      if (o->shape.dims[d] != s.dims[d])
+        return -1;
+    c += channels(o);
+  }
+  s.dims[s.ndim - 1] = (int)c;
+  *out = s;
+  *batched = true;
+  return 0;
+}
+
+/* slice(dy) with width w: dy's shape with w channels (off + w within dy's) */
+int shape_slice(IR *ir, Op *op, Shape *out, bool *batched) {
+  Value *dy = in_val(ir, op, 0);
+  if (!dy->batched || dy->shape.ndim < 1 || op->width < 1 || op->off < 0 ||
+      op->off + op->width > channels(dy))
+    return -1;
+  *out = dy->shape;
+  out->dims[out->ndim - 1] = op->width;
+  *batched = true;
+  return 0;
+}
+
+/* activity_l1(y[B,K]) -> scalar (added to the loss) */
+int shape_loss_l1(IR *ir, Op *op, Shape *out, bool *batched) {
+  if (!in_val(ir, op, 0)->batched)
     return -1;
   return scalar(out, batched);
 }
@@ -630,6 +694,10 @@ static void print_op(FILE *out, IR *ir, Op *op) {
     fprintf(out, " rate=%.6g", op->alpha);
   if (op->kind == OP_NOISE)
     fprintf(out, " std=%.6g", op->alpha);
+  if (op->kind == OP_SLICE)
+    fprintf(out, " channels=%d..%d", op->off, op->off + op->width - 1);
+  if (op->kind == OP_ACTIVITY_L1 || op->kind == OP_ACTIVITY_L1_GRAD)
+    fprintf(out, " lambda=%.6g", op->alpha);
   if (op->geo.kh)
     fprintf(out, " kernel=%dx%d stride=%dx%d pad=%dx%d", op->geo.kh, op->geo.kw, op->geo.sh,
             op->geo.sw, op->geo.pt, op->geo.pl);

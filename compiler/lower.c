@@ -18,6 +18,9 @@
  *   gaussian_noise(x, std)   y = noise x  std=s      (training: x + s N(0, 1); else x)
  *                            (x may be the model input itself: a denoising
  *                            autoencoder's loss still reads the clean input)
+ *   add(a, b, act = f)       z = add a, b;  y = act.f z   (identity: y is z)
+ *   concat(a, b)             y = concat a, b
+ *   activity_l1 = X on y     loss += activity_l1 y   (after the loss; alpha = X)
  *
  * The losses take the logits z as well as the probabilities p, so that
  * their gradient rule writes dL/dz = (p - target)/n directly: the fused
@@ -205,6 +208,47 @@ static void lower_batchnorm(Lower *L, Layer *l) {
   }
 }
 
+/* add(a, b, ...) with an optional activation, concat(a, b, ...) */
+static void lower_merge(Lower *L, Layer *l) {
+  IR *ir = L->ir;
+  int in[MAX_OP_IN];
+  for (int i = 0; i < l->ninputs; i++)
+    in[i] = L->y[l->inputs[i]->order];
+  if (l->kind == LAYER_CONCAT) {
+    L->y[l->order] = ir_op(ir, OP_CONCAT, PASS_FWD, l, l->name, A_ACT, in, l->ninputs);
+    return;
+  }
+  bool identity = l->act == ACT_IDENTITY;
+  char *zname = identity ? xstrdup(l->name) : xasprintf("%s_z", l->name);
+  int z = ir_op(ir, OP_ADD, PASS_FWD, l, zname, A_ACT, in, l->ninputs);
+  free(zname);
+  L->y[l->order] = z;
+  if (!identity) {
+    ir_op(ir, OP_ACT, PASS_FWD, l, NULL, A_ACT, &z, 1);
+    Op *op = ir_last_op(ir);
+    op->act = l->act;
+    op->alpha = l->alpha;
+    L->y[l->order] = ir_op_output(ir, l->name, A_ACT);
+  }
+}
+
+/* activity_l1 = X: loss += X * sum |y| / nb for the layer's output y, one
+ * op per such layer after the loss (its gradient seeds dy). */
+static void lower_activity_l1(Lower *L) {
+  IR *ir = L->ir;
+  for (int i = 0; i < ir->m->nlayers; i++) {
+    Layer *l = ir->m->layers[i];
+    if (l->activity_l1 <= 0)
+      continue;
+    int y = L->y[l->order];
+    ir_op(ir, OP_ACTIVITY_L1, PASS_LOSS, NULL, NULL, A_NONE, &y, 1);
+    Op *op = ir_last_op(ir);
+    op->alpha = l->activity_l1;
+    op->out = ir->loss;
+    op->accumulate = true;
+  }
+}
+
 static void lower_flatten(Lower *L, Layer *l) {
   int x = L->y[l->inputs[0]->order];
   int v = ir_op(L->ir, OP_VIEW, PASS_FWD, l, l->name, A_ACT, &x, 1);
@@ -301,9 +345,12 @@ IR *lower_model(Model *m) {
     case LAYER_DROPOUT:
     case LAYER_NOISE: lower_noise(&L, l); break;
     case LAYER_BATCHNORM: lower_batchnorm(&L, l); break;
+    case LAYER_ADD:
+    case LAYER_CONCAT: lower_merge(&L, l); break;
     }
   }
   lower_loss(&L);
+  lower_activity_l1(&L);
   ir->layer_out = L.y; /* kept: memplan and emit_c read it */
   free(L.z);
   return ir;

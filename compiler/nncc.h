@@ -189,7 +189,8 @@ typedef enum {
   LAYER_INPUT, LAYER_DENSE, LAYER_FLATTEN, LAYER_CONV, LAYER_MAXPOOL, LAYER_AVGPOOL,
   LAYER_RNN, LAYER_LSTM, LAYER_GRU, /* recurrent: a sequence in, a sequence or its last step out */
   LAYER_DROPOUT, LAYER_NOISE, /* dropout, gaussian_noise: elementwise, training only */
-  LAYER_BATCHNORM /* batch normalization of (N) per feature or (H, W, C) per channel */
+  LAYER_BATCHNORM, /* batch normalization of (N) per feature or (H, W, C) per channel */
+  LAYER_ADD, LAYER_CONCAT /* merges of 2..MAX_OP_IN layers: elementwise sum, feature concatenation */
 } LayerKind;
 /* rnn, lstm, gru */
 static inline bool layer_is_recurrent(LayerKind k) {
@@ -274,6 +275,10 @@ struct Layer {
   /* batchnorm: the running statistics' momentum and the variance's eps */
   double bn_momentum, bn_eps;
   Loc bn_momentum_loc, bn_eps_loc;
+  /* activity_l1 = X on dense and conv2d: X * mean over the batch of the sum
+   * of |y| over the layer's outputs is added to the loss (0: none) */
+  double activity_l1;
+  Loc activity_l1_loc;
 };
 
 typedef enum { LOSS_MSE, LOSS_BCE, LOSS_CE } LossKind;
@@ -456,6 +461,9 @@ typedef struct Op {
    * saved gates, the initial and carried states, scratch). */
   int aux[MAX_OP_AUX];
   int naux;
+  /* concat: unused; slice: the channels [off, off + width) of its input
+   * (a concat's gradient) */
+  int off, width;
 } Op;
 
 typedef struct IR IR;

@@ -20,6 +20,8 @@ OP(CONV2D,    "conv2d",    -1, shape_conv,      emit_conv2d,    grad_conv2d,    
 OP(MAXPOOL,   "maxpool",   1,  shape_pool,      emit_maxpool,   grad_maxpool,   "y[oh,ow,c] = max of x over the window (padding never wins)")
 OP(AVGPOOL,   "avgpool",   1,  shape_pool,      emit_avgpool,   grad_avgpool,   "y[oh,ow,c] = sum of x over the window / (kh kw) (padding counts as 0)")
 OP(SCAN,      "scan",      -1, shape_scan,      emit_scan,      grad_scan,      "h[t] = cell(gx[t] + w_hh h[t-1] (+ b_hh)) for t < T (rnn, lstm, gru: PyTorch's equations); inputs gx = x w_ih^T + b_ih, w_hh [, b_hh]")
+OP(ADD,       "add",       -1, shape_add,       emit_add,       grad_add,       "y = x1 + x2 (+ ...) elementwise; inputs of one shape (skip connections)")
+OP(CONCAT,    "concat",    -1, shape_concat,    emit_concat,    grad_concat,    "y[p, :] = x1[p, :] ++ x2[p, :] (++ ...): features, or the channels at every pixel p of (H, W, C) inputs")
 OP(LAST,      "last",      1,  shape_last,      emit_last,      grad_last,      "y[B,H] = h[T-1]: the last step of a sequence")
 OP(DROPOUT,   "dropout",   1,  shape_same,      emit_dropout,   grad_dropout,   "training: y = x m / (1 - rate), m = keep(seed, step, layer, i) ~ Bernoulli(1 - rate) (nnmath.h); else y = x")
 OP(NOISE,     "noise",     1,  shape_same,      emit_noise,     grad_noise,     "training: y = x + std z, z = gauss(seed, step, layer, i) ~ N(0, 1) (nnmath.h); else y = x")
@@ -27,6 +29,7 @@ OP(NOISE,     "noise",     1,  shape_same,      emit_noise,     grad_noise,     
 OP(CE_SOFTMAX,  "ce_softmax",  3, shape_loss_ce,  emit_ce_softmax,  grad_ce_softmax,  "mean_b lse(z[b,:]) - z[b,c_b]; inputs z, p = softmax(z), class")
 OP(BCE_SIGMOID, "bce_sigmoid", 3, shape_loss_bce, emit_bce_sigmoid, grad_bce_sigmoid, "mean max(z,0) - t z + log1p(exp(-|z|)); inputs z, p = sigmoid(z), t")
 OP(MSE,         "mse",         2, shape_loss_mse, emit_mse,         grad_mse,         "mean (y - t)^2; inputs y, t")
+OP(ACTIVITY_L1, "activity_l1", 1, shape_loss_l1, emit_activity_l1, grad_activity_l1, "loss += lambda sum |y| / nb (the mean over the batch of the sum over features); lambda = alpha")
 /* backward ops */
 OP(ACT_GRAD,     "act_grad",     -1, shape_same,     emit_act_grad,     grad_none, "dx = f'(x or y) dy; inputs dy [, x or y]")
 OP(SOFTMAX_GRAD, "softmax_grad", 2,  shape_same,     emit_softmax_grad, grad_none, "dx = y (dy - sum_j dy_j y_j); inputs dy, y")
@@ -54,6 +57,9 @@ OP(BATCHNORM,    "batchnorm",        3, shape_bn,       emit_batchnorm, grad_bat
 OP(BN_DGAMMA,    "batchnorm_dgamma", 3, shape_bn_param, emit_bn_dgamma, grad_none, "dgamma[c] = sum over live columns and pixels of dy xhat, xhat = (x - mean) invstd; inputs dy, x, stats")
 OP(BN_DBETA,     "batchnorm_dbeta",  1, shape_bn_param, emit_bn_dbeta,  grad_none, "dbeta[c] = sum over live columns and pixels of dy")
 OP(BN_DX,        "batchnorm_dx",     6, shape_bn_dx,    emit_bn_dx,     grad_none, "dx = gamma invstd (dy - (dbeta + xhat dgamma) / n) on live columns (n of them times the pixels), 0 on dead ones; inputs dy, x, gamma, stats, dgamma, dbeta")
+OP(COPY,       "copy",       1, shape_same,  emit_copy,   grad_none, "dx = dy (+= when accumulating): an add's gradient to an input with other users")
+OP(SLICE,      "slice",      1, shape_slice, emit_slice,  grad_none, "dx[p, :] = dy[p, off:off + width]: a concat's gradient to one input")
+OP(ACTIVITY_L1_GRAD, "activity_l1_grad", 1, shape_same, emit_activity_l1_grad, grad_none, "dy = lambda sign(y) / nb on live columns; input y")
 /* update */
 OP(SGD, "sgd", -1, shape_none, emit_sgd, grad_none, "v = mu v + (g + wd w); w -= lr v (mu = 0: w -= lr (g + wd w)); inputs w, g [, v]")
 OP(ADAM,    "adam",    4,  shape_none, emit_adam,    grad_none, "m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; w -= lr/(1-b1^t) m / (sqrt(v/(1-b2^t)) + eps) (adamw: w *= 1 - lr wd first); inputs w, g, m, v")

@@ -16,16 +16,19 @@
 
 static const char *const layer_ops[] = {"dense",   "flatten", "conv2d", "maxpool",
                                         "avgpool", "rnn",     "lstm",   "gru",
-                                        "dropout", "gaussian_noise", "batchnorm"};
+                                        "dropout", "gaussian_noise", "batchnorm", "add",
+                                        "concat"};
 static const LayerKind layer_kinds[] = {LAYER_DENSE,   LAYER_FLATTEN, LAYER_CONV,
                                         LAYER_MAXPOOL, LAYER_AVGPOOL, LAYER_RNN,
                                         LAYER_LSTM,    LAYER_GRU,     LAYER_DROPOUT,
-                                        LAYER_NOISE,   LAYER_BATCHNORM};
+                                        LAYER_NOISE,   LAYER_BATCHNORM, LAYER_ADD,
+                                        LAYER_CONCAT};
 static const char *const loss_names_[] = {"mse", "binary_cross_entropy", "cross_entropy"};
 static const char *const dense_keys[] = {"activation", "bias", "init", "bias_init", "in_features",
-                                         "weight_decay"};
+                                         "weight_decay", "activity_l1"};
 static const char *const conv_keys[] = {"activation", "bias", "init", "bias_init", "kernel",
-                                        "stride", "padding", "weight_decay"};
+                                        "stride", "padding", "weight_decay", "activity_l1"};
+static const char *const add_keys[] = {"activation"}; /* add(a, b, ...); concat takes none */
 static const char *const pool_keys[] = {"kernel", "stride", "padding"};
 static const char *const dropout_keys[] = {"rate"};
 static const char *const noise_keys[] = {"std"};
@@ -70,7 +73,7 @@ const char *opt_name(OptKind k) { return optimizers[k]; }
 const char *layer_kind_name(LayerKind k) {
   static const char *const n[] = {"input",   "dense", "flatten", "conv2d", "maxpool",
                                   "avgpool", "rnn",   "lstm",    "gru",     "dropout",
-                                  "gaussian_noise", "batchnorm"};
+                                  "gaussian_noise", "batchnorm", "add", "concat"};
   return n[k];
 }
 
@@ -269,6 +272,7 @@ typedef struct Name {
 typedef struct Pending {
   Layer *layer;
   const char *input;
+  int idx; /* which of the layer's inputs (add, concat have several) */
 } Pending;
 
 typedef struct Sema {
@@ -694,6 +698,11 @@ static void sema_dense_keys(Layer *l, const Expr *call) {
     pos_int(e, "'in_features'", &l->in_features);
     l->in_features_loc = e->loc;
   }
+  if ((e = key_arg(a, n, "activity_l1")) && const_num(e, "'activity_l1'", &l->activity_l1)) {
+    l->activity_l1_loc = e->loc;
+    if (!(l->activity_l1 >= 0 && isfinite(l->activity_l1)))
+      error_at(e->loc, "'activity_l1' must be >= 0, got %g", l->activity_l1);
+  }
   if ((e = key_arg(a, n, "weight_decay")) && const_num(e, "'weight_decay'", &l->weight_decay)) {
     if (!(l->weight_decay >= 0 && isfinite(l->weight_decay)))
       error_at(e->loc, "'weight_decay' must be >= 0, got %g", l->weight_decay);
@@ -775,23 +784,23 @@ static void sema_batchnorm(Layer *l, const Expr *call, int rest, bool has_input)
 
 /* Resolve one layer's input name; `final`: all statements are read, so a
  * name not defined by now is unknown. Returns false if it must wait. */
-static bool resolve_input(Sema *s, Layer *l, const char *name, bool final) {
+static bool resolve_input(Sema *s, Layer *l, int idx, const char *name, bool final) {
   Name *n = lookup(s, name);
   if (!n && !final)
     return false;
   if (!n) {
     const char *near = near_name(s, name, true);
     if (near)
-      error_at(l->input_locs[0], "unknown layer '%s', did you mean '%s'?", name, near);
+      error_at(l->input_locs[idx], "unknown layer '%s', did you mean '%s'?", name, near);
     else
-      error_at(l->input_locs[0], "unknown layer '%s'", name);
+      error_at(l->input_locs[idx], "unknown layer '%s'", name);
   } else if (n->kind == N_LABEL) {
-    error_at(l->input_locs[0], "'%s' is the label, not a layer; a layer's input is the "
+    error_at(l->input_locs[idx], "'%s' is the label, not a layer; a layer's input is the "
              "input or another layer", name);
   } else if (n->layer == l) {
-    error_at(l->input_locs[0], "layer '%s' takes itself as input", name);
+    error_at(l->input_locs[idx], "layer '%s' takes itself as input", name);
   } else {
-    l->inputs[0] = n->layer;
+    l->inputs[idx] = n->layer;
   }
   return true;
 }
@@ -820,9 +829,52 @@ static void add_pending(Sema *s, Layer *l, const Arg *input) {
     }
     l->input_locs[0] = l->stmt->call->loc;
   }
-  if (name && !resolve_input(s, l, name, false)) {
-    Pending pe = {l, name};
+  if (name && !resolve_input(s, l, 0, name, false)) {
+    Pending pe = {l, name, 0};
     VEC_PUSH(s->pending, s->npending, s->pcap, pe);
+  }
+}
+
+/* add(a, b, ..., activation = f), concat(a, b, ...): 2 to MAX_OP_IN layer
+ * names, resolved like any input (a name may come twice: add(x, x)). */
+static void sema_merge(Sema *s, Layer *l, const Expr *call) {
+  const Arg *a = call->args;
+  int n = call->nargs, npos = count_positional(a, n);
+  bool add = l->kind == LAYER_ADD;
+  if (check_keys(a, n, call->str, add ? add_keys : NULL, add ? COUNT(add_keys) : 0)) {
+    const Expr *e = key_arg(a, n, "activation");
+    if (e)
+      sema_activation(l, e);
+    if (e && l->act == ACT_SOFTMAX)
+      error_at(e->loc, "add '%s' cannot have a softmax activation; add a dense layer with "
+               "activation = softmax after it", l->name);
+  }
+  l->ninputs = 0;
+  l->inputs = xcalloc((size_t)(npos > 0 ? npos : 1), sizeof *l->inputs);
+  l->input_locs = xcalloc((size_t)(npos > 0 ? npos : 1), sizeof *l->input_locs);
+  if (npos < 2 || npos > MAX_OP_IN) {
+    error_at(name_loc(call->loc, call->str), "%s takes 2 to %d layers, got %d: %s(a, b)",
+             call->str, MAX_OP_IN, npos, call->str);
+    return;
+  }
+  bool ok = true;
+  for (int i = 0; i < npos; i++) {
+    const Expr *v = positional(a, n, i)->val;
+    if (v->kind != EX_IDENT) {
+      error_at(v->loc, "the inputs of %s are layer names, got %s", call->str, expr_kind_desc(v));
+      ok = false;
+    }
+  }
+  if (!ok)
+    return;
+  l->ninputs = npos;
+  for (int i = 0; i < npos; i++) {
+    const Expr *v = positional(a, n, i)->val;
+    l->input_locs[i] = v->loc;
+    if (!resolve_input(s, l, i, v->str, false)) {
+      Pending pe = {l, v->str, i};
+      VEC_PUSH(s->pending, s->npending, s->pcap, pe);
+    }
   }
 }
 
@@ -836,6 +888,10 @@ static void sema_layer(Sema *s, Stmt *st) {
   }
   Layer *l = new_layer(s, layer_kinds[op], st);
   define(s, st->name, st->name_loc, N_LAYER, l);
+  if (l->kind == LAYER_ADD || l->kind == LAYER_CONCAT) {
+    sema_merge(s, l, call);
+    return;
+  }
   const Arg *a = call->args;
   int n = call->nargs, npos = count_positional(a, n);
   const Arg *first = positional(a, n, 0), *second = positional(a, n, 1);
@@ -1297,7 +1353,7 @@ static void check_perceptron(Sema *s) {
  * statements are read. */
 static void resolve_inputs(Sema *s) {
   for (int i = 0; i < s->npending; i++)
-    resolve_input(s, s->pending[i].layer, s->pending[i].input, true);
+    resolve_input(s, s->pending[i].layer, s->pending[i].idx, s->pending[i].input, true);
 }
 
 /* Depth-first topological sort; a back edge is a cycle, reported once with

@@ -331,6 +331,64 @@ static void infer_batchnorm(Model *m, Layer *l) {
   l->nparams = 2L * l->units;
 }
 
+/* add(a, b, ...): inputs of one shape, the output that shape; concat(a, b,
+ * ...): vectors (N1) + (N2) -> (N1 + N2), images (H, W, C1) + (H, W, C2) ->
+ * (H, W, C1 + C2), channels last (in general: the same leading dimensions,
+ * the last summed).  Sequences are not supported yet. */
+static void infer_merge(Model *m, Layer *l) {
+  const char *op = layer_kind_name(l->kind);
+  for (int i = 0; i < l->ninputs; i++)
+    if (l->inputs[i]->steps) {
+      char buf[512];
+      error_at(l->input_locs[i], "%s of a sequence is not supported: %s", op,
+               sequence_desc(m, l->inputs[i], buf, sizeof buf));
+      return;
+    }
+  const Layer *a = l->inputs[0];
+  Shape s = a->shape;
+  long c = 0;
+  for (int i = 0; i < l->ninputs; i++) {
+    const Layer *b = l->inputs[i];
+    char sa[64], sb[64];
+    shape_tuple(&a->shape, sa, sizeof sa);
+    shape_tuple(&b->shape, sb, sizeof sb);
+    bool same_rank = b->shape.ndim == a->shape.ndim, same = same_rank;
+    for (int d = 0; same && d < a->shape.ndim; d++)
+      same = a->shape.dims[d] == b->shape.dims[d];
+    if (l->kind == LAYER_ADD && !same) {
+      error_at(l->input_locs[i], "add '%s': '%s' is %s, '%s' is %s; add sums layers of one "
+               "shape", l->name, b->name, sb, a->name, sa);
+      return;
+    }
+    if (l->kind == LAYER_CONCAT) {
+      bool lead = same_rank;
+      for (int d = 0; lead && d + 1 < a->shape.ndim; d++)
+        lead = a->shape.dims[d] == b->shape.dims[d];
+      if (!same_rank) {
+        error_at(l->input_locs[i], "concat '%s': '%s' is %s, '%s' is %s; concat joins vectors, "
+                 "or images along their channels, not one with the other (flatten the image: "
+                 "layer f = flatten(...))", l->name, b->name, sb, a->name, sa);
+        return;
+      }
+      if (!lead) {
+        error_at(l->input_locs[i], "concat '%s': '%s' is %s, '%s' is %s; images are joined "
+                 "along their channels and need the same height and width", l->name, b->name,
+                 sb, a->name, sa);
+        return;
+      }
+      c += b->shape.dims[b->shape.ndim - 1];
+    }
+  }
+  if (l->kind == LAYER_CONCAT) {
+    if ((double)shape_numel(&s) / s.dims[s.ndim - 1] * (double)c > 2147483647.0) {
+      error_at(l->name_loc, "'%s' would have more than 2147483647 values per sample", l->name);
+      return;
+    }
+    s.dims[s.ndim - 1] = (int)c;
+  }
+  l->shape = s;
+}
+
 /* "a sequence 64x96 (64 steps of 96)" or "96 outputs (not a sequence)" */
 static const char *output_desc(const Layer *out, char *buf, size_t n) {
   char sh[64];
@@ -479,6 +537,8 @@ int shape_infer(Model *m) {
       l->steps = l->inputs[0]->steps;
       break;
     case LAYER_BATCHNORM: infer_batchnorm(m, l); break;
+    case LAYER_ADD:
+    case LAYER_CONCAT: infer_merge(m, l); break;
     }
   }
   if (m->loss_out->shape.ndim)

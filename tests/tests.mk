@@ -15,6 +15,8 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(COMPILER_LIB_OBJ)
 
 # test_norm builds batchnorm trainers against the runtime at run time
 $(BUILD)/tests/test_norm: $(BUILD)/libnnrt.a
+# test_skip and test_init build trainers against libnnrt.a at run time
+$(BUILD)/tests/test_skip $(BUILD)/tests/test_init: $(BUILD)/libnnrt.a
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; (cd tests/unit && ../../$$t); done

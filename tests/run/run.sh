@@ -43,6 +43,8 @@ check digits "" acc ">=" 93
 # batchnorm after the hidden layer (models/digits_bn.nn): 10 epochs reach
 # 96.9% to 98.6% over seeds 0-4 and 42 (docs/models.md)
 check digits_bn "--epochs 10" acc ">=" 96
+# three residual blocks (add) on the digits: 98.3% with seed 42
+check residual_mlp "" acc ">=" 95
 check fashion_mlp "--epochs 1" acc ">=" 80
 check lenet "--epochs 1 --save $out/lenet.safetensors" acc ">=" 84
 check xor "--threads 1 --seed 7" acc ">=" 100
@@ -373,6 +375,37 @@ for spec in "mlp 0.1 0.9" "conv 0.1 0"; do
     grep '^torch_bn: ' "$out/expect.log" | sed 's/^torch_bn: /     /'
   fi
 done
+# Skip connections: the residual MLP's checkpoint in a PyTorch module with
+# the same three residual blocks gives the same probabilities.  The sparse
+# autoencoder (activity_l1 on its relu code): most codes are exactly 0 (84%
+# with seed 1, against 10% without the penalty), and its reported test loss
+# is the reconstruction MSE plus 1e-3 times the mean over rows of sum |code|,
+# recomputed here from --predict's output and codes.
+t=$out/train_residual_mlp ck=$out/residual_mlp.safetensors dt=models/data/digits_test.csv
+$t --quiet --save "$ck" >/dev/null 2>&1
+$t --load "$ck" --predict "$dt" --output "$out/residual_pred.csv" >/dev/null 2>&1
+if [ $torch_ok = 1 ]; then
+  expect "residual_mlp: the checkpoint loads into PyTorch with the same predictions" \
+    /usr/bin/python3 tests/run/torch_residual.py "$ck" "$out/residual_pred.csv" "$dt"
+  grep '^torch_residual: ' "$out/expect.log" | sed 's/^torch_residual: /     /'
+else
+  echo "skip residual_mlp: PyTorch interop (python3-torch not installed)"
+fi
+sae=$out/sparse_autoencoder
+$cc -O2 -march=native -fopenmp -Iruntime -o "$sae" generated/sparse_autoencoder.c "$build/libnnrt.a" \
+  -lcjson -lz -lm && "$sae" --quiet --save "$sae.safetensors" >"$sae.log" 2>&1
+"$sae" --load "$sae.safetensors" --predict "$dt" --output "$sae.out.csv" >/dev/null 2>&1
+"$sae" --load "$sae.safetensors" --predict "$dt" --layer code --output "$sae.codes.csv" >/dev/null 2>&1
+expect "sparse_autoencoder: at least 60% of the test codes are exactly 0" \
+  awk -F, '{ for (i = 1; i <= NF; i++) { n++; z += $i == 0 } } END { print z / n; exit !(n == 359 * 128 && z / n >= 0.6) }' "$sae.codes.csv"
+expect "sparse_autoencoder: the test loss is mse + 1e-3 * mean sum |code|" \
+  sh -c "awk -F, -v want=\"\$(sed -n 's/^final: test loss \([0-9.]*\).*/\1/p' '$sae.log')\" '
+    FNR == 1 { f++ }
+    f == 1 && FNR > 1 { for (i = 1; i <= 64; i++) x[FNR - 1, i] = \$i / 16 }
+    f == 2 { for (i = 1; i <= 64; i++) { d = \$i - x[FNR, i]; se += d * d }; n++ }
+    f == 3 { for (i = 1; i <= NF; i++) l1 += \$i < 0 ? -\$i : \$i }
+    END { got = se / (n * 64) + 0.001 * l1 / n; print got, want; exit !(want != \"\" && n == 359 && (got - want) ^ 2 < 1e-8) }
+  ' '$dt' '$sae.out.csv' '$sae.codes.csv'"
 
 echo "run: $pass passed, $fail failed"
 [ $fail = 0 ]
