@@ -8,9 +8,11 @@
  * (batchnorm's num_batches_tracked) are I64, as PyTorch's state_dict.
  */
 #include "nnrt.h"
+#include "nnrt_int.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -92,7 +94,41 @@ static size_t nn_param_elems(const nn_param *p) {
 /* The JSON header, padded with spaces to a multiple of 8 bytes.  The
  * vocabulary, when there is one, is hex: metadata values are strings, and
  * hex needs no escapes whatever the bytes are. */
-static int nn_ckpt_header(const nn_model *m, const nn_ctx *c, nn_text *t) {
+/* A tensor of the training state (nncc.*): n elements of esize bytes
+ * (4 or 8) at p, written as their bit patterns so that a resume restores
+ * them exactly, whatever the values (int64 buffers in the best-params
+ * copy, subnormals, NaN payloads). */
+typedef struct nn_extra {
+  const char *name, *dtype;
+  size_t n;
+  int esize;
+  const void *p;
+} nn_extra;
+
+#define NN_EXTRA_MAX 4
+
+/* The training state's metadata: every number as a string (safetensors
+ * metadata holds strings only), doubles in C's exact hex form (%a). */
+static void nn_ckpt_state_meta(nn_text *t, const nn_ctx *c, const nn_resume *r) {
+  nn_text_add(t, ",\"nncc.state\":\"1\",\"nncc.seed\":\"%llu\",\"nncc.lr\":\"%a\"",
+              (unsigned long long)r->seed, r->lr);
+  nn_text_add(t, ",\"nncc.epochs\":\"%d\",\"nncc.epoch\":\"%d\",\"nncc.pos\":\"%d\"",
+              r->epochs, r->epoch, r->pos);
+  nn_text_add(t, ",\"nncc.rows\":\"%d\",\"nncc.step\":\"%llu\"", r->nrows,
+              (unsigned long long)c->step);
+  nn_text_add(t, ",\"nncc.rng\":\"%016llx%016llx\"", (unsigned long long)r->rng.state,
+              (unsigned long long)r->rng.inc);
+  nn_text_add(t, ",\"nncc.loss\":\"%a\",\"nncc.correct\":\"%a\",\"nncc.seconds\":\"%a\"",
+              r->loss, r->correct, r->seconds);
+  nn_text_add(t, ",\"nncc.elapsed\":\"%a\",\"nncc.best\":\"%a\"", r->elapsed, r->best);
+  nn_text_add(t, ",\"nncc.best_epoch\":\"%d\",\"nncc.since\":\"%d\"", r->best_epoch,
+              r->since);
+  nn_text_add(t, ",\"nncc.best_figures\":\"%a %a %a %a\"", r->best_tr[0], r->best_tr[1],
+              r->best_te[0], r->best_te[1]);
+}
+
+static int nn_ckpt_header(const nn_model *m, const nn_ctx *c, const nn_resume *r,
+                          const nn_extra *x, int nx, nn_text *t) {
   const char *dtype = m->real_size == 8 ? "F64" : "F32";
   nn_text_add(t, "{\"__metadata__\":{\"model\":");
   nn_text_json_string(t, m->name);
@@ -103,6 +139,8 @@ static int nn_ckpt_header(const nn_model *m, const nn_ctx *c, nn_text *t) {
       nn_text_add(t, "%02x", c->vocab[i]);
     nn_text_add(t, "\"");
   }
+  if (r)
+    nn_ckpt_state_meta(t, c, r);
   nn_text_add(t, "}");
   size_t begin = 0;
   for (int i = 0; i < m->nparams; i++) {
@@ -115,6 +153,12 @@ static int nn_ckpt_header(const nn_model *m, const nn_ctx *c, nn_text *t) {
     for (int d = 0; d < p->ndim; d++)
       nn_text_add(t, "%s%d", d ? "," : "", p->shape[d]);
     nn_text_add(t, "],\"data_offsets\":[%zu,%zu]}", begin, begin + bytes);
+    begin += bytes;
+  }
+  for (int i = 0; i < nx; i++) {
+    size_t bytes = x[i].n * (size_t)x[i].esize;
+    nn_text_add(t, ",\"%s\":{\"dtype\":\"%s\",\"shape\":[%zu],\"data_offsets\":[%zu,%zu]}",
+                x[i].name, x[i].dtype, x[i].n, begin, begin + bytes);
     begin += bytes;
   }
   nn_text_add(t, "}");
@@ -140,7 +184,31 @@ static void nn_ckpt_encode(unsigned char *dst, const void *src, int real_size, s
   }
 }
 
-static int nn_ckpt_write_all(FILE *f, const nn_model *m, const nn_ctx *c, const nn_text *hdr) {
+/* The bit patterns of n words of esize (4 or 8) bytes, little-endian. */
+static int nn_ckpt_write_words(FILE *f, const void *p, int esize, size_t n) {
+  unsigned char buf[NN_CKPT_CHUNK * 8];
+  for (size_t at = 0; at < n; at += NN_CKPT_CHUNK) {
+    size_t k = n - at < NN_CKPT_CHUNK ? n - at : NN_CKPT_CHUNK;
+    for (size_t i = 0; i < k; i++) {
+      uint64_t u = 0;
+      if (esize == 8) {
+        memcpy(&u, (const char *)p + 8 * (at + i), 8);
+      } else {
+        uint32_t u32;
+        memcpy(&u32, (const char *)p + 4 * (at + i), 4);
+        u = u32;
+      }
+      for (int b = 0; b < esize; b++)
+        buf[(size_t)esize * i + (size_t)b] = (unsigned char)(u >> (8 * b));
+    }
+    if (fwrite(buf, (size_t)esize, k, f) != k)
+      return -1;
+  }
+  return 0;
+}
+
+static int nn_ckpt_write_all(FILE *f, const nn_model *m, const nn_ctx *c, const nn_text *hdr,
+                             const nn_extra *x, int nx) {
   unsigned char len[8];
   for (int b = 0; b < 8; b++)
     len[b] = (unsigned char)((uint64_t)hdr->len >> (8 * b));
@@ -169,6 +237,9 @@ static int nn_ckpt_write_all(FILE *f, const nn_model *m, const nn_ctx *c, const 
         return -1;
     }
   }
+  for (int i = 0; i < nx; i++)
+    if (nn_ckpt_write_words(f, x[i].p, x[i].esize, x[i].n))
+      return -1;
   if (fflush(f) != 0 || fsync(fileno(f)) != 0)
     return -1;
   return 0;
@@ -196,8 +267,41 @@ static int nn_ckpt_check_model(const nn_model *m, const char *path, char *err, s
   return 0;
 }
 
+/* The training state's tensors: the optimizer state, the order of the
+ * epoch in progress, the best epoch's parameters, the acts arena of a
+ * stateful model inside an epoch (its hidden state carries over). */
+static int nn_ckpt_state_extras(const nn_model *m, const nn_ctx *c, const nn_resume *r,
+                                nn_extra *x) {
+  const char *dt = m->real_size == 8 ? "F64" : "F32";
+  int k = 0;
+  if (m->state_size > 0)
+    x[k++] = (nn_extra){"nncc.optimizer", dt, m->state_size, m->real_size, c->state};
+  if (r->pos > 0)
+    x[k++] = (nn_extra){"nncc.order", "I32", (size_t)r->nrows, 4, r->order};
+  if (r->best_epoch > 0)
+    x[k++] = (nn_extra){"nncc.best_params", dt, m->params_size, m->real_size, r->best_params};
+  if (r->pos > 0 && m->stateful)
+    x[k++] = (nn_extra){"nncc.acts", dt, m->acts_size, m->real_size, c->acts};
+  return k;
+}
+
+static int nn_ckpt_save_any(const char *path, const nn_model *m, const nn_ctx *c,
+                            const nn_resume *r, char *err, size_t errlen);
+
 int nn_ckpt_save(const char *path, const nn_model *m, const nn_ctx *c, char *err,
                  size_t errlen) {
+  return nn_ckpt_save_any(path, m, c, NULL, err, errlen);
+}
+
+int nn_ckpt_save_state(const char *path, const nn_model *m, const nn_ctx *c,
+                       const nn_resume *r, char *err, size_t errlen) {
+  return nn_ckpt_save_any(path, m, c, r, err, errlen);
+}
+
+static int nn_ckpt_save_any(const char *path, const nn_model *m, const nn_ctx *c,
+                            const nn_resume *r, char *err, size_t errlen) {
+  nn_extra x[NN_EXTRA_MAX];
+  int nx = r ? nn_ckpt_state_extras(m, c, r, x) : 0;
   if (nn_ckpt_check_model(m, path, err, errlen))
     return -1;
   nn_text hdr = {0};
@@ -209,7 +313,7 @@ int nn_ckpt_save(const char *path, const nn_model *m, const nn_ctx *c, char *err
     free(tmp);
     return -1;
   }
-  if (nn_ckpt_header(m, c, &hdr) || !tmp) {
+  if (nn_ckpt_header(m, c, r, x, nx, &hdr) || !tmp) {
     snprintf(err, errlen, "%s: error: out of memory", path);
     free(hdr.s);
     free(tmp);
@@ -222,7 +326,7 @@ int nn_ckpt_save(const char *path, const nn_model *m, const nn_ctx *c, char *err
   if (!f) {
     snprintf(err, errlen, "%s: error: cannot write: %s", tmp, strerror(errno));
   } else {
-    int wrc = nn_ckpt_write_all(f, m, c, &hdr);
+    int wrc = nn_ckpt_write_all(f, m, c, &hdr, x, nx);
     int e = errno;
     if (fclose(f) != 0 && wrc == 0) {
       wrc = -1;
@@ -254,6 +358,7 @@ typedef struct nn_ckload {
   uint64_t dsize;  /* data section bytes: file size - 8 - hlen */
   cJSON *root;
   const char *model; /* "model" from the metadata, or NULL */
+  const char *hash;  /* "hash" from the metadata (hex), or NULL */
   int *dbytes;       /* per parameter: 4 (F32) or 8 (F64) */
   uint64_t *begin;   /* per parameter: offset in the data section */
   unsigned char vocab[256]; /* "vocab" from the metadata */
@@ -379,6 +484,9 @@ static int nn_ckpt_metadata(nn_ckload *L) {
   const cJSON *name = cJSON_GetObjectItemCaseSensitive(md, "model");
   if (cJSON_IsString(name))
     L->model = name->valuestring;
+  const cJSON *hash = cJSON_GetObjectItemCaseSensitive(md, "hash");
+  if (cJSON_IsString(hash))
+    L->hash = hash->valuestring;
   const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(md, "nncc_format");
   if (fmt && !(cJSON_IsString(fmt) && strcmp(fmt->valuestring, "1") == 0))
     return nn_ckpt_fail(L, "nncc_format %s is not supported (expected \"1\")",
@@ -410,8 +518,7 @@ static int nn_ckpt_tensor(nn_ckload *L, int i) {
   const cJSON *t = cJSON_GetObjectItemCaseSensitive(L->root, p->name);
   if (!t) {
     if (L->model)
-      return nn_ckpt_fail(L, "no tensor '%s' (is this a checkpoint of another model? it says model '%s')",
-                          p->name, L->model);
+      return nn_ckpt_fail(L, "no tensor '%s'", p->name);
     return nn_ckpt_fail(L, "no tensor '%s' (is this a checkpoint of another model?)", p->name);
   }
   if (!cJSON_IsObject(t))
@@ -467,7 +574,8 @@ static int nn_ckpt_tensor(nn_ckload *L, int i) {
 static int nn_ckpt_no_extra(nn_ckload *L) {
   const cJSON *t;
   cJSON_ArrayForEach(t, L->root) {
-    if (!t->string || strcmp(t->string, "__metadata__") == 0)
+    if (!t->string || strcmp(t->string, "__metadata__") == 0 ||
+        strncmp(t->string, "nncc.", 5) == 0) /* the training state, see below */
       continue;
     int found = 0;
     for (int i = 0; i < L->m->nparams && !found; i++)
@@ -477,6 +585,31 @@ static int nn_ckpt_no_extra(nn_ckload *L) {
                           t->string, L->m->name);
   }
   return 0;
+}
+
+/* After a refusal: when the file says it holds another model (its name
+ * or its layout hash differ from the model's), say so first, naming both,
+ * then the difference found.  Returns -1. */
+static int nn_ckpt_foreign(nn_ckload *L) {
+  char want[17];
+  snprintf(want, sizeof want, "%016llx", (unsigned long long)L->m->hash);
+  int other_name = L->model && strcmp(L->model, L->m->name) != 0;
+  int other_hash = L->hash && strcmp(L->hash, want) != 0;
+  if (!other_name && !other_hash)
+    return -1;
+  size_t k = strlen(L->path) + strlen(": error: ");
+  if (strlen(L->err) < k)
+    return -1;
+  char *why = strdup(L->err + k);
+  if (!why)
+    return -1;
+  char mine[300], theirs[300];
+  snprintf(mine, sizeof mine, "model '%s' (layout %s)", L->m->name, want);
+  snprintf(theirs, sizeof theirs, "model '%s' (layout %s)", L->model ? L->model : "?",
+           L->hash ? L->hash : "unknown");
+  nn_ckpt_fail(L, "this is a checkpoint of %s, not of %s: %s", theirs, mine, why);
+  free(why);
+  return -1;
 }
 
 /* Little-endian F32/F64 bytes to n reals of the model's type. */
@@ -544,9 +677,9 @@ static int nn_ckpt_load_all(nn_ckload *L, nn_ctx *c) {
     return nn_ckpt_fail(L, "out of memory");
   for (int i = 0; i < L->m->nparams; i++)
     if (nn_ckpt_tensor(L, i))
-      return -1;
+      return nn_ckpt_foreign(L);
   if (nn_ckpt_no_extra(L))
-    return -1;
+    return nn_ckpt_foreign(L);
   /* Decode into a copy so that a failed load leaves the parameters as
    * they were. */
   size_t bytes = L->m->params_size * (size_t)L->m->real_size;
@@ -565,13 +698,243 @@ static int nn_ckpt_load_all(nn_ckload *L, nn_ctx *c) {
   return rc;
 }
 
+static void nn_ckload_close(nn_ckload *L) {
+  if (L->f)
+    fclose(L->f);
+  cJSON_Delete(L->root);
+  free(L->dbytes);
+  free(L->begin);
+}
+
 int nn_ckpt_load(const char *path, const nn_model *m, nn_ctx *c, char *err, size_t errlen) {
   nn_ckload L = {.path = path, .m = m, .err = err, .errlen = errlen};
   int rc = nn_ckpt_load_all(&L, c);
-  if (L.f)
-    fclose(L.f);
-  cJSON_Delete(L.root);
-  free(L.dbytes);
-  free(L.begin);
+  nn_ckload_close(&L);
   return rc;
+}
+
+/* ---------------------------------------------------- the training state */
+
+/* Metadata value `key` of the training state as text, or NULL after a
+ * message. */
+static const char *nn_state_text(nn_ckload *L, const char *key) {
+  const cJSON *md = cJSON_GetObjectItemCaseSensitive(L->root, "__metadata__");
+  const cJSON *v = md ? cJSON_GetObjectItemCaseSensitive(md, key) : NULL;
+  if (!cJSON_IsString(v)) {
+    nn_ckpt_fail(L, "the training state lacks __metadata__ %s (a string)", key);
+    return NULL;
+  }
+  return v->valuestring;
+}
+
+static int nn_state_bad(nn_ckload *L, const char *key, const char *v, const char *want) {
+  return nn_ckpt_fail(L, "__metadata__ %s is '%s', expected %s", key, v, want);
+}
+
+/* A whole number in [lo, hi]. */
+static int nn_state_int(nn_ckload *L, const char *key, long long lo, long long hi,
+                        long long *out) {
+  const char *v = nn_state_text(L, key);
+  if (!v)
+    return -1;
+  char *end;
+  errno = 0;
+  unsigned long long u = strtoull(v, &end, 10);
+  if (!*v || *v == '-' || *end || errno || u > (unsigned long long)hi || (long long)u < lo) {
+    char want[96];
+    snprintf(want, sizeof want, "a whole number from %lld to %lld", lo, hi);
+    return nn_state_bad(L, key, v, want);
+  }
+  *out = (long long)u;
+  return 0;
+}
+
+/* n doubles in C's hex form (%a), separated by spaces; `finite`: each
+ * finite. */
+static int nn_state_doubles(nn_ckload *L, const char *key, int n, int finite, double *out) {
+  const char *v = nn_state_text(L, key);
+  if (!v)
+    return -1;
+  const char *p = v;
+  for (int i = 0; i < n; i++) {
+    char *end;
+    out[i] = strtod(p, &end);
+    if (end == p || (finite && !isfinite(out[i])) || (*end && *end != ' '))
+      return nn_state_bad(L, key, v, n == 1 ? "a number" : "numbers");
+    p = *end ? end + 1 : end;
+  }
+  return *p ? nn_state_bad(L, key, v, n == 1 ? "one number" : "more numbers") : 0;
+}
+
+/* nncc.rng: 32 hex digits, the stream's state then its increment (odd). */
+static int nn_state_rng(nn_ckload *L, nn_rng *r) {
+  const char *v = nn_state_text(L, "nncc.rng");
+  if (!v)
+    return -1;
+  uint64_t w[2] = {0, 0};
+  size_t n = strlen(v);
+  for (size_t i = 0; i < n && n == 32; i++) {
+    int d = nn_hex_digit(v[i]);
+    if (d < 0)
+      n = 0;
+    else
+      w[i / 16] = w[i / 16] << 4 | (uint64_t)d;
+  }
+  if (n != 32 || (w[1] & 1) == 0)
+    return nn_state_bad(L, "nncc.rng", v, "32 hex digits (a PCG32 state and odd increment)");
+  r->state = w[0];
+  r->inc = w[1];
+  return 0;
+}
+
+/* The scalars of the state, each checked against the others. */
+static int nn_state_scalars(nn_ckload *L, nn_ctx *c, nn_resume *r) {
+  long long seed, epochs, epoch, pos, rows, step, best_epoch, since;
+  double lr[1], sums[3], more[2], figs[4];
+  if (nn_state_int(L, "nncc.seed", 0, LLONG_MAX, &seed) ||
+      nn_state_doubles(L, "nncc.lr", 1, 1, lr) ||
+      nn_state_int(L, "nncc.epochs", 0, INT_MAX, &epochs) ||
+      nn_state_int(L, "nncc.epoch", 0, INT_MAX, &epoch) ||
+      nn_state_int(L, "nncc.rows", 1, INT_MAX, &rows) ||
+      nn_state_int(L, "nncc.pos", 0, rows, &pos) ||
+      nn_state_int(L, "nncc.step", 0, LLONG_MAX, &step) || nn_state_rng(L, &r->rng) ||
+      nn_state_doubles(L, "nncc.loss", 1, 1, sums) ||
+      nn_state_doubles(L, "nncc.correct", 1, 1, sums + 1) ||
+      nn_state_doubles(L, "nncc.seconds", 1, 1, sums + 2) ||
+      nn_state_doubles(L, "nncc.elapsed", 1, 1, more) ||
+      nn_state_doubles(L, "nncc.best", 1, 0, more + 1) ||
+      nn_state_int(L, "nncc.best_epoch", 0, epoch, &best_epoch) ||
+      nn_state_int(L, "nncc.since", 0, epoch, &since) ||
+      nn_state_doubles(L, "nncc.best_figures", 4, 0, figs))
+    return -1;
+  if (!(lr[0] > 0))
+    return nn_state_bad(L, "nncc.lr", nn_state_text(L, "nncc.lr"), "a rate > 0");
+  *r = (nn_resume){.seed = (uint64_t)seed, .lr = lr[0], .epochs = (int)epochs,
+                   .epoch = (int)epoch, .pos = (int)pos, .nrows = (int)rows, .rng = r->rng,
+                   .loss = sums[0], .correct = sums[1], .seconds = sums[2],
+                   .elapsed = more[0], .best = more[1], .best_epoch = (int)best_epoch,
+                   .since = (int)since, .best_tr = {figs[0], figs[1]},
+                   .best_te = {figs[2], figs[3]}};
+  c->step = (uint64_t)step;
+  return 0;
+}
+
+/* State tensor `name`: dtype, shape [n], inside the data section; its
+ * bit patterns (words of esize bytes) into dst. */
+static int nn_state_tensor(nn_ckload *L, const char *name, const char *dtype, size_t n,
+                           int esize, void *dst) {
+  const cJSON *t = cJSON_GetObjectItemCaseSensitive(L->root, name);
+  if (!cJSON_IsObject(t))
+    return nn_ckpt_fail(L, "the training state lacks tensor '%s'", name);
+  const cJSON *dt = cJSON_GetObjectItemCaseSensitive(t, "dtype");
+  if (!cJSON_IsString(dt) || strcmp(dt->valuestring, dtype) != 0)
+    return nn_ckpt_fail(L, "tensor '%s' has dtype %s, expected %s (saved by a build with "
+                           "another real type?)",
+                        name, cJSON_IsString(dt) ? dt->valuestring : "(none)", dtype);
+  int ndim;
+  long long shape[8];
+  if (nn_ckpt_shape(L, name, t, &ndim, shape))
+    return -1;
+  if (ndim != 1 || (unsigned long long)shape[0] != (unsigned long long)n)
+    return nn_ckpt_fail(L, "tensor '%s' should have shape [%zu]", name, n);
+  const cJSON *off = cJSON_GetObjectItemCaseSensitive(t, "data_offsets");
+  uint64_t b, e;
+  if (!cJSON_IsArray(off) || cJSON_GetArraySize(off) != 2 ||
+      nn_json_uint(cJSON_GetArrayItem(off, 0), &b) ||
+      nn_json_uint(cJSON_GetArrayItem(off, 1), &e) || e < b || e > L->dsize ||
+      e - b != (uint64_t)n * (uint64_t)esize)
+    return nn_ckpt_fail(L, "tensor '%s' has malformed data_offsets (or the file is truncated)",
+                        name);
+  if (fseeko(L->f, (off_t)(8 + L->hlen + b), SEEK_SET) != 0)
+    return nn_ckpt_fail(L, "cannot read tensor '%s': %s", name, strerror(errno));
+  unsigned char buf[NN_CKPT_CHUNK * 8];
+  for (size_t at = 0; at < n; at += NN_CKPT_CHUNK) {
+    size_t k = n - at < NN_CKPT_CHUNK ? n - at : NN_CKPT_CHUNK;
+    if (fread(buf, (size_t)esize, k, L->f) != k)
+      return nn_ckpt_fail(L, "cannot read tensor '%s': file ends early", name);
+    for (size_t i = 0; i < k; i++) {
+      uint64_t u = 0;
+      for (int by = esize - 1; by >= 0; by--)
+        u = u << 8 | buf[(size_t)esize * i + (size_t)by];
+      if (esize == 8) {
+        memcpy((char *)dst + 8 * (at + i), &u, 8);
+      } else {
+        uint32_t u32 = (uint32_t)u;
+        memcpy((char *)dst + 4 * (at + i), &u32, 4);
+      }
+    }
+  }
+  return 0;
+}
+
+/* nncc.order must be a permutation of the rows. */
+static int nn_state_order(nn_ckload *L, nn_resume *r) {
+  char *seen = calloc((size_t)r->nrows + 1, 1);
+  if (!seen)
+    return nn_ckpt_fail(L, "out of memory");
+  int bad = -1;
+  for (int i = 0; i < r->nrows && bad < 0; i++) {
+    int32_t v = r->order[i];
+    if (v < 0 || v >= r->nrows || seen[v])
+      bad = i;
+    else
+      seen[v] = 1;
+  }
+  free(seen);
+  if (bad >= 0)
+    return nn_ckpt_fail(L, "tensor 'nncc.order' is not an order of the %d rows (element %d is "
+                           "%d)", r->nrows, bad, (int)r->order[bad]);
+  return 0;
+}
+
+static int nn_state_load_all(nn_ckload *L, nn_ctx *c, nn_resume *r) {
+  const nn_model *m = L->m;
+  const char *dt = m->real_size == 8 ? "F64" : "F32";
+  size_t rs = (size_t)m->real_size;
+  if (nn_ckpt_load_all(L, c))
+    return -1;
+  const cJSON *md = cJSON_GetObjectItemCaseSensitive(L->root, "__metadata__");
+  if (!md || !cJSON_GetObjectItemCaseSensitive(md, "nncc.state"))
+    return nn_ckpt_fail(L, "holds parameters only (written by --save, or not by nncc), no "
+                           "training state to resume from: --load it to start a new run from "
+                           "its parameters, or resume from a file written by --checkpoint");
+  if (nn_state_scalars(L, c, r))
+    return -1;
+  if (m->state_size > 0 &&
+      nn_state_tensor(L, "nncc.optimizer", dt, m->state_size, (int)rs, c->state))
+    return -1;
+  if (r->pos > 0) {
+    if (!(r->order = malloc((size_t)r->nrows * sizeof *r->order + 1)))
+      return nn_ckpt_fail(L, "out of memory");
+    if (nn_state_tensor(L, "nncc.order", "I32", (size_t)r->nrows, 4, r->order) ||
+        nn_state_order(L, r))
+      return -1;
+    if (m->stateful && nn_state_tensor(L, "nncc.acts", dt, m->acts_size, (int)rs, c->acts))
+      return -1;
+  }
+  if (r->best_epoch > 0) {
+    if (!(r->best_params = malloc(m->params_size * rs + 1)))
+      return nn_ckpt_fail(L, "out of memory");
+    if (nn_state_tensor(L, "nncc.best_params", dt, m->params_size, (int)rs, r->best_params))
+      return -1;
+  }
+  return 0;
+}
+
+int nn_ckpt_load_state(const char *path, const nn_model *m, nn_ctx *c, nn_resume *r,
+                       char *err, size_t errlen) {
+  nn_ckload L = {.path = path, .m = m, .err = err, .errlen = errlen};
+  memset(r, 0, sizeof *r);
+  int rc = nn_state_load_all(&L, c, r);
+  nn_ckload_close(&L);
+  if (rc)
+    nn_resume_free(r);
+  return rc;
+}
+
+void nn_resume_free(nn_resume *r) {
+  free(r->order);
+  free(r->best_params);
+  r->order = NULL;
+  r->best_params = NULL;
 }

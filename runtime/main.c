@@ -21,6 +21,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/resource.h>
@@ -50,6 +51,10 @@ typedef struct nn_opts {
   const char *prime;      /* --prime, or NULL */
   double temperature;     /* --temperature (1 by default) */
   int temperature_set;
+  const char *checkpoint; /* --checkpoint FILE: the training state's file */
+  const char *resume;     /* --resume FILE */
+  int ck_steps, ck_epochs; /* --checkpoint-every N steps / N epochs (0: off) */
+  int seed_set, lr_set, epochs_set; /* given on the command line */
 } nn_opts;
 
 /* One run of the trainer: the model, its context and the batch buffers. */
@@ -62,6 +67,8 @@ typedef struct nn_run {
   int32_t *cb;
   char vocab_from[1100]; /* where c.vocab came from, for messages */
   double lr; /* the rate of the last training step (the schedule's) */
+  nn_resume rs;        /* --resume's state, until training takes it */
+  char ck_path[1100];  /* where the training state goes */
 } nn_run;
 
 /* Loss and accuracy over a data set; acc < 0 when the model has none. */
@@ -183,6 +190,14 @@ static void nn_help(const char *prog, const nn_model *m) {
          "                  watched by early stopping [%s]\n"
          "  --load FILE     load parameters from a checkpoint before anything else\n"
          "  --save FILE     save a checkpoint (safetensors) after training [none]\n"
+         "  --checkpoint FILE  where the training state goes: parameters, optimizer\n"
+         "                  state, step, shuffle stream and order, position in the\n"
+         "                  epoch, early-stopping record; written after training, at\n"
+         "                  --checkpoint-every and on SIGINT/SIGTERM [%s.resume.safetensors]\n"
+         "  --checkpoint-every N[epochs] | Nsteps  also write it every N epochs or steps\n"
+         "  --resume FILE   go on from a training state: the result is bitwise that of\n"
+         "                  a run that never stopped; keeps its seed, and its --lr and\n"
+         "                  --epochs (the total, not more) unless given\n"
          "  --eval          only evaluate: the test data, or the training data\n"
          "                  if there is no test data; no training\n"
          "  --predict FILE  only run the model on FILE's rows and write one CSV\n"
@@ -201,8 +216,8 @@ static void nn_help(const char *prog, const nn_model *m) {
          "                  steps; print one line: bench model=... samples_per_s=...\n"
          "  --bench-infer STEPS  the same for forward passes only (mode=infer)\n",
          prog, m->name, m->source, nn_param_count(m), m->loss_name, m->epochs,
-         m->optimizer, m->lr, (unsigned long long)m->seed, train, test, valid, m->out_dim,
-         NN_BENCH_WARMUP);
+         m->optimizer, m->lr, (unsigned long long)m->seed, train, test, valid, m->name,
+         m->out_dim, NN_BENCH_WARMUP);
   if (m->vocab > 0)
     printf("  --generate N    only sample N characters (the model needs an output of V\n"
            "                  probabilities or logits at each of its T steps) and write\n"
@@ -250,14 +265,18 @@ static void nn_help(const char *prog, const nn_model *m) {
            "and is reset at the start of every epoch and evaluation.\n");
   printf("An epoch's last batch keeps the remaining rows: it may be smaller, no row\n"
          "is dropped.\n");
+  printf("A non-finite loss or gradient stops training with a message naming the step\n"
+         "and the layer or tensor where it appeared; no checkpoint is written then, so\n"
+         "the last one is kept.  SIGINT or SIGTERM saves the training state and stops.\n");
   printf("Exit status: 0 ok, 1 data, checkpoint or training error (or a failed\n"
-         "--gradcheck), 2 usage error.\n");
+         "--gradcheck), 2 usage error, 128 + N after signal N (state saved).\n");
 }
 
 enum {
   OPT_EPOCHS = 256, OPT_LR, OPT_SEED, OPT_THREADS, OPT_TRAIN, OPT_TEST, OPT_VALID, OPT_LAYER, OPT_SAVE, OPT_LOAD,
   OPT_EVAL, OPT_PREDICT, OPT_OUTPUT, OPT_LOG, OPT_QUIET, OPT_GRADCHECK, OPT_VERSION,
-  OPT_BENCH, OPT_BENCH_INFER, OPT_GENERATE, OPT_PRIME, OPT_TEMPERATURE
+  OPT_BENCH, OPT_BENCH_INFER, OPT_GENERATE, OPT_PRIME, OPT_TEMPERATURE, OPT_CHECKPOINT,
+  OPT_CHECKPOINT_EVERY, OPT_RESUME
 };
 
 static const struct option nn_long_opts[] = {
@@ -282,10 +301,31 @@ static const struct option nn_long_opts[] = {
     {"generate", required_argument, NULL, OPT_GENERATE},
     {"prime", required_argument, NULL, OPT_PRIME},
     {"temperature", required_argument, NULL, OPT_TEMPERATURE},
+    {"checkpoint", required_argument, NULL, OPT_CHECKPOINT},
+    {"checkpoint-every", required_argument, NULL, OPT_CHECKPOINT_EVERY},
+    {"resume", required_argument, NULL, OPT_RESUME},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
 };
+
+/* --checkpoint-every: "N" or "Nepochs" (epochs), "Nsteps" (optimizer
+ * steps); N >= 1. */
+static int nn_parse_every(const char *s, int *steps, int *epochs) {
+  char *end;
+  errno = 0;
+  long v = strtol(s, &end, 10);
+  if (end == s || *s == '-' || *s == '+' || errno || v < 1 || v > INT_MAX)
+    return -1;
+  *steps = *epochs = 0;
+  if (strcmp(end, "steps") == 0 || strcmp(end, "step") == 0)
+    *steps = (int)v;
+  else if (*end == '\0' || strcmp(end, "epochs") == 0 || strcmp(end, "epoch") == 0)
+    *epochs = (int)v;
+  else
+    return -1;
+  return 0;
+}
 
 /* One option with its argument; -1 on a bad value. */
 static int nn_opt(nn_run *R, int c, const char *arg) {
@@ -294,14 +334,24 @@ static int nn_opt(nn_run *R, int c, const char *arg) {
   case OPT_EPOCHS:
     if (nn_parse_int(arg, 0, INT_MAX, &o->epochs))
       return nn_usage_error(R->prog, "--epochs needs a whole number >= 0, got '%s'", arg);
+    o->epochs_set = 1;
     break;
   case OPT_LR:
     if (nn_parse_pos_double(arg, &o->lr))
       return nn_usage_error(R->prog, "--lr needs a number > 0, got '%s'", arg);
+    o->lr_set = 1;
     break;
   case OPT_SEED:
     if (nn_parse_u64(arg, &o->seed))
       return nn_usage_error(R->prog, "--seed needs a whole number >= 0, got '%s'", arg);
+    o->seed_set = 1;
+    break;
+  case OPT_CHECKPOINT: o->checkpoint = arg; break;
+  case OPT_RESUME: o->resume = arg; break;
+  case OPT_CHECKPOINT_EVERY:
+    if (nn_parse_every(arg, &o->ck_steps, &o->ck_epochs))
+      return nn_usage_error(R->prog, "--checkpoint-every needs N, Nepochs or Nsteps with a "
+                                     "whole number N >= 1, got '%s'", arg);
     break;
   case OPT_THREADS:
     if (nn_parse_int(arg, 1, 4096, &o->threads))
@@ -364,8 +414,14 @@ static int nn_opts_check(nn_run *R) {
   if ((o->prime || o->temperature_set) && !gen)
     return nn_usage_error(R->prog, "%s goes with --generate",
                           o->prime ? "--prime" : "--temperature");
-  if ((modes || benches) && (o->save || o->log))
-    return nn_usage_error(R->prog, "--save and --log go with training, not with %s",
+  if (o->resume && o->load)
+    return nn_usage_error(R->prog, "--resume and --load exclude each other (--resume loads the "
+                                   "parameters too)");
+  const char *train_only = o->save ? "--save" : o->log ? "--log" : o->checkpoint ? "--checkpoint"
+                           : o->resume ? "--resume" : o->ck_steps || o->ck_epochs
+                           ? "--checkpoint-every" : NULL;
+  if ((modes || benches) && train_only)
+    return nn_usage_error(R->prog, "%s goes with training, not with %s", train_only,
                           o->eval ? "--eval" : o->predict ? "--predict"
                           : o->gradcheck ? "--gradcheck" : gen ? "--generate"
                           : o->bench ? "--bench" : "--bench-infer");
@@ -556,6 +612,7 @@ static void nn_run_free(nn_run *R) {
   free(R->yb);
   free(R->out);
   free(R->cb);
+  nn_resume_free(&R->rs);
   nn_ctx_free(&R->c);
 }
 
@@ -803,12 +860,15 @@ static int nn_mode_bench(nn_run *R) {
 
 /* ----------------------------------------------------------------- training */
 
+/* A training run: the data sets, the log, and the state a checkpoint
+ * saves (st: the cursor in the epochs, the shuffle stream and order, the
+ * early-stopping record; see nn_resume). */
 typedef struct nn_train {
   nn_dataset tr, te, va; /* va: the validation set (n == 0: none) */
-  int32_t *order;
   FILE *log;
-  nn_rng rng; /* shuffling */
-  double t0;  /* start of training */
+  double t0;     /* start of training, less the time before a resume */
+  nn_resume st;  /* st.order: tr.n rows; st.best_params when early stopping */
+  int resumed;   /* st came from --resume */
 } nn_train;
 
 double nn_schedule_lr(const nn_schedule *s, double lr, int epoch, int epochs, uint64_t step) {
@@ -923,22 +983,89 @@ static int nn_check_grads(nn_run *R, int epoch, int batch) {
   return -1;
 }
 
-/* One epoch over T->tr; 0, or 1 after a non-finite loss. */
-static int nn_epoch(nn_run *R, nn_train *T, int epoch, nn_stats *st, double *seconds) {
+/* ------------------------------------------------ signals and checkpoints
+ *
+ * SIGINT and SIGTERM during training set nn_stop_signal; the epoch loop
+ * looks at it after every step and after every epoch's evaluation, saves
+ * the training state (--checkpoint FILE, else MODEL.resume.safetensors)
+ * and ends the run with status 128 + the signal's number.  The handlers
+ * are installed with SA_RESETHAND: a second signal ends the process at
+ * once (the checkpoint on disk is then the previous one, never a torn
+ * file: saving writes FILE.tmp and renames it). */
+static volatile sig_atomic_t nn_stop_signal;
+
+static void nn_on_signal(int sig) { nn_stop_signal = sig; }
+
+/* The training state at this point into the checkpoint file. */
+static int nn_save_state(nn_run *R, nn_train *T) {
+  nn_resume *S = &T->st;
+  S->seed = R->o.seed;
+  S->lr = R->o.lr;
+  S->epochs = R->o.epochs;
+  S->nrows = T->tr.n;
+  S->elapsed = nn_now() - T->t0;
+  char err[1024];
+  if (nn_ckpt_save_state(R->ck_path, R->m, &R->c, S, err, sizeof err)) {
+    fprintf(stderr, "%s\n", err);
+    return 1;
+  }
+  return 0;
+}
+
+/* After a signal: save, say where and how to go on; the exit status. */
+static int nn_interrupted(nn_run *R, nn_train *T) {
+  int sig = nn_stop_signal;
+  const nn_resume *S = &T->st;
+  int nbatches = (T->tr.n + R->m->batch - 1) / R->m->batch;
+  fprintf(stderr, "%s: %s: stopping ", R->prog, sig == SIGINT ? "interrupted (SIGINT)"
+                                                               : "terminated (SIGTERM)");
+  if (S->pos == 0)
+    fprintf(stderr, "after epoch %d", S->epoch);
+  else
+    fprintf(stderr, "in epoch %d after batch %d of %d", S->epoch + 1,
+            (S->pos + R->m->batch - 1) / R->m->batch, nbatches);
+  fprintf(stderr, " (step %llu)\n", (unsigned long long)R->c.step);
+  if (nn_save_state(R, T))
+    return 1;
+  fprintf(stderr, "%s: saved the training state to %s; go on with --resume %s\n", R->prog,
+          R->ck_path, R->ck_path);
+  return 128 + sig;
+}
+
+/* Every N steps (--checkpoint-every Nsteps), after a step. */
+static int nn_step_checkpoint(nn_run *R, nn_train *T) {
+  if (R->o.ck_steps > 0 && R->c.step % (uint64_t)R->o.ck_steps == 0)
+    return nn_save_state(R, T);
+  return 0;
+}
+
+/* One epoch (number st.epoch + 1) over T->tr from the cursor st.pos: a new
+ * epoch draws its order and resets the carried state; a resumed one goes
+ * on with the saved order, sums and state.  0: done (st.pos == rows);
+ * 1: a non-finite loss or gradient, or a checkpoint that cannot be
+ * written; 2: a signal came (the caller saves). */
+static int nn_epoch(nn_run *R, nn_train *T, nn_stats *st, double *seconds) {
   const nn_model *m = R->m;
   const nn_dataset *d = &T->tr;
-  for (int i = 0; i < d->n; i++)
-    T->order[i] = i;
-  if (!nn_file_order(m))
-    nn_shuffle(&T->rng, T->order, d->n);
-  nn_reset(R);
-  double t = nn_now(), loss = 0, correct = 0;
-  for (int start = 0, bi = 1; start < d->n; start += m->batch, bi++) {
+  nn_resume *S = &T->st;
+  int epoch = S->epoch + 1;
+  if (S->pos == 0) {
+    for (int i = 0; i < d->n; i++)
+      S->order[i] = i;
+    if (!nn_file_order(m))
+      nn_shuffle(&S->rng, S->order, d->n);
+    nn_reset(R);
+    S->loss = S->correct = S->seconds = 0;
+  }
+  double t = nn_now();
+  while (S->pos < d->n) {
+    int start = S->pos, bi = start / m->batch + 1;
     int nb = d->n - start < m->batch ? d->n - start : m->batch;
     const int32_t *cls = d->cls ? R->cb : NULL;
     const float *y = d->y ? R->yb : NULL;
-    nn_batch_gather(d, T->order, start, nb, R->xb, R->cb, R->yb);
+    nn_batch_gather(d, S->order, start, nb, R->xb, R->cb, R->yb);
     R->c.training = 1;
+    double correct = 0;
     double l = m->forward(&R->c, R->xb, cls, y, nb, &correct);
     if (!isfinite(l)) {
       R->c.training = 0;
@@ -954,11 +1081,20 @@ static int nn_epoch(nn_run *R, nn_train *T, int epoch, nn_stats *st, double *sec
     m->update(&R->c, R->lr);
     R->c.step++;
     R->c.training = 0;
-    loss += nb * l;
+    S->loss += nb * l;
+    S->correct += correct;
+    S->pos = start + nb;
+    double now = nn_now();
+    S->seconds += now - t;
+    t = now;
+    if (nn_step_checkpoint(R, T))
+      return 1;
+    if (nn_stop_signal)
+      return 2;
   }
-  *seconds = nn_now() - t;
-  st->loss = loss / d->n;
-  st->acc = m->has_accuracy ? correct / d->n : -1;
+  *seconds = S->seconds;
+  st->loss = S->loss / d->n;
+  st->acc = m->has_accuracy ? S->correct / d->n : -1;
   return 0;
 }
 
@@ -1023,86 +1159,101 @@ static void nn_memory_report(const nn_run *R, const nn_train *T) {
            (double)ru.ru_maxrss / 1024);
 }
 
-/* Early stopping: the best validation figure so far, the epoch it came
- * from, that epoch's parameters, and the epochs since. */
-typedef struct nn_stopper {
-  double best;
-  int best_epoch, since;
-  void *params;
-} nn_stopper;
-
-/* 1 when the epoch's validation figures improve on the best by more than
- * min_delta (the first epoch always does), keeping its parameters. */
-static int nn_stop_improved(nn_run *R, nn_stopper *S, const nn_stats *va, int epoch) {
+/* Early stopping (the record is in T->st: best, best_epoch, since,
+ * best_tr/te, best_params): after epoch e, 1 when the run should stop. */
+static int nn_stop_after(nn_run *R, nn_train *T, const nn_stats *va, const nn_stats *tr,
+                         const nn_stats *te, int e) {
   const nn_model *m = R->m;
+  nn_resume *S = &T->st;
   double v = m->early_stop == NN_STOP_LOSS ? va->loss : va->acc;
   int better = S->best_epoch == 0 ||
                (m->early_stop == NN_STOP_LOSS ? v < S->best - m->min_delta
                                               : v > S->best + m->min_delta);
-  if (!better)
+  if (better) { /* the first epoch always is */
+    S->best = v;
+    S->best_epoch = e;
+    S->best_tr[0] = tr->loss;
+    S->best_tr[1] = tr->acc;
+    S->best_te[0] = te->loss;
+    S->best_te[1] = te->acc;
+    memcpy(S->best_params, R->c.params, m->params_size * (size_t)m->real_size);
+    S->since = 0;
     return 0;
-  S->best = v;
-  S->best_epoch = epoch;
-  memcpy(S->params, R->c.params, m->params_size * (size_t)m->real_size);
-  return 1;
+  }
+  return ++S->since >= m->patience;
 }
 
-static void nn_stop_figure(const nn_model *m, const nn_stopper *S, char *buf, size_t len) {
+static void nn_stop_figure(const nn_model *m, const nn_resume *S, char *buf, size_t len) {
   if (m->early_stop == NN_STOP_LOSS)
     snprintf(buf, len, "validation loss %.4f", S->best);
   else
     snprintf(buf, len, "validation accuracy %.2f%%", 100 * S->best);
 }
 
-/* The epochs; the figures of the last one in *final_tr / *final_te (with
- * early stopping: of the best epoch, whose parameters are restored). */
-static int nn_epochs(nn_run *R, nn_train *T, nn_stats *final_tr, nn_stats *final_te) {
+/* After the epochs: restore the best epoch's parameters and figures. */
+static void nn_stop_restore(nn_run *R, nn_train *T, nn_stats *final_tr, nn_stats *final_te) {
   const nn_model *m = R->m;
-  int has_test = T->te.n > 0, has_valid = T->va.n > 0;
-  nn_stopper S = {0, 0, 0, NULL};
-  if (m->early_stop && !(S.params = malloc(m->params_size * (size_t)m->real_size + 1))) {
-    fprintf(stderr, "%s: error: out of memory\n", R->prog);
-    return 1;
+  const nn_resume *S = &T->st;
+  memcpy(R->c.params, S->best_params, m->params_size * (size_t)m->real_size);
+  *final_tr = (nn_stats){S->best_tr[0], S->best_tr[1]};
+  *final_te = (nn_stats){S->best_te[0], S->best_te[1]};
+  if (!R->o.quiet) {
+    char fig[64];
+    nn_stop_figure(m, S, fig, sizeof fig);
+    printf("restored the parameters of epoch %d (%s)\n", S->best_epoch, fig);
   }
-  nn_stats va = {0, -1}, best_tr = {0, -1}, best_te = {0, -1};
-  int rc = 0;
-  for (int e = 1; e <= R->o.epochs; e++) {
+}
+
+/* The run has its epochs, or early stopping has ended it. */
+static int nn_epochs_done(const nn_run *R, const nn_train *T) {
+  return T->st.epoch >= R->o.epochs ||
+         (R->m->early_stop && T->st.since >= R->m->patience && T->st.pos == 0);
+}
+
+/* The epochs from T->st on; the figures of the last one in *final_tr /
+ * *final_te (with early stopping: of the best epoch, whose parameters are
+ * restored); *ran: epochs finished by this process.  Returns the exit
+ * status (0, 1, or 128 + a signal's number). */
+static int nn_epochs(nn_run *R, nn_train *T, nn_stats *final_tr, nn_stats *final_te, int *ran) {
+  const nn_model *m = R->m;
+  nn_resume *S = &T->st;
+  int has_test = T->te.n > 0, has_valid = T->va.n > 0, stop = 0, rc = 0;
+  nn_stats va = {0, -1};
+  *ran = 0;
+  while (!stop && !nn_epochs_done(R, T)) {
+    if (nn_stop_signal) /* during the loading of the data */
+      return nn_interrupted(R, T);
     double secs;
-    if (nn_epoch(R, T, e, final_tr, &secs) || (has_valid && nn_evaluate(R, &T->va, &va)) ||
-        (has_test && nn_evaluate(R, &T->te, final_te))) {
-      rc = 1;
-      break;
-    }
+    int e = S->epoch + 1, r = nn_epoch(R, T, final_tr, &secs);
+    if (r == 2)
+      return nn_interrupted(R, T);
+    if (r || (has_valid && nn_evaluate(R, &T->va, &va)) ||
+        (has_test && nn_evaluate(R, &T->te, final_te)))
+      return 1;
     double sps = secs > 0 ? T->tr.n / secs : 0, elapsed = nn_now() - T->t0;
     if (T->log)
       nn_log_row(T->log, e, final_tr, final_te, has_test, &va, has_valid, sps, elapsed);
     if (!R->o.quiet)
       nn_epoch_line(R, e, final_tr, final_te, has_test, &va, has_valid, sps, elapsed);
-    if (!m->early_stop)
-      continue;
-    if (nn_stop_improved(R, &S, &va, e)) {
-      best_tr = *final_tr;
-      best_te = *final_te;
-      S.since = 0;
-    } else if (++S.since >= m->patience) {
-      if (!R->o.quiet)
-        printf("early stopping after epoch %d: no better %s than epoch %d's for %d epochs\n",
-               e, m->early_stop == NN_STOP_LOSS ? "validation loss" : "validation accuracy",
-               S.best_epoch, m->patience);
-      break;
-    }
+    S->epoch = e;
+    S->pos = 0;
+    (*ran)++;
+    stop = m->early_stop && nn_stop_after(R, T, &va, final_tr, final_te, e);
+    if (R->o.ck_epochs > 0 && e % R->o.ck_epochs == 0 && nn_save_state(R, T))
+      return 1;
+    if (nn_stop_signal)
+      return nn_interrupted(R, T);
+    if (stop && !R->o.quiet)
+      printf("early stopping after epoch %d: no better %s than epoch %d's for %d epochs\n", e,
+             m->early_stop == NN_STOP_LOSS ? "validation loss" : "validation accuracy",
+             S->best_epoch, m->patience);
   }
-  if (rc == 0 && S.best_epoch > 0) {
-    memcpy(R->c.params, S.params, m->params_size * (size_t)m->real_size);
-    *final_tr = best_tr;
-    *final_te = best_te;
-    if (!R->o.quiet) {
-      char fig[64];
-      nn_stop_figure(m, &S, fig, sizeof fig);
-      printf("restored the parameters of epoch %d (%s)\n", S.best_epoch, fig);
-    }
-  }
-  free(S.params);
+  /* The final state, before the best epoch's parameters come back, so
+   * that a resume with more epochs goes on from the last one. */
+  if (R->o.checkpoint && (rc = nn_save_state(R, T)) == 0 && !R->o.quiet)
+    printf("saved the training state to %s\n", R->ck_path);
+  if (rc == 0 && S->best_epoch > 0)
+    nn_stop_restore(R, T, final_tr, final_te);
   return rc;
 }
 
@@ -1164,6 +1315,61 @@ static int nn_valid_set(nn_run *R, nn_train *T, const nn_data_spec *spec) {
   return 0;
 }
 
+/* The log: a new file with its header, or, resuming, the old one
+ * appended to (a header only if it is empty). */
+static int nn_open_log(nn_run *R, nn_train *T) {
+  if (!R->o.log)
+    return 0;
+  if (!(T->log = fopen(R->o.log, T->resumed ? "a" : "w"))) {
+    fprintf(stderr, "%s: error: cannot write %s: %s\n", R->prog, R->o.log, strerror(errno));
+    return 1;
+  }
+  if (ftell(T->log) <= 0)
+    fprintf(T->log, "epoch,train_loss,train_acc,test_loss,test_acc,%ssamples_per_s,elapsed_s\n",
+            T->va.n > 0 ? "val_loss,val_acc," : "");
+  return 0;
+}
+
+/* The state of a new run (or check the resumed one against the data):
+ * the order, the shuffle stream, the best-parameters buffer. */
+static int nn_train_state(nn_run *R, nn_train *T) {
+  const nn_model *m = R->m;
+  nn_resume *S = &T->st;
+  if (T->resumed && S->nrows != T->tr.n) {
+    fprintf(stderr, "%s: error: %s was written by a run on %d training rows; %s has %d (resume "
+                    "with the same training data)\n", R->prog, R->o.resume, S->nrows,
+            T->tr.name, T->tr.n);
+    return 1;
+  }
+  if (!T->resumed)
+    nn_rng_seed(&S->rng, R->o.seed, NN_RNG_SHUFFLE);
+  S->nrows = T->tr.n;
+  if ((!S->order && !(S->order = nn_identity(T->tr.n))) ||
+      (m->early_stop && !S->best_params &&
+       !(S->best_params = malloc(m->params_size * (size_t)m->real_size + 1)))) {
+    fprintf(stderr, "%s: error: out of memory\n", R->prog);
+    return 1;
+  }
+  if (T->resumed && R->c.step > 0) /* the rate of the last step, for the epoch line */
+    R->lr = nn_schedule_lr(&m->schedule, R->o.lr, S->pos > 0 ? S->epoch : S->epoch - 1,
+                           R->o.epochs, R->c.step - 1);
+  return 0;
+}
+
+static void nn_resume_banner(nn_run *R, const nn_train *T) {
+  const nn_resume *S = &T->st;
+  if (T->resumed) {
+    printf("resumed %s: %d epoch%s done", R->o.resume, S->epoch, S->epoch == 1 ? "" : "s");
+    if (S->pos > 0)
+      printf(", epoch %d at row %d of %d", S->epoch + 1, S->pos, T->tr.n);
+    printf(" (step %llu)\n", (unsigned long long)R->c.step);
+  }
+  if (R->o.ck_steps > 0 || R->o.ck_epochs > 0)
+    printf("checkpoints: the training state every %d %s to %s\n",
+           R->o.ck_steps > 0 ? R->o.ck_steps : R->o.ck_epochs,
+           R->o.ck_steps > 0 ? "steps" : "epochs", R->ck_path);
+}
+
 static int nn_train_run(nn_run *R, nn_train *T) {
   nn_data_spec spec = nn_spec(R->m);
   if (nn_load_data(R, R->o.train, &R->m->train, &spec, &T->tr, 1))
@@ -1173,30 +1379,22 @@ static int nn_train_run(nn_run *R, nn_train *T) {
             R->m->name);
     return 1;
   }
-  if (nn_load_data(R, R->o.test, &R->m->test, &spec, &T->te, 0))
+  if (nn_load_data(R, R->o.test, &R->m->test, &spec, &T->te, 0) || nn_valid_set(R, T, &spec) ||
+      nn_train_state(R, T) || nn_open_log(R, T))
     return 1;
-  if (nn_valid_set(R, T, &spec))
-    return 1;
-  if (R->o.log && !(T->log = fopen(R->o.log, "w"))) {
-    fprintf(stderr, "%s: error: cannot write %s: %s\n", R->prog, R->o.log, strerror(errno));
-    return 1;
-  }
-  if (T->log)
-    fprintf(T->log, "epoch,train_loss,train_acc,test_loss,test_acc,%ssamples_per_s,elapsed_s\n",
-            T->va.n > 0 ? "val_loss,val_acc," : "");
-  if (!(T->order = nn_identity(T->tr.n))) {
-    fprintf(stderr, "%s: error: out of memory\n", R->prog);
-    return 1;
-  }
   if (!R->o.quiet)
     nn_train_banner(R, T);
-  nn_rng_seed(&T->rng, R->o.seed, NN_RNG_SHUFFLE);
-  T->t0 = nn_now();
+  if (!R->o.quiet && (T->resumed || R->o.ck_steps > 0 || R->o.ck_epochs > 0))
+    nn_resume_banner(R, T);
+  fflush(stdout); /* the banner before the first epoch, also into a pipe or file */
+  T->t0 = nn_now() - T->st.elapsed;
   nn_stats tr = {0, -1}, te = {0, -1};
-  if (nn_epochs(R, T, &tr, &te))
-    return 1;
-  /* No epoch run: the final figures come from an evaluation. */
-  if (R->o.epochs == 0 && nn_evaluate(R, T->te.n > 0 ? &T->te : &T->tr, T->te.n > 0 ? &te : &tr))
+  int ran, rc = nn_epochs(R, T, &tr, &te, &ran);
+  if (rc)
+    return rc;
+  /* No epoch run here: the final figures come from an evaluation. */
+  if (ran == 0 && T->st.best_epoch == 0 &&
+      nn_evaluate(R, T->te.n > 0 ? &T->te : &T->tr, T->te.n > 0 ? &te : &tr))
     return 1;
   char line[256];
   nn_stats_text(T->te.n > 0 ? "test" : "train", T->te.n > 0 ? &te : &tr,
@@ -1216,15 +1414,29 @@ static int nn_train_run(nn_run *R, nn_train *T) {
   return 0;
 }
 
+/* Training, with SIGINT and SIGTERM caught for its length. */
 static int nn_mode_train(nn_run *R) {
   nn_train T;
   memset(&T, 0, sizeof T);
+  T.st = R->rs; /* the resumed state, or zeros */
+  T.resumed = R->o.resume != NULL;
+  memset(&R->rs, 0, sizeof R->rs);
+  struct sigaction sa, old_int, old_term;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = nn_on_signal;
+  sa.sa_flags = SA_RESETHAND;
+  sigemptyset(&sa.sa_mask);
+  nn_stop_signal = 0;
+  sigaction(SIGINT, &sa, &old_int);
+  sigaction(SIGTERM, &sa, &old_term);
   int rc = nn_train_run(R, &T);
+  sigaction(SIGINT, &old_int, NULL);
+  sigaction(SIGTERM, &old_term, NULL);
   if (T.log && fclose(T.log) != 0 && rc == 0) {
     fprintf(stderr, "%s: error: cannot write %s\n", R->prog, R->o.log);
     rc = 1;
   }
-  free(T.order);
+  nn_resume_free(&T.st);
   nn_data_free(&T.tr);
   nn_data_free(&T.te);
   nn_data_free(&T.va);
@@ -1397,6 +1609,31 @@ static int nn_mode_generate(nn_run *R) {
 
 /* -------------------------------------------------------------------- main */
 
+/* --resume FILE: parameters, optimizer state and the training state; the
+ * run keeps the seed of the one that wrote it, and its rate and epochs
+ * unless --lr / --epochs say otherwise.  0, 1 (bad file) or 2 (usage). */
+static int nn_resume_load(nn_run *R) {
+  char err[1024];
+  if (nn_ckpt_load_state(R->o.resume, R->m, &R->c, &R->rs, err, sizeof err)) {
+    fprintf(stderr, "%s\n", err);
+    return 1;
+  }
+  if (R->o.seed_set && R->o.seed != R->rs.seed) {
+    nn_usage_error(R->prog, "--seed %llu: the run in %s has seed %llu, and a resumed run keeps "
+                            "its seed (leave --seed out)", (unsigned long long)R->o.seed,
+                   R->o.resume, (unsigned long long)R->rs.seed);
+    return 2;
+  }
+  R->o.seed = R->c.seed = R->rs.seed;
+  if (!R->o.lr_set)
+    R->o.lr = R->rs.lr;
+  if (!R->o.epochs_set)
+    R->o.epochs = R->rs.epochs;
+  if (R->c.nvocab > 0)
+    snprintf(R->vocab_from, sizeof R->vocab_from, "the checkpoint %s", R->o.resume);
+  return 0;
+}
+
 static int nn_run_modes(nn_run *R) {
   const nn_model *m = R->m;
   if (R->o.threads > 0 && m->set_threads)
@@ -1415,6 +1652,13 @@ static int nn_run_modes(nn_run *R) {
     if (!R->o.quiet && !R->o.predict && R->o.generate < 0)
       printf("loaded %s\n", R->o.load);
   }
+  int rc;
+  if (R->o.resume && (rc = nn_resume_load(R)) != 0)
+    return rc;
+  if (R->o.checkpoint)
+    snprintf(R->ck_path, sizeof R->ck_path, "%s", R->o.checkpoint);
+  else
+    snprintf(R->ck_path, sizeof R->ck_path, "%s.resume.safetensors", m->name);
   if (R->o.gradcheck)
     return nn_mode_gradcheck(R);
   if (R->o.bench || R->o.bench_infer)

@@ -47,6 +47,11 @@ check-warnings: $(GENERATED)
 run-tests: $(BUILD)/nncc $(BUILD)/libnnrt.a
 	sh tests/run/run.sh $(BUILD)
 
+# Exact resume: stopped (boundary, SIGTERM, SIGKILL) and resumed runs give
+# bitwise the weights of uninterrupted ones; the refusals.
+check-resume: $(BUILD)/nncc $(BUILD)/libnnrt.a
+	sh tests/run/resume.sh $(BUILD)
+
 # The compiler, the runtime and the unit and golden tests again under
 # AddressSanitizer + UBSan (any report fails).
 ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
@@ -54,7 +59,7 @@ check-asan:
 	ASAN_OPTIONS=detect_leaks=1 $(MAKE) BUILD=build-asan CFLAGS='$(ASAN_FLAGS)' unit golden
 	$(MAKE) numeric-asan
 
-check: all unit golden numeric numeric-openmp check-generated check-warnings run-tests
+check: all unit golden numeric numeric-openmp check-generated check-warnings run-tests check-resume
 
 test: deps
 	$(MAKE) check

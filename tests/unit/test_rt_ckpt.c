@@ -248,14 +248,23 @@ static void test_refuse_mismatch(void **state) {
   m.params = p4;
   m.name = "other";
   expect_refusal("data/tiny_f32.ckpt", &m,
-                 "no tensor 'h2.bias' (is this a checkpoint of another model? it says model 'tiny')");
+                 "this is a checkpoint of model 'tiny' (layout 0123456789abcdef), not of model "
+                 "'other' (layout 0123456789abcdef): no tensor 'h2.bias'");
+  /* Another layout hash names both layouts; a file without metadata (as
+   * torch writes them) cannot say whose it is. */
+  m.hash = 0xfedcba9876543210ull;
+  expect_refusal("data/tiny_f32.ckpt", &m,
+                 "this is a checkpoint of model 'tiny' (layout 0123456789abcdef), not of model "
+                 "'other' (layout fedcba9876543210): no tensor 'h2.bias'");
   expect_refusal("data/tiny_torch_f64.safetensors", &m,
                  "no tensor 'h2.bias' (is this a checkpoint of another model?)");
   /* A tensor the model lacks. */
   m.nparams = 1;
   m.params_size = 6;
   expect_refusal("data/tiny_f32.ckpt", &m,
-                 "unexpected tensor 'b' (the model 'other' has no such parameter)");
+                 "this is a checkpoint of model 'tiny' (layout 0123456789abcdef), not of model "
+                 "'other' (layout fedcba9876543210): unexpected tensor 'b' (the model 'other' "
+                 "has no such parameter)");
 }
 
 static void test_refuse_bad_entries(void **state) {

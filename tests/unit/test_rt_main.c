@@ -373,7 +373,7 @@ static void test_usage_errors(void **state) {
   assert_int_equal(run(&t.m, "--eval", "--predict", "x.csv", NULL), 2);
   assert_contains(err, "--eval, --predict, --generate and --gradcheck exclude each other");
   assert_int_equal(run(&t.m, "--eval", "--save", "x.ckpt", NULL), 2);
-  assert_contains(err, "--save and --log go with training, not with --eval");
+  assert_contains(err, "--save goes with training, not with --eval");
 }
 
 static void test_help_version(void **state) {
@@ -413,8 +413,10 @@ static void test_data_errors(void **state) {
   assert_int_equal(run(&t.m, "--eval", NULL), 1);
   assert_contains(err, "has no data to evaluate");
   assert_int_equal(run(&t.m, "--train", "data/blobs_train.csv", "--load", "data/tiny_f32.ckpt", NULL), 1);
-  assert_string_equal(err, "data/tiny_f32.ckpt: error: tensor 'w' has shape [2, 3], the model "
-                           "'blobs' needs [3, 2]\n");
+  assert_string_equal(err, "data/tiny_f32.ckpt: error: this is a checkpoint of model 'tiny' "
+                           "(layout 0123456789abcdef), not of model 'blobs' (layout "
+                           "0000000000001234): tensor 'w' has shape [2, 3], the model 'blobs' "
+                           "needs [3, 2]\n");
 }
 
 static void test_nan_stops(void **state) {
@@ -531,7 +533,7 @@ static void test_bench(void **state) {
       {"--bench", "0", NULL, "--bench needs a whole number >= 1, got '0'"},
       {"--bench-infer", "x", NULL, "--bench-infer needs a whole number >= 1, got 'x'"},
       {"--bench", "5", "--eval", "--bench and --bench-infer exclude each other"},
-      {"--bench", "5", "--save=x", "--save and --log go with training, not with --bench"},
+      {"--bench", "5", "--save=x", "--save goes with training, not with --bench"},
       {"--bench", "5", "--train=x.csv", "--bench uses random data, not --train or --test"},
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

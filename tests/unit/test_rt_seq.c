@@ -486,7 +486,7 @@ static void test_generate_errors(void **state) {
        "--eval, --predict, --generate and --gradcheck exclude each other"},
       {"--generate", "5", "--bench", "3", "--bench and --bench-infer exclude each other and "
                                           "--eval, --predict, --generate and --gradcheck"},
-      {"--generate", "5", "--save", "x", "--save and --log go with training, not with --generate"},
+      {"--generate", "5", "--save", "x", "--save goes with training, not with --generate"},
       {"--generate", "5", "--test", "x", "--generate reads no test data (--test)"},
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
