@@ -749,6 +749,20 @@ static int nn_state_int(nn_ckload *L, const char *key, long long lo, long long h
   return 0;
 }
 
+/* Any uint64_t (a seed, a step count). */
+static int nn_state_u64(nn_ckload *L, const char *key, uint64_t *out) {
+  const char *v = nn_state_text(L, key);
+  if (!v)
+    return -1;
+  char *end;
+  errno = 0;
+  unsigned long long u = strtoull(v, &end, 10);
+  if (*v < '0' || *v > '9' || *end || errno)
+    return nn_state_bad(L, key, v, "a whole number from 0 to 2^64 - 1");
+  *out = (uint64_t)u;
+  return 0;
+}
+
 /* n doubles in C's hex form (%a), separated by spaces; `finite`: each
  * finite. */
 static int nn_state_doubles(nn_ckload *L, const char *key, int n, int finite, double *out) {
@@ -789,15 +803,16 @@ static int nn_state_rng(nn_ckload *L, nn_rng *r) {
 
 /* The scalars of the state, each checked against the others. */
 static int nn_state_scalars(nn_ckload *L, nn_ctx *c, nn_resume *r) {
-  long long seed, epochs, epoch, pos, rows, step, best_epoch, since;
+  long long epochs, epoch, pos, rows, best_epoch, since;
+  uint64_t seed, step;
   double lr[1], sums[3], more[2], figs[4];
-  if (nn_state_int(L, "nncc.seed", 0, LLONG_MAX, &seed) ||
+  if (nn_state_u64(L, "nncc.seed", &seed) ||
       nn_state_doubles(L, "nncc.lr", 1, 1, lr) ||
       nn_state_int(L, "nncc.epochs", 0, INT_MAX, &epochs) ||
       nn_state_int(L, "nncc.epoch", 0, INT_MAX, &epoch) ||
       nn_state_int(L, "nncc.rows", 1, INT_MAX, &rows) ||
       nn_state_int(L, "nncc.pos", 0, rows, &pos) ||
-      nn_state_int(L, "nncc.step", 0, LLONG_MAX, &step) || nn_state_rng(L, &r->rng) ||
+      nn_state_u64(L, "nncc.step", &step) || nn_state_rng(L, &r->rng) ||
       nn_state_doubles(L, "nncc.loss", 1, 1, sums) ||
       nn_state_doubles(L, "nncc.correct", 1, 1, sums + 1) ||
       nn_state_doubles(L, "nncc.seconds", 1, 1, sums + 2) ||
@@ -809,13 +824,13 @@ static int nn_state_scalars(nn_ckload *L, nn_ctx *c, nn_resume *r) {
     return -1;
   if (!(lr[0] > 0))
     return nn_state_bad(L, "nncc.lr", nn_state_text(L, "nncc.lr"), "a rate > 0");
-  *r = (nn_resume){.seed = (uint64_t)seed, .lr = lr[0], .epochs = (int)epochs,
+  *r = (nn_resume){.seed = seed, .lr = lr[0], .epochs = (int)epochs,
                    .epoch = (int)epoch, .pos = (int)pos, .nrows = (int)rows, .rng = r->rng,
                    .loss = sums[0], .correct = sums[1], .seconds = sums[2],
                    .elapsed = more[0], .best = more[1], .best_epoch = (int)best_epoch,
                    .since = (int)since, .best_tr = {figs[0], figs[1]},
                    .best_te = {figs[2], figs[3]}};
-  c->step = (uint64_t)step;
+  c->step = step;
   return 0;
 }
 

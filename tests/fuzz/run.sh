@@ -31,7 +31,8 @@ if [ ! -f "$seeds/ckpt/xor.safetensors" ]; then
   "$build/nncc" models/xor.nn -o "$build/xor_train.c" &&
     ${HOSTCC:-cc} -O1 -Iruntime -o "$build/xor_train" "$build/xor_train.c" runtime/*.c \
       -lcjson -lz -lm &&
-    "$build/xor_train" --epochs 1 --quiet --save "$seeds/ckpt/xor.safetensors" >/dev/null
+    "$build/xor_train" --epochs 1 --quiet --save "$seeds/ckpt/xor.safetensors" >/dev/null &&
+    "$build/xor_train" --epochs 1 --quiet --checkpoint "$seeds/ckpt/xor.state.safetensors" >/dev/null
 fi
 
 for t in "$@"; do
