@@ -869,6 +869,9 @@ typedef struct nn_train {
   double t0;     /* start of training, less the time before a resume */
   nn_resume st;  /* st.order: tr.n rows; st.best_params when early stopping */
   int resumed;   /* st came from --resume */
+  int tty;       /* stdout is a terminal (and no --quiet): draw progress */
+  int drawn;     /* a progress line is on the screen */
+  double drawn_at; /* when it was drawn */
 } nn_train;
 
 double nn_schedule_lr(const nn_schedule *s, double lr, int epoch, int epochs, uint64_t step) {
@@ -890,6 +893,19 @@ double nn_schedule_lr(const nn_schedule *s, double lr, int epoch, int epochs, ui
 
 static int nn_has_schedule(const nn_model *m) {
   return m->schedule.kind != NN_SCHED_NONE || m->schedule.warmup > 0;
+}
+
+/* ----------------------------------------------------------------- progress
+ * On a terminal, the epoch in progress as one line redrawn in place (at
+ * most 4 times a second): batches done, the running mean loss, samples/s
+ * and the time left in the epoch.  Erased before anything else is
+ * printed; never drawn into a file or pipe, or with --quiet. */
+static void nn_progress_clear(nn_train *T) {
+  if (T->drawn) {
+    fputs("\r\033[K", stdout);
+    fflush(stdout);
+    T->drawn = 0;
+  }
 }
 
 /* ------------------------------------------------------------ NaN guard */
@@ -959,11 +975,12 @@ static void nn_report_loss(nn_run *R, double l, int epoch, int batch, int nb) {
  * message naming the tensor where the backward pass, which runs from the
  * loss to the input, first made one non-finite: the last tensor of
  * params[] (the model's order) with a non-finite element. */
-static int nn_check_grads(nn_run *R, int epoch, int batch) {
+static int nn_check_grads(nn_run *R, nn_train *T, int epoch, int batch) {
   const nn_model *m = R->m;
   size_t n = m->params_size;
   if (nn_first_nonfinite(R->c.grads, m->real_size, n) == n)
     return 0;
+  nn_progress_clear(T);
   int k = m->nparams - 1;
   size_t i = 0;
   for (; k >= 0; k--) {
@@ -1032,6 +1049,20 @@ static int nn_interrupted(nn_run *R, nn_train *T) {
   return 128 + sig;
 }
 
+static void nn_progress(nn_run *R, nn_train *T, double now) {
+  const nn_resume *S = &T->st;
+  if (!T->tty || now - T->drawn_at < 0.25 || S->pos >= T->tr.n)
+    return;
+  int b = R->m->batch, nb = (T->tr.n + b - 1) / b;
+  double rate = S->seconds > 0 ? S->pos / S->seconds : 0;
+  double eta = rate > 0 ? (T->tr.n - S->pos) / rate : 0;
+  printf("\repoch %d/%d  batch %d/%d  loss %.4f  %.0f samples/s  ETA %.0fs\033[K",
+         S->epoch + 1, R->o.epochs, (S->pos + b - 1) / b, nb, S->loss / S->pos, rate, eta);
+  fflush(stdout);
+  T->drawn = 1;
+  T->drawn_at = now;
+}
+
 /* Every N steps (--checkpoint-every Nsteps), after a step. */
 static int nn_step_checkpoint(nn_run *R, nn_train *T) {
   if (R->o.ck_steps > 0 && R->c.step % (uint64_t)R->o.ck_steps == 0)
@@ -1069,11 +1100,12 @@ static int nn_epoch(nn_run *R, nn_train *T, nn_stats *st, double *seconds) {
     double l = m->forward(&R->c, R->xb, cls, y, nb, &correct);
     if (!isfinite(l)) {
       R->c.training = 0;
+      nn_progress_clear(T);
       nn_report_loss(R, l, epoch, bi, nb);
       return 1;
     }
     m->backward(&R->c, cls, y, nb);
-    if (nn_check_grads(R, epoch, bi)) {
+    if (nn_check_grads(R, T, epoch, bi)) {
       R->c.training = 0;
       return 1;
     }
@@ -1087,11 +1119,13 @@ static int nn_epoch(nn_run *R, nn_train *T, nn_stats *st, double *seconds) {
     double now = nn_now();
     S->seconds += now - t;
     t = now;
-    if (nn_step_checkpoint(R, T))
-      return 1;
-    if (nn_stop_signal)
-      return 2;
+    nn_progress(R, T, now);
+    if (nn_step_checkpoint(R, T) || nn_stop_signal) {
+      nn_progress_clear(T);
+      return nn_stop_signal ? 2 : 1;
+    }
   }
+  nn_progress_clear(T);
   *seconds = S->seconds;
   st->loss = S->loss / d->n;
   st->acc = m->has_accuracy ? S->correct / d->n : -1;
@@ -1420,6 +1454,7 @@ static int nn_mode_train(nn_run *R) {
   memset(&T, 0, sizeof T);
   T.st = R->rs; /* the resumed state, or zeros */
   T.resumed = R->o.resume != NULL;
+  T.tty = !R->o.quiet && isatty(STDOUT_FILENO);
   memset(&R->rs, 0, sizeof R->rs);
   struct sigaction sa, old_int, old_term;
   memset(&sa, 0, sizeof sa);

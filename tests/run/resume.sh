@@ -6,7 +6,7 @@
 # last periodic checkpoint (--checkpoint-every), for a stateful sequence
 # model (its carried hidden state is saved) and with early stopping.  Then
 # the refusals: a --save file, other training data, another seed, a
-# truncated file, another model.
+# truncated file, another model.  Last, the progress line of a terminal.
 #   tests/run/resume.sh BUILD_DIR
 build=${1:-build}
 cc=${CC:-cc}
@@ -147,6 +147,21 @@ if grep -q "^$out/rd3.state: error: this is a checkpoint of model 'resume_drop' 
 status "--checkpoint-every 0 is a usage error" 2 $t --checkpoint-every 0
 status "--checkpoint-every 5minutes is a usage error" 2 $t --checkpoint-every 5minutes
 has "... with a message" "$out/st.log" "resume_drop: error: --checkpoint-every needs N, Nepochs or Nsteps with a whole number N >= 1, got '5minutes'"
+
+# 7. Progress: on a terminal (script(1) gives the trainer one), a line
+# redrawn in place within each epoch; into a file, or with --quiet, none.
+if command -v script >/dev/null 2>&1; then
+  script -qec "$c --epochs 1 --threads 2" "$out/tty.txt" >/dev/null 2>&1
+  if tr '\r' '\n' <"$out/tty.txt" | grep -q "^epoch 1/1  batch [0-9]*/[0-9]*  loss [0-9.]*  [0-9]* samples/s  ETA [0-9]*s"; then
+    ok "progress: drawn in place on a terminal"; else bad "progress: no progress line on a terminal" "$out/tty.txt"; fi
+  script -qec "$c --epochs 1 --threads 2 --quiet" "$out/ttyq.txt" >/dev/null 2>&1
+  if grep -q "batch [0-9]*/" "$out/ttyq.txt"; then bad "progress: drawn with --quiet" "$out/ttyq.txt"; else
+    ok "progress: none with --quiet"; fi
+else
+  echo "skip progress on a terminal: script(1) is not installed"
+fi
+if grep -q "batch [0-9]*/" "$out/c1.log" "$out/fk.log"; then bad "progress: drawn into a file"; else
+  ok "progress: none into a file"; fi
 
 echo "resume: $pass passed, $fail failed"
 [ "$fail" = 0 ]
