@@ -14,4 +14,7 @@ int nn_slurp(const char *path, char **buf, size_t *len, char *err, size_t errlen
  * printable form; buf holds at least 16 chars.  (data_text.c) */
 const char *nn_byte_text(unsigned char b, char *buf);
 
+/* 1 if the file starts with the .npy magic "\x93NUMPY".  (data_npy.c) */
+int nn_npy_sniff(const char *path);
+
 #endif
