@@ -163,10 +163,19 @@ static int nn_npy_string(nn_npy_hdr *h, char *buf, size_t len, const char *what)
   const char *s = h->p + 1, *e = s;
   while (e < h->end && *e != q && *e != '\\')
     e++;
-  if (e >= h->end || *e != q || (size_t)(e - s) >= len) {
-    if (e < h->end && *e != q)
-      h->p = e;
+  if (e >= h->end) {
+    snprintf(h->f->err, h->f->errlen, "%s: offset %zu: error: unterminated string in the "
+             "header, expected %s", h->f->path, nn_npy_at(h), what);
+    return -1;
+  }
+  if (*e != q) { /* a backslash: escapes are not needed, so not read */
+    h->p = e;
     return nn_npy_expected(h, what);
+  }
+  if ((size_t)(e - s) >= len) {
+    snprintf(h->f->err, h->f->errlen, "%s: offset %zu: error: expected %s in the header, found "
+             "a string of %zu characters", h->f->path, nn_npy_at(h), what, (size_t)(e - s));
+    return -1;
   }
   memcpy(buf, s, (size_t)(e - s));
   buf[e - s] = '\0';
