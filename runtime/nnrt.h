@@ -385,7 +385,7 @@ int nn_data_npy(const nn_source *src, const nn_data_spec *spec, nn_dataset *out,
  * when test_loss is not NULL, test) and, when train_acc or test_acc is not
  * NULL, an accuracy panel below it (fractions in [0, 1], drawn as
  * percent); x is epoch[i], i < n.  Non-finite values (NaN for a missing
- * figure) are skipped: a series is drawn as polylines through its finite
+ * figure) and values of magnitude >= 1e100 are skipped: a series is drawn as polylines through its finite
  * points, broken where a value is missing, and a point with no finite
  * neighbour is drawn as a dot.  Axes have ticks at 1, 2 or 5 times a
  * power of ten; the bytes depend only on the arguments.  title may be

@@ -12,7 +12,8 @@
  * step of 1, 2 or 5 times a power of ten, the smallest such step giving at
  * most NN_PLOT_TICKS intervals (the epoch axis: a step of at least 1); a
  * range of one value v is first widened to v -+ max(|v| / 2, 1) (epochs:
- * v -+ 1).  A tick and its label sit at every step.
+ * v -+ 1).  A tick and its label sit at every step.  Values that are not
+ * finite, or of magnitude 1e100 or more, are not drawn (nn_plot_ok).
  */
 #include "nnrt.h"
 
@@ -67,6 +68,10 @@ static nn_axis nn_plot_axis(double lo, double hi, double min_step) {
   }
 }
 
+/* A value that is drawn: finite and of a size whose axis arithmetic
+ * cannot overflow. */
+static int nn_plot_ok(double v) { return isfinite(v) && fabs(v) < 1e100; }
+
 /* Points of series s (times scale) that are drawn: finite, at a finite
  * epoch; their y range widens [*lo, *hi] (*any: the range holds a value). */
 static int nn_plot_scan(int n, const double *epoch, const double *s, double scale, double *lo,
@@ -74,7 +79,7 @@ static int nn_plot_scan(int n, const double *epoch, const double *s, double scal
   int count = 0;
   for (int i = 0; s && i < n; i++) {
     double v = s[i] * scale;
-    if (!isfinite(epoch[i]) || !isfinite(v))
+    if (!nn_plot_ok(epoch[i]) || !nn_plot_ok(v))
       continue;
     *lo = *any && *lo < v ? *lo : v;
     *hi = *any && *hi > v ? *hi : v;
@@ -162,12 +167,12 @@ static void nn_plot_series(FILE *f, const nn_panel *p, int n, const double *x, c
   fprintf(f, "<g class=\"%s\" fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\"%s%s%s>\n", cls,
           color, dash ? " stroke-dasharray=\"" : "", dash ? dash : "", dash ? "\"" : "");
   for (int i = 0; i < n;) {
-    if (!isfinite(x[i]) || !isfinite(y[i] * scale)) {
+    if (!nn_plot_ok(x[i]) || !nn_plot_ok(y[i] * scale)) {
       i++;
       continue;
     }
     int j = i;
-    while (j < n && isfinite(x[j]) && isfinite(y[j] * scale))
+    while (j < n && nn_plot_ok(x[j]) && nn_plot_ok(y[j] * scale))
       j++;
     if (j - i == 1) {
       fprintf(f, "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"3\" fill=\"%s\" stroke=\"none\"/>\n",
@@ -184,29 +189,37 @@ static void nn_plot_series(FILE *f, const nn_panel *p, int n, const double *x, c
   fprintf(f, "</g>\n");
 }
 
-/* The legend, top right inside the plot area: one line per series drawn. */
-static void nn_plot_legend(FILE *f, const nn_panel *p, int has_train, int has_test) {
+/* The legend, inside the plot area at the top right (loss, which falls)
+ * or the bottom right (accuracy, which rises), on a white box: one line
+ * per series drawn. */
+static void nn_plot_legend(FILE *f, const nn_panel *p, int has_train, int has_test, int bottom) {
   const char *names[2] = {"train", "test"}, *colors[2] = {"#1f77b4", "#d62728"};
   const char *dash[2] = {"", " stroke-dasharray=\"6 3\""};
-  int has[2] = {has_train, has_test}, row = 0;
-  for (int k = 0; k < 2; k++) {
-    if (!has[k])
-      continue;
-    double y = p->top + 16 + 16 * row++;
-    fprintf(f, "<g class=\"legend\"><line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" "
-            "stroke=\"%s\" stroke-width=\"1.5\"%s/><text x=\"%.2f\" y=\"%.2f\">%s</text></g>\n",
-            NN_PLOT_X1 - 76, y - 4, NN_PLOT_X1 - 52, y - 4, colors[k], dash[k], NN_PLOT_X1 - 46, y,
-            names[k]);
-  }
-  if (!has_train && !has_test)
+  int has[2] = {has_train, has_test}, rows = has_train + has_test;
+  if (rows == 0) {
     fprintf(f, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\">no data</text>\n",
             (NN_PLOT_X0 + NN_PLOT_X1) / 2, p->top + NN_PLOT_H / 2);
+    return;
+  }
+  double h = 8 + 16 * rows, top = bottom ? p->top + NN_PLOT_H - 8 - h : p->top + 8;
+  fprintf(f, "<rect x=\"%.2f\" y=\"%.2f\" width=\"76\" height=\"%.2f\" fill=\"white\" "
+          "fill-opacity=\"0.85\" stroke=\"#bbb\"/>\n", NN_PLOT_X1 - 84, top, h);
+  for (int k = 0, row = 0; k < 2; k++) {
+    if (!has[k])
+      continue;
+    double y = top + 16 + 16 * row++;
+    fprintf(f, "<g class=\"legend\"><line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" "
+            "stroke=\"%s\" stroke-width=\"1.5\"%s/><text x=\"%.2f\" y=\"%.2f\">%s</text></g>\n",
+            NN_PLOT_X1 - 78, y - 4, NN_PLOT_X1 - 54, y - 4, colors[k], dash[k], NN_PLOT_X1 - 48, y,
+            names[k]);
+  }
 }
 
 /* One panel: the y axis from the drawn values of train and test (times
- * scale); [0, 1] when there are none. */
+ * scale); [0, 1] when there are none.  rising: the accuracy panel (its
+ * legend goes to the bottom). */
 static void nn_plot_panel(FILE *f, double top, const nn_axis *xa, int n, const double *epoch,
-                          const double *train, const double *test, double scale,
+                          const double *train, const double *test, double scale, int rising,
                           const char *id, const char *name) {
   nn_panel p = {.top = top, .x = *xa};
   double lo = 0, hi = 1;
@@ -220,7 +233,7 @@ static void nn_plot_panel(FILE *f, double top, const nn_axis *xa, int n, const d
     nn_plot_series(f, &p, n, epoch, train, scale, "train", "#1f77b4", NULL);
   if (has_te)
     nn_plot_series(f, &p, n, epoch, test, scale, "test", "#d62728", "6 3");
-  nn_plot_legend(f, &p, has_tr, has_te);
+  nn_plot_legend(f, &p, has_tr, has_te, rising);
   fprintf(f, "</g>\n");
 }
 
@@ -238,8 +251,8 @@ int nn_plot_svg(const char *path, const char *title, int n, const double *epoch,
   }
   double lo = 0, hi = 1, alo = 0, ahi = 1;
   int any = 0, aany = 0;
-  for (int i = 0; i < n; i++) /* the epoch axis: every finite epoch */
-    if (isfinite(epoch[i])) {
+  for (int i = 0; i < n; i++) /* the epoch axis: every drawable epoch */
+    if (nn_plot_ok(epoch[i])) {
       lo = any && lo < epoch[i] ? lo : epoch[i];
       hi = any && hi > epoch[i] ? hi : epoch[i];
       any = 1;
@@ -259,9 +272,9 @@ int nn_plot_svg(const char *path, const char *title, int n, const double *epoch,
     nn_plot_text(f, title);
     fprintf(f, "</text>\n");
   }
-  nn_plot_panel(f, NN_PLOT_TOP, &xa, n, epoch, train_loss, test_loss, 1, "loss", "loss");
+  nn_plot_panel(f, NN_PLOT_TOP, &xa, n, epoch, train_loss, test_loss, 1, 0, "loss", "loss");
   if (acc)
-    nn_plot_panel(f, NN_PLOT_TOP + NN_PLOT_PANEL, &xa, n, epoch, train_acc, test_acc, 100,
+    nn_plot_panel(f, NN_PLOT_TOP + NN_PLOT_PANEL, &xa, n, epoch, train_acc, test_acc, 100, 1,
                   "accuracy", "accuracy (%)");
   fprintf(f, "</svg>\n");
   int bad = ferror(f);

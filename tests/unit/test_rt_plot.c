@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -232,6 +233,13 @@ static void test_gaps(void **state) {
   assert_int_equal(count(te, "<circle"), 1);
   /* the y axis ignores inf and the point at the NaN epoch: [0.3, 1] */
   assert_string_equal(labels(p, "yticks"), "0.2|0.4|0.6|0.8|1.0");
+  /* huge values are skipped as well, so no axis arithmetic overflows */
+  const double big[] = {1e300, -1e308, 0.5, 0.25, DBL_MAX, -DBL_MAX, 1e100, 1e99};
+  plot_ok(tmp("d2.svg"), NULL, 8, e, big, big, big, big);
+  svg = slurp(tmp("d2.svg"));
+  assert_clean(svg);
+  assert_int_equal(count(group(panel(svg, "loss"), "train"), "<polyline"), 1); /* 3-4 */
+  assert_int_equal(count(group(panel(svg, "loss"), "train"), "<circle"), 1);   /* 8 */
 }
 
 /* One epoch: dots, the epoch axis widened to [e - 1, e + 1]. */
