@@ -38,11 +38,12 @@ static char *slurp(const char *path) {
   return buf;
 }
 
-/* A copy of [a, b) (static, the last 4 in use). */
+/* A copy of [a, b) (static: the last 64 stay valid, more than a test
+ * holds at once). */
 static char *span(const char *a, const char *b) {
-  static char *s[4];
+  static char *s[64];
   static int k;
-  k = (k + 1) % 4;
+  k = (k + 1) % 64;
   free(s[k]);
   s[k] = malloc((size_t)(b - a) + 1);
   assert_non_null(s[k]);
