@@ -124,7 +124,7 @@ static int nn_npy_prefix(nn_npy *f, size_t *hlen) {
 /* A cursor over the header text; at(p) is the file offset of p. */
 typedef struct nn_npy_hdr {
   nn_npy *f;
-  const char *s, *p, *end;
+  const char *p, *end;
 } nn_npy_hdr;
 
 static size_t nn_npy_at(const nn_npy_hdr *h) { return h->f->data - (size_t)(h->end - h->p); }
@@ -195,22 +195,21 @@ static int nn_npy_descr(nn_npy_hdr *h) {
   }
   if (nn_npy_string(h, f->descr, sizeof f->descr, "the dtype string of 'descr' ('<f4')"))
     return -1;
-  const char *d = f->descr;
+  /* [byte order] kind size: '<' little, '>' big, '=' native, '|' n/a */
+  static const char *const types[] = {"f4", "f8", "u1", "i4", "i8"};
+  const char *d = f->descr, *t = d + 1;
   char order = d[0];
-  if (order != '<' && order != '>' && order != '|' && order != '=')
-    order = 0;
-  const char *t = order ? d + 1 : d;
-  int ok = strlen(t) == 2 && strchr("fui", t[0]) && strchr("148", t[1]);
-  f->kind = t[0];
-  f->size = t[1] - '0';
-  ok = ok && (f->kind == 'f' ? f->size >= 4 : f->kind == 'u' ? f->size == 1 : f->size >= 4);
-  ok = ok && order && !(order == '|' && f->size > 1);
+  int ok = 0;
+  for (int i = 0; i < 5 && !ok; i++)
+    ok = order && strchr("<>=|", order) && !strcmp(t, types[i]) && (order != '|' || t[1] == '1');
   if (!ok) {
     snprintf(f->err, f->errlen, "%s: offset %zu: error: dtype '%s' is not supported: expected "
              "float32 '<f4', float64 '<f8', uint8 '|u1', int32 '<i4' or int64 '<i8'",
              f->path, at, d);
     return -1;
   }
+  f->kind = t[0];
+  f->size = t[1] - '0';
   const uint16_t one = 1;
   int host_big = *(const unsigned char *)&one == 0;
   f->swap = f->size > 1 && (order == '>' ? !host_big : order == '<' ? host_big : 0);
@@ -352,7 +351,7 @@ static int nn_npy_header(nn_npy *f) {
              "offset 8 says %zu bytes from offset %zu, found %lld", f->path, f->off, hlen, start, r);
   else if (r >= 0) {
     f->data = f->off;
-    nn_npy_hdr h = {f, text, text, text + hlen};
+    nn_npy_hdr h = {f, text, text + hlen};
     rc = nn_npy_dict(&h);
   }
   free(text);

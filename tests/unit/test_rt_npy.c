@@ -401,6 +401,8 @@ static void test_header_errors(void **state) {
                            "'<f4', float64 '<f8', uint8 '|u1', int32 '<i4' or int64 '<i8'"},
       {"{'descr': 'f4'}", "offset 20: error: dtype 'f4' is not supported: expected float32 "
                           "'<f4', float64 '<f8', uint8 '|u1', int32 '<i4' or int64 '<i8'"},
+      {"{'descr': ''}", "offset 20: error: dtype '' is not supported: expected float32 '<f4', "
+                        "float64 '<f8', uint8 '|u1', int32 '<i4' or int64 '<i8'"},
       {"{'descr': '<U8'}", "offset 20: error: dtype '<U8' is not supported: expected float32 "
                            "'<f4', float64 '<f8', uint8 '|u1', int32 '<i4' or int64 '<i8'"},
       {"{'fortran_order': True}", "offset 28: error: fortran_order is True (the values are in "
