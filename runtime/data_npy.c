@@ -348,7 +348,8 @@ static int nn_npy_header(nn_npy *f) {
   int rc = -1;
   if (r >= 0 && (size_t)r < hlen)
     snprintf(f->err, f->errlen, "%s: offset %zu: error: truncated header: the length at "
-             "offset 8 says %zu bytes from offset %zu, found %lld", f->path, f->off, hlen, start, r);
+             "offset 8 says %zu bytes from offset %zu, found %lld", f->path, f->off, hlen, start,
+             r);
   else if (r >= 0) {
     f->data = f->off;
     nn_npy_hdr h = {f, text, text + hlen};

@@ -385,11 +385,13 @@ int nn_data_npy(const nn_source *src, const nn_data_spec *spec, nn_dataset *out,
  * when test_loss is not NULL, test) and, when train_acc or test_acc is not
  * NULL, an accuracy panel below it (fractions in [0, 1], drawn as
  * percent); x is epoch[i], i < n.  Non-finite values (NaN for a missing
- * figure) and values of magnitude >= 1e100 are skipped: a series is drawn as polylines through its finite
- * points, broken where a value is missing, and a point with no finite
- * neighbour is drawn as a dot.  Axes have ticks at 1, 2 or 5 times a
- * power of ten; the bytes depend only on the arguments.  title may be
- * NULL.  Returns 0, or -1 with "path: error: ..." in err. */
+ * figure) and values of magnitude >= 1e100 are skipped: a series is drawn
+ * as polylines through its drawn points, broken where a value is
+ * missing, a point with no drawn neighbour as a dot; a series with no
+ * drawn point is left out (an accuracy panel with none is not drawn).
+ * Axes have ticks at 1, 2 or 5 times a power of ten; the bytes depend
+ * only on the arguments.  title may be NULL.  Returns 0, or -1 with
+ * "path: error: ..." in err. */
 int nn_plot_svg(const char *path, const char *title, int n, const double *epoch,
                 const double *train_loss, const double *test_loss, const double *train_acc,
                 const double *test_acc, char *err, size_t errlen);

@@ -301,7 +301,8 @@ static void test_iris_log(void **state) {
   assert_non_null(fgets(line, sizeof line, f));
   assert_string_equal(line, "epoch,train_loss,train_acc,test_loss,test_acc\n");
   int n = 0;
-  while (n < N && fscanf(f, "%lf,%lf,%lf,%lf,%lf\n", &e[n], &trl[n], &tra[n], &tel[n], &tea[n]) == 5)
+  while (n < N &&
+         fscanf(f, "%lf,%lf,%lf,%lf,%lf\n", &e[n], &trl[n], &tra[n], &tel[n], &tea[n]) == 5)
     n++;
   fclose(f);
   assert_int_equal(n, N);
