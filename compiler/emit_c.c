@@ -2445,7 +2445,7 @@ static void c_string(FILE *out, const char *s) {
 
 static void emit_source(FILE *out, const char *field, const DataSrc *s) {
   static const char *const kinds[] = {"NN_SRC_NONE", "NN_SRC_CSV", "NN_SRC_IDX", "NN_SRC_TEXT",
-                                      "NN_SRC_SERIES"};
+                                      "NN_SRC_SERIES", "NN_SRC_NPY"};
   fprintf(out, "  .%s = {%s, ", field, kinds[s->kind]);
   c_string(out, s->path);
   fprintf(out, ", ");

@@ -287,8 +287,8 @@ const char *loss_name(LossKind k);
 /* text("f.txt"): bytes as tokens, cut into windows of T (+1 for the
  * shifted target), B streams for truncated BPTT; series("f.csv", header =
  * false): one time step a row, a window of T rows and the row after it as
- * the target. */
-typedef enum { SRC_NONE, SRC_CSV, SRC_IDX, SRC_TEXT, SRC_SERIES } SrcKind;
+ * the target; npy("x.npy", "y.npy"): NumPy arrays of features and targets. */
+typedef enum { SRC_NONE, SRC_CSV, SRC_IDX, SRC_TEXT, SRC_SERIES, SRC_NPY } SrcKind;
 typedef struct DataSrc {
   SrcKind kind;
   char *path, *path2;

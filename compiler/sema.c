@@ -56,7 +56,7 @@ static const char *const series_keys[] = {"header"};
 static const char *const init_names[] = {"zeros",          "uniform",      "normal",
                                          "xavier",         "he",           "xavier_uniform",
                                          "xavier_normal",  "he_uniform",   "he_normal"};
-static const char *const source_kinds[] = {"csv", "idx", "text", "series"};
+static const char *const source_kinds[] = {"csv", "idx", "text", "series", "npy"};
 static const char *const optimizers[] = {"sgd", "adam", "adamw", "rmsprop", "perceptron"};
 
 static const char *const all_act_names[] = {
@@ -984,8 +984,8 @@ static void sema_loss(Sema *s, Stmt *st) {
 static bool sema_source(const Expr *e, const char *key, DataSrc *src) {
   if (e->kind != EX_CALL) {
     error_at(e->loc, "'%s' must be a data source: csv(\"file.csv\", label = 4), "
-             "idx(\"images.gz\", \"labels.gz\"), text(\"file.txt\") or "
-             "series(\"file.csv\")", key);
+             "idx(\"images.gz\", \"labels.gz\"), text(\"file.txt\"), "
+             "series(\"file.csv\") or npy(\"x.npy\", \"y.npy\")", key);
     return false;
   }
   int k = find_word(e->str, source_kinds, COUNT(source_kinds));
@@ -1046,17 +1046,23 @@ static bool sema_source(const Expr *e, const char *key, DataSrc *src) {
       bool_val(hdr, "'header'", &src->header);
     return true;
   }
-  src->kind = SRC_IDX;
-  if (!check_keys(e->args, e->nargs, "idx", NULL, 0))
+  /* idx(IMAGES [, LABELS]), npy(FEATURES [, TARGETS]) */
+  bool npy = k == 4;
+  src->kind = npy ? SRC_NPY : SRC_IDX;
+  if (!check_keys(e->args, e->nargs, e->str, NULL, 0))
     return false;
   if (npos < 1 || npos > 2) {
-    error_at(e->loc, "idx takes the images file and the labels file: idx(\"images.gz\", "
-             "\"labels.gz\")");
+    if (npy)
+      error_at(e->loc, "npy takes the features file and the targets file: npy(\"x.npy\", "
+               "\"y.npy\")");
+    else
+      error_at(e->loc, "idx takes the images file and the labels file: idx(\"images.gz\", "
+               "\"labels.gz\")");
     return false;
   }
-  bool ok = str_val(e->args[0].val, "the images path", &src->path);
+  bool ok = str_val(e->args[0].val, npy ? "the features path" : "the images path", &src->path);
   if (npos == 2)
-    ok = str_val(e->args[1].val, "the labels path", &src->path2) && ok;
+    ok = str_val(e->args[1].val, npy ? "the targets path" : "the labels path", &src->path2) && ok;
   return ok;
 }
 
@@ -1548,8 +1554,7 @@ static void check_validation(Sema *s) {
   if (m->val_frac > 0 && m->valid_src.kind != SRC_NONE)
     error_at(m->val_frac_loc, "two validation sets: validation = %g in the train block holds "
              "out training rows, and the data block gives validation = %s(...); keep one",
-             m->val_frac, m->valid_src.kind == SRC_CSV ? "csv" : m->valid_src.kind == SRC_IDX ?
-             "idx" : m->valid_src.kind == SRC_TEXT ? "text" : "series");
+             m->val_frac, source_kinds[m->valid_src.kind - 1]);
   if (m->val_frac > 0 && m->train_src.kind == SRC_TEXT)
     error_at(m->val_frac_loc, "validation = %g cannot hold out rows of a text: text(...) is "
              "read as streams; give a validation text in the data block, validation = "
@@ -1717,7 +1722,7 @@ void model_print(FILE *out, const Model *m) {
   if (!m->target_is_input && m->label_steps)
     fprintf(out, " label_steps=%d classes=%d", m->label_steps, m->nclasses);
   fprintf(out, "\n");
-  static const char *const srcs[] = {"none", "csv", "idx", "text", "series"};
+  static const char *const srcs[] = {"none", "csv", "idx", "text", "series", "npy"};
   if (m->train_src.kind == SRC_TEXT || m->train_src.kind == SRC_SERIES ||
       m->test_src.kind == SRC_TEXT || m->test_src.kind == SRC_SERIES)
     fprintf(out, "data train=%s test=%s\n", srcs[m->train_src.kind], srcs[m->test_src.kind]);

@@ -53,6 +53,8 @@ int nn_data_load(const nn_source *src, const nn_data_spec *spec, nn_dataset *out
     return nn_data_text(src, spec, out, err, errlen);
   case NN_SRC_SERIES:
     return nn_data_series(src, spec, out, err, errlen);
+  case NN_SRC_NPY:
+    return nn_data_npy(src, spec, out, err, errlen);
   case NN_SRC_NONE:
     break;
   }

@@ -478,8 +478,9 @@ static int nn_sniff_idx(const char *path) {
 
 /* A source from a command-line FILE: for a model that reads text or a
  * series, the same kind (a series with the header setting of the model's);
- * else "IMAGES,LABELS" is IDX and a single file is IDX or CSV by content.
- * *owned keeps the split string. */
+ * else "A,B" is NPY when A starts with the .npy magic and IDX otherwise,
+ * and a single file is NPY, IDX or CSV by content.  *owned keeps the split
+ * string. */
 static void nn_source_arg(const nn_model *m, const char *arg, nn_source *s, char **owned) {
   memset(s, 0, sizeof *s);
   *owned = NULL;
@@ -494,12 +495,16 @@ static void nn_source_arg(const nn_model *m, const char *arg, nn_source *s, char
   const char *comma = strchr(arg, ',');
   if (comma && (*owned = strdup(arg)) != NULL) {
     (*owned)[comma - arg] = '\0';
-    s->kind = NN_SRC_IDX;
+    s->kind = nn_npy_sniff(*owned) ? NN_SRC_NPY : NN_SRC_IDX;
     s->path = *owned;
     s->path2 = *owned + (comma - arg) + 1;
     return;
   }
   s->path = arg;
+  if (nn_npy_sniff(arg)) {
+    s->kind = NN_SRC_NPY;
+    return;
+  }
   if (nn_sniff_idx(arg)) {
     s->kind = NN_SRC_IDX;
     return;

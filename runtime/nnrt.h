@@ -58,14 +58,16 @@ typedef enum {
 } nn_target_kind;
 
 /* TEXT: a text file read as bytes, each byte a token (its id is its index
- *   in the vocabulary); SERIES: a CSV time series, one time step a row. */
-typedef enum { NN_SRC_NONE = 0, NN_SRC_CSV, NN_SRC_IDX, NN_SRC_TEXT, NN_SRC_SERIES } nn_src_kind;
+ *   in the vocabulary); SERIES: a CSV time series, one time step a row;
+ *   NPY: NumPy .npy files, features and optional targets (nn_data_npy). */
+typedef enum { NN_SRC_NONE = 0, NN_SRC_CSV, NN_SRC_IDX, NN_SRC_TEXT, NN_SRC_SERIES,
+               NN_SRC_NPY } nn_src_kind;
 
 /* Where a data set comes from, as written in the model's data block. */
 typedef struct nn_source {
   nn_src_kind kind;
-  const char *path;  /* CSV file, or IDX images file (.gz or plain) */
-  const char *path2; /* IDX labels file, or NULL */
+  const char *path;  /* CSV file, IDX images file (.gz or plain), NPY features */
+  const char *path2; /* IDX labels file or NPY targets file, or NULL */
   int label_col;     /* CSV: 0-based first target column; -1: the last
                         ydim columns (or the last column for classes);
                         -k (k >= 2): the first target column is the k-th
@@ -363,6 +365,36 @@ int nn_main(int argc, char **argv, const nn_model *m);
  * whole run) in epoch `epoch` (0-based) of `epochs`, from base rate lr and
  * the schedule s (see nn_schedule); lr itself when there is none. */
 double nn_schedule_lr(const nn_schedule *s, double lr, int epoch, int epochs, uint64_t step);
+
+/* -------------------------------------------------- data_npy.c, plot.c
+ * NPY (data_npy.c): NumPy .npy files (np.save), format versions 1.0, 2.0
+ * and 3.0, C order (fortran_order False), dtypes float32 '<f4', float64
+ * '<f8', uint8 '|u1', int32 '<i4', int64 '<i8' in either byte order.
+ * src->path holds the features, shape (N, d1, ...) with d1*...*dk ==
+ * spec->dim (shape (N,) for dim 1): every value finite, times spec->scale
+ * (token ids: integers in [0, spec->tokens), unscaled).  src->path2 (or
+ * NULL) holds the targets of the same N rows: CLASS: shape (N,) (or (N,
+ * T) for ncls = T) of integral class indices in [0, nclasses); REAL: (N,
+ * ydim) (or (N,) for ydim 1) finite values, unscaled.  Errors name the file
+ * and, where there is one, the byte offset:
+ *   "y.npy: offset 184: error: label 7 at index [5] out of range 0..2" */
+int nn_data_npy(const nn_source *src, const nn_data_spec *spec, nn_dataset *out,
+                char *err, size_t errlen);
+
+/* Training curves as a self-contained SVG (plot.c): a loss panel (train and,
+ * when test_loss is not NULL, test) and, when train_acc or test_acc is not
+ * NULL, an accuracy panel below it (fractions in [0, 1], drawn as
+ * percent); x is epoch[i], i < n.  Non-finite values (NaN for a missing
+ * figure) and values of magnitude >= 1e100 are skipped: a series is drawn
+ * as polylines through its drawn points, broken where a value is
+ * missing, a point with no drawn neighbour as a dot; a series with no
+ * drawn point is left out (an accuracy panel with none is not drawn).
+ * Axes have ticks at 1, 2 or 5 times a power of ten; the bytes depend
+ * only on the arguments.  title may be NULL.  Returns 0, or -1 with
+ * "path: error: ..." in err. */
+int nn_plot_svg(const char *path, const char *title, int n, const double *epoch,
+                const double *train_loss, const double *test_loss, const double *train_acc,
+                const double *test_acc, char *err, size_t errlen);
 
 #ifdef __cplusplus
 }

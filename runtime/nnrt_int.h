@@ -55,4 +55,7 @@ int nn_ckpt_load_state(const char *path, const nn_model *m, nn_ctx *c, nn_resume
                        char *err, size_t errlen);
 void nn_resume_free(nn_resume *r);
 
+/* 1 if the file starts with the .npy magic "\x93NUMPY".  (data_npy.c) */
+int nn_npy_sniff(const char *path);
+
 #endif

@@ -4,6 +4,7 @@
 #   fuzz_nncc   the compiler's front end, parse to emit_c (fuzz_nncc.c)
 #   fuzz_csv    the CSV and time-series loaders
 #   fuzz_idx    the IDX loader (plain and gzip)
+#   fuzz_npy    the NumPy .npy loader
 #   fuzz_text   the text loader
 #   fuzz_ckpt   the safetensors checkpoint reader (into models/xor.nn)
 #   make fuzz                    every target for FUZZ_SECONDS (60) each,
@@ -11,7 +12,7 @@
 #   make fuzz FUZZ_SECONDS=600   a longer run
 FUZZ_BUILD   := build-fuzz
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := nncc csv idx text ckpt
+FUZZ_TARGETS := nncc csv idx npy text ckpt
 FUZZ_CFLAGS  := -O1 -g -fsanitize=fuzzer-no-link,address,undefined \
                 -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_LINK    := -fsanitize=fuzzer,address,undefined

@@ -24,6 +24,21 @@ for f in models/data/*.csv tests/unit/data/*.csv; do
   head -c 4096 "$f" >"$seeds/csv/$(basename "$f")"
 done
 cp tests/unit/data/*.idx tests/unit/data/*.idx.gz "$seeds/idx/"
+# .npy seeds as np.save writes them: a 118-byte header (data at 128), then
+# little-endian values: float32 (3, 2), int64 (3,), uint8 (2, 2), v2.0 float64 (2,)
+mkdir -p "$seeds/npy"
+npy_seed() { # FILE DICT VALUES (printf escapes)
+  printf '\223NUMPY\001\000\166\000%-117s\n' "$2" >"$seeds/npy/$1"
+  printf "$3" >>"$seeds/npy/$1"
+}
+npy_seed f4.npy "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 2), }" \
+  '\000\000\200\077\000\000\000\100\000\000\100\100\000\000\200\100\000\000\240\100\000\000\300\100'
+npy_seed i8.npy "{'descr': '<i8', 'fortran_order': False, 'shape': (3,), }" \
+  '\002\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\001\000\000\000\000\000\000\000'
+npy_seed u1.npy "{'descr': '|u1', 'fortran_order': False, 'shape': (2, 2), }" '\001\002\003\377'
+printf '\223NUMPY\002\000\164\000\000\000%-115s\n' \
+  "{'descr': '>f8', 'fortran_order': False, 'shape': (2,), }" >"$seeds/npy/f8v2.npy"
+printf '\077\360\000\000\000\000\000\000\100\000\000\000\000\000\000\000' >>"$seeds/npy/f8v2.npy"
 for f in models/data/*.txt; do head -c 2048 "$f" >"$seeds/text/$(basename "$f")"; done
 printf 'the cat sat on the mat\n' >"$seeds/text/mat.txt"
 cp tests/unit/data/*.ckpt "$seeds/ckpt/"

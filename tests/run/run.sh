@@ -407,5 +407,75 @@ expect "sparse_autoencoder: the test loss is mse + 1e-3 * mean sum |code|" \
     END { got = se / (n * 64) + 0.001 * l1 / n; print got, want; exit !(want != \"\" && n == 359 && (got - want) ^ 2 < 1e-8) }
   ' '$dt' '$sae.out.csv' '$sae.codes.csv'"
 
+# NumPy .npy data (runtime/data_npy.c), written by np.save as a NumPy or
+# PyTorch user has them: iris as float32 features and int64 labels, and as
+# float64 and int32, trains to the same final figures as from the CSV
+# (the same floats reach the trainer); a model whose data block reads
+# npy(...) compiles and trains the same; --predict on an .npy of features
+# writes what it writes for the CSV; uint8 Fashion-MNIST images in an .npy
+# predict what the IDX file predicts (the same pixel scaling).
+if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c "import numpy" 2>/dev/null; then
+  npd=$out/npy
+  mkdir -p "$npd"
+  /usr/bin/python3 - "$npd" <<'EOF'
+import gzip, sys
+import numpy as np
+d = sys.argv[1]
+for part in ("train", "test"):
+    a = np.loadtxt(f"models/data/iris_{part}.csv", delimiter=",", skiprows=1)
+    np.save(f"{d}/iris_{part}_x.npy", a[:, :4].astype(np.float32))
+    np.save(f"{d}/iris_{part}_y.npy", a[:, 4].astype(np.int64))
+    np.save(f"{d}/iris_{part}_x8.npy", a[:, :4])
+    np.save(f"{d}/iris_{part}_y4.npy", a[:, 4].astype(np.int32))
+with gzip.open("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz") as f:
+    img = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 28, 28)
+np.save(f"{d}/fashion_test_x.npy", img[:1000])
+EOF
+  t=$out/train_iris
+  grep '^final:' "$out/iris_train.txt" >"$npd/iris_csv.final"
+  $t --quiet --train "$npd/iris_train_x.npy,$npd/iris_train_y.npy" \
+    --test "$npd/iris_test_x.npy,$npd/iris_test_y.npy" >"$npd/iris_f4.txt" 2>&1
+  expect "iris from np.save float32/int64 .npy: the final figures of the CSV" \
+    sh -c "test -s '$npd/iris_csv.final' && grep '^final:' '$npd/iris_f4.txt' | cmp - '$npd/iris_csv.final'"
+  $t --quiet --train "$npd/iris_train_x8.npy,$npd/iris_train_y4.npy" \
+    --test "$npd/iris_test_x8.npy,$npd/iris_test_y4.npy" >"$npd/iris_f8.txt" 2>&1
+  expect "iris from np.save float64/int32 .npy: the final figures of the CSV" \
+    sh -c "test -s '$npd/iris_csv.final' && grep '^final:' '$npd/iris_f8.txt' | cmp - '$npd/iris_csv.final'"
+  sed -e "s|csv(\"models/data/iris_\([a-z]*\).csv\", label = 4)|npy(\"$npd/iris_\1_x.npy\", \"$npd/iris_\1_y.npy\")|" \
+    models/iris.nn >"$npd/iris_npy.nn"
+  expect "iris with npy(...) in its data block: compiles and trains to the CSV's figures" \
+    sh -c "test -s '$npd/iris_csv.final' && grep -q 'train = npy(' '$npd/iris_npy.nn' && '$build/nncc' '$npd/iris_npy.nn' -o '$npd/iris_npy.c' &&
+           grep -q '{NN_SRC_NPY, ' '$npd/iris_npy.c' &&
+           $cc -O2 -march=native -fopenmp -Iruntime -o '$npd/train_iris_npy' '$npd/iris_npy.c' '$build/libnnrt.a' -lcjson -lz -lm &&
+           '$npd/train_iris_npy' --quiet | grep '^final:' | cmp - '$npd/iris_csv.final'"
+  $t --load "$out/iris.safetensors" --predict "$npd/iris_test_x.npy" --output "$npd/iris_pred.csv" >/dev/null 2>&1
+  expect "iris: --predict on an .npy of features writes the CSV's predictions" \
+    cmp "$npd/iris_pred.csv" "$out/iris_pred.csv"
+  tf=$out/train_fashion_mlp
+  $tf --load "$out/fashion_t1.safetensors" --predict /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz \
+    --output "$npd/fashion_idx_pred.csv" >/dev/null 2>&1
+  $tf --load "$out/fashion_t1.safetensors" --predict "$npd/fashion_test_x.npy" \
+    --output "$npd/fashion_npy_pred.csv" >/dev/null 2>&1
+  expect "fashion_mlp: uint8 images in an .npy predict what the IDX file predicts" \
+    sh -c "test \$(wc -l <'$npd/fashion_npy_pred.csv') -eq 1000 &&
+           head -1000 '$npd/fashion_idx_pred.csv' | cmp - '$npd/fashion_npy_pred.csv'"
+else
+  echo "skip npy: .npy files from NumPy (python3-numpy not installed)"
+fi
+
+# PyTorch interop for the MLP: the 1-epoch fashion_mlp checkpoint (of the
+# threads check above) loads into the equivalent nn.Module and gives the
+# trainer's --predict output on the 10000 test images.
+if [ $torch_ok = 1 ]; then
+  tk=/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
+  $out/train_fashion_mlp --load "$out/fashion_t1.safetensors" --predict "$tk" \
+    --output "$out/fashion_pred.csv" >/dev/null 2>&1
+  expect "fashion_mlp: the checkpoint loads into PyTorch with the same predictions" \
+    /usr/bin/python3 tests/run/torch_interop.py "$out/fashion_t1.safetensors" "$out/fashion_pred.csv" "$tk"
+  grep '^torch_interop: ' "$out/expect.log" | sed 's/^torch_interop: /     /'
+else
+  echo "skip fashion_mlp: PyTorch interop (python3-torch not installed)"
+fi
+
 echo "run: $pass passed, $fail failed"
 [ $fail = 0 ]

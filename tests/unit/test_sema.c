@@ -478,8 +478,8 @@ static void test_sequence_errors(void **state) {
                  "unknown key 'label' for series (known keys: header)");
   expect_message(SINE "data { train = \"a.csv\" }\n",
                  "'train' must be a data source: csv(\"file.csv\", label = 4), "
-                 "idx(\"images.gz\", \"labels.gz\"), text(\"file.txt\") or "
-                 "series(\"file.csv\")");
+                 "idx(\"images.gz\", \"labels.gz\"), text(\"file.txt\"), "
+                 "series(\"file.csv\") or npy(\"x.npy\", \"y.npy\")");
   expect_message(SINE "data { train = text(\"a.txt\") }\n",
                  "text(...) reads a text as a stream of tokens: the input must be token ids, "
                  "input window : int[T, V]; 'window' is real[24, 1]");
