@@ -51,6 +51,7 @@ typedef struct nn_opts {
   const char *prime;      /* --prime, or NULL */
   double temperature;     /* --temperature (1 by default) */
   int temperature_set;
+  const char *plot;       /* --plot FILE.svg: the training curves */
   const char *checkpoint; /* --checkpoint FILE: the training state's file */
   const char *resume;     /* --resume FILE */
   int ck_steps, ck_epochs; /* --checkpoint-every N steps / N epochs (0: off) */
@@ -136,7 +137,7 @@ static int nn_parse_pos_double(const char *s, double *v) {
 static void nn_source_text(const nn_source *s, char *buf, size_t len) {
   if (s->kind == NN_SRC_CSV || s->kind == NN_SRC_TEXT || s->kind == NN_SRC_SERIES)
     snprintf(buf, len, "%s", s->path);
-  else if (s->kind == NN_SRC_IDX)
+  else if (s->kind == NN_SRC_IDX || s->kind == NN_SRC_NPY)
     snprintf(buf, len, "%s%s%s", s->path, s->path2 ? "," : "", s->path2 ? s->path2 : "");
   else
     snprintf(buf, len, "none");
@@ -208,6 +209,8 @@ static void nn_help(const char *prog, const nn_model *m) {
          "  --log FILE      per-epoch metrics as CSV: epoch,train_loss,train_acc,\n"
          "                  test_loss,test_acc,samples_per_s,elapsed_s (accuracies\n"
          "                  are fractions in [0, 1]; empty where there are none)\n"
+         "  --plot FILE.svg draw loss and accuracy per epoch, train and test, as SVG\n"
+         "                  after training (the epochs of this run)\n"
          "  --quiet         print only the final summary line\n"
          "  --gradcheck     compare backward() with finite differences on random\n"
          "                  data (meaningful with -DNN_REAL=double); exit 1 on failure\n"
@@ -253,10 +256,10 @@ static void nn_help(const char *prog, const nn_model *m) {
            "the row after every window, the file's last included.\n",
            m->steps > 0 ? m->in_dim / m->steps : m->in_dim, m->steps, m->ydim);
   else
-    printf("FILE is a CSV file or IDX files IMAGES[,LABELS] (gzip'd or plain; the\n"
-           "kind is recognised from the content).  A CSV given here uses the header and\n"
-           "label column of the model's training CSV (else: no header, target in the\n"
-           "last column).\n");
+    printf("FILE is a CSV file, IDX files IMAGES[,LABELS] (gzip'd or plain) or NumPy\n"
+           "files X.npy[,Y.npy] (the kind is recognised from the content).  A CSV given\n"
+           "here uses the header and label column of the model's training CSV (else: no\n"
+           "header, target in the last column).\n");
   printf("Training runs batches of %d rows (compiled in), %s.\n", m->batch,
          m->stateful ? "rows in file order" : m->shuffle ? "rows shuffled every epoch"
                                                          : "rows in file order");
@@ -276,7 +279,7 @@ enum {
   OPT_EPOCHS = 256, OPT_LR, OPT_SEED, OPT_THREADS, OPT_TRAIN, OPT_TEST, OPT_VALID, OPT_LAYER, OPT_SAVE, OPT_LOAD,
   OPT_EVAL, OPT_PREDICT, OPT_OUTPUT, OPT_LOG, OPT_QUIET, OPT_GRADCHECK, OPT_VERSION,
   OPT_BENCH, OPT_BENCH_INFER, OPT_GENERATE, OPT_PRIME, OPT_TEMPERATURE, OPT_CHECKPOINT,
-  OPT_CHECKPOINT_EVERY, OPT_RESUME
+  OPT_CHECKPOINT_EVERY, OPT_RESUME, OPT_PLOT
 };
 
 static const struct option nn_long_opts[] = {
@@ -304,6 +307,7 @@ static const struct option nn_long_opts[] = {
     {"checkpoint", required_argument, NULL, OPT_CHECKPOINT},
     {"checkpoint-every", required_argument, NULL, OPT_CHECKPOINT_EVERY},
     {"resume", required_argument, NULL, OPT_RESUME},
+    {"plot", required_argument, NULL, OPT_PLOT},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -348,6 +352,7 @@ static int nn_opt(nn_run *R, int c, const char *arg) {
     break;
   case OPT_CHECKPOINT: o->checkpoint = arg; break;
   case OPT_RESUME: o->resume = arg; break;
+  case OPT_PLOT: o->plot = arg; break;
   case OPT_CHECKPOINT_EVERY:
     if (nn_parse_every(arg, &o->ck_steps, &o->ck_epochs))
       return nn_usage_error(R->prog, "--checkpoint-every needs N, Nepochs or Nsteps with a "
@@ -417,7 +422,8 @@ static int nn_opts_check(nn_run *R) {
   if (o->resume && o->load)
     return nn_usage_error(R->prog, "--resume and --load exclude each other (--resume loads the "
                                    "parameters too)");
-  const char *train_only = o->save ? "--save" : o->log ? "--log" : o->checkpoint ? "--checkpoint"
+  const char *train_only = o->save ? "--save" : o->log ? "--log" : o->plot ? "--plot"
+                           : o->checkpoint ? "--checkpoint"
                            : o->resume ? "--resume" : o->ck_steps || o->ck_epochs
                            ? "--checkpoint-every" : NULL;
   if ((modes || benches) && train_only)
@@ -877,6 +883,10 @@ typedef struct nn_train {
   int tty;       /* stdout is a terminal (and no --quiet): draw progress */
   int drawn;     /* a progress line is on the screen */
   double drawn_at; /* when it was drawn */
+  /* --plot: per epoch of this run, its number, train loss and accuracy,
+   * test loss and accuracy (NAN where there is none) */
+  double *curve[5];
+  int ncurve;
 } nn_train;
 
 double nn_schedule_lr(const nn_schedule *s, double lr, int epoch, int epochs, uint64_t step) {
@@ -1243,6 +1253,35 @@ static void nn_stop_restore(nn_run *R, nn_train *T, nn_stats *final_tr, nn_stats
   }
 }
 
+/* --plot: the epoch's figures. */
+static void nn_curve_add(nn_train *T, int e, const nn_stats *tr, const nn_stats *te,
+                         int has_test) {
+  if (!T->curve[0])
+    return;
+  int k = T->ncurve++;
+  T->curve[0][k] = e;
+  T->curve[1][k] = tr->loss;
+  T->curve[2][k] = tr->acc >= 0 ? tr->acc : NAN;
+  T->curve[3][k] = has_test ? te->loss : NAN;
+  T->curve[4][k] = has_test && te->acc >= 0 ? te->acc : NAN;
+}
+
+/* --plot FILE.svg after training, titled with the model and its source. */
+static int nn_curve_plot(nn_run *R, nn_train *T) {
+  if (!R->o.plot)
+    return 0;
+  char err[1024], title[600];
+  snprintf(title, sizeof title, "%s (%s)", R->m->name, R->m->source);
+  if (nn_plot_svg(R->o.plot, title, T->ncurve, T->curve[0], T->curve[1], T->curve[3],
+                  T->curve[2], T->curve[4], err, sizeof err)) {
+    fprintf(stderr, "%s\n", err);
+    return 1;
+  }
+  if (!R->o.quiet)
+    printf("plotted %s\n", R->o.plot);
+  return 0;
+}
+
 /* The run has its epochs, or early stopping has ended it. */
 static int nn_epochs_done(const nn_run *R, const nn_train *T) {
   return T->st.epoch >= R->o.epochs ||
@@ -1272,6 +1311,7 @@ static int nn_epochs(nn_run *R, nn_train *T, nn_stats *final_tr, nn_stats *final
     double sps = secs > 0 ? T->tr.n / secs : 0, elapsed = nn_now() - T->t0;
     if (T->log)
       nn_log_row(T->log, e, final_tr, final_te, has_test, &va, has_valid, sps, elapsed);
+    nn_curve_add(T, e, final_tr, final_te, has_test);
     if (!R->o.quiet)
       nn_epoch_line(R, e, final_tr, final_te, has_test, &va, has_valid, sps, elapsed);
     S->epoch = e;
@@ -1374,6 +1414,11 @@ static int nn_open_log(nn_run *R, nn_train *T) {
 static int nn_train_state(nn_run *R, nn_train *T) {
   const nn_model *m = R->m;
   nn_resume *S = &T->st;
+  for (int i = 0; R->o.plot && i < 5; i++)
+    if (!(T->curve[i] = malloc(((size_t)R->o.epochs + 1) * sizeof *T->curve[i]))) {
+      fprintf(stderr, "%s: error: out of memory\n", R->prog);
+      return 1;
+    }
   if (T->resumed && S->nrows != T->tr.n) {
     fprintf(stderr, "%s: error: %s was written by a run on %d training rows; %s has %d (resume "
                     "with the same training data)\n", R->prog, R->o.resume, S->nrows,
@@ -1435,6 +1480,8 @@ static int nn_train_run(nn_run *R, nn_train *T) {
   if (ran == 0 && T->st.best_epoch == 0 &&
       nn_evaluate(R, T->te.n > 0 ? &T->te : &T->tr, T->te.n > 0 ? &te : &tr))
     return 1;
+  if (nn_curve_plot(R, T))
+    return 1;
   char line[256];
   nn_stats_text(T->te.n > 0 ? "test" : "train", T->te.n > 0 ? &te : &tr,
                 nn_bits_per_char(R->m), line, sizeof line);
@@ -1477,6 +1524,8 @@ static int nn_mode_train(nn_run *R) {
     rc = 1;
   }
   nn_resume_free(&T.st);
+  for (int i = 0; i < 5; i++)
+    free(T.curve[i]);
   nn_data_free(&T.tr);
   nn_data_free(&T.te);
   nn_data_free(&T.va);

@@ -477,5 +477,17 @@ else
   echo "skip fashion_mlp: PyTorch interop (python3-torch not installed)"
 fi
 
+# --plot: the training curves as SVG, the same bytes from the same run, a
+# polyline per curve (train and test loss, train and test accuracy).
+ti=$out/train_iris
+expect "iris: --plot writes an SVG" $ti --epochs 30 --quiet --plot "$out/iris_a.svg"
+expect "iris: --plot again gives the same bytes" sh -c \
+  "$ti --epochs 30 --quiet --plot '$out/iris_b.svg' && cmp '$out/iris_a.svg' '$out/iris_b.svg'"
+expect "iris: the SVG has 4 curves, no nan, and closes" sh -c \
+  "test \$(grep -c '<polyline' '$out/iris_a.svg') -eq 4 && ! grep -qi 'nan' '$out/iris_a.svg' &&
+   tail -1 '$out/iris_a.svg' | grep -q '</svg>'"
+expect "iris: --plot with --eval is a usage error" sh -c \
+  "$ti --eval --plot '$out/x.svg' 2>&1 | grep -q 'plot goes with training, not with --eval'"
+
 echo "run: $pass passed, $fail failed"
 [ $fail = 0 ]
