@@ -47,6 +47,12 @@ check-warnings: $(GENERATED)
 run-tests: $(BUILD)/nncc $(BUILD)/libnnrt.a
 	sh tests/run/run.sh $(BUILD)
 
+# Bad training, test and prediction data through four trainers (CSV, IDX,
+# text, series): exit status 1 and the messages of tests/baddata/*.err.
+.PHONY: check-baddata
+check-baddata: $(BUILD)/nncc $(BUILD)/libnnrt.a
+	sh tests/baddata/run.sh $(BUILD)
+
 # The compiler, the runtime and the unit and golden tests again under
 # AddressSanitizer + UBSan (any report fails).
 ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
@@ -54,7 +60,8 @@ check-asan:
 	ASAN_OPTIONS=detect_leaks=1 $(MAKE) BUILD=build-asan CFLAGS='$(ASAN_FLAGS)' unit golden
 	$(MAKE) numeric-asan
 
-check: all unit golden numeric numeric-openmp check-generated check-warnings run-tests
+check: all unit golden numeric numeric-openmp check-generated check-warnings run-tests \
+       check-baddata
 
 test: deps
 	$(MAKE) check
