@@ -19,6 +19,7 @@ build=${1:-build}
 cc=${CC:-cc}
 cflags=${BADDATA_CFLAGS:--O1}
 D=tests/baddata
+export LC_ALL=C # strerror texts in the messages
 out=$build/baddata
 pass=0 fail=0
 mkdir -p "$out"
