@@ -35,6 +35,7 @@ typedef struct nn_csv {
   int tcount;      /* target columns present in a row (0: none) */
   int keep_target; /* the target columns are parsed into cls / y */
   int first_row;   /* the row being parsed is the first data row */
+  int header_line; /* the line skipped as the header; 0: none */
 } nn_csv;
 
 static int nn_csv_blank(const char *s) {
@@ -69,8 +70,9 @@ static int nn_csv_layout(nn_csv *c, int line, int ncols) {
       snprintf(c->err, c->errlen, "%s:%d: error: expected %d or %d columns, found %d",
                c->path, line, s->dim, full, ncols);
     else
-      snprintf(c->err, c->errlen, "%s:%d: error: expected %d columns, found %d", c->path,
-               line, labelled ? full : s->dim, ncols);
+      snprintf(c->err, c->errlen, "%s:%d: error: expected %d column%s, found %d", c->path,
+               line, labelled ? full : s->dim, (labelled ? full : s->dim) == 1 ? "" : "s",
+               ncols);
     return -1;
   }
   c->ncols = ncols;
@@ -127,17 +129,26 @@ static int nn_csv_number(nn_csv *c, int line, int col, char *field, double *v) {
 
 static int nn_csv_class(nn_csv *c, int line, int col, char *field, int32_t *cls) {
   double v;
+  int k = c->spec->nclasses;
+  char *f = nn_csv_trim(field), *end;
+  strtod(f, &end);
+  if (*f != '\0' && (end == f || *end != '\0')) {
+    snprintf(c->err, c->errlen,
+             "%s:%d:%d: error: class label '%.40s' is not a number (column %d; labels are "
+             "class indices 0..%d)%s",
+             c->path, line, col, f, col, k - 1, c->first_row ? "; is this line a header?" : "");
+    return -1;
+  }
   if (nn_csv_number(c, line, col, field, &v))
     return -1;
-  int k = c->spec->nclasses;
   if (v != floor(v)) {
     snprintf(c->err, c->errlen, "%s:%d:%d: error: class label '%.40s' is not an integer (column %d)",
              c->path, line, col, nn_csv_trim(field), col);
     return -1;
   }
   if (v < 0 || v >= k) {
-    snprintf(c->err, c->errlen, "%s:%d:%d: error: label %.0f out of range 0..%d (column %d)",
-             c->path, line, col, v, k - 1, col);
+    snprintf(c->err, c->errlen, "%s:%d:%d: error: label %.40s out of range 0..%d (column %d)",
+             c->path, line, col, nn_csv_trim(field), k - 1, col);
     return -1;
   }
   *cls = (int32_t)v;
@@ -150,8 +161,8 @@ static int nn_csv_row(nn_csv *c, int line, char *s, size_t r, nn_dataset *d) {
   if (c->ncols == 0 && nn_csv_layout(c, line, ncols))
     return -1;
   if (ncols != c->ncols) {
-    snprintf(c->err, c->errlen, "%s:%d: error: expected %d columns, found %d", c->path, line,
-             c->ncols, ncols);
+    snprintf(c->err, c->errlen, "%s:%d: error: expected %d column%s, found %d", c->path, line,
+             c->ncols, c->ncols == 1 ? "" : "s", ncols);
     return -1;
   }
   float *x = d->x + r * (size_t)d->dim;
@@ -201,6 +212,7 @@ static int nn_csv_alloc(nn_csv *c, nn_dataset *d, size_t rows) {
 /* Split buf into lines and parse the data rows; returns the row count or
  * -1. */
 static long nn_csv_parse(nn_csv *c, char *buf, nn_dataset *d, int header) {
+  c->header_line = 0;
   size_t rows = 0;
   int line = 0;
   for (char *s = buf; *s;) {
@@ -215,6 +227,7 @@ static long nn_csv_parse(nn_csv *c, char *buf, nn_dataset *d, int header) {
     if (!nn_csv_blank(s)) {
       if (header) {
         header = 0;
+        c->header_line = line;
       } else {
         if (rows >= INT_MAX) {
           snprintf(c->err, c->errlen, "%s:%d: error: too many rows", c->path, line);
@@ -229,6 +242,20 @@ static long nn_csv_parse(nn_csv *c, char *buf, nn_dataset *d, int header) {
     s = next;
   }
   return (long)rows;
+}
+
+/* The parser reads buf as a C string: a NUL byte (a binary or UTF-16
+ * file) would end it early, so it is an error here. */
+static int nn_csv_nul(const char *path, const char *buf, size_t len, char *err, size_t errlen) {
+  const char *z = memchr(buf, '\0', len);
+  if (!z)
+    return 0;
+  int line = 1;
+  for (const char *s = buf; s < z; s++)
+    line += *s == '\n';
+  snprintf(err, errlen, "%s:%d: error: NUL byte at offset %td: this is not a CSV text file",
+           path, line, z - buf);
+  return -1;
 }
 
 static size_t nn_csv_lines(const char *s) {
@@ -251,11 +278,15 @@ int nn_data_csv(const nn_source *src, const nn_data_spec *spec, nn_dataset *out,
   long rows = -1;
   if (len == 0)
     snprintf(err, errlen, "%s: error: empty file", src->path);
-  else if (nn_csv_alloc(&c, &d, nn_csv_lines(buf)) == 0)
+  else if (nn_csv_nul(src->path, buf, len, err, errlen) == 0 &&
+           nn_csv_alloc(&c, &d, nn_csv_lines(buf)) == 0)
     rows = nn_csv_parse(&c, buf, &d, src->header);
   free(buf);
-  if (rows == 0)
-    snprintf(err, errlen, "%s: error: no rows", src->path);
+  if (rows == 0 && c.header_line > 0)
+    snprintf(err, errlen, "%s: error: no data rows, only the header line %d", src->path,
+             c.header_line);
+  else if (rows == 0)
+    snprintf(err, errlen, "%s: error: no data rows, only blank lines", src->path);
   if (rows <= 0 || !(d.name = strdup(src->path))) {
     if (rows > 0)
       snprintf(err, errlen, "%s: error: out of memory", src->path);

@@ -49,21 +49,45 @@ run-tests: $(BUILD)/nncc $(BUILD)/libnnrt.a
 
 # Exact resume: stopped (boundary, SIGTERM, SIGKILL) and resumed runs give
 # bitwise the weights of uninterrupted ones; the refusals.
+.PHONY: check-resume
 check-resume: $(BUILD)/nncc $(BUILD)/libnnrt.a
 	sh tests/run/resume.sh $(BUILD)
 
+# Bad training, test and prediction data through four trainers (CSV, IDX,
+# text, series): exit status 1 and the messages of tests/baddata/*.err.
+.PHONY: check-baddata
+check-baddata: $(BUILD)/nncc $(BUILD)/libnnrt.a
+	sh tests/baddata/run.sh $(BUILD)
+
 # The compiler, the runtime and the unit and golden tests again under
-# AddressSanitizer + UBSan (any report fails).
+# AddressSanitizer + UBSan (any report fails), then the numeric tests, the
+# trainer of every model (a short run on a subset of its data) and the
+# bad-data tests, all with nncc, libnnrt and the trainers under the
+# sanitizers (build-asan).
 ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 check-asan:
 	ASAN_OPTIONS=detect_leaks=1 $(MAKE) BUILD=build-asan CFLAGS='$(ASAN_FLAGS)' unit golden
 	$(MAKE) numeric-asan
+	$(MAKE) check-asan-trainers
 
-check: all unit golden numeric numeric-openmp check-generated check-warnings run-tests check-resume
+.PHONY: check-asan-trainers check-valgrind
+check-asan-trainers:
+	$(MAKE) BUILD=build-asan CFLAGS='$(ASAN_FLAGS)' all
+	ASAN_FLAGS='$(ASAN_FLAGS)' sh tests/memory/asan_trainers.sh build-asan
+	ASAN_OPTIONS=detect_leaks=1 BADDATA_CFLAGS='$(ASAN_FLAGS)' sh tests/baddata/run.sh build-asan
+
+# The iris trainer (train, save, load, predict, eval, bad data) under
+# valgrind's memcheck: no error, no definitely lost block.
+check-valgrind: $(BUILD)/nncc $(BUILD)/libnnrt.a
+	sh tests/memory/valgrind.sh $(BUILD)
+
+check: all unit golden numeric numeric-openmp check-generated check-warnings run-tests \
+       check-resume check-baddata
 
 test: deps
 	$(MAKE) check
 	$(MAKE) check-asan
+	$(MAKE) check-valgrind
 	$(MAKE) fuzz FUZZ_SECONDS=45
 
 check-long: $(BUILD)/nncc $(BUILD)/libnnrt.a

@@ -193,8 +193,8 @@ static void test_csv_errors(void **state) {
   expect_error(csv("data/nope.csv", 0, -1), s,
                "data/nope.csv: error: cannot open: No such file or directory");
   expect_error(csv("data/empty.csv", 0, -1), s, "data/empty.csv: error: empty file");
-  expect_error(csv("data/header_only.csv", 1, -1), s, "data/header_only.csv: error: no rows");
-  expect_error(csv("data/blank_only.csv", 0, -1), s, "data/blank_only.csv: error: no rows");
+  expect_error(csv("data/header_only.csv", 1, -1), s, "data/header_only.csv: error: no data rows, only the header line 1");
+  expect_error(csv("data/blank_only.csv", 0, -1), s, "data/blank_only.csv: error: no data rows, only blank lines");
   expect_error(csv("data/bad_cols.csv", 0, -1), s,
                "data/bad_cols.csv:2: error: expected 4 columns, found 3");
   expect_error(csv("data/bad_cols_first.csv", 0, -1), s,

@@ -351,7 +351,7 @@ static void test_series_errors(void **state) {
   /* The CSV loader's messages, lines and columns. */
   expect_error(series(tmp("nope.csv"), 0), s, ": error: cannot open: No such file or directory");
   expect_error(series(put("e.csv", "", 0), 0), s, ": error: empty file");
-  expect_error(series(put("h.csv", "x\n", -1), 1), s, ": error: no rows");
+  expect_error(series(put("h.csv", "x\n", -1), 1), s, ": error: no data rows, only the header line 1");
   expect_error(series(put("abc.csv", "1\nabc\n3\n4\n", -1), 0), s,
                ":2:1: error: 'abc' is not a number (column 1)");
   expect_error(series(put("hdr.csv", "x\n1\n2\n3\n4\n", -1), 0), s,
