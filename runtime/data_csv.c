@@ -253,8 +253,10 @@ static int nn_csv_nul(const char *path, const char *buf, size_t len, char *err, 
   int line = 1;
   for (const char *s = buf; s < z; s++)
     line += *s == '\n';
-  snprintf(err, errlen, "%s:%d: error: NUL byte at offset %td: this is not a CSV text file",
-           path, line, z - buf);
+  snprintf(err, errlen, "%s:%d: error: NUL byte at offset %td: this is not a CSV text file%s",
+           path, line, z - buf,
+           z == buf ? " (binary data: an IDX file starts with the bytes 00 00 08, a NumPy "
+                      "file with \\x93NUMPY)" : "");
   return -1;
 }
 
