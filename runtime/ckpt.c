@@ -731,16 +731,25 @@ static int nn_state_bad(nn_ckload *L, const char *key, const char *v, const char
   return nn_ckpt_fail(L, "__metadata__ %s is '%s', expected %s", key, v, want);
 }
 
-/* A whole number in [lo, hi]. */
+/* A decimal uint64_t, digits only; 0 or -1. */
+static int nn_parse_dec(const char *v, uint64_t *u) {
+  char *end;
+  errno = 0;
+  unsigned long long x = strtoull(v, &end, 10);
+  if (*v < '0' || *v > '9' || *end || errno)
+    return -1;
+  *u = (uint64_t)x;
+  return 0;
+}
+
+/* A whole number in [lo, hi] (0 <= lo). */
 static int nn_state_int(nn_ckload *L, const char *key, long long lo, long long hi,
                         long long *out) {
   const char *v = nn_state_text(L, key);
+  uint64_t u;
   if (!v)
     return -1;
-  char *end;
-  errno = 0;
-  unsigned long long u = strtoull(v, &end, 10);
-  if (!*v || *v == '-' || *end || errno || u > (unsigned long long)hi || (long long)u < lo) {
+  if (nn_parse_dec(v, &u) || u > (uint64_t)hi || u < (uint64_t)lo) {
     char want[96];
     snprintf(want, sizeof want, "a whole number from %lld to %lld", lo, hi);
     return nn_state_bad(L, key, v, want);
@@ -754,12 +763,8 @@ static int nn_state_u64(nn_ckload *L, const char *key, uint64_t *out) {
   const char *v = nn_state_text(L, key);
   if (!v)
     return -1;
-  char *end;
-  errno = 0;
-  unsigned long long u = strtoull(v, &end, 10);
-  if (*v < '0' || *v > '9' || *end || errno)
+  if (nn_parse_dec(v, out))
     return nn_state_bad(L, key, v, "a whole number from 0 to 2^64 - 1");
-  *out = (uint64_t)u;
   return 0;
 }
 

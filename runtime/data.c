@@ -150,3 +150,16 @@ void nn_data_free(nn_dataset *d) {
   free(d->y);
   memset(d, 0, sizeof *d);
 }
+
+char *nn_source_name(const nn_source *src) {
+  size_t a = strlen(src->path), b = src->path2 ? strlen(src->path2) : 0;
+  char *s = malloc(a + b + 2);
+  if (s) {
+    memcpy(s, src->path, a + 1);
+    if (src->path2) {
+      s[a] = ',';
+      memcpy(s + a + 1, src->path2, b + 1);
+    }
+  }
+  return s;
+}

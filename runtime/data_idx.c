@@ -8,6 +8,7 @@
  * uncompressed data.
  */
 #include "nnrt.h"
+#include "nnrt_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -299,20 +300,6 @@ static int nn_idx_labels(nn_idx *f, const char *images, const nn_data_spec *spec
   return nn_idx_body(f, nn_idx_sink_y, &t);
 }
 
-/* "images" or "images,labels". */
-static char *nn_idx_name(const nn_source *src) {
-  size_t a = strlen(src->path), b = src->path2 ? strlen(src->path2) : 0;
-  char *s = malloc(a + b + 2);
-  if (s) {
-    memcpy(s, src->path, a + 1);
-    if (src->path2) {
-      s[a] = ',';
-      memcpy(s + a + 1, src->path2, b + 1);
-    }
-  }
-  return s;
-}
-
 int nn_data_idx(const nn_source *src, const nn_data_spec *spec, nn_dataset *out,
                 char *err, size_t errlen) {
   memset(out, 0, sizeof *out);
@@ -330,7 +317,7 @@ int nn_data_idx(const nn_source *src, const nn_data_spec *spec, nn_dataset *out,
              src->path, spec->target == NN_TARGET_CLASS ? "class" : "real");
     rc = -1;
   }
-  if (rc == 0 && !(d.name = nn_idx_name(src))) {
+  if (rc == 0 && !(d.name = nn_source_name(src))) {
     snprintf(err, errlen, "%s: error: out of memory", src->path);
     rc = -1;
   }

@@ -605,20 +605,6 @@ int nn_npy_sniff(const char *path) {
   return n == 6 && memcmp(b, "\x93NUMPY", 6) == 0;
 }
 
-/* "features" or "features,targets". */
-static char *nn_npy_name(const nn_source *src) {
-  size_t a = strlen(src->path), b = src->path2 ? strlen(src->path2) : 0;
-  char *s = malloc(a + b + 2);
-  if (s) {
-    memcpy(s, src->path, a + 1);
-    if (src->path2) {
-      s[a] = ',';
-      memcpy(s + a + 1, src->path2, b + 1);
-    }
-  }
-  return s;
-}
-
 int nn_data_npy(const nn_source *src, const nn_data_spec *spec, nn_dataset *out,
                 char *err, size_t errlen) {
   memset(out, 0, sizeof *out);
@@ -637,7 +623,7 @@ int nn_data_npy(const nn_source *src, const nn_data_spec *spec, nn_dataset *out,
              spec->target == NN_TARGET_CLASS ? "class" : "real");
     rc = -1;
   }
-  if (rc == 0 && !(d.name = nn_npy_name(src))) {
+  if (rc == 0 && !(d.name = nn_source_name(src))) {
     snprintf(err, errlen, "%s: error: out of memory", src->path);
     rc = -1;
   }

@@ -55,6 +55,10 @@ int nn_ckpt_load_state(const char *path, const nn_model *m, nn_ctx *c, nn_resume
                        char *err, size_t errlen);
 void nn_resume_free(nn_resume *r);
 
+/* "path" or "path,path2" of a two-file source (IDX, NumPy), malloc'd; NULL
+ * when out of memory.  (data.c) */
+char *nn_source_name(const nn_source *src);
+
 /* 1 if the file starts with the .npy magic "\x93NUMPY".  (data_npy.c) */
 int nn_npy_sniff(const char *path);
 
