@@ -159,29 +159,38 @@ static char *default_output(const char *input) {
   return xasprintf("%.*s.c", (int)n, base);
 }
 
-/* Where libnnrt is: beside this nncc in a build tree (../runtime and
- * libnnrt.a in the same directory), else installed (-lnnrt). */
+/* The flags for libnnrt at prefix `dir` if its header and static library
+ * are there (header dir inc, library lib, both relative to dir), else
+ * false. */
+static bool runtime_at(const char *dir, const char *inc, const char *lib, char **incf,
+                       char **libf) {
+  char *h = xasprintf("%s/%s/nnrt.h", dir, inc), *a = xasprintf("%s/%s/libnnrt.a", dir, lib);
+  bool ok = access(a, R_OK) == 0 && access(h, R_OK) == 0;
+  if (ok) {
+    *incf = xasprintf("-I'%s/%s'", dir, inc);
+    *libf = xasprintf("'%s'", a);
+  }
+  free(h);
+  free(a);
+  return ok;
+}
+
+/* Where libnnrt is, relative to this nncc: beside it in a build tree
+ * (../runtime/nnrt.h, libnnrt.a in the same directory), or installed
+ * (BINDIR/../include/nnrt, BINDIR/../lib, as `make install` lays them out,
+ * wherever the tree was moved); else -lnnrt on the compiler's paths. */
 static void runtime_flags(char **inc, char **lib) {
   char self[PATH_MAX];
   ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  char *slash = n > 0 ? (self[n] = 0, strrchr(self, '/')) : NULL;
+  if (slash) {
+    *slash = 0;
+    if (runtime_at(self, "../runtime", ".", inc, lib) ||
+        runtime_at(self, "../include/nnrt", "../lib", inc, lib))
+      return;
+  }
   *inc = xstrdup("");
   *lib = xstrdup("-lnnrt");
-  if (n <= 0)
-    return;
-  self[n] = 0;
-  char *slash = strrchr(self, '/');
-  if (!slash)
-    return;
-  *slash = 0;
-  char *a = xasprintf("%s/libnnrt.a", self), *h = xasprintf("%s/../runtime/nnrt.h", self);
-  if (access(a, R_OK) == 0 && access(h, R_OK) == 0) {
-    free(*inc);
-    free(*lib);
-    *inc = xasprintf("-I'%s/../runtime'", self);
-    *lib = xasprintf("'%s'", a);
-  }
-  free(a);
-  free(h);
 }
 
 /* -o NAME without .c: write the C to a temporary file and build NAME. */
