@@ -26,7 +26,7 @@
 typedef struct Options {
   const char *input;
   const char *output; /* NULL: <model>.c; "-": stdout */
-  const char *emit;   /* ast, model, ir, c */
+  const char *emit;   /* ast, model, ir, grad, plan, c, dot, lib */
   const char *dump;   /* -d letters */
   bool summary;
   char *cmdline;
@@ -41,7 +41,8 @@ static const char usage_text[] =
     "                 executable: nncc compiles and links it with $CC (default cc)\n"
     "  --summary      print the layers, their output shapes and parameter counts\n"
     "  --emit=STAGE   write STAGE instead of C: ast, model, ir (forward), grad (with\n"
-    "                 backward and update), plan (with arena offsets), c\n"
+    "                 backward and update), plan (with arena offsets), c, dot (the\n"
+    "                 layer graph for Graphviz: dot -Tsvg FILE.dot -o FILE.svg)\n"
     "  -d LETTERS     dump to stderr after stages: p parse, s sema+shape, l lower,\n"
     "                 a autodiff, f fuse, m memplan\n"
     "  --version      print the version\n"
@@ -97,13 +98,13 @@ static Options parse_options(int argc, char **argv) {
   if (optind + 1 < argc)
     usage_error("more than one model file given (extra: '%s')", argv[optind + 1]);
   o.input = argv[optind];
-  static const char *const stages[] = {"ast", "model", "ir", "grad", "plan", "c"};
+  static const char *const stages[] = {"ast", "model", "ir", "grad", "plan", "c", "dot"};
   if (o.emit) {
     int ok = 0;
     for (size_t i = 0; i < sizeof stages / sizeof *stages; i++)
       ok |= !strcmp(o.emit, stages[i]);
     if (!ok)
-      usage_error("unknown stage '%s' for --emit (ast, model, ir, grad, plan, c)", o.emit);
+      usage_error("unknown stage '%s' for --emit (ast, model, ir, grad, plan, c, dot)", o.emit);
   }
   if (o.dump && o.dump[strspn(o.dump, "pslafm")])
     usage_error("unknown letters in -d '%s' (p, s, l, a, f, m)", o.dump);
@@ -150,13 +151,13 @@ static bool ends_with(const char *s, const char *suf) {
   return n >= k && !strcmp(s + n - k, suf);
 }
 
-/* Default output: the model file's base name with .c, in the current
- * directory. */
-static char *default_output(const char *input) {
+/* Default output: the model file's base name with .c (.dot for
+ * --emit=dot), in the current directory. */
+static char *default_output(const char *input, const char *emit) {
   const char *base = strrchr(input, '/');
   base = base ? base + 1 : input;
   size_t n = ends_with(base, ".nn") ? strlen(base) - 3 : strlen(base);
-  return xasprintf("%.*s.c", (int)n, base);
+  return xasprintf("%.*s.%s", (int)n, base, emit && !strcmp(emit, "dot") ? "dot" : "c");
 }
 
 /* The flags for libnnrt at prefix `dir` if its header and static library
@@ -221,7 +222,7 @@ static int build_executable(IR *ir, const Options *o) {
 
 static int write_output(IR *ir, const Options *o, Program *p, Model *m) {
   char *def = NULL;
-  const char *path = o->output ? o->output : (def = default_output(o->input));
+  const char *path = o->output ? o->output : (def = default_output(o->input, o->emit));
   struct stat st;
   bool special = stat(path, &st) == 0 && !S_ISREG(st.st_mode); /* /dev/null, a pipe */
   if (!o->emit && strcmp(path, "-") && !ends_with(path, ".c") && o->output && !special)
@@ -237,6 +238,8 @@ static int write_output(IR *ir, const Options *o, Program *p, Model *m) {
     ast_print(f, p);
   else if (!strcmp(e, "model"))
     model_print(f, m);
+  else if (!strcmp(e, "dot"))
+    emit_dot(f, m);
   else if (!strcmp(e, "c"))
     emit_c(f, ir, o->cmdline);
   else
@@ -291,6 +294,10 @@ static int compile(const Options *o, const char *src) {
     goto out;
   if (dumps(o, 's'))
     model_print(stderr, m);
+  if (stops_at(o, "dot")) {
+    rc = write_output(NULL, o, prog, m);
+    goto out;
+  }
 
   ir = lower_model(m);
   ir_verify(ir, "lower");

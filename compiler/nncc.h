@@ -565,4 +565,9 @@ void emit_c(FILE *out, IR *ir, const char *cmdline);
 /* FNV-1a 64 of the parameter layout. */
 uint64_t emit_layout_hash(IR *ir);
 
+/* ------------------------------------------------------------- emit_dot.c */
+/* --emit=dot: the layer graph (name, kind, output shape, parameters of
+ * each layer; an edge per input; the loss and its target) for Graphviz. */
+void emit_dot(FILE *out, const Model *m);
+
 #endif
