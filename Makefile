@@ -71,7 +71,18 @@ $(BUILD)/grammar/parser.o: $(BUILD)/grammar/parser.c $(BUILD)/grammar/lexer.h co
 # --------------------------------------------------------------- compiler
 $(BUILD)/compiler/%.o: compiler/%.c compiler/*.h $(BUILD)/grammar/parser.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(STD) $(WARN) -Icompiler -I$(BUILD)/grammar -c -o $@ $<
+	$(CC) $(CFLAGS) $(STD) $(WARN) -Icompiler -I$(BUILD)/grammar -I$(BUILD)/compiler -c -o $@ $<
+
+# --emit=lib copies nnmath.h and the checkpoint reader into every library:
+# their text as C strings.
+$(BUILD)/compiler/lib_text.h: runtime/nnmath.h compiler/libckpt.inc
+	@mkdir -p $(dir $@)
+	{ echo '/* Made by the Makefile from runtime/nnmath.h and compiler/libckpt.inc. */'; \
+	  for f in nnmath:runtime/nnmath.h ckpt:compiler/libckpt.inc; do \
+	    echo "static const char lib_$${f%%:*}_text[] ="; \
+	    sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/  "/' -e 's/$$/\\n"/' $${f#*:}; \
+	    echo ';'; done; } >$@
+$(BUILD)/compiler/emit_lib.o: $(BUILD)/compiler/lib_text.h compiler/libckpt.inc
 
 $(BUILD)/nncc: $(COMPILER_OBJ)
 	$(CC) $(CFLAGS) -o $@ $^ -lm

@@ -23,7 +23,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "nncc.h"
+#include "emit.h"
 
 /* ------------------------------------------------------------ helpers */
 
@@ -1783,26 +1783,6 @@ void emit_bn_dx(FILE *out, IR *ir, Op *op) {
 
 /* ------------------------------------------------------------- groups */
 
-typedef struct Group {
-  int first, last; /* ops [first, last) */
-  Pass pass;
-  Layer *layer;
-  char *fname;     /* function name, NULL for groups of views only */
-  int *args;       /* value ids: outputs, then inputs */
-  bool *written;
-  int nargs;
-  bool batched;    /* takes nb */
-  bool ctx;        /* takes the context c (dropout, noise: training, seed, step) */
-  bool training;   /* takes training (c->training): batchnorm */
-} Group;
-
-typedef struct Emit {
-  FILE *out;
-  IR *ir;
-  Group *groups;
-  int ngroups, gcap;
-} Emit;
-
 /* Ops that emit no code: views, and the transpose of the input, which
  * forward() fills from the batch rows. */
 static bool no_code(IR *ir, const Op *op) {
@@ -1863,7 +1843,7 @@ static void group_args(IR *ir, Group *g) {
         add_arg(g, ir, ir->ops[i].in[k], false);
 }
 
-static void make_groups(Emit *E) {
+void emit_make_groups(Emit *E) {
   IR *ir = E->ir;
   for (int i = 0; i < ir->nops;) {
     Op *op = &ir->ops[i];
@@ -1945,7 +1925,7 @@ static const char *arg_type(Value *v, bool written) {
   return written ? "real *restrict" : "const real *restrict";
 }
 
-static void emit_group(Emit *E, Group *g) {
+void emit_group(Emit *E, Group *g) {
   IR *ir = E->ir;
   bool is_loss = g->pass == PASS_LOSS && !g->layer;
   char *hbuf = NULL, *bbuf = NULL;
@@ -2166,14 +2146,20 @@ static void emit_seq_input(Emit *E, const int *extra, int nextra) {
   fprintf(out, "    }\n");
 }
 
-static void emit_forward(Emit *E) {
+void emit_forward(Emit *E, bool with_loss) {
   FILE *out = E->out;
   IR *ir = E->ir;
   Value *x = ir->vals[ir->input];
-  fprintf(out, "// The forward pass, and the mean loss of the batch when targets are given.\n");
-  fprintf(out, "static double forward(nn_ctx *c, const float *xb, const int32_t *cls, "
-          "const float *yb, int nb, double *correct) {\n");
-  fprintf(out, "  (void)cls;\n  (void)yb;\n  (void)correct;\n");
+  Pass last = with_loss ? PASS_LOSS : PASS_FWD;
+  if (with_loss) {
+    fprintf(out, "// The forward pass, and the mean loss of the batch when targets are given.\n");
+    fprintf(out, "static double forward(nn_ctx *c, const float *xb, const int32_t *cls, "
+            "const float *yb, int nb, double *correct) {\n");
+    fprintf(out, "  (void)cls;\n  (void)yb;\n  (void)correct;\n");
+  } else {
+    fprintf(out, "// The forward pass of rows xb[nb] (nb <= B): the layers only, no loss.\n");
+    fprintf(out, "static void forward(nn_ctx *c, const float *xb, int nb) {\n");
+  }
   /* what forward() fills from the batch: the input (unless, for a token
    * model, only its ids are read) and its row-major copies */
   int extra[8], nextra = 0;
@@ -2182,12 +2168,12 @@ static void emit_forward(Emit *E) {
   for (int i = 0; i < ir->nvals && nextra < 8; i++)
     if (ir->vals[i]->from_batch)
       extra[nextra++] = i;
-  bind_values(E, PASS_FWD, PASS_LOSS, extra, nextra);
+  bind_values(E, PASS_FWD, last, extra, nextra);
   if (x->steps)
     emit_seq_input(E, extra, nextra);
   else
     emit_batch_input(E, extra, nextra);
-  call_groups(E, PASS_FWD, PASS_LOSS);
+  call_groups(E, PASS_FWD, last);
   fprintf(out, "}\n\n");
 }
 
@@ -2295,7 +2281,7 @@ static void emit_update(Emit *E) {
   fprintf(out, "}\n\n");
 }
 
-static void emit_output(Emit *E) {
+void emit_output(Emit *E) {
   IR *ir = E->ir;
   Value *o = ir->vals[ir->output];
   long N = ir_numel(ir, o->id), B = ir->m->batch;
@@ -2364,16 +2350,16 @@ static void emit_layer_output(Emit *E) {
 }
 
 /* reset(): zero the state recurrent layers carry from batch to batch. */
-static bool has_state(IR *ir) {
+bool emit_has_state(IR *ir) {
   for (int i = 0; i < ir->nvals; i++)
     if (ir->vals[i]->persist)
       return true;
   return false;
 }
 
-static void emit_reset(Emit *E) {
+void emit_reset(Emit *E) {
   IR *ir = E->ir;
-  if (!has_state(ir))
+  if (!emit_has_state(ir))
     return;
   fprintf(E->out, "// The hidden state carried from one batch to the next, zeroed (a new stream).\n");
   fprintf(E->out, "static void reset(nn_ctx *c) {\n  real *A = c->acts;\n");
@@ -2505,7 +2491,7 @@ static void emit_descriptor(Emit *E) {
   Layer *ol = m->loss_out;
   fprintf(out, "  .steps = %d,\n  .vocab = %d,\n  .ncls = %d,\n  .stateful = %d,\n"
           "  .out_logits = %d,\n", x->steps, m->input_tokens ? m->vocab : 0,
-          m->label_steps ? m->label_steps : 1, has_state(ir),
+          m->label_steps ? m->label_steps : 1, emit_has_state(ir),
           ol->act != ACT_SOFTMAX && ol->act != ACT_SIGMOID);
   fprintf(out, "  .out_dim = %ld,\n", ir_numel(ir, ir->output));
   fprintf(out, "  .target = %s,\n  .nclasses = %d,\n", targets[target], m->nclasses);
@@ -2524,7 +2510,7 @@ static void emit_descriptor(Emit *E) {
           ir->arena_size[A_PARAM], ir->arena_size[A_STATE], ir->arena_size[A_ACT]);
   fprintf(out, "  .init = init,\n  .forward = forward,\n  .backward = backward,\n");
   fprintf(out, "  .update = update,\n  .output = output,\n  .set_threads = set_threads,\n");
-  fprintf(out, "  .reset = %s,\n", has_state(ir) ? "reset" : "NULL");
+  fprintf(out, "  .reset = %s,\n", emit_has_state(ir) ? "reset" : "NULL");
   fprintf(out, "  .nlayers = sizeof layers / sizeof layers[0],\n  .layers = layers,\n"
                "  .layer_output = layer_output,\n");
   if (m->valid_src.kind != SRC_NONE)
@@ -2565,6 +2551,26 @@ static double op_flops(IR *ir, const Op *op) {
   }
 }
 
+/* The real type, OpenMP and vectorisation macros, and B: what every
+ * function of a generated file relies on, trainer or library. */
+void emit_macros(Emit *E) {
+  FILE *out = E->out;
+  fprintf(out, "#ifndef NN_REAL\n#define NN_REAL float\n#endif\ntypedef NN_REAL real;\n\n");
+  fprintf(out, "#ifdef _OPENMP\n#include <omp.h>\n#define NN_OMP(x) _Pragma(#x)\n#else\n"
+          "#define NN_OMP(x)\n#endif\n");
+  fprintf(out, "// Loops calling nn_exp vectorize in float; in double they call libm, and an\n"
+          "// `omp simd` on them would only draw a \"not vectorized\" warning.\n");
+  fprintf(out, "#define NN_CAT2(a, b) a##b\n#define NN_CAT(a, b) NN_CAT2(a, b)\n"
+          "#define NN_IS_DOUBLE_double 1\n");
+  fprintf(out, "#if NN_CAT(NN_IS_DOUBLE_, NN_REAL)\n#define NN_SIMD_MATH\n#else\n"
+          "#define NN_SIMD_MATH NN_OMP(omp simd)\n#endif\n");
+  fprintf(out, "// clang may vectorize a tile's row loop instead of its column loop\n");
+  fprintf(out, "#ifdef __clang__\n"
+          "#define NN_NOVEC _Pragma(\"clang loop vectorize(disable) interleave(disable)\")\n"
+          "#else\n#define NN_NOVEC\n#endif\n\n");
+  fprintf(out, "enum { B = %d };\n\n", E->ir->m->batch);
+}
+
 static void emit_front(Emit *E, const char *cmdline) {
   FILE *out = E->out;
   IR *ir = E->ir;
@@ -2593,41 +2599,34 @@ static void emit_front(Emit *E, const char *cmdline) {
   fprintf(out, "// are stored feature-major, [N][B]: a row of the batch is a column.\n\n");
   fprintf(out, "#include <stddef.h>\n#include <stdint.h>\n#include <tgmath.h>\n\n");
   fprintf(out, "#include \"nnmath.h\"\n#include \"nnrt.h\"\n\n");
-  fprintf(out, "#ifndef NN_REAL\n#define NN_REAL float\n#endif\ntypedef NN_REAL real;\n\n");
-  fprintf(out, "#ifdef _OPENMP\n#include <omp.h>\n#define NN_OMP(x) _Pragma(#x)\n#else\n"
-          "#define NN_OMP(x)\n#endif\n");
-  fprintf(out, "// Loops calling nn_exp vectorize in float; in double they call libm, and an\n"
-          "// `omp simd` on them would only draw a \"not vectorized\" warning.\n");
-  fprintf(out, "#define NN_CAT2(a, b) a##b\n#define NN_CAT(a, b) NN_CAT2(a, b)\n"
-          "#define NN_IS_DOUBLE_double 1\n");
-  fprintf(out, "#if NN_CAT(NN_IS_DOUBLE_, NN_REAL)\n#define NN_SIMD_MATH\n#else\n"
-          "#define NN_SIMD_MATH NN_OMP(omp simd)\n#endif\n");
-  fprintf(out, "// clang may vectorize a tile's row loop instead of its column loop\n");
-  fprintf(out, "#ifdef __clang__\n"
-          "#define NN_NOVEC _Pragma(\"clang loop vectorize(disable) interleave(disable)\")\n"
-          "#else\n#define NN_NOVEC\n#endif\n\n");
-  fprintf(out, "enum { B = %d };\n\n", m->batch);
+  emit_macros(E);
 }
 
 void emit_c(FILE *out, IR *ir, const char *cmdline) {
   Emit E = {out, ir, NULL, 0, 0};
-  make_groups(&E);
+  emit_make_groups(&E);
   emit_front(&E, cmdline);
   for (int i = 0; i < E.ngroups; i++)
     if (E.groups[i].fname)
       emit_group(&E, &E.groups[i]);
   emit_update(&E);
-  emit_forward(&E);
+  emit_forward(&E, true);
   emit_backward(&E);
   emit_output(&E);
   emit_reset(&E);
   emit_layer_output(&E);
   emit_init(&E);
   emit_descriptor(&E);
-  for (int i = 0; i < E.ngroups; i++) {
-    free(E.groups[i].fname);
-    free(E.groups[i].args);
-    free(E.groups[i].written);
+  emit_free_groups(&E);
+}
+
+void emit_free_groups(Emit *E) {
+  for (int i = 0; i < E->ngroups; i++) {
+    free(E->groups[i].fname);
+    free(E->groups[i].args);
+    free(E->groups[i].written);
   }
-  free(E.groups);
+  free(E->groups);
+  E->groups = NULL;
+  E->ngroups = E->gcap = 0;
 }

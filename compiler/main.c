@@ -28,6 +28,7 @@ typedef struct Options {
   const char *output; /* NULL: <model>.c; "-": stdout */
   const char *emit;   /* ast, model, ir, grad, plan, c, dot, lib */
   const char *dump;   /* -d letters */
+  const char *weights; /* --weights CKPT: bake into --emit=lib */
   bool summary;
   char *cmdline;
 } Options;
@@ -42,7 +43,11 @@ static const char usage_text[] =
     "  --summary      print the layers, their output shapes and parameter counts\n"
     "  --emit=STAGE   write STAGE instead of C: ast, model, ir (forward), grad (with\n"
     "                 backward and update), plan (with arena offsets), c, dot (the\n"
-    "                 layer graph for Graphviz: dot -Tsvg FILE.dot -o FILE.svg)\n"
+    "                 layer graph for Graphviz: dot -Tsvg FILE.dot -o FILE.svg), lib\n"
+    "                 (inference: -o NAME writes NAME.h and NAME.c with NAME_load,\n"
+    "                 NAME_predict and NAME_predict_batch; no libnnrt)\n"
+    "  --weights CKPT with --emit=lib: compile the parameters of checkpoint CKPT (the\n"
+    "                 trainer's --save) into NAME.c instead of NAME_load\n"
     "  -d LETTERS     dump to stderr after stages: p parse, s sema+shape, l lower,\n"
     "                 a autodiff, f fuse, m memplan\n"
     "  --version      print the version\n"
@@ -76,6 +81,7 @@ static Options parse_options(int argc, char **argv) {
   static const struct option longs[] = {
       {"summary", no_argument, NULL, 'S'}, {"emit", required_argument, NULL, 'E'},
       {"version", no_argument, NULL, 'V'}, {"help", no_argument, NULL, 'h'},
+      {"weights", required_argument, NULL, 'W'},
       {NULL, 0, NULL, 0}};
   Options o = {0};
   o.cmdline = join_cmdline(argc, argv);
@@ -87,6 +93,7 @@ static Options parse_options(int argc, char **argv) {
     case 'd': o.dump = optarg; break;
     case 'S': o.summary = true; break;
     case 'E': o.emit = optarg; break;
+    case 'W': o.weights = optarg; break;
     case 'V': printf("nncc %s\n", NNCC_VERSION); exit(0);
     case 'h': fputs(usage_text, stdout); exit(0);
     case ':': usage_error("option '%s' needs an argument", argv[optind - 1]);
@@ -98,14 +105,23 @@ static Options parse_options(int argc, char **argv) {
   if (optind + 1 < argc)
     usage_error("more than one model file given (extra: '%s')", argv[optind + 1]);
   o.input = argv[optind];
-  static const char *const stages[] = {"ast", "model", "ir", "grad", "plan", "c", "dot"};
+  static const char *const stages[] = {"ast", "model", "ir", "grad", "plan", "c", "dot", "lib"};
   if (o.emit) {
     int ok = 0;
     for (size_t i = 0; i < sizeof stages / sizeof *stages; i++)
       ok |= !strcmp(o.emit, stages[i]);
     if (!ok)
-      usage_error("unknown stage '%s' for --emit (ast, model, ir, grad, plan, c, dot)", o.emit);
+      usage_error("unknown stage '%s' for --emit (ast, model, ir, grad, plan, c, dot, lib)",
+                  o.emit);
   }
+  bool lib = o.emit && !strcmp(o.emit, "lib");
+  if (o.weights && !lib)
+    usage_error("--weights '%s' goes with --emit=lib", o.weights);
+  if (lib && o.output && (!strcmp(o.output, "-") || !*o.output))
+    usage_error("--emit=lib writes two files, NAME.h and NAME.c: give -o NAME, not '%s'",
+                o.output);
+  if (lib && o.summary)
+    usage_error("%s", "--summary and --emit=lib exclude each other");
   if (o.dump && o.dump[strspn(o.dump, "pslafm")])
     usage_error("unknown letters in -d '%s' (p, s, l, a, f, m)", o.dump);
   return o;
@@ -220,7 +236,20 @@ static int build_executable(IR *ir, const Options *o) {
   return rc == 0 ? 0 : 1;
 }
 
+/* --emit=lib: -o NAME (a .c or .h ending dropped), else the model's name,
+ * in the current directory. */
+static int write_lib(IR *ir, const Options *o) {
+  char *base = o->output ? xstrdup(o->output) : xstrdup(ir->m->name);
+  if (ends_with(base, ".c") || ends_with(base, ".h"))
+    base[strlen(base) - 2] = 0;
+  int rc = emit_lib(ir, base, o->weights, o->cmdline);
+  free(base);
+  return rc;
+}
+
 static int write_output(IR *ir, const Options *o, Program *p, Model *m) {
+  if (o->emit && !strcmp(o->emit, "lib"))
+    return write_lib(ir, o);
   char *def = NULL;
   const char *path = o->output ? o->output : (def = default_output(o->input, o->emit));
   struct stat st;

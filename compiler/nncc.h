@@ -570,4 +570,10 @@ uint64_t emit_layout_hash(IR *ir);
  * each layer; an edge per input; the loss and its target) for Graphviz. */
 void emit_dot(FILE *out, const Model *m);
 
+/* ------------------------------------------------------------- emit_lib.c */
+/* --emit=lib: BASE.h and BASE.c, the forward pass as a library without
+ * libnnrt; weights: a checkpoint to bake in (NULL: BASE_load() at run
+ * time).  Returns 0, or 1 after a message. */
+int emit_lib(IR *ir, const char *base, const char *weights, const char *cmdline);
+
 #endif

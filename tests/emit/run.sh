@@ -46,7 +46,7 @@ else
   fail=$((fail + 1)); echo "FAIL --emit=dot of a bad model: exit $rc"; cat "$tmp/err"
 fi
 
-[ -f tests/emit/lib.sh ] && . tests/emit/lib.sh
+. tests/emit/lib.sh
 
 echo "emit: $pass passed, $fail failed"
 [ $fail = 0 ]
