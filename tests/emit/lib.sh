@@ -14,20 +14,31 @@ lib_ok() { pass=$((pass + 1)); }
 lib_bad() { fail=$((fail + 1)); echo "FAIL lib: $*"; }
 
 # rows for the library from the trainer's predict file: csv HEADER NCOLS
-# (the first NCOLS columns, the header line dropped), or series T (windows
-# of T consecutive rows of one value)
+# (the first NCOLS columns, the header line dropped), series T (windows of
+# T consecutive rows of one value), or text B T TRAINTEXT (the text
+# loader's rows: ids through the training text's vocabulary, its distinct
+# bytes in increasing order; B streams of S = (L - 1) / B bytes, row
+# w * B + s = window w of stream s)
+lib_bytes() { od -An -v -tu1 "$1" | tr -s ' ' '\n' | sed '/^$/d'; }
 lib_rows() {
   case $1 in
+  text) lib_bytes "$4" | sort -n -u >"$L/vocab"
+        lib_bytes "$5" | awk -v B="$2" -v T="$3" 'NR == FNR { id[$1] = FNR - 1; next }
+          { c[n++] = id[$1] } END { S = int((n - 1) / B); W = int(S / T)
+            for (w = 0; w < W; w++) for (s = 0; s < B; s++) { line = ""
+              for (i = 0; i < T; i++) line = line (i ? "," : "") c[s * S + w * T + i]; print line } }' \
+          "$L/vocab" - ;;
   csv) awk -F, -v h="$2" -v n="$3" 'NR > h { s = $1; for (i = 2; i <= n; i++) s = s "," $i; print s }' "$4" ;;
   series) awk -v T="$2" '{ v[NR] = $1 } END { for (i = 1; i + T - 1 <= NR; i++) {
             s = v[i]; for (k = 1; k < T; k++) s = s "," v[i + k]; print s } }' "$3" ;;
   esac
 }
 
-# lib_case NAME MODEL PREDICT_FILE EPOCHS ROWS_ARGS...
+# lib_case NAME MODEL PREDICT_FILE EPOCHS MODES ROWS_ARGS...  (MODES: "one
+# batch", or "batch" for a stateful model, whose state carries over rows)
 lib_case() {
-  name=$1 model=$2 data=$3 epochs=$4
-  shift 4
+  name=$1 model=$2 data=$3 epochs=$4 modes=$5
+  shift 5
   d=$L/$name
   mkdir -p "$d"
   if ! "$nncc" "$model" -o "$d/train" >"$d/log" 2>&1 ||
@@ -42,7 +53,7 @@ lib_case() {
   fi
   # the library must not need libnnrt: no nn_ symbol left undefined
   if nm -u "$d/predict" | grep -q ' nn_'; then lib_bad "$name: the library calls libnnrt"; else lib_ok; fi
-  for mode in one batch; do
+  for mode in $modes; do
     "$d/predict" "$d/ckpt.safetensors" "$d/rows.csv" $mode >"$d/lib_$mode.csv" 2>>"$d/log"
     if [ -s "$d/lib_$mode.csv" ] && cmp -s "$d/trainer.csv" "$d/lib_$mode.csv"; then
       lib_ok
@@ -53,12 +64,15 @@ lib_case() {
   done
 }
 
-lib_case iris models/iris.nn models/data/iris_test.csv 30 csv 1 4
-lib_case digits_bn models/digits_bn.nn models/data/digits_test.csv 2 csv 1 64
-lib_case residual models/residual_mlp.nn models/data/digits_test.csv 2 csv 1 64
-lib_case digits_cnn tests/emit/lib/digits_cnn.nn models/data/digits_test.csv 2 csv 1 64
-lib_case digits_ae tests/emit/lib/digits_ae.nn models/data/digits_test.csv 2 csv 1 64
-lib_case sine_lstm_gru tests/emit/lib/sine_lstm_gru.nn models/data/sine_test.csv 1 series 24
+lib_case iris models/iris.nn models/data/iris_test.csv 30 "one batch" csv 1 4
+lib_case digits_bn models/digits_bn.nn models/data/digits_test.csv 2 "one batch" csv 1 64
+lib_case residual models/residual_mlp.nn models/data/digits_test.csv 2 "one batch" csv 1 64
+lib_case digits_cnn tests/emit/lib/digits_cnn.nn models/data/digits_test.csv 2 "one batch" csv 1 64
+lib_case digits_ae tests/emit/lib/digits_ae.nn models/data/digits_test.csv 2 "one batch" csv 1 64
+lib_case sine_lstm_gru tests/emit/lib/sine_lstm_gru.nn models/data/sine_test.csv 1 "one batch" series 24
+head -c 2000 models/data/fortunes_test.txt >"$L/fortunes_head.txt"
+lib_case tokens_gru tests/emit/lib/tokens_gru.nn "$L/fortunes_head.txt" 1 batch \
+  text 8 16 models/data/fortunes_test.txt
 
 # --weights: the checkpoint compiled in gives the same outputs, and the
 # library has no loader
@@ -120,4 +134,34 @@ if [ -f "$d/ckpt.safetensors" ]; then
     "$nncc" models/iris.nn --weights "$ck" -o "$L/x.c"
   lib_err "nncc --emit=lib -o -" 2 "nncc: error: --emit=lib writes two files" \
     "$nncc" --emit=lib models/iris.nn -o -
+fi
+
+# F64 checkpoints (a trainer built with -DNN_REAL=double): a double library
+# agrees with that trainer to the printed digit, a float one to 2e-5
+# relative: float rounding of the same arithmetic (about 1e-6 here) plus
+# the two %.6g roundings of the printed values (up to 1e-5 together)
+d=$L/iris64
+mkdir -p "$d"
+if "$nncc" models/iris.nn -o "$d/iris.c" && cc $LIB_CFLAGS -DNN_REAL=double -Iruntime -o "$d/train" \
+     "$d/iris.c" "$build/libnnrt.a" -lcjson -lz -lm 2>"$d/log" &&
+   "$d/train" --epochs 30 --quiet --save "$d/ckpt.safetensors" >>"$d/log" 2>&1 &&
+   "$d/train" --load "$d/ckpt.safetensors" --predict models/data/iris_test.csv --output "$d/trainer.csv" 2>>"$d/log" &&
+   grep -aq '"dtype":"F64"' "$d/ckpt.safetensors" &&
+   "$nncc" --emit=lib models/iris.nn -o "$d/model"; then
+  lib_rows csv 1 4 models/data/iris_test.csv >"$d/rows.csv"
+  for real in double float; do
+    cc $LIB_CFLAGS -Wall -Wextra -Werror -DNN_REAL=$real -I"$d" -o "$d/predict_$real" \
+      tests/emit/lib/predict.c "$d/model.c" -lm 2>>"$d/log" &&
+      "$d/predict_$real" "$d/ckpt.safetensors" "$d/rows.csv" batch >"$d/lib_$real.csv" 2>>"$d/log"
+  done
+  if cmp -s "$d/trainer.csv" "$d/lib_double.csv"; then lib_ok
+  else lib_bad "iris64: the double library differs from the double trainer"; cat "$d/log"; fi
+  worst=$(paste -d, "$d/trainer.csv" "$d/lib_float.csv" | awk -F, '{ h = NF / 2
+    for (i = 1; i <= h; i++) { a = $i; b = $(i + h); e = a - b; e = e < 0 ? -e : e
+      m = a < 0 ? -a : a; m = m < 1e-30 ? 1e-30 : m; if (e / m > w) w = e / m } }
+    END { printf "%.3g\n", w + 0 }')
+  if [ -s "$d/lib_float.csv" ] && awk -v w="$worst" 'BEGIN { exit !(w <= 2e-5) }'; then lib_ok
+  else lib_bad "iris64: a float library on an F64 checkpoint is off by $worst relative"; fi
+else
+  lib_bad "iris64: the double trainer"; cat "$d/log"
 fi
