@@ -103,6 +103,11 @@ static void lib_header(FILE *h, IR *ir, const char *P, const char *cmdline, bool
   fprintf(h, "// The data block's scale: the trainer reads a value v of a data file as\n"
              "// (float)(v * %s_SCALE), in double; give the library the same.\n", up);
   fprintf(h, "#define %s_SCALE %s\n\n", up, sc);
+  if (m->input_tokens)
+    fprintf(h, "// A token model: in holds token ids.  The vocabulary of %d tokens (id ->\n"
+               "// byte, from the checkpoint) into bytes[256]; returns its size, 0 when the\n"
+               "// checkpoint has none.\n#define %s_TOKENS %d\nint %s_vocab(unsigned char *bytes);\n",
+            m->vocab, up, m->vocab, P);
   if (!baked)
     fprintf(h, "// Read the parameters from a checkpoint the trainer wrote (--save).  0, or -1\n"
                "// with a message on stderr naming the file and what is wrong.\n"
@@ -151,6 +156,23 @@ static void lib_state(FILE *out, IR *ir, const char *P, const double *w) {
   fprintf(out, "static nn_ctx %s_c = {%s_P, NULL, NULL, %s_A, 0, 0, 0};\n\n", P, P, P);
 }
 
+/* A token model's vocabulary: from the checkpoint (loaded, or baked). */
+static void lib_vocab(FILE *out, const char *P, const unsigned char *vocab, int nvocab) {
+  fprintf(out, "// The checkpoint's vocabulary, id -> byte (the trainer's text(...) tokens).\n");
+  fprintf(out, "static unsigned char %s_vocab_bytes[256]", P);
+  if (vocab && nvocab) {
+    fprintf(out, " = {");
+    for (int i = 0; i < nvocab; i++)
+      fprintf(out, "%s%u,", i % 16 == 0 ? "\n  " : " ", vocab[i]);
+    fprintf(out, "\n}");
+  }
+  fprintf(out, ";\nstatic int %s_nvocab = %d;\n\n", P, vocab ? nvocab : 0);
+  fprintf(out, "int %s_vocab(unsigned char *bytes) {\n", P);
+  fprintf(out, "  for (int i = 0; bytes && i < %s_nvocab; i++)\n    bytes[i] = %s_vocab_bytes[i];\n",
+          P, P);
+  fprintf(out, "  return %s_nvocab;\n}\n\n", P);
+}
+
 static void lib_loader(FILE *out, IR *ir, const char *P) {
   char buf[64];
   fprintf(out, "// ---- the safetensors reader (nncc's compiler/libckpt.inc), into reals\n");
@@ -169,7 +191,12 @@ static void lib_loader(FILE *out, IR *ir, const char *P) {
   fprintf(out, "};\n\n");
   fprintf(out, "int %s_load(const char *path) {\n", P);
   fprintf(out, "  %s_ready = 0;\n", P);
-  fprintf(out, "  if (nnl_load(path, %s_params, %d, %s_P))\n    return -1;\n", P, ir->nparams, P);
+  if (ir->m->input_tokens)
+    fprintf(out, "  if (nnl_load(path, %s_params, %d, %s_P, %d, %s_vocab_bytes, &%s_nvocab))\n"
+                 "    return -1;\n", P, ir->nparams, P, ir->m->vocab, P, P);
+  else
+    fprintf(out, "  if (nnl_load(path, %s_params, %d, %s_P, 0, NULL, NULL))\n    return -1;\n", P,
+            ir->nparams, P);
   fprintf(out, "  %s_ready = 1;\n  return 0;\n}\n\n", P);
 }
 
@@ -192,7 +219,7 @@ static void lib_api(FILE *out, IR *ir, const char *P, const char *up, bool baked
 }
 
 static void lib_source(Emit *E, const char *P, const char *hname, const char *cmdline,
-                       const double *w) {
+                       const double *w, const unsigned char *vocab, int nvocab) {
   FILE *out = E->out;
   IR *ir = E->ir;
   Model *m = ir->m;
@@ -227,6 +254,8 @@ static void lib_source(Emit *E, const char *P, const char *hname, const char *cm
   emit_output(E);
   emit_reset(E);
   lib_state(out, ir, P, w);
+  if (m->input_tokens)
+    lib_vocab(out, P, w ? vocab : NULL, nvocab);
   if (!w)
     lib_loader(out, ir, P);
   lib_api(out, ir, P, up, w != NULL);
@@ -255,11 +284,14 @@ int emit_lib(IR *ir, const char *base, const char *weights, const char *cmdline)
   const char *hname = strrchr(hpath, '/') ? strrchr(hpath, '/') + 1 : hpath;
   nnl_param *ps = lib_params(ir);
   double *w = NULL;
+  unsigned char vocab[256] = {0};
+  int nvocab = 0;
   if (!lib_supported(&E))
     goto out;
   if (weights) {
     w = xcalloc(ir->arena_size[A_PARAM] + 1, sizeof *w);
-    if (nnl_load(weights, ps, ir->nparams, w))
+    if (nnl_load(weights, ps, ir->nparams, w, ir->m->input_tokens ? ir->m->vocab : 0, vocab,
+                 &nvocab))
       goto out;
   }
   FILE *h = lib_open(hpath);
@@ -271,7 +303,7 @@ int emit_lib(IR *ir, const char *base, const char *weights, const char *cmdline)
   E.out = lib_open(cpath);
   if (!E.out)
     goto out;
-  lib_source(&E, P, hname, cmdline, w);
+  lib_source(&E, P, hname, cmdline, w, vocab, nvocab);
   rc = lib_close(E.out, cpath);
 out:
   emit_free_groups(&E);

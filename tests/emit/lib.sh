@@ -73,6 +73,23 @@ lib_case sine_lstm_gru tests/emit/lib/sine_lstm_gru.nn models/data/sine_test.csv
 head -c 2000 models/data/fortunes_test.txt >"$L/fortunes_head.txt"
 lib_case tokens_gru tests/emit/lib/tokens_gru.nn "$L/fortunes_head.txt" 1 batch \
   text 8 16 models/data/fortunes_test.txt
+# its vocabulary, from the checkpoint's metadata: the training text's bytes
+d=$L/tokens_gru
+if "$d/predict" "$d/ckpt.safetensors" "$d/rows.csv" vocab >"$d/vocab" && cmp -s "$d/vocab" "$L/vocab"; then
+  lib_ok
+else
+  lib_bad "tokens_gru: model_vocab is not the training text's bytes"
+fi
+# a vocabulary that is not hex: its first digit as 'g'
+if off=$(grep -abo '"vocab":"' "$d/ckpt.safetensors" | head -1 | cut -d: -f1) && [ -n "$off" ]; then
+  off=$((off + 9))
+  { head -c "$off" "$d/ckpt.safetensors"; printf 'g'; tail -c +$((off + 2)) "$d/ckpt.safetensors"; } >"$L/vocab.safetensors"
+  "$d/predict" "$L/vocab.safetensors" "$d/rows.csv" batch >/dev/null 2>"$L/err"
+  if grep -q "vocab.safetensors: error: __metadata__ vocab: 'g' at digit 0 is not hex" "$L/err"; then lib_ok
+  else lib_bad "tokens_gru: a malformed vocab"; cat "$L/err"; fi
+else
+  lib_bad "tokens_gru: the checkpoint has no vocab"
+fi
 
 # --weights: the checkpoint compiled in gives the same outputs, and the
 # library has no loader

@@ -1,6 +1,7 @@
 /* Rows of MODEL_IN values (CSV, as in the data file) through model.h, one
  * CSV line of outputs per row as the trainer's --predict writes them.
- *   predict CKPT|- ROWS one|batch
+ *   predict CKPT|- ROWS one|batch|vocab   (vocab: a token model's vocabulary,
+ *                                          one byte value a line)
  * CKPT is loaded with model_load unless it is '-' (weights compiled in with
  * -DBAKED, or, to test the error, none). */
 #include <stdio.h>
@@ -18,6 +19,15 @@ int main(int argc, char **argv) {
 #ifndef BAKED
   if (strcmp(argv[1], "-") && model_load(argv[1]))
     return 1;
+#endif
+#ifdef MODEL_TOKENS
+  if (!strcmp(argv[3], "vocab")) {
+    unsigned char bytes[256];
+    int nv = model_vocab(bytes);
+    for (int i = 0; i < nv; i++)
+      printf("%d\n", bytes[i]);
+    return nv > 0 ? 0 : 1;
+  }
 #endif
   for (double v; n < 4096 * MODEL_IN && fscanf(f, "%lf,", &v) == 1; n++)
     in[n] = (float)(v * MODEL_SCALE); /* as the trainer's loaders */
