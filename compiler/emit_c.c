@@ -2161,11 +2161,12 @@ void emit_forward(Emit *E, bool with_loss) {
     fprintf(out, "static void forward(nn_ctx *c, const float *xb, int nb) {\n");
   }
   /* what forward() fills from the batch: the input (unless, for a token
-   * model, only its ids are read) and its row-major copies */
+   * model, only its ids are read) and, for the trainer, its row-major
+   * copies (only weight gradients read them) */
   int extra[8], nextra = 0;
   if (!x->dead)
     extra[nextra++] = x->id;
-  for (int i = 0; i < ir->nvals && nextra < 8; i++)
+  for (int i = 0; i < ir->nvals && nextra < 8 && with_loss; i++)
     if (ir->vals[i]->from_batch)
       extra[nextra++] = i;
   bind_values(E, PASS_FWD, last, extra, nextra);
