@@ -27,6 +27,11 @@ typedef struct Emit {
   int ngroups, gcap;
 } Emit;
 
+/* Set while emitting a library (emit_lib.c): the layers' functions hold
+ * only their inference branch (dropout and noise the identity, batchnorm
+ * the running statistics) and take no context or training flag. */
+extern bool emit_inference;
+
 /* Split the ops into groups and name their functions; free them. */
 void emit_make_groups(Emit *E);
 void emit_free_groups(Emit *E);

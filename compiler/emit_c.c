@@ -27,6 +27,8 @@
 
 /* ------------------------------------------------------------ helpers */
 
+bool emit_inference;
+
 static const char *cn(IR *ir, int v) { return ir->vals[v]->cname; }
 static const char *in_cn(IR *ir, Op *op, int i) { return cn(ir, op->in[i]); }
 static const char *out_cn(IR *ir, Op *op) { return cn(ir, op->out); }
@@ -1470,7 +1472,10 @@ static void branch_loop_begin(FILE *out, long F, long C, bool simd) {
 /* Evaluation: out (=|+=) in, elementwise. */
 static void identity_branch(FILE *out, IR *ir, Op *op, const char *what) {
   long F = rowlen(ir, op->out), C = opcols(ir, op);
-  fprintf(out, "  } else { // evaluation: %s\n", what);
+  if (emit_inference)
+    fprintf(out, "  { // inference: %s\n", what);
+  else
+    fprintf(out, "  } else { // evaluation: %s\n", what);
   branch_loop_begin(out, F, C, true);
   fprintf(out, "        %s[i] %s %s[i];\n    }\n  }\n", out_cn(ir, op), assign(op),
           in_cn(ir, op, 0));
@@ -1498,7 +1503,8 @@ static void dropout_body(FILE *out, IR *ir, Op *op, const char *x) {
 
 void emit_dropout(FILE *out, IR *ir, Op *op) {
   op_comment(out, ir, op);
-  dropout_body(out, ir, op, in_cn(ir, op, 0));
+  if (!emit_inference)
+    dropout_body(out, ir, op, in_cn(ir, op, 0));
   identity_branch(out, ir, op, "y = x");
 }
 
@@ -1517,14 +1523,16 @@ void emit_dropout_grad(FILE *out, IR *ir, Op *op) {
 void emit_noise(FILE *out, IR *ir, Op *op) {
   long F = rowlen(ir, op->out), C = opcols(ir, op);
   op_comment(out, ir, op);
-  fprintf(out, "  if (c->training) {\n");
-  stream_key(out, op);
-  fprintf(out, "    const real nn_std = ");
-  real_lit(out, op->alpha);
-  fprintf(out, ";\n");
-  branch_loop_begin(out, F, C, false);
-  fprintf(out, "        %s[i] %s %s[i] + nn_std * (real)nn_gauss(nn_key, i);\n    }\n",
-          out_cn(ir, op), assign(op), in_cn(ir, op, 0));
+  if (!emit_inference) {
+    fprintf(out, "  if (c->training) {\n");
+    stream_key(out, op);
+    fprintf(out, "    const real nn_std = ");
+    real_lit(out, op->alpha);
+    fprintf(out, ";\n");
+    branch_loop_begin(out, F, C, false);
+    fprintf(out, "        %s[i] %s %s[i] + nn_std * (real)nn_gauss(nn_key, i);\n    }\n",
+            out_cn(ir, op), assign(op), in_cn(ir, op, 0));
+  }
   identity_branch(out, ir, op, "y = x");
 }
 
@@ -1688,31 +1696,39 @@ void emit_batchnorm(FILE *out, IR *ir, Op *op) {
   const char *st = cn(ir, op->aux[0]), *rm = cn(ir, op->aux[1]), *rv = cn(ir, op->aux[2]);
   const char *nbt = cn(ir, op->aux[3]), *m = dbl(l->bn_momentum), *eps = dbl(l->bn_eps);
   op_comment(out, ir, op);
-  fprintf(out, "  // %ld channels%s; n = nb * %ld values per channel\n", d.C,
-          d.P > 1 ? " of every pixel (BatchNorm2d)" : " (BatchNorm1d)", d.P);
-  fprintf(out, "  const int n = nb * %ld;\n", d.P);
-  fprintf(out, "  if (training) {\n");
-  fprintf(out, "    // the batch's mean and biased variance (two passes, in double); the running\n"
-               "    // statistics move towards them by momentum %s, the variance unbiased\n"
-               "    // (n / (n - 1)), as PyTorch's.  They do not enter the training-mode loss,\n"
-               "    // so a gradient check's repeated forward passes do not change it.  n = 1\n"
-               "    // has no variance (y = beta; PyTorch refuses): the running statistics and\n"
-               "    // num_batches_tracked are left as they are.\n", m);
-  if (par_elems(d.C * d.P * d.B))
-    fprintf(out, "    NN_OMP(omp parallel for schedule(static))\n");
-  fprintf(out, "    for (int ch = 0; ch < %ld; ch++) {\n      double s = 0, ss = 0;\n", d.C);
-  bn_channel_sum(out, d, x, NULL, "s", "(double)xp[c]", "      ");
-  fprintf(out, "      const double mu = s / n;\n");
-  bn_channel_sum(out, d, x, NULL, "ss", "((double)xp[c] - mu) * ((double)xp[c] - mu)", "      ");
-  fprintf(out, "      const double var = ss / n;\n");
-  fprintf(out, "      %s[ch] = (real)mu;\n      %s[%ld + ch] = (real)(1 / sqrt(var + %s));\n", st,
-          st, d.C, eps);
-  fprintf(out, "      if (n > 1) {\n");
-  fprintf(out, "        %s[ch] = (real)((1 - %s) * (double)%s[ch] + %s * mu);\n", rm, m, rm, m);
-  fprintf(out, "        %s[ch] = (real)((1 - %s) * (double)%s[ch] + %s * var * n / (n - 1));\n", rv,
-          m, rv, m);
-  fprintf(out, "      }\n    }\n    if (n > 1)\n      *%s += 1;\n", nbt);
-  fprintf(out, "  } else {\n    // evaluation: the running statistics\n");
+  if (emit_inference)
+    fprintf(out, "  // %ld channels%s\n", d.C,
+            d.P > 1 ? " of every pixel (BatchNorm2d)" : " (BatchNorm1d)");
+  else
+    fprintf(out, "  // %ld channels%s; n = nb * %ld values per channel\n", d.C,
+            d.P > 1 ? " of every pixel (BatchNorm2d)" : " (BatchNorm1d)", d.P);
+  if (emit_inference) {
+    fprintf(out, "  { // inference: the running statistics\n");
+  } else {
+    fprintf(out, "  const int n = nb * %ld;\n", d.P);
+    fprintf(out, "  if (training) {\n");
+    fprintf(out, "    // the batch's mean and biased variance (two passes, in double); the running\n"
+                 "    // statistics move towards them by momentum %s, the variance unbiased\n"
+                 "    // (n / (n - 1)), as PyTorch's.  They do not enter the training-mode loss,\n"
+                 "    // so a gradient check's repeated forward passes do not change it.  n = 1\n"
+                 "    // has no variance (y = beta; PyTorch refuses): the running statistics and\n"
+                 "    // num_batches_tracked are left as they are.\n", m);
+    if (par_elems(d.C * d.P * d.B))
+      fprintf(out, "    NN_OMP(omp parallel for schedule(static))\n");
+    fprintf(out, "    for (int ch = 0; ch < %ld; ch++) {\n      double s = 0, ss = 0;\n", d.C);
+    bn_channel_sum(out, d, x, NULL, "s", "(double)xp[c]", "      ");
+    fprintf(out, "      const double mu = s / n;\n");
+    bn_channel_sum(out, d, x, NULL, "ss", "((double)xp[c] - mu) * ((double)xp[c] - mu)", "      ");
+    fprintf(out, "      const double var = ss / n;\n");
+    fprintf(out, "      %s[ch] = (real)mu;\n      %s[%ld + ch] = (real)(1 / sqrt(var + %s));\n", st,
+            st, d.C, eps);
+    fprintf(out, "      if (n > 1) {\n");
+    fprintf(out, "        %s[ch] = (real)((1 - %s) * (double)%s[ch] + %s * mu);\n", rm, m, rm, m);
+    fprintf(out, "        %s[ch] = (real)((1 - %s) * (double)%s[ch] + %s * var * n / (n - 1));\n", rv,
+            m, rv, m);
+    fprintf(out, "      }\n    }\n    if (n > 1)\n      *%s += 1;\n", nbt);
+    fprintf(out, "  } else {\n    // evaluation: the running statistics\n");
+  }
   fprintf(out, "    for (int ch = 0; ch < %ld; ch++) {\n", d.C);
   fprintf(out, "      %s[ch] = %s[ch];\n", st, rm);
   fprintf(out, "      %s[%ld + ch] = (real)(1 / sqrt((double)%s[ch] + %s));\n    }\n  }\n", st, d.C,
@@ -1827,15 +1843,19 @@ static bool uses_ctx(OpKind k) { return k == OP_DROPOUT || k == OP_DROPOUT_GRAD 
 
 static void group_args(IR *ir, Group *g) {
   for (int i = g->first; i < g->last; i++) {
-    g->batched |= uses_nb(ir->ops[i].kind);
-    g->ctx |= uses_ctx(ir->ops[i].kind);
-    g->training |= ir->ops[i].kind == OP_BATCHNORM;
+    /* in inference, batchnorm needs neither nb nor training, dropout and
+     * noise not the context */
+    bool bn = ir->ops[i].kind == OP_BATCHNORM;
+    g->batched |= uses_nb(ir->ops[i].kind) && !(bn && emit_inference);
+    g->ctx |= uses_ctx(ir->ops[i].kind) && !emit_inference;
+    g->training |= bn && !emit_inference;
   }
   for (int i = g->first; i < g->last; i++) {
     if (ir->ops[i].out >= 0 && !no_code(ir, &ir->ops[i]))
       add_arg(g, ir, ir->ops[i].out, true);
     for (int k = 0; k < ir->ops[i].naux; k++)
-      add_arg(g, ir, ir->ops[i].aux[k], true);
+      if (!(emit_inference && ir->ops[i].kind == OP_BATCHNORM && k == 3)) /* num_batches_tracked */
+        add_arg(g, ir, ir->ops[i].aux[k], true);
   }
   for (int i = g->first; i < g->last; i++)
     if (!no_code(ir, &ir->ops[i]))

@@ -153,7 +153,7 @@ static void lib_state(FILE *out, IR *ir, const char *P, const double *w) {
   fprintf(out, "static _Alignas(64) real %s_A[%zu];\n", P, na ? na : 1);
   if (!w)
     fprintf(out, "static int %s_ready;\n", P);
-  fprintf(out, "static nn_ctx %s_c = {%s_P, NULL, NULL, %s_A, 0, 0, 0};\n\n", P, P, P);
+  fprintf(out, "static nn_ctx %s_c = {%s_P, %s_A};\n\n", P, P, P);
 }
 
 /* A token model's vocabulary: from the checkpoint (loaded, or baked). */
@@ -241,11 +241,10 @@ static void lib_source(Emit *E, const char *P, const char *hname, const char *cm
   fprintf(out, "#pragma GCC diagnostic push\n#pragma GCC diagnostic ignored \"-Wunused-function\"\n");
   fputs(lib_nnmath_text, out);
   fprintf(out, "#pragma GCC diagnostic pop\n// ---- end of nnmath.h\n\n");
-  fprintf(out, "// What the layer functions read of libnnrt's context: the arenas, and\n"
-               "// training (always 0 here: dropout and noise are the identity, batchnorm\n"
-               "// uses its running statistics).\n");
-  fprintf(out, "typedef struct nn_ctx {\n  void *params, *grads, *state, *acts;\n"
-               "  uint64_t step;\n  int training;\n  uint64_t seed;\n} nn_ctx;\n\n");
+  fprintf(out, "// What the drivers read of libnnrt's context: the parameter and activation\n"
+               "// arenas.  The layers hold only their inference branch: dropout and noise\n"
+               "// are the identity, batchnorm uses its running statistics.\n");
+  fprintf(out, "typedef struct nn_ctx {\n  void *params, *acts;\n} nn_ctx;\n\n");
   emit_macros(E);
   for (int i = 0; i < E->ngroups; i++)
     if (E->groups[i].fname && E->groups[i].pass == PASS_FWD)
@@ -278,6 +277,7 @@ static int lib_close(FILE *f, const char *path) {
 
 int emit_lib(IR *ir, const char *base, const char *weights, const char *cmdline) {
   Emit E = {NULL, ir, NULL, 0, 0};
+  emit_inference = true; /* for the groups' arguments and the layers' code */
   emit_make_groups(&E);
   int rc = 1;
   char *P = lib_prefix(base), *hpath = xasprintf("%s.h", base), *cpath = xasprintf("%s.c", base);
@@ -306,6 +306,7 @@ int emit_lib(IR *ir, const char *base, const char *weights, const char *cmdline)
   lib_source(&E, P, hname, cmdline, w, vocab, nvocab);
   rc = lib_close(E.out, cpath);
 out:
+  emit_inference = false;
   emit_free_groups(&E);
   free(ps);
   free(w);
