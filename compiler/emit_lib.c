@@ -6,15 +6,16 @@
  *   int NAME_predict(const float *in, float *out);              one sample
  *   int NAME_predict_batch(const float *in, int n, float *out); n samples
  *
- * NAME.c holds the very layer functions and forward driver the trainer
- * runs (emit_c.c's groups of the forward pass, the same IR after fusion and
- * the memory plan), so a prediction is the trainer's --predict bit for bit;
- * nothing of the loss, the backward pass or the update.  It needs no
- * libnnrt: nnmath.h's inline functions and a safetensors reader
- * (libckpt.inc) are copied in, and a small nn_ctx stands for the runtime's
- * (training 0: dropout and noise are the identity, batchnorm uses its
- * running statistics).  --weights CKPT bakes the checkpoint's parameters
- * in as C arrays (exact hex floats) instead of NAME_load.
+ * NAME.c holds the layer functions and forward driver the trainer runs
+ * (emit_c.c's groups of the forward pass, from the same IR after fusion and
+ * the memory plan), emitted with emit_inference set: each layer's
+ * evaluation branch only (dropout and noise the identity, batchnorm the
+ * running statistics), which is the code --predict takes, so a prediction
+ * is the trainer's bit for bit; nothing of the loss, the backward pass or
+ * the update.  It needs no libnnrt: nnmath.h's inline functions and a
+ * safetensors reader (libckpt.inc) are copied in, and a two-field nn_ctx
+ * stands for the runtime's.  --weights CKPT bakes the checkpoint's
+ * parameters in as C arrays (exact hex floats) instead of NAME_load.
  */
 #include <ctype.h>
 #include <errno.h>
