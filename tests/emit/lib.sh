@@ -182,3 +182,24 @@ if "$nncc" models/iris.nn -o "$d/iris.c" && cc $LIB_CFLAGS -DNN_REAL=double -Iru
 else
   lib_bad "iris64: the double trainer"; cat "$d/log"
 fi
+
+# the loader on damaged headers (tests/emit/lib/damage.c, built with ASan
+# and UBSan): every byte of iris's header in turn replaced by five
+# characters; each load succeeds or fails with one "error:" line naming
+# the file, never a crash or a sanitizer report
+d=$L/iris
+if [ -f "$d/ckpt.safetensors" ] &&
+   cc -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -I"$d" -o "$d/damage" \
+     tests/emit/lib/damage.c "$d/model.c" -lm 2>"$L/err" &&
+   ASAN_OPTIONS=detect_leaks=1 "$d/damage" "$d/ckpt.safetensors" "$L/damaged.st" "$L/damaged.err" >"$L/damage.out" 2>&1 &&
+   grep -q '^[0-9][0-9]* loads, 0 misbehaved$' "$L/damage.out"; then
+  lib_ok
+else
+  lib_bad "damaged headers"; cat "$L/err" "$L/damage.out" 2>/dev/null | head -20
+fi
+
+# without -o: NAME is the model's name, in the current directory
+mkdir -p "$L/cwd"
+if (cd "$L/cwd" && "$OLDPWD/$nncc" --emit=lib "$OLDPWD/models/iris.nn") && [ -f "$L/cwd/iris.h" ] && [ -f "$L/cwd/iris.c" ] &&
+   grep -q '^int iris_predict_batch(const float \*in, int n, float \*out);' "$L/cwd/iris.h"; then lib_ok
+else lib_bad "nncc --emit=lib without -o: no iris.h and iris.c"; fi
