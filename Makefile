@@ -147,7 +147,7 @@ uninstall:
 	  $(DESTDIR)$(LIBDIR)/libnnrt.so.$(VERSION) $(DESTDIR)$(PCDIR)/nnrt.pc \
 	  $(addprefix $(DESTDIR)$(INCLUDEDIR)/nnrt/,$(notdir $(RT_HEADERS))) \
 	  $(DESTDIR)$(MANDIR)/man1/nncc.1
-	-rmdir $(DESTDIR)$(INCLUDEDIR)/nnrt 2>/dev/null
+	rmdir $(DESTDIR)$(INCLUDEDIR)/nnrt 2>/dev/null || true
 
 # Install into a scratch DESTDIR, build and run a trainer with pkg-config,
 # render the man page, uninstall (tests/install/run.sh).

@@ -77,6 +77,11 @@ static char *join_cmdline(int argc, char **argv) {
   return s;
 }
 
+static bool ends_with(const char *s, const char *suf) {
+  size_t n = strlen(s), k = strlen(suf);
+  return n >= k && !strcmp(s + n - k, suf);
+}
+
 static Options parse_options(int argc, char **argv) {
   static const struct option longs[] = {
       {"summary", no_argument, NULL, 'S'}, {"emit", required_argument, NULL, 'E'},
@@ -117,7 +122,7 @@ static Options parse_options(int argc, char **argv) {
   bool lib = o.emit && !strcmp(o.emit, "lib");
   if (o.weights && !lib)
     usage_error("--weights '%s' goes with --emit=lib", o.weights);
-  if (lib && o.output && (!strcmp(o.output, "-") || !*o.output))
+  if (lib && o.output && (!strcmp(o.output, "-") || !*o.output || ends_with(o.output, "/")))
     usage_error("--emit=lib writes two files, NAME.h and NAME.c: give -o NAME, not '%s'",
                 o.output);
   if (lib && o.summary)
@@ -161,11 +166,6 @@ static char *read_file(const char *path) {
 }
 
 static bool dumps(const Options *o, char stage) { return o->dump && strchr(o->dump, stage); }
-
-static bool ends_with(const char *s, const char *suf) {
-  size_t n = strlen(s), k = strlen(suf);
-  return n >= k && !strcmp(s + n - k, suf);
-}
 
 /* Default output: the model file's base name with .c (.dot for
  * --emit=dot), in the current directory. */
