@@ -200,6 +200,7 @@ fi
 
 # without -o: NAME is the model's name, in the current directory
 mkdir -p "$L/cwd"
-if (cd "$L/cwd" && "$OLDPWD/$nncc" --emit=lib "$OLDPWD/models/iris.nn") && [ -f "$L/cwd/iris.h" ] && [ -f "$L/cwd/iris.c" ] &&
+iris=$(pwd)/models/iris.nn
+if (cd "$L/cwd" && "$nncc" --emit=lib "$iris") && [ -f "$L/cwd/iris.h" ] && [ -f "$L/cwd/iris.c" ] &&
    grep -q '^int iris_predict_batch(const float \*in, int n, float \*out);' "$L/cwd/iris.h"; then lib_ok
 else lib_bad "nncc --emit=lib without -o: no iris.h and iris.c"; fi

@@ -8,6 +8,7 @@
 update=0
 if [ "${1:-}" = "--update" ]; then update=1; shift; fi
 build=${1:-build}
+case $build in /*) ;; *) build=$(pwd)/$build ;; esac
 nncc=$build/nncc
 pass=0 fail=0
 tmp=$(mktemp -d)
@@ -29,10 +30,9 @@ command -v dot >/dev/null 2>&1 || echo "note: no Graphviz 'dot': the graphs are 
 
 # the default output is MODEL.dot in the current directory; a bad model is
 # the usual error, exit 1, and no graph
-root=$(pwd)
 mkdir -p "$tmp/cwd/tests/emit/dot"
 cp tests/emit/dot/mlp.nn "$tmp/cwd/tests/emit/dot/"
-if (cd "$tmp/cwd" && "$root/$nncc" --emit=dot tests/emit/dot/mlp.nn) &&
+if (cd "$tmp/cwd" && "$nncc" --emit=dot tests/emit/dot/mlp.nn) &&
    cmp -s "$tmp/cwd/mlp.dot" tests/emit/dot/mlp.dot; then
   pass=$((pass + 1))
 else
