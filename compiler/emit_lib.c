@@ -89,13 +89,14 @@ static void lib_header(FILE *h, IR *ir, const char *P, const char *cmdline, bool
              "// from one thread at a time.\n", P);
   fprintf(h, "#ifndef %s_H\n#define %s_H\n\n", up, up);
   fprintf(h, "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
-  fprintf(h, "// Floats per sample: in, the input %s%s", x->name,
-          m->input_tokens ? " (token ids 0.." : "");
-  if (m->input_tokens)
-    fprintf(h, "%d, one a step)", m->vocab - 1);
-  fprintf(h, " in row-major order, as a\n// data row of the trainer (already scaled); out, the "
-             "output %s, as a line of\n// the trainer's --predict.\n", o->name);
   long in = m->input_tokens ? x->steps : ir_numel(ir, x->id);
+  if (m->input_tokens)
+    fprintf(h, "// Floats per sample.  in: the %ld token ids of '%s' (0..%d, not scaled);\n",
+            in, x->name, m->vocab - 1);
+  else
+    fprintf(h, "// Floats per sample.  in: the %ld values of '%s' in row-major order, as a\n"
+               "// data row of the trainer, each times %s_SCALE;\n", in, x->name, up);
+  fprintf(h, "// out: the output '%s', as a line of the trainer's --predict.\n", o->name);
   fprintf(h, "enum { %s_IN = %ld, %s_OUT = %ld };\n", up, in, up, ir_numel(ir, o->id));
   char sc[32];
   for (int prec = 1; prec <= 17; prec++) /* the shortest form that reads back */
