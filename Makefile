@@ -21,7 +21,8 @@ MODELS    := $(wildcard models/*.nn)
 GENERATED := $(patsubst models/%.nn,generated/%.c,$(MODELS))
 
 .PHONY: all test check generated clean help check-long unit golden numeric run-tests \
-        check-generated check-warnings check-asan deps demo
+        check-generated check-warnings check-asan deps demo install uninstall \
+        check-install check-emit
 
 all: $(BUILD)/nncc $(BUILD)/libnnrt.a
 
@@ -39,6 +40,10 @@ help:
 	@echo "make check-valgrind  the iris trainer (train, save, load, predict) under valgrind"
 	@echo "make generated   regenerate generated/*.c from models/*.nn"
 	@echo "make check-long  full-length training runs that prove the accuracy figures"
+	@echo "make install     nncc, libnnrt (.a and .so), headers, pkg-config file and man page"
+	@echo "                 under PREFIX (default /usr/local), staged in DESTDIR; make uninstall"
+	@echo "make check-install  install into a DESTDIR under /tmp, build a trainer with pkg-config"
+	@echo "make check-emit  --emit=dot golden graphs and --emit=lib against the trainer's --predict"
 	@echo "make fuzz        libFuzzer targets (front end, CSV, IDX, text, checkpoints),"
 	@echo "                 FUZZ_SECONDS=60 each (make test runs them for 45)"
 
@@ -72,7 +77,18 @@ $(BUILD)/grammar/parser.o: $(BUILD)/grammar/parser.c $(BUILD)/grammar/lexer.h co
 # --------------------------------------------------------------- compiler
 $(BUILD)/compiler/%.o: compiler/%.c compiler/*.h $(BUILD)/grammar/parser.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(STD) $(WARN) -Icompiler -I$(BUILD)/grammar -c -o $@ $<
+	$(CC) $(CFLAGS) $(STD) $(WARN) -Icompiler -I$(BUILD)/grammar -I$(BUILD)/compiler -c -o $@ $<
+
+# --emit=lib copies nnmath.h and the checkpoint reader into every library:
+# their text as C strings.
+$(BUILD)/compiler/lib_text.h: runtime/nnmath.h compiler/libckpt.inc
+	@mkdir -p $(dir $@)
+	{ echo '/* Made by the Makefile from runtime/nnmath.h and compiler/libckpt.inc. */'; \
+	  for f in nnmath:runtime/nnmath.h ckpt:compiler/libckpt.inc; do \
+	    echo "static const char lib_$${f%%:*}_text[] ="; \
+	    sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/  "/' -e 's/$$/\\n"/' $${f#*:}; \
+	    echo ';'; done; } >$@
+$(BUILD)/compiler/emit_lib.o: $(BUILD)/compiler/lib_text.h compiler/libckpt.inc
 
 $(BUILD)/nncc: $(COMPILER_OBJ)
 	$(CC) $(CFLAGS) -o $@ $^ -lm
@@ -85,6 +101,68 @@ $(BUILD)/runtime/%.o: runtime/%.c runtime/*.h
 $(BUILD)/libnnrt.a: $(RUNTIME_OBJ)
 	rm -f $@
 	ar rcs $@ $^
+
+# The shared library: the same sources compiled position-independent, with
+# the soname libnnrt.so.MAJOR, linked against what the runtime calls.
+VERSION   := $(shell sed -n 's/^\#define NNCC_VERSION "\(.*\)"/\1/p' compiler/nncc.h)
+SOMAJOR   := $(firstword $(subst ., ,$(VERSION)))
+SONAME    := libnnrt.so.$(SOMAJOR)
+RUNTIME_PIC_OBJ := $(patsubst runtime/%.c,$(BUILD)/pic/runtime/%.o,$(RUNTIME_SRC))
+
+$(BUILD)/pic/runtime/%.o: runtime/%.c runtime/*.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(STD) $(WARN) -fPIC -Iruntime -c -o $@ $<
+
+$(BUILD)/libnnrt.so.$(VERSION): $(RUNTIME_PIC_OBJ)
+	$(CC) $(CFLAGS) -shared -Wl,-soname,$(SONAME) -o $@ $^ $(RT_LIBS)
+
+# ---------------------------------------------------------------- install
+# GNU directory variables; DESTDIR stages the tree (packaging, the test).
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR     ?= $(PREFIX)/share/man
+PCDIR      ?= $(LIBDIR)/pkgconfig
+INSTALL    ?= install
+# What generated trainers #include, in a directory of their own.
+RT_HEADERS := runtime/nnrt.h runtime/nnmath.h
+
+# nnrt.pc is written at install time: it names the PREFIX of that install.
+PC_SUBST = -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+           -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
+           -e 's|@RT_LIBS@|$(RT_LIBS)|g'
+
+install: $(BUILD)/nncc $(BUILD)/libnnrt.a $(BUILD)/libnnrt.so.$(VERSION) nnrt.pc.in
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PCDIR) \
+	  $(DESTDIR)$(INCLUDEDIR)/nnrt $(DESTDIR)$(MANDIR)/man1
+	$(INSTALL) -m 755 $(BUILD)/nncc $(DESTDIR)$(BINDIR)/nncc
+	$(INSTALL) -m 644 $(BUILD)/libnnrt.a $(DESTDIR)$(LIBDIR)/libnnrt.a
+	$(INSTALL) -m 755 $(BUILD)/libnnrt.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libnnrt.so.$(VERSION)
+	ln -sf libnnrt.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libnnrt.so
+	$(INSTALL) -m 644 $(RT_HEADERS) $(DESTDIR)$(INCLUDEDIR)/nnrt/
+	sed $(PC_SUBST) nnrt.pc.in >$(DESTDIR)$(PCDIR)/nnrt.pc
+	chmod 644 $(DESTDIR)$(PCDIR)/nnrt.pc
+	$(INSTALL) -m 644 docs/nncc.1 $(DESTDIR)$(MANDIR)/man1/nncc.1
+
+# Removes exactly what install wrote, and the header directory if empty.
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/nncc $(DESTDIR)$(LIBDIR)/libnnrt.a \
+	  $(DESTDIR)$(LIBDIR)/libnnrt.so $(DESTDIR)$(LIBDIR)/$(SONAME) \
+	  $(DESTDIR)$(LIBDIR)/libnnrt.so.$(VERSION) $(DESTDIR)$(PCDIR)/nnrt.pc \
+	  $(addprefix $(DESTDIR)$(INCLUDEDIR)/nnrt/,$(notdir $(RT_HEADERS))) \
+	  $(DESTDIR)$(MANDIR)/man1/nncc.1
+	rmdir $(DESTDIR)$(INCLUDEDIR)/nnrt 2>/dev/null || true
+
+# Install into a scratch DESTDIR, build and run a trainer with pkg-config,
+# render the man page, uninstall (tests/install/run.sh).
+check-install: $(BUILD)/nncc $(BUILD)/libnnrt.a $(BUILD)/libnnrt.so.$(VERSION) nnrt.pc.in
+	sh tests/install/run.sh
+
+# --emit=dot goldens and --emit=lib against --predict (tests/emit/run.sh).
+check-emit: $(BUILD)/nncc $(BUILD)/libnnrt.a
+	sh tests/emit/run.sh $(BUILD)
 
 # -------------------------------------------------------------- generated
 # The checked-in C of every example model.  Paths are relative so the bytes

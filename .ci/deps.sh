@@ -4,7 +4,7 @@
 #   .ci/deps.sh          build and test dependencies, and the Fashion-MNIST data
 #   .ci/deps.sh --bench  also python3-torch (the reference `make bench` compares with)
 set -e
-pkgs="make gcc clang flex bison libcmocka-dev zlib1g-dev libcjson-dev libomp-dev valgrind dataset-fashion-mnist"
+pkgs="make gcc clang flex bison pkg-config libcmocka-dev zlib1g-dev libcjson-dev libomp-dev valgrind dataset-fashion-mnist"
 [ "${1:-}" = "--bench" ] && pkgs="$pkgs python3-torch libopenblas0 libopenblas-dev"
 missing=""
 for p in $pkgs; do

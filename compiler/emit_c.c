@@ -23,9 +23,11 @@
 #include <math.h>
 #include <string.h>
 
-#include "nncc.h"
+#include "emit.h"
 
 /* ------------------------------------------------------------ helpers */
+
+bool emit_inference;
 
 static const char *cn(IR *ir, int v) { return ir->vals[v]->cname; }
 static const char *in_cn(IR *ir, Op *op, int i) { return cn(ir, op->in[i]); }
@@ -1470,7 +1472,10 @@ static void branch_loop_begin(FILE *out, long F, long C, bool simd) {
 /* Evaluation: out (=|+=) in, elementwise. */
 static void identity_branch(FILE *out, IR *ir, Op *op, const char *what) {
   long F = rowlen(ir, op->out), C = opcols(ir, op);
-  fprintf(out, "  } else { // evaluation: %s\n", what);
+  if (emit_inference)
+    fprintf(out, "  { // inference: %s\n", what);
+  else
+    fprintf(out, "  } else { // evaluation: %s\n", what);
   branch_loop_begin(out, F, C, true);
   fprintf(out, "        %s[i] %s %s[i];\n    }\n  }\n", out_cn(ir, op), assign(op),
           in_cn(ir, op, 0));
@@ -1498,7 +1503,8 @@ static void dropout_body(FILE *out, IR *ir, Op *op, const char *x) {
 
 void emit_dropout(FILE *out, IR *ir, Op *op) {
   op_comment(out, ir, op);
-  dropout_body(out, ir, op, in_cn(ir, op, 0));
+  if (!emit_inference)
+    dropout_body(out, ir, op, in_cn(ir, op, 0));
   identity_branch(out, ir, op, "y = x");
 }
 
@@ -1517,14 +1523,16 @@ void emit_dropout_grad(FILE *out, IR *ir, Op *op) {
 void emit_noise(FILE *out, IR *ir, Op *op) {
   long F = rowlen(ir, op->out), C = opcols(ir, op);
   op_comment(out, ir, op);
-  fprintf(out, "  if (c->training) {\n");
-  stream_key(out, op);
-  fprintf(out, "    const real nn_std = ");
-  real_lit(out, op->alpha);
-  fprintf(out, ";\n");
-  branch_loop_begin(out, F, C, false);
-  fprintf(out, "        %s[i] %s %s[i] + nn_std * (real)nn_gauss(nn_key, i);\n    }\n",
-          out_cn(ir, op), assign(op), in_cn(ir, op, 0));
+  if (!emit_inference) {
+    fprintf(out, "  if (c->training) {\n");
+    stream_key(out, op);
+    fprintf(out, "    const real nn_std = ");
+    real_lit(out, op->alpha);
+    fprintf(out, ";\n");
+    branch_loop_begin(out, F, C, false);
+    fprintf(out, "        %s[i] %s %s[i] + nn_std * (real)nn_gauss(nn_key, i);\n    }\n",
+            out_cn(ir, op), assign(op), in_cn(ir, op, 0));
+  }
   identity_branch(out, ir, op, "y = x");
 }
 
@@ -1688,31 +1696,39 @@ void emit_batchnorm(FILE *out, IR *ir, Op *op) {
   const char *st = cn(ir, op->aux[0]), *rm = cn(ir, op->aux[1]), *rv = cn(ir, op->aux[2]);
   const char *nbt = cn(ir, op->aux[3]), *m = dbl(l->bn_momentum), *eps = dbl(l->bn_eps);
   op_comment(out, ir, op);
-  fprintf(out, "  // %ld channels%s; n = nb * %ld values per channel\n", d.C,
-          d.P > 1 ? " of every pixel (BatchNorm2d)" : " (BatchNorm1d)", d.P);
-  fprintf(out, "  const int n = nb * %ld;\n", d.P);
-  fprintf(out, "  if (training) {\n");
-  fprintf(out, "    // the batch's mean and biased variance (two passes, in double); the running\n"
-               "    // statistics move towards them by momentum %s, the variance unbiased\n"
-               "    // (n / (n - 1)), as PyTorch's.  They do not enter the training-mode loss,\n"
-               "    // so a gradient check's repeated forward passes do not change it.  n = 1\n"
-               "    // has no variance (y = beta; PyTorch refuses): the running statistics and\n"
-               "    // num_batches_tracked are left as they are.\n", m);
-  if (par_elems(d.C * d.P * d.B))
-    fprintf(out, "    NN_OMP(omp parallel for schedule(static))\n");
-  fprintf(out, "    for (int ch = 0; ch < %ld; ch++) {\n      double s = 0, ss = 0;\n", d.C);
-  bn_channel_sum(out, d, x, NULL, "s", "(double)xp[c]", "      ");
-  fprintf(out, "      const double mu = s / n;\n");
-  bn_channel_sum(out, d, x, NULL, "ss", "((double)xp[c] - mu) * ((double)xp[c] - mu)", "      ");
-  fprintf(out, "      const double var = ss / n;\n");
-  fprintf(out, "      %s[ch] = (real)mu;\n      %s[%ld + ch] = (real)(1 / sqrt(var + %s));\n", st,
-          st, d.C, eps);
-  fprintf(out, "      if (n > 1) {\n");
-  fprintf(out, "        %s[ch] = (real)((1 - %s) * (double)%s[ch] + %s * mu);\n", rm, m, rm, m);
-  fprintf(out, "        %s[ch] = (real)((1 - %s) * (double)%s[ch] + %s * var * n / (n - 1));\n", rv,
-          m, rv, m);
-  fprintf(out, "      }\n    }\n    if (n > 1)\n      *%s += 1;\n", nbt);
-  fprintf(out, "  } else {\n    // evaluation: the running statistics\n");
+  if (emit_inference)
+    fprintf(out, "  // %ld channels%s\n", d.C,
+            d.P > 1 ? " of every pixel (BatchNorm2d)" : " (BatchNorm1d)");
+  else
+    fprintf(out, "  // %ld channels%s; n = nb * %ld values per channel\n", d.C,
+            d.P > 1 ? " of every pixel (BatchNorm2d)" : " (BatchNorm1d)", d.P);
+  if (emit_inference) {
+    fprintf(out, "  { // inference: the running statistics\n");
+  } else {
+    fprintf(out, "  const int n = nb * %ld;\n", d.P);
+    fprintf(out, "  if (training) {\n");
+    fprintf(out, "    // the batch's mean and biased variance (two passes, in double); the running\n"
+                 "    // statistics move towards them by momentum %s, the variance unbiased\n"
+                 "    // (n / (n - 1)), as PyTorch's.  They do not enter the training-mode loss,\n"
+                 "    // so a gradient check's repeated forward passes do not change it.  n = 1\n"
+                 "    // has no variance (y = beta; PyTorch refuses): the running statistics and\n"
+                 "    // num_batches_tracked are left as they are.\n", m);
+    if (par_elems(d.C * d.P * d.B))
+      fprintf(out, "    NN_OMP(omp parallel for schedule(static))\n");
+    fprintf(out, "    for (int ch = 0; ch < %ld; ch++) {\n      double s = 0, ss = 0;\n", d.C);
+    bn_channel_sum(out, d, x, NULL, "s", "(double)xp[c]", "      ");
+    fprintf(out, "      const double mu = s / n;\n");
+    bn_channel_sum(out, d, x, NULL, "ss", "((double)xp[c] - mu) * ((double)xp[c] - mu)", "      ");
+    fprintf(out, "      const double var = ss / n;\n");
+    fprintf(out, "      %s[ch] = (real)mu;\n      %s[%ld + ch] = (real)(1 / sqrt(var + %s));\n", st,
+            st, d.C, eps);
+    fprintf(out, "      if (n > 1) {\n");
+    fprintf(out, "        %s[ch] = (real)((1 - %s) * (double)%s[ch] + %s * mu);\n", rm, m, rm, m);
+    fprintf(out, "        %s[ch] = (real)((1 - %s) * (double)%s[ch] + %s * var * n / (n - 1));\n", rv,
+            m, rv, m);
+    fprintf(out, "      }\n    }\n    if (n > 1)\n      *%s += 1;\n", nbt);
+    fprintf(out, "  } else {\n    // evaluation: the running statistics\n");
+  }
   fprintf(out, "    for (int ch = 0; ch < %ld; ch++) {\n", d.C);
   fprintf(out, "      %s[ch] = %s[ch];\n", st, rm);
   fprintf(out, "      %s[%ld + ch] = (real)(1 / sqrt((double)%s[ch] + %s));\n    }\n  }\n", st, d.C,
@@ -1783,26 +1799,6 @@ void emit_bn_dx(FILE *out, IR *ir, Op *op) {
 
 /* ------------------------------------------------------------- groups */
 
-typedef struct Group {
-  int first, last; /* ops [first, last) */
-  Pass pass;
-  Layer *layer;
-  char *fname;     /* function name, NULL for groups of views only */
-  int *args;       /* value ids: outputs, then inputs */
-  bool *written;
-  int nargs;
-  bool batched;    /* takes nb */
-  bool ctx;        /* takes the context c (dropout, noise: training, seed, step) */
-  bool training;   /* takes training (c->training): batchnorm */
-} Group;
-
-typedef struct Emit {
-  FILE *out;
-  IR *ir;
-  Group *groups;
-  int ngroups, gcap;
-} Emit;
-
 /* Ops that emit no code: views, and the transpose of the input, which
  * forward() fills from the batch rows. */
 static bool no_code(IR *ir, const Op *op) {
@@ -1847,15 +1843,19 @@ static bool uses_ctx(OpKind k) { return k == OP_DROPOUT || k == OP_DROPOUT_GRAD 
 
 static void group_args(IR *ir, Group *g) {
   for (int i = g->first; i < g->last; i++) {
-    g->batched |= uses_nb(ir->ops[i].kind);
-    g->ctx |= uses_ctx(ir->ops[i].kind);
-    g->training |= ir->ops[i].kind == OP_BATCHNORM;
+    /* in inference, batchnorm needs neither nb nor training, dropout and
+     * noise not the context */
+    bool bn = ir->ops[i].kind == OP_BATCHNORM;
+    g->batched |= uses_nb(ir->ops[i].kind) && !(bn && emit_inference);
+    g->ctx |= uses_ctx(ir->ops[i].kind) && !emit_inference;
+    g->training |= bn && !emit_inference;
   }
   for (int i = g->first; i < g->last; i++) {
     if (ir->ops[i].out >= 0 && !no_code(ir, &ir->ops[i]))
       add_arg(g, ir, ir->ops[i].out, true);
     for (int k = 0; k < ir->ops[i].naux; k++)
-      add_arg(g, ir, ir->ops[i].aux[k], true);
+      if (!(emit_inference && ir->ops[i].kind == OP_BATCHNORM && k == 3)) /* num_batches_tracked */
+        add_arg(g, ir, ir->ops[i].aux[k], true);
   }
   for (int i = g->first; i < g->last; i++)
     if (!no_code(ir, &ir->ops[i]))
@@ -1863,7 +1863,7 @@ static void group_args(IR *ir, Group *g) {
         add_arg(g, ir, ir->ops[i].in[k], false);
 }
 
-static void make_groups(Emit *E) {
+void emit_make_groups(Emit *E) {
   IR *ir = E->ir;
   for (int i = 0; i < ir->nops;) {
     Op *op = &ir->ops[i];
@@ -1945,7 +1945,7 @@ static const char *arg_type(Value *v, bool written) {
   return written ? "real *restrict" : "const real *restrict";
 }
 
-static void emit_group(Emit *E, Group *g) {
+void emit_group(Emit *E, Group *g) {
   IR *ir = E->ir;
   bool is_loss = g->pass == PASS_LOSS && !g->layer;
   char *hbuf = NULL, *bbuf = NULL;
@@ -2166,28 +2166,35 @@ static void emit_seq_input(Emit *E, const int *extra, int nextra) {
   fprintf(out, "    }\n");
 }
 
-static void emit_forward(Emit *E) {
+void emit_forward(Emit *E, bool with_loss) {
   FILE *out = E->out;
   IR *ir = E->ir;
   Value *x = ir->vals[ir->input];
-  fprintf(out, "// The forward pass, and the mean loss of the batch when targets are given.\n");
-  fprintf(out, "static double forward(nn_ctx *c, const float *xb, const int32_t *cls, "
-          "const float *yb, int nb, double *correct) {\n");
-  fprintf(out, "  (void)cls;\n  (void)yb;\n  (void)correct;\n");
+  Pass last = with_loss ? PASS_LOSS : PASS_FWD;
+  if (with_loss) {
+    fprintf(out, "// The forward pass, and the mean loss of the batch when targets are given.\n");
+    fprintf(out, "static double forward(nn_ctx *c, const float *xb, const int32_t *cls, "
+            "const float *yb, int nb, double *correct) {\n");
+    fprintf(out, "  (void)cls;\n  (void)yb;\n  (void)correct;\n");
+  } else {
+    fprintf(out, "// The forward pass of rows xb[nb] (nb <= B): the layers only, no loss.\n");
+    fprintf(out, "static void forward(nn_ctx *c, const float *xb, int nb) {\n");
+  }
   /* what forward() fills from the batch: the input (unless, for a token
-   * model, only its ids are read) and its row-major copies */
+   * model, only its ids are read) and, for the trainer, its row-major
+   * copies (only weight gradients read them) */
   int extra[8], nextra = 0;
   if (!x->dead)
     extra[nextra++] = x->id;
-  for (int i = 0; i < ir->nvals && nextra < 8; i++)
+  for (int i = 0; i < ir->nvals && nextra < 8 && with_loss; i++)
     if (ir->vals[i]->from_batch)
       extra[nextra++] = i;
-  bind_values(E, PASS_FWD, PASS_LOSS, extra, nextra);
+  bind_values(E, PASS_FWD, last, extra, nextra);
   if (x->steps)
     emit_seq_input(E, extra, nextra);
   else
     emit_batch_input(E, extra, nextra);
-  call_groups(E, PASS_FWD, PASS_LOSS);
+  call_groups(E, PASS_FWD, last);
   fprintf(out, "}\n\n");
 }
 
@@ -2295,7 +2302,7 @@ static void emit_update(Emit *E) {
   fprintf(out, "}\n\n");
 }
 
-static void emit_output(Emit *E) {
+void emit_output(Emit *E) {
   IR *ir = E->ir;
   Value *o = ir->vals[ir->output];
   long N = ir_numel(ir, o->id), B = ir->m->batch;
@@ -2364,16 +2371,16 @@ static void emit_layer_output(Emit *E) {
 }
 
 /* reset(): zero the state recurrent layers carry from batch to batch. */
-static bool has_state(IR *ir) {
+bool emit_has_state(IR *ir) {
   for (int i = 0; i < ir->nvals; i++)
     if (ir->vals[i]->persist)
       return true;
   return false;
 }
 
-static void emit_reset(Emit *E) {
+void emit_reset(Emit *E) {
   IR *ir = E->ir;
-  if (!has_state(ir))
+  if (!emit_has_state(ir))
     return;
   fprintf(E->out, "// The hidden state carried from one batch to the next, zeroed (a new stream).\n");
   fprintf(E->out, "static void reset(nn_ctx *c) {\n  real *A = c->acts;\n");
@@ -2505,7 +2512,7 @@ static void emit_descriptor(Emit *E) {
   Layer *ol = m->loss_out;
   fprintf(out, "  .steps = %d,\n  .vocab = %d,\n  .ncls = %d,\n  .stateful = %d,\n"
           "  .out_logits = %d,\n", x->steps, m->input_tokens ? m->vocab : 0,
-          m->label_steps ? m->label_steps : 1, has_state(ir),
+          m->label_steps ? m->label_steps : 1, emit_has_state(ir),
           ol->act != ACT_SOFTMAX && ol->act != ACT_SIGMOID);
   fprintf(out, "  .out_dim = %ld,\n", ir_numel(ir, ir->output));
   fprintf(out, "  .target = %s,\n  .nclasses = %d,\n", targets[target], m->nclasses);
@@ -2524,7 +2531,7 @@ static void emit_descriptor(Emit *E) {
           ir->arena_size[A_PARAM], ir->arena_size[A_STATE], ir->arena_size[A_ACT]);
   fprintf(out, "  .init = init,\n  .forward = forward,\n  .backward = backward,\n");
   fprintf(out, "  .update = update,\n  .output = output,\n  .set_threads = set_threads,\n");
-  fprintf(out, "  .reset = %s,\n", has_state(ir) ? "reset" : "NULL");
+  fprintf(out, "  .reset = %s,\n", emit_has_state(ir) ? "reset" : "NULL");
   fprintf(out, "  .nlayers = sizeof layers / sizeof layers[0],\n  .layers = layers,\n"
                "  .layer_output = layer_output,\n");
   if (m->valid_src.kind != SRC_NONE)
@@ -2565,6 +2572,26 @@ static double op_flops(IR *ir, const Op *op) {
   }
 }
 
+/* The real type, OpenMP and vectorisation macros, and B: what every
+ * function of a generated file relies on, trainer or library. */
+void emit_macros(Emit *E) {
+  FILE *out = E->out;
+  fprintf(out, "#ifndef NN_REAL\n#define NN_REAL float\n#endif\ntypedef NN_REAL real;\n\n");
+  fprintf(out, "#ifdef _OPENMP\n#include <omp.h>\n#define NN_OMP(x) _Pragma(#x)\n#else\n"
+          "#define NN_OMP(x)\n#endif\n");
+  fprintf(out, "// Loops calling nn_exp vectorize in float; in double they call libm, and an\n"
+          "// `omp simd` on them would only draw a \"not vectorized\" warning.\n");
+  fprintf(out, "#define NN_CAT2(a, b) a##b\n#define NN_CAT(a, b) NN_CAT2(a, b)\n"
+          "#define NN_IS_DOUBLE_double 1\n");
+  fprintf(out, "#if NN_CAT(NN_IS_DOUBLE_, NN_REAL)\n#define NN_SIMD_MATH\n#else\n"
+          "#define NN_SIMD_MATH NN_OMP(omp simd)\n#endif\n");
+  fprintf(out, "// clang may vectorize a tile's row loop instead of its column loop\n");
+  fprintf(out, "#ifdef __clang__\n"
+          "#define NN_NOVEC _Pragma(\"clang loop vectorize(disable) interleave(disable)\")\n"
+          "#else\n#define NN_NOVEC\n#endif\n\n");
+  fprintf(out, "enum { B = %d };\n\n", E->ir->m->batch);
+}
+
 static void emit_front(Emit *E, const char *cmdline) {
   FILE *out = E->out;
   IR *ir = E->ir;
@@ -2593,41 +2620,34 @@ static void emit_front(Emit *E, const char *cmdline) {
   fprintf(out, "// are stored feature-major, [N][B]: a row of the batch is a column.\n\n");
   fprintf(out, "#include <stddef.h>\n#include <stdint.h>\n#include <tgmath.h>\n\n");
   fprintf(out, "#include \"nnmath.h\"\n#include \"nnrt.h\"\n\n");
-  fprintf(out, "#ifndef NN_REAL\n#define NN_REAL float\n#endif\ntypedef NN_REAL real;\n\n");
-  fprintf(out, "#ifdef _OPENMP\n#include <omp.h>\n#define NN_OMP(x) _Pragma(#x)\n#else\n"
-          "#define NN_OMP(x)\n#endif\n");
-  fprintf(out, "// Loops calling nn_exp vectorize in float; in double they call libm, and an\n"
-          "// `omp simd` on them would only draw a \"not vectorized\" warning.\n");
-  fprintf(out, "#define NN_CAT2(a, b) a##b\n#define NN_CAT(a, b) NN_CAT2(a, b)\n"
-          "#define NN_IS_DOUBLE_double 1\n");
-  fprintf(out, "#if NN_CAT(NN_IS_DOUBLE_, NN_REAL)\n#define NN_SIMD_MATH\n#else\n"
-          "#define NN_SIMD_MATH NN_OMP(omp simd)\n#endif\n");
-  fprintf(out, "// clang may vectorize a tile's row loop instead of its column loop\n");
-  fprintf(out, "#ifdef __clang__\n"
-          "#define NN_NOVEC _Pragma(\"clang loop vectorize(disable) interleave(disable)\")\n"
-          "#else\n#define NN_NOVEC\n#endif\n\n");
-  fprintf(out, "enum { B = %d };\n\n", m->batch);
+  emit_macros(E);
 }
 
 void emit_c(FILE *out, IR *ir, const char *cmdline) {
   Emit E = {out, ir, NULL, 0, 0};
-  make_groups(&E);
+  emit_make_groups(&E);
   emit_front(&E, cmdline);
   for (int i = 0; i < E.ngroups; i++)
     if (E.groups[i].fname)
       emit_group(&E, &E.groups[i]);
   emit_update(&E);
-  emit_forward(&E);
+  emit_forward(&E, true);
   emit_backward(&E);
   emit_output(&E);
   emit_reset(&E);
   emit_layer_output(&E);
   emit_init(&E);
   emit_descriptor(&E);
-  for (int i = 0; i < E.ngroups; i++) {
-    free(E.groups[i].fname);
-    free(E.groups[i].args);
-    free(E.groups[i].written);
+  emit_free_groups(&E);
+}
+
+void emit_free_groups(Emit *E) {
+  for (int i = 0; i < E->ngroups; i++) {
+    free(E->groups[i].fname);
+    free(E->groups[i].args);
+    free(E->groups[i].written);
   }
-  free(E.groups);
+  free(E->groups);
+  E->groups = NULL;
+  E->ngroups = E->gcap = 0;
 }

@@ -26,8 +26,9 @@
 typedef struct Options {
   const char *input;
   const char *output; /* NULL: <model>.c; "-": stdout */
-  const char *emit;   /* ast, model, ir, c */
+  const char *emit;   /* ast, model, ir, grad, plan, c, dot, lib */
   const char *dump;   /* -d letters */
+  const char *weights; /* --weights CKPT: bake into --emit=lib */
   bool summary;
   char *cmdline;
 } Options;
@@ -41,7 +42,12 @@ static const char usage_text[] =
     "                 executable: nncc compiles and links it with $CC (default cc)\n"
     "  --summary      print the layers, their output shapes and parameter counts\n"
     "  --emit=STAGE   write STAGE instead of C: ast, model, ir (forward), grad (with\n"
-    "                 backward and update), plan (with arena offsets), c\n"
+    "                 backward and update), plan (with arena offsets), c, dot (the\n"
+    "                 layer graph for Graphviz: dot -Tsvg FILE.dot -o FILE.svg), lib\n"
+    "                 (inference: -o NAME writes NAME.h and NAME.c with NAME_load,\n"
+    "                 NAME_predict and NAME_predict_batch; no libnnrt)\n"
+    "  --weights CKPT with --emit=lib: compile the parameters of checkpoint CKPT (the\n"
+    "                 trainer's --save) into NAME.c instead of NAME_load\n"
     "  -d LETTERS     dump to stderr after stages: p parse, s sema+shape, l lower,\n"
     "                 a autodiff, f fuse, m memplan\n"
     "  --version      print the version\n"
@@ -71,10 +77,16 @@ static char *join_cmdline(int argc, char **argv) {
   return s;
 }
 
+static bool ends_with(const char *s, const char *suf) {
+  size_t n = strlen(s), k = strlen(suf);
+  return n >= k && !strcmp(s + n - k, suf);
+}
+
 static Options parse_options(int argc, char **argv) {
   static const struct option longs[] = {
       {"summary", no_argument, NULL, 'S'}, {"emit", required_argument, NULL, 'E'},
       {"version", no_argument, NULL, 'V'}, {"help", no_argument, NULL, 'h'},
+      {"weights", required_argument, NULL, 'W'},
       {NULL, 0, NULL, 0}};
   Options o = {0};
   o.cmdline = join_cmdline(argc, argv);
@@ -86,6 +98,7 @@ static Options parse_options(int argc, char **argv) {
     case 'd': o.dump = optarg; break;
     case 'S': o.summary = true; break;
     case 'E': o.emit = optarg; break;
+    case 'W': o.weights = optarg; break;
     case 'V': printf("nncc %s\n", NNCC_VERSION); exit(0);
     case 'h': fputs(usage_text, stdout); exit(0);
     case ':': usage_error("option '%s' needs an argument", argv[optind - 1]);
@@ -97,14 +110,23 @@ static Options parse_options(int argc, char **argv) {
   if (optind + 1 < argc)
     usage_error("more than one model file given (extra: '%s')", argv[optind + 1]);
   o.input = argv[optind];
-  static const char *const stages[] = {"ast", "model", "ir", "grad", "plan", "c"};
+  static const char *const stages[] = {"ast", "model", "ir", "grad", "plan", "c", "dot", "lib"};
   if (o.emit) {
     int ok = 0;
     for (size_t i = 0; i < sizeof stages / sizeof *stages; i++)
       ok |= !strcmp(o.emit, stages[i]);
     if (!ok)
-      usage_error("unknown stage '%s' for --emit (ast, model, ir, grad, plan, c)", o.emit);
+      usage_error("unknown stage '%s' for --emit (ast, model, ir, grad, plan, c, dot, lib)",
+                  o.emit);
   }
+  bool lib = o.emit && !strcmp(o.emit, "lib");
+  if (o.weights && !lib)
+    usage_error("--weights '%s' goes with --emit=lib", o.weights);
+  if (lib && o.output && (!strcmp(o.output, "-") || !*o.output || ends_with(o.output, "/")))
+    usage_error("--emit=lib writes two files, NAME.h and NAME.c: give -o NAME, not '%s'",
+                o.output);
+  if (lib && o.summary)
+    usage_error("%s", "--summary and --emit=lib exclude each other");
   if (o.dump && o.dump[strspn(o.dump, "pslafm")])
     usage_error("unknown letters in -d '%s' (p, s, l, a, f, m)", o.dump);
   return o;
@@ -145,43 +167,47 @@ static char *read_file(const char *path) {
 
 static bool dumps(const Options *o, char stage) { return o->dump && strchr(o->dump, stage); }
 
-static bool ends_with(const char *s, const char *suf) {
-  size_t n = strlen(s), k = strlen(suf);
-  return n >= k && !strcmp(s + n - k, suf);
-}
-
-/* Default output: the model file's base name with .c, in the current
- * directory. */
-static char *default_output(const char *input) {
+/* Default output: the model file's base name with .c (.dot for
+ * --emit=dot), in the current directory. */
+static char *default_output(const char *input, const char *emit) {
   const char *base = strrchr(input, '/');
   base = base ? base + 1 : input;
   size_t n = ends_with(base, ".nn") ? strlen(base) - 3 : strlen(base);
-  return xasprintf("%.*s.c", (int)n, base);
+  return xasprintf("%.*s.%s", (int)n, base, emit && !strcmp(emit, "dot") ? "dot" : "c");
 }
 
-/* Where libnnrt is: beside this nncc in a build tree (../runtime and
- * libnnrt.a in the same directory), else installed (-lnnrt). */
+/* The flags for libnnrt at prefix `dir` if its header and static library
+ * are there (header dir inc, library lib, both relative to dir), else
+ * false. */
+static bool runtime_at(const char *dir, const char *inc, const char *lib, char **incf,
+                       char **libf) {
+  char *h = xasprintf("%s/%s/nnrt.h", dir, inc), *a = xasprintf("%s/%s/libnnrt.a", dir, lib);
+  bool ok = access(a, R_OK) == 0 && access(h, R_OK) == 0;
+  if (ok) {
+    *incf = xasprintf("-I'%s/%s'", dir, inc);
+    *libf = xasprintf("'%s'", a);
+  }
+  free(h);
+  free(a);
+  return ok;
+}
+
+/* Where libnnrt is, relative to this nncc: beside it in a build tree
+ * (../runtime/nnrt.h, libnnrt.a in the same directory), or installed
+ * (BINDIR/../include/nnrt, BINDIR/../lib, as `make install` lays them out,
+ * wherever the tree was moved); else -lnnrt on the compiler's paths. */
 static void runtime_flags(char **inc, char **lib) {
   char self[PATH_MAX];
   ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  char *slash = n > 0 ? (self[n] = 0, strrchr(self, '/')) : NULL;
+  if (slash) {
+    *slash = 0;
+    if (runtime_at(self, "../runtime", ".", inc, lib) ||
+        runtime_at(self, "../include/nnrt", "../lib", inc, lib))
+      return;
+  }
   *inc = xstrdup("");
   *lib = xstrdup("-lnnrt");
-  if (n <= 0)
-    return;
-  self[n] = 0;
-  char *slash = strrchr(self, '/');
-  if (!slash)
-    return;
-  *slash = 0;
-  char *a = xasprintf("%s/libnnrt.a", self), *h = xasprintf("%s/../runtime/nnrt.h", self);
-  if (access(a, R_OK) == 0 && access(h, R_OK) == 0) {
-    free(*inc);
-    free(*lib);
-    *inc = xasprintf("-I'%s/../runtime'", self);
-    *lib = xasprintf("'%s'", a);
-  }
-  free(a);
-  free(h);
 }
 
 /* -o NAME without .c: write the C to a temporary file and build NAME. */
@@ -210,9 +236,22 @@ static int build_executable(IR *ir, const Options *o) {
   return rc == 0 ? 0 : 1;
 }
 
+/* --emit=lib: -o NAME (a .c or .h ending dropped), else the model's name,
+ * in the current directory. */
+static int write_lib(IR *ir, const Options *o) {
+  char *base = o->output ? xstrdup(o->output) : xstrdup(ir->m->name);
+  if (ends_with(base, ".c") || ends_with(base, ".h"))
+    base[strlen(base) - 2] = 0;
+  int rc = emit_lib(ir, base, o->weights, o->cmdline);
+  free(base);
+  return rc;
+}
+
 static int write_output(IR *ir, const Options *o, Program *p, Model *m) {
+  if (o->emit && !strcmp(o->emit, "lib"))
+    return write_lib(ir, o);
   char *def = NULL;
-  const char *path = o->output ? o->output : (def = default_output(o->input));
+  const char *path = o->output ? o->output : (def = default_output(o->input, o->emit));
   struct stat st;
   bool special = stat(path, &st) == 0 && !S_ISREG(st.st_mode); /* /dev/null, a pipe */
   if (!o->emit && strcmp(path, "-") && !ends_with(path, ".c") && o->output && !special)
@@ -228,6 +267,8 @@ static int write_output(IR *ir, const Options *o, Program *p, Model *m) {
     ast_print(f, p);
   else if (!strcmp(e, "model"))
     model_print(f, m);
+  else if (!strcmp(e, "dot"))
+    emit_dot(f, m);
   else if (!strcmp(e, "c"))
     emit_c(f, ir, o->cmdline);
   else
@@ -282,6 +323,10 @@ static int compile(const Options *o, const char *src) {
     goto out;
   if (dumps(o, 's'))
     model_print(stderr, m);
+  if (stops_at(o, "dot")) {
+    rc = write_output(NULL, o, prog, m);
+    goto out;
+  }
 
   ir = lower_model(m);
   ir_verify(ir, "lower");

@@ -565,4 +565,15 @@ void emit_c(FILE *out, IR *ir, const char *cmdline);
 /* FNV-1a 64 of the parameter layout. */
 uint64_t emit_layout_hash(IR *ir);
 
+/* ------------------------------------------------------------- emit_dot.c */
+/* --emit=dot: the layer graph (name, kind, output shape, parameters of
+ * each layer; an edge per input; the loss and its target) for Graphviz. */
+void emit_dot(FILE *out, const Model *m);
+
+/* ------------------------------------------------------------- emit_lib.c */
+/* --emit=lib: BASE.h and BASE.c, the forward pass as a library without
+ * libnnrt; weights: a checkpoint to bake in (NULL: BASE_load() at run
+ * time).  Returns 0, or 1 after a message. */
+int emit_lib(IR *ir, const char *base, const char *weights, const char *cmdline);
+
 #endif

@@ -82,7 +82,7 @@ check-valgrind: $(BUILD)/nncc $(BUILD)/libnnrt.a
 	sh tests/memory/valgrind.sh $(BUILD)
 
 check: all unit golden numeric numeric-openmp check-generated check-warnings run-tests \
-       check-resume check-baddata
+       check-resume check-baddata check-install check-emit
 
 test: deps
 	$(MAKE) check
