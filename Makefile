@@ -8,6 +8,8 @@ BUILD   := build
 TRAIN_CFLAGS ?= -O3 -march=native
 OPENMP  ?= -fopenmp
 RT_LIBS := -lcjson -lz -lm
+# Open MPI's compiler wrapper, for the data-parallel runtime (make mpi).
+MPICC   ?= mpicc
 
 COMPILER_SRC := $(wildcard compiler/*.c)
 RUNTIME_SRC  := $(wildcard runtime/*.c)
@@ -16,12 +18,13 @@ COMPILER_OBJ := $(patsubst compiler/%.c,$(BUILD)/compiler/%.o,$(COMPILER_SRC)) \
 # Every compiler object but main.o, for unit tests.
 COMPILER_LIB_OBJ := $(filter-out $(BUILD)/compiler/main.o,$(COMPILER_OBJ))
 RUNTIME_OBJ  := $(patsubst runtime/%.c,$(BUILD)/runtime/%.o,$(RUNTIME_SRC))
+RUNTIME_MPI_OBJ := $(patsubst runtime/%.c,$(BUILD)/runtime_mpi/%.o,$(RUNTIME_SRC))
 
 MODELS    := $(wildcard models/*.nn)
 GENERATED := $(patsubst models/%.nn,generated/%.c,$(MODELS))
 
 .PHONY: all test check generated clean help check-long unit golden numeric run-tests \
-        check-generated check-warnings check-asan deps demo
+        check-generated check-warnings check-asan deps demo mpi check-mpi
 
 all: $(BUILD)/nncc $(BUILD)/libnnrt.a
 
@@ -32,6 +35,9 @@ help:
 	@echo "                 in sync, warnings under gcc and clang, ASan+UBSan"
 	@echo "make             build build/nncc and build/libnnrt.a"
 	@echo "make generated   regenerate generated/*.c from models/*.nn"
+	@echo "make mpi         build build/libnnrt_mpi.a, the data-parallel runtime (Open MPI)"
+	@echo "make check-mpi   mpirun -np 2 equals one process of twice the batch (skipped"
+	@echo "                 without Open MPI)"
 	@echo "make check-long  full-length training runs that prove the accuracy figures"
 	@echo "make fuzz        libFuzzer targets (front end, CSV, IDX, text, checkpoints),"
 	@echo "                 FUZZ_SECONDS=60 each (make test runs them for 45)"
@@ -79,6 +85,22 @@ $(BUILD)/runtime/%.o: runtime/%.c runtime/*.h
 $(BUILD)/libnnrt.a: $(RUNTIME_OBJ)
 	rm -f $@
 	ar rcs $@ $^
+
+# The same sources with -DNN_MPI through mpicc: trainers linked with it
+# split every batch across the ranks of mpirun (runtime/mpi.c).
+$(BUILD)/runtime_mpi/%.o: runtime/%.c runtime/*.h
+	@mkdir -p $(dir $@)
+	$(MPICC) $(CFLAGS) $(STD) $(WARN) -DNN_MPI -Iruntime -c -o $@ $<
+
+$(BUILD)/libnnrt_mpi.a: $(RUNTIME_MPI_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+mpi: $(BUILD)/nncc $(BUILD)/libnnrt_mpi.a
+
+# Skips (exit 0, with a message) when mpicc or mpirun is missing.
+check-mpi: $(BUILD)/nncc $(BUILD)/libnnrt.a
+	sh tests/mpi/run.sh $(BUILD)
 
 # -------------------------------------------------------------- generated
 # The checked-in C of every example model.  Paths are relative so the bytes
