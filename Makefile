@@ -8,8 +8,8 @@ BUILD   := build
 TRAIN_CFLAGS ?= -O3 -march=native
 OPENMP  ?= -fopenmp
 RT_LIBS := -lcjson -lz -lm
-# Open MPI's compiler wrapper, for the data-parallel runtime (make mpi).
-MPICC   ?= mpicc
+# Open MPI's compiler wrapper around $(CC), for the data-parallel runtime (make mpi).
+MPICC   ?= OMPI_CC=$(CC) mpicc
 
 COMPILER_SRC := $(wildcard compiler/*.c)
 RUNTIME_SRC  := $(wildcard runtime/*.c)

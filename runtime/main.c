@@ -90,6 +90,7 @@ typedef struct nn_run {
   int rank, size;      /* this process's MPI rank and the ranks (0 of 1 without MPI) */
   int gbatch;          /* the global batch: size * m->batch rows a step */
   int stop;            /* the signal every rank agreed to stop on, or 0 */
+  double comm_secs;    /* in the steps' allreduces (waiting for the others too) */
   char prog_rank[160]; /* "train (rank 3)": the prog of a rank > 0 */
 } nn_run;
 
@@ -292,10 +293,11 @@ static void nn_help(const char *prog, const nn_model *m) {
   printf("A non-finite loss or gradient stops training with a message naming the step\n"
          "and the layer or tensor where it appeared; no checkpoint is written then, so\n"
          "the last one is kept.  SIGINT or SIGTERM saves the training state and stops.\n");
-  printf("Under mpirun -np N (a trainer linked with libnnrt_mpi.a) the %d rows of a batch\n"
-         "are each rank's: a step trains N x %d rows, split across the ranks, with the\n"
-         "gradients summed; rank 0 alone prints and writes files.  --predict, --generate,\n"
-         "--gradcheck and --bench run in one process.\n", m->batch, m->batch);
+  printf("Under mpirun -np N (a trainer linked with libnnrt_mpi.a) a step trains N x %d\n"
+         "rows, %d on each rank, with the gradients summed over the ranks: the result of\n"
+         "one process of batch N x %d.  Rank 0 alone prints and writes files; --predict,\n"
+         "--generate, --gradcheck and --bench run in one process.\n", m->batch, m->batch,
+         m->batch);
   printf("Exit status: 0 ok, 1 data, checkpoint or training error (or a failed\n"
          "--gradcheck), 2 usage error, 128 + N after signal N (state saved).\n");
 }
@@ -1312,6 +1314,7 @@ static int nn_train_step(nn_run *R, nn_train *T, int start, int G, double ctl[NN
   R->c.training = 1;
   nn_local_step(R, T, first, nb, epoch, bi, ctl);
   nn_signal_counts(ctl + NN_CTL_SIGINT);
+  double t0 = R->size > 1 ? nn_now() : 0;
   nn_mpi_sum_doubles(ctl, NN_CTL);
   nn_stop_from(R, ctl + NN_CTL_SIGINT);
   if (ctl[NN_CTL_BAD] > 0) {
@@ -1323,6 +1326,7 @@ static int nn_train_step(nn_run *R, nn_train *T, int start, int G, double ctl[NN
     if (nb != G)
       nn_scale_reals(R->c.grads, n, m->real_size, (double)nb / G);
     nn_mpi_sum_reals(R->c.grads, n, m->real_size);
+    R->comm_secs += nn_now() - t0;
     /* the same bits on every rank: the same verdict, rank 0 names it */
     if (nn_first_nonfinite(R->c.grads, m->real_size, n) < n) {
       if (R->rank == 0)
@@ -1756,6 +1760,9 @@ static int nn_train_run(nn_run *R, nn_train *T) {
   printf("final: %s\n", line);
   if (!R->o.quiet)
     nn_memory_report(R, T);
+  if (!R->o.quiet && R->size > 1)
+    printf("mpi: rank 0 spent %.1f s of %.1f s in the steps' allreduces (%.0f%%)\n",
+           R->comm_secs, nn_now() - T->t0, 100 * R->comm_secs / fmax(nn_now() - T->t0, 1e-9));
   return nn_final_save(R);
 }
 

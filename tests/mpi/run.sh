@@ -35,7 +35,7 @@ $cc -O2 -std=c11 -Wall -Wextra -o "$out/stcmp" tests/mpi/stcmp.c -lcjson -lm || 
 # (libnnrt.a with cc, libnnrt_mpi.a with mpicc).
 trainer() {
   comp=$cc
-  case $3 in *mpi*) comp=mpicc ;; esac
+  case $3 in *mpi*) comp="env OMPI_CC=$cc mpicc" ;; esac
   "$build/nncc" "$2" -o "$out/$1.c" &&
     $comp -O2 -march=native -fopenmp -Iruntime -o "$out/$1" "$out/$1.c" "$build/$3" \
       -lcjson -lz -lm
