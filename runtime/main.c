@@ -110,7 +110,13 @@ static const char *nn_basename(const char *s) {
   return b ? b + 1 : s;
 }
 
+/* Under MPI, ranks > 0 leave usage errors to rank 0: every rank parses the
+ * same command line and reaches the same verdict. */
+static int nn_usage_silent;
+
 static int nn_usage_error(const char *prog, const char *fmt, ...) {
+  if (nn_usage_silent)
+    return -1;
   fprintf(stderr, "%s: error: ", prog);
   va_list ap;
   va_start(ap, fmt);
@@ -491,7 +497,8 @@ static int nn_parse_args(nn_run *R, int argc, char **argv) {
       return 1;
     }
     if (c == '?' || c == ':') {
-      fprintf(stderr, "Try '%s --help'.\n", R->prog);
+      if (!nn_usage_silent)
+        fprintf(stderr, "Try '%s --help'.\n", R->prog);
       return -1;
     }
     if (nn_opt(R, c, optarg))
@@ -2065,6 +2072,8 @@ static int nn_mpi_start(nn_run *R, int *argc, char ***argv) {
   if (R->rank > 0) {
     snprintf(R->prog_rank, sizeof R->prog_rank, "%s (rank %d)", R->prog, R->rank);
     R->prog = R->prog_rank;
+    nn_usage_silent = 1;
+    opterr = 0; /* getopt's own messages too */
     if (!freopen("/dev/null", "w", stdout))
       fclose(stdout);
   }

@@ -94,6 +94,14 @@ for m in mlp_sgd mlp_adam; do
     "$out/${m}_np2.final" "$out/${m}_np1.final"
 done
 # 2410 parameters in an arena of 2416 floats (padded to 64 bytes)
+# 3 ranks = batch 48: the last global batch (20 rows) gives 16, 4 and 0.
+sed 's/^\( *batch *= *\)16$/\148/' tests/mpi/mlp_sgd.nn >"$out/mlp_sgd_48.nn"
+trainer mlp_sgd_48 "$out/mlp_sgd_48.nn" libnnrt.a || bad "mlp_sgd: build (batch 48)"
+mpirun -np 3 --oversubscribe "$out/mlp_sgd_16" --train "$out/train1412.csv" \
+  --save "$out/mlp_sgd_np3.st" >"$out/mlp_sgd_np3.log" 2>&1 || bad "mlp_sgd: mpirun -np 3" "$out/mlp_sgd_np3.log"
+"$out/mlp_sgd_48" --train "$out/train1412.csv" --save "$out/mlp_sgd_48.st" >/dev/null 2>&1 ||
+  bad "mlp_sgd: one process, batch 48"
+close "mlp_sgd: 3 ranks x batch 16 = 1 process x batch 48" "$out/mlp_sgd_np3.st" "$out/mlp_sgd_48.st"
 if grep -qxF "mpi: 2 ranks, global batch 32, allreduce of 9664 bytes a step" "$out/mlp_sgd_np2.log"
 then ok "mlp_sgd: the banner gives ranks, global batch and bytes a step"
 else bad "mlp_sgd: no mpi banner line" "$out/mlp_sgd_np2.log"; fi
@@ -148,6 +156,11 @@ want_text="another rank failed" status "a file missing on one rank stops every r
 want_text="the ranks read different training data" \
   status "other training data on one rank is refused" 1 \
   rank1 "$out/mlp_sgd_16" --train "$out/train1412.csv"
+want_text="the ranks' parameters differ before training" \
+  status "other --load parameters on one rank are refused" 1 \
+  rank1 "$out/mlp_sgd_16" --load "$out/mlp_sgd_seed.st"
+want_text="is not finite" status "a NaN stops every rank (no rank left waiting)" 1 \
+  timeout 120 mpirun -np 2 --oversubscribe "$out/mlp_sgd_16" --lr 1e30
 status "the MPI trainer without mpirun is the one-process trainer" 0 \
   "$out/mlp_sgd_16" --train "$out/train1412.csv" --save "$out/np1_mpibuild.st"
 trainer mlp_sgd_plain tests/mpi/mlp_sgd.nn libnnrt.a || bad "mlp_sgd: build (plain)"
