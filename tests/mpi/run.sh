@@ -139,6 +139,29 @@ else bad "bn_drop: test accuracy '$acc2' on 2 ranks vs '$acc1'"; fi
 apart "bn_drop: not the one-process run (per-rank statistics and masks)" \
   "$out/bn_np2.st" "$out/bn_np1.st"
 
+# 3b. Early stopping on a held-out validation set (validation = 0.2, the
+# same rows on every rank) decides the same on 2 ranks of 8 as in one
+# process of 16; --eval under mpirun gives the one-process figures.
+sed 's/^\( *batch *= *\)8$/\116/' tests/run/early_stop.nn >"$out/early_16.nn"
+trainer early_8 tests/run/early_stop.nn libnnrt_mpi.a || bad "early_stop: build (mpi)"
+trainer early_16 "$out/early_16.nn" libnnrt.a || bad "early_stop: build (batch 16)"
+mpi2 "$out/early_8" --save "$out/early_np2.st" >"$out/early_np2.log" 2>&1 ||
+  bad "early_stop: mpirun -np 2" "$out/early_np2.log"
+"$out/early_16" --save "$out/early_np1.st" >"$out/early_np1.log" 2>&1 || bad "early_stop: one process"
+grep '^restored\|^early stopping\|^final' "$out/early_np2.log" >"$out/early_np2.stop"
+grep '^restored\|^early stopping\|^final' "$out/early_np1.log" >"$out/early_np1.stop"
+if [ -s "$out/early_np2.stop" ]; then
+  same "early_stop: stops after the same epoch, restores the same one" \
+    "$out/early_np2.stop" "$out/early_np1.stop"
+else bad "early_stop: no early stopping lines" "$out/early_np2.log"; fi
+close "early_stop: 2 ranks x batch 8 = 1 process x batch 16" "$out/early_np2.st" "$out/early_np1.st"
+trainer mlp_sgd_plain tests/mpi/mlp_sgd.nn libnnrt.a || bad "mlp_sgd: build (plain)"
+mpi2 "$out/mlp_sgd_16" --eval --load "$out/mlp_sgd_np1.st" >"$out/eval_np2.log" 2>&1 ||
+  bad "--eval under mpirun -np 2" "$out/eval_np2.log"
+"$out/mlp_sgd_plain" --eval --load "$out/mlp_sgd_np1.st" >"$out/eval_np1.log" 2>&1
+same "--eval under mpirun -np 2 (batches dealt out) = one process" \
+  "$out/eval_np2.log" "$out/eval_np1.log"
+
 # 4. Refusals.
 trainer char_rnn models/char_rnn.nn libnnrt_mpi.a || bad "char_rnn: build"
 want_text="is stateful" status "a stateful model is refused under mpirun -np 2" 2 \
@@ -163,7 +186,6 @@ want_text="is not finite" status "a NaN stops every rank (no rank left waiting)"
   timeout 120 mpirun -np 2 --oversubscribe "$out/mlp_sgd_16" --lr 1e30
 status "the MPI trainer without mpirun is the one-process trainer" 0 \
   "$out/mlp_sgd_16" --train "$out/train1412.csv" --save "$out/np1_mpibuild.st"
-trainer mlp_sgd_plain tests/mpi/mlp_sgd.nn libnnrt.a || bad "mlp_sgd: build (plain)"
 "$out/mlp_sgd_plain" --train "$out/train1412.csv" --save "$out/np1_plain.st" >/dev/null 2>&1
 same "... bitwise the plain libnnrt.a's" "$out/np1_mpibuild.st" "$out/np1_plain.st"
 
