@@ -35,6 +35,7 @@
 #include "nnrt_int.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
@@ -2074,8 +2075,11 @@ static int nn_mpi_start(nn_run *R, int *argc, char ***argv) {
     R->prog = R->prog_rank;
     nn_usage_silent = 1;
     opterr = 0; /* getopt's own messages too */
-    if (!freopen("/dev/null", "w", stdout))
-      fclose(stdout);
+    int fd = open("/dev/null", O_WRONLY); /* (if not, its output stays) */
+    if (fd >= 0) {
+      dup2(fd, STDOUT_FILENO);
+      close(fd);
+    }
   }
   return 0;
 }
