@@ -53,6 +53,12 @@ apart() {
   if [ $? = 1 ]; then ok "$1"; else bad "$1: stcmp did not find them different" "$out/cmp.log"; fi
 }
 
+# within A B D: |A - B| <= D (A, B non-empty numbers).
+within() {
+  [ -n "$1" ] && [ -n "$2" ] &&
+    awk -v a="$1" -v b="$2" -v d="$3" 'BEGIN { exit !(a - b <= d && b - a <= d) }'
+}
+
 same() {
   if cmp -s "$2" "$3"; then ok "$1"; else bad "$1: $2 and $3 differ"; diff "$2" "$3" | head -5; fi
 }
@@ -98,10 +104,12 @@ done
 sed 's/^\( *batch *= *\)16$/\148/' tests/mpi/mlp_sgd.nn >"$out/mlp_sgd_48.nn"
 trainer mlp_sgd_48 "$out/mlp_sgd_48.nn" libnnrt.a || bad "mlp_sgd: build (batch 48)"
 mpirun -np 3 --oversubscribe "$out/mlp_sgd_16" --train "$out/train1412.csv" \
-  --save "$out/mlp_sgd_np3.st" >"$out/mlp_sgd_np3.log" 2>&1 || bad "mlp_sgd: mpirun -np 3" "$out/mlp_sgd_np3.log"
+  --save "$out/mlp_sgd_np3.st" >"$out/mlp_sgd_np3.log" 2>&1 ||
+  bad "mlp_sgd: mpirun -np 3" "$out/mlp_sgd_np3.log"
 "$out/mlp_sgd_48" --train "$out/train1412.csv" --save "$out/mlp_sgd_48.st" >/dev/null 2>&1 ||
   bad "mlp_sgd: one process, batch 48"
-close "mlp_sgd: 3 ranks x batch 16 = 1 process x batch 48" "$out/mlp_sgd_np3.st" "$out/mlp_sgd_48.st"
+close "mlp_sgd: 3 ranks x batch 16 = 1 process x batch 48" \
+  "$out/mlp_sgd_np3.st" "$out/mlp_sgd_48.st"
 if grep -qxF "mpi: 2 ranks, global batch 32, allreduce of 9664 bytes a step" "$out/mlp_sgd_np2.log"
 then ok "mlp_sgd: the banner gives ranks, global batch and bytes a step"
 else bad "mlp_sgd: no mpi banner line" "$out/mlp_sgd_np2.log"; fi
@@ -114,7 +122,8 @@ t=$out/mlp_adam_16
 a="--train $out/train1412.csv"
 mpi2 "$t" $a --epochs 1 --checkpoint "$out/adam1.state" --log "$out/adam_r.csv" \
   >"$out/adam1.log" 2>&1 || bad "resume: the first epoch" "$out/adam1.log"
-mpi2 "$t" $a --resume "$out/adam1.state" --epochs 3 --save "$out/adam_r.st" --log "$out/adam_r.csv" \
+mpi2 "$t" $a --resume "$out/adam1.state" --epochs 3 --save "$out/adam_r.st" \
+  --log "$out/adam_r.csv" \
   >"$out/adam_r.log" 2>&1 || bad "resume: epochs 2 and 3" "$out/adam_r.log"
 same "resume: 1 epoch + 2 resumed under mpirun = 3 epochs, bitwise" \
   "$out/mlp_adam_np2.st" "$out/adam_r.st"
@@ -133,7 +142,7 @@ mpi2 "$out/bn_drop_16" --save "$out/bn_np2.st" >"$out/bn_np2.log" 2>&1 &&
 "$out/bn_drop_32" --save "$out/bn_np1.st" >"$out/bn_np1.log" 2>&1 || bad "bn_drop: one process"
 acc2=$(sed -n 's/^final: .* acc \([0-9.]*\)%$/\1/p' "$out/bn_np2.log")
 acc1=$(sed -n 's/^final: .* acc \([0-9.]*\)%$/\1/p' "$out/bn_np1.log")
-if [ -n "$acc1" ] && [ -n "$acc2" ] && awk -v a="$acc1" -v b="$acc2" 'BEGIN { d = a - b; exit !(d < 3 && d > -3) }'
+if within "$acc1" "$acc2" 3
 then ok "bn_drop: test accuracy $acc2% on 2 ranks, $acc1% in one process (within 3 points)"
 else bad "bn_drop: test accuracy '$acc2' on 2 ranks vs '$acc1'"; fi
 apart "bn_drop: not the one-process run (per-rank statistics and masks)" \
@@ -147,7 +156,8 @@ trainer early_8 tests/run/early_stop.nn libnnrt_mpi.a || bad "early_stop: build 
 trainer early_16 "$out/early_16.nn" libnnrt.a || bad "early_stop: build (batch 16)"
 mpi2 "$out/early_8" --save "$out/early_np2.st" >"$out/early_np2.log" 2>&1 ||
   bad "early_stop: mpirun -np 2" "$out/early_np2.log"
-"$out/early_16" --save "$out/early_np1.st" >"$out/early_np1.log" 2>&1 || bad "early_stop: one process"
+"$out/early_16" --save "$out/early_np1.st" >"$out/early_np1.log" 2>&1 ||
+  bad "early_stop: one process"
 grep '^restored\|^early stopping\|^final' "$out/early_np2.log" >"$out/early_np2.stop"
 grep '^restored\|^early stopping\|^final' "$out/early_np1.log" >"$out/early_np1.stop"
 if [ -s "$out/early_np2.stop" ]; then
@@ -202,7 +212,7 @@ if [ -f "$fm" ]; then
   "$out/fashion_128" --epochs 1 --threads 1 >"$out/fa1.log" 2>&1 || bad "fashion: one process"
   acc2=$(sed -n 's/^final: .* acc \([0-9.]*\)%$/\1/p' "$out/fa2.log")
   acc1=$(sed -n 's/^final: .* acc \([0-9.]*\)%$/\1/p' "$out/fa1.log")
-  if [ -n "$acc1" ] && [ -n "$acc2" ] && awk -v a="$acc1" -v b="$acc2" 'BEGIN { d = a - b; exit !(d <= 0.5 && d >= -0.5) }'
+  if within "$acc1" "$acc2" 0.5
   then ok "fashion_mlp: 1 epoch, test accuracy $acc2% on 2 ranks, $acc1% in one process"
   else bad "fashion_mlp: test accuracy '$acc2' on 2 ranks vs '$acc1'"; fi
   ck=$out/fa.state
