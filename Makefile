@@ -8,6 +8,8 @@ BUILD   := build
 TRAIN_CFLAGS ?= -O3 -march=native
 OPENMP  ?= -fopenmp
 RT_LIBS := -lcjson -lz -lm
+# Open MPI's compiler wrapper around $(CC), for the data-parallel runtime (make mpi).
+MPICC   ?= OMPI_CC=$(CC) mpicc
 
 COMPILER_SRC := $(wildcard compiler/*.c)
 RUNTIME_SRC  := $(wildcard runtime/*.c)
@@ -16,13 +18,14 @@ COMPILER_OBJ := $(patsubst compiler/%.c,$(BUILD)/compiler/%.o,$(COMPILER_SRC)) \
 # Every compiler object but main.o, for unit tests.
 COMPILER_LIB_OBJ := $(filter-out $(BUILD)/compiler/main.o,$(COMPILER_OBJ))
 RUNTIME_OBJ  := $(patsubst runtime/%.c,$(BUILD)/runtime/%.o,$(RUNTIME_SRC))
+RUNTIME_MPI_OBJ := $(patsubst runtime/%.c,$(BUILD)/runtime_mpi/%.o,$(RUNTIME_SRC))
 
 MODELS    := $(wildcard models/*.nn)
 GENERATED := $(patsubst models/%.nn,generated/%.c,$(MODELS))
 
 .PHONY: all test check generated clean help check-long unit golden numeric run-tests \
         check-generated check-warnings check-asan deps demo install uninstall \
-        check-install check-emit
+        check-install check-emit mpi check-mpi
 
 all: $(BUILD)/nncc $(BUILD)/libnnrt.a
 
@@ -39,13 +42,16 @@ help:
 	@echo "                 model's trainer under ASan+UBSan (build-asan)"
 	@echo "make check-valgrind  the iris trainer (train, save, load, predict) under valgrind"
 	@echo "make generated   regenerate generated/*.c from models/*.nn"
+	@echo "make mpi         build build/libnnrt_mpi.a, the data-parallel runtime (Open MPI)"
+	@echo "make check-mpi   mpirun -np 2 equals one process of twice the batch (skipped"
+	@echo "                 without Open MPI)"
 	@echo "make check-long  full-length training runs that prove the accuracy figures"
 	@echo "make install     nncc, libnnrt (.a and .so), headers, pkg-config file and man page"
 	@echo "                 under PREFIX (default /usr/local), staged in DESTDIR; make uninstall"
 	@echo "make check-install  install into a DESTDIR under /tmp, build a trainer with pkg-config"
 	@echo "make check-emit  --emit=dot golden graphs and --emit=lib against the trainer's --predict"
 	@echo "make fuzz        libFuzzer targets (front end, CSV, IDX, text, checkpoints),"
-	@echo "                 FUZZ_SECONDS=60 each (make test runs them for 45)"
+	@echo "                 FUZZ_SECONDS=60 each (make test runs them for 20)"
 
 deps:
 	@sh .ci/deps.sh
@@ -163,6 +169,22 @@ check-install: $(BUILD)/nncc $(BUILD)/libnnrt.a $(BUILD)/libnnrt.so.$(VERSION) n
 # --emit=dot goldens and --emit=lib against --predict (tests/emit/run.sh).
 check-emit: $(BUILD)/nncc $(BUILD)/libnnrt.a
 	sh tests/emit/run.sh $(BUILD)
+
+# The same sources with -DNN_MPI through mpicc: trainers linked with it
+# split every batch across the ranks of mpirun (runtime/mpi.c).
+$(BUILD)/runtime_mpi/%.o: runtime/%.c runtime/*.h
+	@mkdir -p $(dir $@)
+	$(MPICC) $(CFLAGS) $(STD) $(WARN) -DNN_MPI -Iruntime -c -o $@ $<
+
+$(BUILD)/libnnrt_mpi.a: $(RUNTIME_MPI_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+mpi: $(BUILD)/nncc $(BUILD)/libnnrt_mpi.a
+
+# Skips (exit 0, with a message) when mpicc or mpirun is missing.
+check-mpi: $(BUILD)/nncc $(BUILD)/libnnrt.a
+	sh tests/mpi/run.sh $(BUILD)
 
 # -------------------------------------------------------------- generated
 # The checked-in C of every example model.  Paths are relative so the bytes

@@ -1,10 +1,11 @@
 #!/bin/sh
 # Install the Debian packages nncc needs, when they are missing.
 # As root it runs apt-get; otherwise it names the missing packages and fails.
-#   .ci/deps.sh          build and test dependencies, and the Fashion-MNIST data
+#   .ci/deps.sh          build and test dependencies (Open MPI for make check-mpi),
+#                        and the Fashion-MNIST data
 #   .ci/deps.sh --bench  also python3-torch (the reference `make bench` compares with)
 set -e
-pkgs="make gcc clang flex bison pkg-config libcmocka-dev zlib1g-dev libcjson-dev libomp-dev valgrind dataset-fashion-mnist"
+pkgs="make gcc clang flex bison pkg-config libcmocka-dev zlib1g-dev libcjson-dev libomp-dev valgrind openmpi-bin libopenmpi-dev dataset-fashion-mnist"
 [ "${1:-}" = "--bench" ] && pkgs="$pkgs python3-torch libopenblas0 libopenblas-dev"
 missing=""
 for p in $pkgs; do

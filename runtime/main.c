@@ -13,11 +13,29 @@
  * kept in the context and saved in the checkpoint; the test text is read
  * through it, and a checkpoint's vocabulary, when it has one, is used for
  * every text.
+ *
+ * Data parallelism (a trainer linked with libnnrt_mpi.a, run under mpirun
+ * -np N; mpi.c): every rank loads all the data and draws the same epoch
+ * order; global batch k is rows [k N B, (k + 1) N B) of it, and rank r
+ * trains its slice [k N B + r B, k N B + (r + 1) B) (the last, short global
+ * batch: what is left, possibly nothing).  The gradient each rank's
+ * backward() leaves is the mean over its nb_r rows; scaled by nb_r / G
+ * and summed over the ranks (one allreduce of the grads arena) it is the
+ * mean over the G rows of the global batch, the gradient of one process
+ * with batch N B up to the order of the sums.  Every rank then runs the
+ * same update(), so the parameters stay identical (checked after every
+ * epoch).  A small allreduce before it carries the batch's loss and
+ * correct counts, and each rank's verdicts (a non-finite loss or
+ * gradient, a signal), so that every decision to stop is taken by all
+ * ranks at the same step.  Rank 0 alone writes stdout, --log, --plot,
+ * --save and checkpoints.  With N = 1 (and in the plain libnnrt.a) the
+ * loop is the single-process one.
  */
 #include "nnrt.h"
 #include "nnrt_int.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
@@ -70,6 +88,11 @@ typedef struct nn_run {
   double lr; /* the rate of the last training step (the schedule's) */
   nn_resume rs;        /* --resume's state, until training takes it */
   char ck_path[1100];  /* where the training state goes */
+  int rank, size;      /* this process's MPI rank and the ranks (0 of 1 without MPI) */
+  int gbatch;          /* the global batch: size * m->batch rows a step */
+  int stop;            /* the signal every rank agreed to stop on, or 0 */
+  double comm_secs;    /* in the steps' allreduces (waiting for the others too) */
+  char prog_rank[160]; /* "train (rank 3)": the prog of a rank > 0 */
 } nn_run;
 
 /* Loss and accuracy over a data set; acc < 0 when the model has none. */
@@ -88,7 +111,13 @@ static const char *nn_basename(const char *s) {
   return b ? b + 1 : s;
 }
 
+/* Under MPI, ranks > 0 leave usage errors to rank 0: every rank parses the
+ * same command line and reaches the same verdict. */
+static int nn_usage_silent;
+
 static int nn_usage_error(const char *prog, const char *fmt, ...) {
+  if (nn_usage_silent)
+    return -1;
   fprintf(stderr, "%s: error: ", prog);
   va_list ap;
   va_start(ap, fmt);
@@ -271,6 +300,11 @@ static void nn_help(const char *prog, const nn_model *m) {
   printf("A non-finite loss or gradient stops training with a message naming the step\n"
          "and the layer or tensor where it appeared; no checkpoint is written then, so\n"
          "the last one is kept.  SIGINT or SIGTERM saves the training state and stops.\n");
+  printf("Under mpirun -np N (a trainer linked with libnnrt_mpi.a) a step trains N x %d\n"
+         "rows, %d on each rank, with the gradients summed over the ranks: the result of\n"
+         "one process of batch N x %d.  Rank 0 alone prints and writes files; --predict,\n"
+         "--generate, --gradcheck and --bench run in one process.\n", m->batch, m->batch,
+         m->batch);
   printf("Exit status: 0 ok, 1 data, checkpoint or training error (or a failed\n"
          "--gradcheck), 2 usage error, 128 + N after signal N (state saved).\n");
 }
@@ -437,6 +471,12 @@ static int nn_opts_check(nn_run *R) {
   if (gen && o->test)
     return nn_usage_error(R->prog, "--generate reads no test data (--test); the vocabulary "
                                    "comes from --load or --train");
+  if (R->size > 1 && (o->predict || gen || o->gradcheck || benches))
+    return nn_usage_error(R->prog, "%s runs in one process, not under mpirun with %d ranks "
+                                   "(which trains and evaluates): run it without mpirun",
+                          o->predict ? "--predict" : gen ? "--generate"
+                          : o->gradcheck ? "--gradcheck" : o->bench ? "--bench" : "--bench-infer",
+                          R->size);
   return 0;
 }
 
@@ -458,7 +498,8 @@ static int nn_parse_args(nn_run *R, int argc, char **argv) {
       return 1;
     }
     if (c == '?' || c == ':') {
-      fprintf(stderr, "Try '%s --help'.\n", R->prog);
+      if (!nn_usage_silent)
+        fprintf(stderr, "Try '%s --help'.\n", R->prog);
       return -1;
     }
     if (nn_opt(R, c, optarg))
@@ -601,6 +642,92 @@ static int nn_need_vocab(nn_run *R) {
   return rc ? 1 : 0;
 }
 
+/* Set by SIGINT and SIGTERM during training (see "signals and checkpoints"). */
+static volatile sig_atomic_t nn_stop_signal;
+
+static void nn_on_signal(int sig) { nn_stop_signal = sig; }
+
+/* ------------------------------------------------------ ranks that agree
+ * Under MPI a decision to stop (an error, a signal) must be taken by every
+ * rank at the same point, or the others wait for it forever in the next
+ * collective call.  Without MPI, or with one rank, these change nothing. */
+
+/* 1 when no rank failed (rc == 0 everywhere); else 0, and *rc is 1 on a
+ * rank that did not fail (which says so: the message is the other's). */
+static int nn_all_ok(nn_run *R, int *rc) {
+  if (!nn_mpi_any(*rc != 0))
+    return 1;
+  if (*rc == 0) {
+    if (R->rank == 0)
+      fprintf(stderr, "%s: error: stopping: another rank failed (its message is above)\n",
+              R->prog);
+    *rc = 1;
+  }
+  return 0;
+}
+
+/* The signal every rank stops on: SIGTERM if any rank caught one, else
+ * SIGINT if any did, else 0; kept in R->stop.  sig[]: counts of ranks
+ * with SIGINT, SIGTERM (added up over the ranks by the caller). */
+static int nn_stop_from(nn_run *R, const double sig[2]) {
+  R->stop = sig[1] > 0 ? SIGTERM : sig[0] > 0 ? SIGINT : 0;
+  return R->stop;
+}
+
+static void nn_signal_counts(double sig[2]) {
+  int s = nn_stop_signal;
+  sig[0] = s == SIGINT;
+  sig[1] = s == SIGTERM;
+}
+
+/* The signal agreed on now (a collective call under MPI). */
+static int nn_stop_agreed(nn_run *R) {
+  if (R->size == 1)
+    return R->stop = nn_stop_signal;
+  double sig[2];
+  nn_signal_counts(sig);
+  nn_mpi_sum_doubles(sig, 2);
+  return nn_stop_from(R, sig);
+}
+
+/* A fingerprint of n bytes (CRC-32, chained from h). */
+static uint64_t nn_fingerprint(uint64_t h, const void *p, size_t n) {
+  return p && n ? crc32_z((uLong)h, p, n) : h;
+}
+
+static uint64_t nn_data_fingerprint(const nn_dataset *d) {
+  size_t n = (size_t)d->n, ncls = (size_t)(d->ncls > 0 ? d->ncls : 1);
+  uint64_t h = nn_fingerprint(0, &d->n, sizeof d->n);
+  h = nn_fingerprint(h, d->x, n * (size_t)d->dim * sizeof *d->x);
+  h = nn_fingerprint(h, d->cls, d->cls ? n * ncls * sizeof *d->cls : 0);
+  return nn_fingerprint(h, d->y, d->y ? n * (size_t)d->ydim * sizeof *d->y : 0);
+}
+
+/* Under MPI: 0 when every rank holds the same bytes of the data set d
+ * (`what` data), else 1 with a message (ranks on several machines must
+ * read the same files). */
+static int nn_same_data(nn_run *R, const nn_dataset *d, const char *what) {
+  if (R->size == 1 || nn_mpi_same(nn_data_fingerprint(d)))
+    return 0;
+  if (R->rank == 0)
+    fprintf(stderr, "%s: error: the ranks read different %s data (%s on rank 0, %d rows): "
+                    "every rank must read the same files\n", R->prog, what,
+            d->n ? d->name : "none", d->n);
+  return 1;
+}
+
+/* Under MPI: 0 when every rank has the same parameters and buffers (the
+ * invariant of data-parallel training), else 1 with a message. */
+static int nn_same_params(nn_run *R, const char *when) {
+  const nn_model *m = R->m;
+  if (R->size == 1 ||
+      nn_mpi_same(nn_fingerprint(0, R->c.params, m->params_size * (size_t)m->real_size)))
+    return 0;
+  if (R->rank == 0)
+    fprintf(stderr, "%s: error: the ranks' parameters differ %s\n", R->prog, when);
+  return 1;
+}
+
 /* ------------------------------------------------------------ batches, eval */
 
 static int nn_run_alloc(nn_run *R) {
@@ -639,25 +766,32 @@ static void nn_reset(nn_run *R) {
     R->m->reset(&R->c);
 }
 
-/* Forward over d in file order with targets: mean loss and accuracy. */
+/* Forward over d in file order with targets: mean loss and accuracy.
+ * Under MPI the batches are dealt out: rank r evaluates batches r, r + N,
+ * r + 2N, ... and the sums of loss and correct rows are added up over the
+ * ranks, so every rank gets the figures of the whole set. */
 static int nn_evaluate(nn_run *R, const nn_dataset *d, nn_stats *st) {
   const nn_model *m = R->m;
   int32_t *order = nn_identity(d->n);
-  if (!order) {
-    fprintf(stderr, "%s: error: out of memory\n", R->prog);
+  if (nn_mpi_any(!order)) {
+    if (!order)
+      fprintf(stderr, "%s: error: out of memory\n", R->prog);
+    free(order);
     return -1;
   }
   nn_reset(R);
-  double loss = 0, correct = 0;
-  for (int start = 0; start < d->n; start += m->batch) {
-    int nb = d->n - start < m->batch ? d->n - start : m->batch;
-    nn_batch_gather(d, order, start, nb, R->xb, R->cb, R->yb);
-    loss += nb * m->forward(&R->c, R->xb, d->cls ? R->cb : NULL, d->y ? R->yb : NULL, nb,
-                            &correct);
+  double sum[2] = {0, 0}; /* loss * rows, correct rows */
+  long step = (long)m->batch * R->size;
+  for (long start = (long)R->rank * m->batch; start < d->n; start += step) {
+    int nb = d->n - start < m->batch ? d->n - (int)start : m->batch;
+    nn_batch_gather(d, order, (int)start, nb, R->xb, R->cb, R->yb);
+    sum[0] += nb * m->forward(&R->c, R->xb, d->cls ? R->cb : NULL, d->y ? R->yb : NULL, nb,
+                              &sum[1]);
   }
   free(order);
-  st->loss = loss / d->n;
-  st->acc = m->has_accuracy ? correct / d->n : -1;
+  nn_mpi_sum_doubles(sum, 2);
+  st->loss = sum[0] / d->n;
+  st->acc = m->has_accuracy ? sum[1] / d->n : -1;
   return 0;
 }
 
@@ -765,29 +899,39 @@ static int nn_mode_predict(nn_run *R) {
   return rc ? 1 : 0;
 }
 
-static int nn_mode_eval(nn_run *R) {
+/* The data --eval reads: the test set, else the training set; 0 or 1. */
+static int nn_eval_data(nn_run *R, nn_dataset *d, const char **what) {
   nn_data_spec spec = nn_spec(R->m);
-  nn_dataset d;
-  const char *what = "test";
+  *what = "test";
+  memset(d, 0, sizeof *d);
   if (nn_need_vocab(R))
     return 1;
-  if (nn_model_data_kind(R->m) == NN_SRC_TEXT && R->c.nvocab == 0 && !R->o.quiet)
+  if (nn_model_data_kind(R->m) == NN_SRC_TEXT && R->c.nvocab == 0 && !R->o.quiet &&
+      R->rank == 0)
     fprintf(stderr, "%s: note: no vocabulary from a checkpoint or a training text: the "
                     "evaluated text builds its own\n", R->prog);
-  if (nn_load_data(R, R->o.test, &R->m->test, &spec, &d, 0))
+  if (nn_load_data(R, R->o.test, &R->m->test, &spec, d, 0))
     return 1;
-  if (d.n == 0) {
-    what = "train";
-    if (nn_load_data(R, R->o.train, &R->m->train, &spec, &d, 1))
+  if (d->n == 0) {
+    *what = "train";
+    if (nn_load_data(R, R->o.train, &R->m->train, &spec, d, 1))
       return 1;
   }
-  if (d.n == 0) {
+  if (d->n == 0) {
     fprintf(stderr, "%s: error: model '%s' has no data to evaluate; give --test FILE\n",
             R->prog, R->m->name);
     return 1;
   }
+  return 0;
+}
+
+static int nn_mode_eval(nn_run *R) {
+  nn_dataset d;
+  const char *what;
+  int rc = nn_eval_data(R, &d, &what);
   nn_stats st;
-  int rc = nn_evaluate(R, &d, &st) ? 1 : 0;
+  if (nn_all_ok(R, &rc) && !(rc = nn_same_data(R, &d, what)))
+    rc = nn_evaluate(R, &d, &st) ? 1 : 0;
   if (rc == 0) {
     char line[256];
     nn_stats_text(what, &st, nn_bits_per_char(R->m), line, sizeof line);
@@ -1023,12 +1167,11 @@ static int nn_check_grads(nn_run *R, nn_train *T, int epoch, int batch) {
  * and ends the run with status 128 + the signal's number.  The handlers
  * are installed with SA_RESETHAND: a second signal ends the process at
  * once (the checkpoint on disk is then the previous one, never a torn
- * file: saving writes FILE.tmp and renames it). */
-static volatile sig_atomic_t nn_stop_signal;
+ * file: saving writes FILE.tmp and renames it).  Under MPI the ranks agree
+ * on the signal (R->stop) at the same step, and rank 0 saves. */
 
-static void nn_on_signal(int sig) { nn_stop_signal = sig; }
-
-/* The training state at this point into the checkpoint file. */
+/* The training state at this point into the checkpoint file (rank 0;
+ * every rank returns 1 if it could not). */
 static int nn_save_state(nn_run *R, nn_train *T) {
   nn_resume *S = &T->st;
   S->seed = R->o.seed;
@@ -1037,30 +1180,34 @@ static int nn_save_state(nn_run *R, nn_train *T) {
   S->nrows = T->tr.n;
   S->elapsed = nn_now() - T->t0;
   char err[1024];
-  if (nn_ckpt_save_state(R->ck_path, R->m, &R->c, S, err, sizeof err)) {
+  int rc = 0;
+  if (R->rank == 0 && nn_ckpt_save_state(R->ck_path, R->m, &R->c, S, err, sizeof err)) {
     fprintf(stderr, "%s\n", err);
-    return 1;
+    rc = 1;
   }
-  return 0;
+  return nn_mpi_any(rc);
 }
 
 /* After a signal: save, say where and how to go on; the exit status. */
 static int nn_interrupted(nn_run *R, nn_train *T) {
-  int sig = nn_stop_signal;
+  int sig = R->stop;
   const nn_resume *S = &T->st;
-  int nbatches = (T->tr.n + R->m->batch - 1) / R->m->batch;
-  fprintf(stderr, "%s: %s: stopping ", R->prog, sig == SIGINT ? "interrupted (SIGINT)"
-                                                               : "terminated (SIGTERM)");
-  if (S->pos == 0)
-    fprintf(stderr, "after epoch %d", S->epoch);
-  else
-    fprintf(stderr, "in epoch %d after batch %d of %d", S->epoch + 1,
-            (S->pos + R->m->batch - 1) / R->m->batch, nbatches);
-  fprintf(stderr, " (step %llu)\n", (unsigned long long)R->c.step);
+  int b = R->gbatch, nbatches = (T->tr.n + b - 1) / b;
+  if (R->rank == 0) {
+    fprintf(stderr, "%s: %s: stopping ", R->prog, sig == SIGINT ? "interrupted (SIGINT)"
+                                                                 : "terminated (SIGTERM)");
+    if (S->pos == 0)
+      fprintf(stderr, "after epoch %d", S->epoch);
+    else
+      fprintf(stderr, "in epoch %d after batch %d of %d", S->epoch + 1, (S->pos + b - 1) / b,
+              nbatches);
+    fprintf(stderr, " (step %llu)\n", (unsigned long long)R->c.step);
+  }
   if (nn_save_state(R, T))
     return 1;
-  fprintf(stderr, "%s: saved the training state to %s; go on with --resume %s\n", R->prog,
-          R->ck_path, R->ck_path);
+  if (R->rank == 0)
+    fprintf(stderr, "%s: saved the training state to %s; go on with --resume %s\n", R->prog,
+            R->ck_path, R->ck_path);
   return 128 + sig;
 }
 
@@ -1068,7 +1215,7 @@ static void nn_progress(nn_run *R, nn_train *T, double now) {
   const nn_resume *S = &T->st;
   if (!T->tty || now - T->drawn_at < 0.25 || S->pos >= T->tr.n)
     return;
-  int b = R->m->batch, nb = (T->tr.n + b - 1) / b;
+  int b = R->gbatch, nb = (T->tr.n + b - 1) / b;
   double rate = S->seconds > 0 ? S->pos / S->seconds : 0;
   double eta = rate > 0 ? (T->tr.n - S->pos) / rate : 0;
   printf("\repoch %d/%d  batch %d/%d  loss %.4f  %.0f samples/s  ETA %.0fs\033[K",
@@ -1085,6 +1232,126 @@ static int nn_step_checkpoint(nn_run *R, nn_train *T) {
   return 0;
 }
 
+/* ------------------------------------------------------------ one step */
+
+/* The slots of a step's small allreduce: this rank's loss * rows and
+ * correct rows, its count of failures (non-finite loss or gradient), of
+ * SIGINT and of SIGTERM; summed over the ranks. */
+enum { NN_CTL_LOSS, NN_CTL_CORRECT, NN_CTL_BAD, NN_CTL_SIGINT, NN_CTL_SIGTERM, NN_CTL };
+
+/* p[0 .. n) *= f, in the model's real type. */
+static void nn_scale_reals(void *p, size_t n, int real_size, double f) {
+  if (real_size == 8) {
+    double *q = p;
+    for (size_t i = 0; i < n; i++)
+      q[i] *= f;
+  } else {
+    float *q = p;
+    for (size_t i = 0; i < n; i++)
+      q[i] *= (float)f;
+  }
+}
+
+/* The rows of the global batch [start, start + G) that this rank trains:
+ * [start + r B, start + r B + nb) with 0 <= nb <= B; the count, and the
+ * first row in *first. */
+static int nn_my_rows(const nn_run *R, int start, int G, int *first) {
+  int B = R->m->batch, off = R->rank * B;
+  *first = start + off;
+  return G <= off ? 0 : G - off < B ? G - off : B;
+}
+
+/* After a step under MPI: the buffers the forward passes updated
+ * (batchnorm's running statistics, from each rank's own rows) become the
+ * mean of the ranks' weighted by their rows, nb / G, so every rank has
+ * the same again; int64 ones (a count of batches) are rank 0's, which
+ * always has rows. */
+static void nn_sync_buffers(nn_run *R, int nb, int G) {
+  const nn_model *m = R->m;
+  for (int k = 0; k < m->nparams; k++) {
+    const nn_param *p = &m->params[k];
+    char *v = (char *)R->c.params + p->offset * (size_t)m->real_size;
+    if (p->kind == NN_PARAM_BUFFER) {
+      nn_scale_reals(v, p->size, m->real_size, (double)nb / G);
+      nn_mpi_sum_reals(v, p->size, m->real_size);
+    } else if (p->kind == NN_PARAM_INT64) {
+      nn_mpi_bcast(v, p->size * sizeof(int64_t));
+    }
+  }
+}
+
+/* Forward and backward of this rank's nb rows from `first`: ctl gets the
+ * loss sum and correct count, or a failure (reported here) in
+ * ctl[NN_CTL_BAD].  nb == 0: a zero gradient. */
+static void nn_local_step(nn_run *R, nn_train *T, int first, int nb, int epoch, int bi,
+                          double ctl[NN_CTL]) {
+  const nn_model *m = R->m;
+  const nn_dataset *d = &T->tr;
+  if (nb == 0) {
+    memset(R->c.grads, 0, m->params_size * (size_t)m->real_size);
+    return;
+  }
+  const int32_t *cls = d->cls ? R->cb : NULL;
+  const float *y = d->y ? R->yb : NULL;
+  nn_batch_gather(d, T->st.order, first, nb, R->xb, R->cb, R->yb);
+  double correct = 0;
+  double l = m->forward(&R->c, R->xb, cls, y, nb, &correct);
+  if (!isfinite(l)) {
+    nn_progress_clear(T);
+    nn_report_loss(R, l, epoch, bi, nb);
+    ctl[NN_CTL_BAD] = 1;
+    return;
+  }
+  m->backward(&R->c, cls, y, nb);
+  ctl[NN_CTL_BAD] = nn_check_grads(R, T, epoch, bi) != 0;
+  ctl[NN_CTL_LOSS] = nb * l;
+  ctl[NN_CTL_CORRECT] = correct;
+}
+
+/* One optimizer step on the global batch [start, start + G) of the
+ * epoch's order (G <= N B): this rank's rows forward and backward, the
+ * gradient of the mean loss over all G rows summed over the ranks, the
+ * update on every rank.  ctl: the batch's sums over the ranks.  0, or 1
+ * after a non-finite loss or gradient on any rank (every rank returns 1,
+ * the one that saw it says where). */
+static int nn_train_step(nn_run *R, nn_train *T, int start, int G, double ctl[NN_CTL]) {
+  const nn_model *m = R->m;
+  int epoch = T->st.epoch + 1, bi = start / R->gbatch + 1, first;
+  int nb = nn_my_rows(R, start, G, &first);
+  memset(ctl, 0, NN_CTL * sizeof *ctl);
+  R->c.training = 1;
+  nn_local_step(R, T, first, nb, epoch, bi, ctl);
+  nn_signal_counts(ctl + NN_CTL_SIGINT);
+  double t0 = R->size > 1 ? nn_now() : 0;
+  nn_mpi_sum_doubles(ctl, NN_CTL);
+  nn_stop_from(R, ctl + NN_CTL_SIGINT);
+  if (ctl[NN_CTL_BAD] > 0) {
+    R->c.training = 0;
+    return 1;
+  }
+  if (R->size > 1) {
+    size_t n = m->params_size;
+    if (nb != G)
+      nn_scale_reals(R->c.grads, n, m->real_size, (double)nb / G);
+    nn_mpi_sum_reals(R->c.grads, n, m->real_size);
+    R->comm_secs += nn_now() - t0;
+    /* the same bits on every rank: the same verdict, rank 0 names it */
+    if (nn_first_nonfinite(R->c.grads, m->real_size, n) < n) {
+      if (R->rank == 0)
+        nn_check_grads(R, T, epoch, bi);
+      R->c.training = 0;
+      return 1;
+    }
+  }
+  R->lr = nn_schedule_lr(&m->schedule, R->o.lr, epoch - 1, R->o.epochs, R->c.step);
+  m->update(&R->c, R->lr);
+  R->c.step++;
+  R->c.training = 0;
+  if (R->size > 1)
+    nn_sync_buffers(R, nb, G);
+  return 0;
+}
+
 /* One epoch (number st.epoch + 1) over T->tr from the cursor st.pos: a new
  * epoch draws its order and resets the carried state; a resumed one goes
  * on with the saved order, sums and state.  0: done (st.pos == rows);
@@ -1094,7 +1361,6 @@ static int nn_epoch(nn_run *R, nn_train *T, nn_stats *st, double *seconds) {
   const nn_model *m = R->m;
   const nn_dataset *d = &T->tr;
   nn_resume *S = &T->st;
-  int epoch = S->epoch + 1;
   if (S->pos == 0) {
     for (int i = 0; i < d->n; i++)
       S->order[i] = i;
@@ -1105,39 +1371,20 @@ static int nn_epoch(nn_run *R, nn_train *T, nn_stats *st, double *seconds) {
   }
   double t = nn_now();
   while (S->pos < d->n) {
-    int start = S->pos, bi = start / m->batch + 1;
-    int nb = d->n - start < m->batch ? d->n - start : m->batch;
-    const int32_t *cls = d->cls ? R->cb : NULL;
-    const float *y = d->y ? R->yb : NULL;
-    nn_batch_gather(d, S->order, start, nb, R->xb, R->cb, R->yb);
-    R->c.training = 1;
-    double correct = 0;
-    double l = m->forward(&R->c, R->xb, cls, y, nb, &correct);
-    if (!isfinite(l)) {
-      R->c.training = 0;
-      nn_progress_clear(T);
-      nn_report_loss(R, l, epoch, bi, nb);
+    int start = S->pos, G = d->n - start < R->gbatch ? d->n - start : R->gbatch;
+    double ctl[NN_CTL];
+    if (nn_train_step(R, T, start, G, ctl))
       return 1;
-    }
-    m->backward(&R->c, cls, y, nb);
-    if (nn_check_grads(R, T, epoch, bi)) {
-      R->c.training = 0;
-      return 1;
-    }
-    R->lr = nn_schedule_lr(&m->schedule, R->o.lr, epoch - 1, R->o.epochs, R->c.step);
-    m->update(&R->c, R->lr);
-    R->c.step++;
-    R->c.training = 0;
-    S->loss += nb * l;
-    S->correct += correct;
-    S->pos = start + nb;
+    S->loss += ctl[NN_CTL_LOSS];
+    S->correct += ctl[NN_CTL_CORRECT];
+    S->pos = start + G;
     double now = nn_now();
     S->seconds += now - t;
     t = now;
     nn_progress(R, T, now);
-    if (nn_step_checkpoint(R, T) || nn_stop_signal) {
+    if (nn_step_checkpoint(R, T) || R->stop) {
       nn_progress_clear(T);
-      return nn_stop_signal ? 2 : 1;
+      return R->stop ? 2 : 1;
     }
   }
   nn_progress_clear(T);
@@ -1299,7 +1546,7 @@ static int nn_epochs(nn_run *R, nn_train *T, nn_stats *final_tr, nn_stats *final
   nn_stats va = {0, -1};
   *ran = 0;
   while (!stop && !nn_epochs_done(R, T)) {
-    if (nn_stop_signal) /* during the loading of the data */
+    if (nn_stop_agreed(R)) /* during the loading of the data */
       return nn_interrupted(R, T);
     double secs;
     int e = S->epoch + 1, r = nn_epoch(R, T, final_tr, &secs);
@@ -1317,10 +1564,13 @@ static int nn_epochs(nn_run *R, nn_train *T, nn_stats *final_tr, nn_stats *final
     S->epoch = e;
     S->pos = 0;
     (*ran)++;
+    if (nn_same_params(R, "after an epoch (an allreduce that did not give every rank the "
+                          "same sum?)"))
+      return 1;
     stop = m->early_stop && nn_stop_after(R, T, &va, final_tr, final_te, e);
     if (R->o.ck_epochs > 0 && e % R->o.ck_epochs == 0 && nn_save_state(R, T))
       return 1;
-    if (nn_stop_signal)
+    if (nn_stop_agreed(R))
       return nn_interrupted(R, T);
     if (stop && !R->o.quiet)
       printf("early stopping after epoch %d: no better %s than epoch %d's for %d epochs\n", e,
@@ -1362,6 +1612,9 @@ static void nn_train_banner(nn_run *R, const nn_train *T) {
              sets[i]->text_len, sets[i]->distinct, sets[i]->unigram_bits);
   if (T->tr.text_len > 0)
     printf("vocabulary: %d characters (from %s)\n", R->c.nvocab, R->vocab_from);
+  if (R->size > 1)
+    printf("mpi: %d ranks, global batch %d, allreduce of %zu bytes a step\n", R->size,
+           R->gbatch, m->params_size * (size_t)m->real_size);
 }
 
 /* The validation set: --validation FILE, the model's validation source, or
@@ -1397,7 +1650,7 @@ static int nn_valid_set(nn_run *R, nn_train *T, const nn_data_spec *spec) {
 /* The log: a new file with its header, or, resuming, the old one
  * appended to (a header only if it is empty). */
 static int nn_open_log(nn_run *R, nn_train *T) {
-  if (!R->o.log)
+  if (!R->o.log || R->rank > 0)
     return 0;
   if (!(T->log = fopen(R->o.log, T->resumed ? "a" : "w"))) {
     fprintf(stderr, "%s: error: cannot write %s: %s\n", R->prog, R->o.log, strerror(errno));
@@ -1454,17 +1707,44 @@ static void nn_resume_banner(nn_run *R, const nn_train *T) {
            R->o.ck_steps > 0 ? "steps" : "epochs", R->ck_path);
 }
 
-static int nn_train_run(nn_run *R, nn_train *T) {
+/* The data sets, the state and the log of a training run: 0, or 1 on
+ * every rank when any failed. */
+static int nn_train_setup(nn_run *R, nn_train *T) {
   nn_data_spec spec = nn_spec(R->m);
-  if (nn_load_data(R, R->o.train, &R->m->train, &spec, &T->tr, 1))
-    return 1;
-  if (T->tr.n == 0) {
+  int rc = 0;
+  if (nn_load_data(R, R->o.train, &R->m->train, &spec, &T->tr, 1)) {
+    rc = 1;
+  } else if (T->tr.n == 0) {
     fprintf(stderr, "%s: error: model '%s' has no training data; give --train FILE\n", R->prog,
             R->m->name);
-    return 1;
+    rc = 1;
+  } else if (nn_load_data(R, R->o.test, &R->m->test, &spec, &T->te, 0) ||
+             nn_valid_set(R, T, &spec) || nn_train_state(R, T) || nn_open_log(R, T)) {
+    rc = 1;
   }
-  if (nn_load_data(R, R->o.test, &R->m->test, &spec, &T->te, 0) || nn_valid_set(R, T, &spec) ||
-      nn_train_state(R, T) || nn_open_log(R, T))
+  if (!nn_all_ok(R, &rc))
+    return rc;
+  return nn_same_data(R, &T->tr, "training") || nn_same_data(R, &T->te, "test") ||
+         nn_same_data(R, &T->va, "validation");
+}
+
+/* rank 0 saves --save; every rank returns 1 if it could not */
+static int nn_final_save(nn_run *R) {
+  int rc = 0;
+  if (R->o.save && R->rank == 0) {
+    char err[1024];
+    if (nn_ckpt_save(R->o.save, R->m, &R->c, err, sizeof err)) {
+      fprintf(stderr, "%s\n", err);
+      rc = 1;
+    } else if (!R->o.quiet) {
+      printf("saved %s\n", R->o.save);
+    }
+  }
+  return nn_mpi_any(rc);
+}
+
+static int nn_train_run(nn_run *R, nn_train *T) {
+  if (nn_train_setup(R, T))
     return 1;
   if (!R->o.quiet)
     nn_train_banner(R, T);
@@ -1480,7 +1760,7 @@ static int nn_train_run(nn_run *R, nn_train *T) {
   if (ran == 0 && T->st.best_epoch == 0 &&
       nn_evaluate(R, T->te.n > 0 ? &T->te : &T->tr, T->te.n > 0 ? &te : &tr))
     return 1;
-  if (nn_curve_plot(R, T))
+  if (nn_mpi_any(R->rank == 0 && nn_curve_plot(R, T)))
     return 1;
   char line[256];
   nn_stats_text(T->te.n > 0 ? "test" : "train", T->te.n > 0 ? &te : &tr,
@@ -1488,16 +1768,10 @@ static int nn_train_run(nn_run *R, nn_train *T) {
   printf("final: %s\n", line);
   if (!R->o.quiet)
     nn_memory_report(R, T);
-  if (R->o.save) {
-    char err[1024];
-    if (nn_ckpt_save(R->o.save, R->m, &R->c, err, sizeof err)) {
-      fprintf(stderr, "%s\n", err);
-      return 1;
-    }
-    if (!R->o.quiet)
-      printf("saved %s\n", R->o.save);
-  }
-  return 0;
+  if (!R->o.quiet && R->size > 1)
+    printf("mpi: rank 0 spent %.1f s of %.1f s in the steps' allreduces (%.0f%%)\n",
+           R->comm_secs, nn_now() - T->t0, 100 * R->comm_secs / fmax(nn_now() - T->t0, 1e-9));
+  return nn_final_save(R);
 }
 
 /* Training, with SIGINT and SIGTERM caught for its length. */
@@ -1506,14 +1780,23 @@ static int nn_mode_train(nn_run *R) {
   memset(&T, 0, sizeof T);
   T.st = R->rs; /* the resumed state, or zeros */
   T.resumed = R->o.resume != NULL;
-  T.tty = !R->o.quiet && isatty(STDOUT_FILENO);
+  /* (not under MPI: mpirun gives rank 0 a pseudo-terminal even when its
+   * own output goes to a file) */
+  T.tty = !R->o.quiet && R->size == 1 && isatty(STDOUT_FILENO);
   memset(&R->rs, 0, sizeof R->rs);
+  /* The masks and noise of dropout and noise layers are a function of
+   * (seed, step, element): rank r > 0 draws its own from seed + r phi
+   * (rank 0 those of the run's seed), so the ranks' rows get independent
+   * masks rather than the same ones. */
+  if (R->rank > 0)
+    R->c.seed = R->o.seed + (uint64_t)R->rank * 0x9e3779b97f4a7c15ull;
   struct sigaction sa, old_int, old_term;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = nn_on_signal;
   sa.sa_flags = SA_RESETHAND;
   sigemptyset(&sa.sa_mask);
   nn_stop_signal = 0;
+  R->stop = 0;
   sigaction(SIGINT, &sa, &old_int);
   sigaction(SIGTERM, &sa, &old_term);
   int rc = nn_train_run(R, &T);
@@ -1723,27 +2006,42 @@ static int nn_resume_load(nn_run *R) {
   return 0;
 }
 
+/* --load FILE: the parameters; 0 or 1. */
+static int nn_load_params(nn_run *R) {
+  char err[1024];
+  if (nn_ckpt_load(R->o.load, R->m, &R->c, err, sizeof err)) {
+    fprintf(stderr, "%s\n", err);
+    return 1;
+  }
+  if (R->c.nvocab > 0)
+    snprintf(R->vocab_from, sizeof R->vocab_from, "the checkpoint %s", R->o.load);
+  if (!R->o.quiet && !R->o.predict && R->o.generate < 0)
+    printf("loaded %s\n", R->o.load);
+  return 0;
+}
+
 static int nn_run_modes(nn_run *R) {
   const nn_model *m = R->m;
+  if (R->size > 1 && m->stateful) {
+    if (R->rank == 0)
+      fprintf(stderr, "%s: error: model '%s' is stateful (its hidden state carries from one "
+                      "batch to the next along its streams), so its batches cannot be split "
+                      "across %d MPI ranks: run it in one process\n", R->prog, m->name, R->size);
+    return 2;
+  }
   if (R->o.threads > 0 && m->set_threads)
     m->set_threads(R->o.threads);
   nn_rng init;
   nn_rng_seed(&init, R->o.seed, NN_RNG_INIT);
   m->init(&R->c, &init);
-  if (R->o.load) {
-    char err[1024];
-    if (nn_ckpt_load(R->o.load, m, &R->c, err, sizeof err)) {
-      fprintf(stderr, "%s\n", err);
-      return 1;
-    }
-    if (R->c.nvocab > 0)
-      snprintf(R->vocab_from, sizeof R->vocab_from, "the checkpoint %s", R->o.load);
-    if (!R->o.quiet && !R->o.predict && R->o.generate < 0)
-      printf("loaded %s\n", R->o.load);
-  }
-  int rc;
-  if (R->o.resume && (rc = nn_resume_load(R)) != 0)
+  int rc = R->o.load ? nn_load_params(R) : 0;
+  if (rc == 0 && R->o.resume)
+    rc = nn_resume_load(R);
+  if (!nn_all_ok(R, &rc))
     return rc;
+  if (nn_same_params(R, "before training (--load and --resume files must be the same on "
+                        "every rank)"))
+    return 1;
   if (R->o.checkpoint)
     snprintf(R->ck_path, sizeof R->ck_path, "%s", R->o.checkpoint);
   else
@@ -1761,16 +2059,44 @@ static int nn_run_modes(nn_run *R) {
   return nn_mode_train(R);
 }
 
+/* Under MPI: rank and size; a rank > 0 writes nothing to stdout and
+ * names itself in its messages ("train (rank 1): error: ..."). */
+static int nn_mpi_start(nn_run *R, int *argc, char ***argv) {
+  char err[256];
+  if (nn_mpi_init(argc, argv, err, sizeof err)) {
+    fprintf(stderr, "%s: %s\n", R->prog, err);
+    return -1;
+  }
+  R->rank = nn_mpi_rank();
+  R->size = nn_mpi_size();
+  R->gbatch = R->size * R->m->batch;
+  if (R->rank > 0) {
+    snprintf(R->prog_rank, sizeof R->prog_rank, "%s (rank %d)", R->prog, R->rank);
+    R->prog = R->prog_rank;
+    nn_usage_silent = 1;
+    opterr = 0; /* getopt's own messages too */
+    int fd = open("/dev/null", O_WRONLY); /* (if not, its output stays) */
+    if (fd >= 0) {
+      dup2(fd, STDOUT_FILENO);
+      close(fd);
+    }
+  }
+  return 0;
+}
+
 int nn_main(int argc, char **argv, const nn_model *m) {
   nn_run R;
   memset(&R, 0, sizeof R);
   R.prog = nn_basename(argc > 0 && argv[0] ? argv[0] : "train");
   R.m = m;
-  int p = nn_parse_args(&R, argc, argv);
-  if (p != 0)
-    return p > 0 ? 0 : 2;
-  int rc = nn_run_alloc(&R) ? 1 : nn_run_modes(&R);
+  if (nn_mpi_start(&R, &argc, &argv))
+    return 1;
+  int p = nn_parse_args(&R, argc, argv); /* the same verdict on every rank */
+  int rc = p > 0 ? 0 : p < 0 ? 2 : nn_run_alloc(&R) ? 1 : 0;
+  if (p == 0 && nn_all_ok(&R, &rc))
+    rc = nn_run_modes(&R);
   nn_run_free(&R);
   fflush(stdout);
+  nn_mpi_finalize();
   return rc;
 }

@@ -62,4 +62,23 @@ char *nn_source_name(const nn_source *src);
 /* 1 if the file starts with the .npy magic "\x93NUMPY".  (data_npy.c) */
 int nn_npy_sniff(const char *path);
 
+/* Data-parallel training (mpi.c): MPI_COMM_WORLD in a build with -DNN_MPI
+ * (build/libnnrt_mpi.a), else a world of one process where the reductions
+ * and broadcasts change nothing.  All but rank/size are collective.
+ * nn_mpi_init: -1 with a message in err when MPI cannot start.
+ * nn_mpi_sum_reals: the element-wise sum over the ranks of n reals (float
+ * or double by real_size), in place, on every rank.  nn_mpi_sum_doubles:
+ * the same for n doubles.  nn_mpi_any: 1 on every rank if flag != 0 on
+ * any.  nn_mpi_same: 1 on every rank if v is the same on all.
+ * nn_mpi_bcast: rank 0's bytes to every rank. */
+int nn_mpi_init(int *argc, char ***argv, char *err, size_t errlen);
+void nn_mpi_finalize(void);
+int nn_mpi_rank(void);
+int nn_mpi_size(void);
+void nn_mpi_sum_reals(void *p, size_t n, int real_size);
+void nn_mpi_sum_doubles(double *v, int n);
+int nn_mpi_any(int flag);
+int nn_mpi_same(uint64_t v);
+void nn_mpi_bcast(void *p, size_t bytes);
+
 #endif

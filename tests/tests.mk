@@ -82,13 +82,13 @@ check-valgrind: $(BUILD)/nncc $(BUILD)/libnnrt.a
 	sh tests/memory/valgrind.sh $(BUILD)
 
 check: all unit golden numeric numeric-openmp check-generated check-warnings run-tests \
-       check-resume check-baddata check-install check-emit
+       check-resume check-baddata check-install check-emit check-mpi
 
 test: deps
 	$(MAKE) check
 	$(MAKE) check-asan
 	$(MAKE) check-valgrind
-	$(MAKE) fuzz FUZZ_SECONDS=45
+	$(MAKE) fuzz FUZZ_SECONDS=20
 
 check-long: $(BUILD)/nncc $(BUILD)/libnnrt.a
 	sh tests/run/long.sh $(BUILD)
