@@ -129,8 +129,8 @@ static void sm_threads(int n) { threads_set = n; }
 
 static void make_model(tmodel *t, int D, int K, int batch, int real_size) {
   memset(t, 0, sizeof *t);
-  t->p[0] = (nn_param){"w", 2, {K, D}, 0, (size_t)(K * D)};
-  t->p[1] = (nn_param){"b", 1, {K}, (size_t)(K * D), (size_t)K};
+  t->p[0] = (nn_param){"w", 2, {K, D}, 0, (size_t)(K * D), NN_PARAM_LEARN};
+  t->p[1] = (nn_param){"b", 1, {K}, (size_t)(K * D), (size_t)K, NN_PARAM_LEARN};
   t->m = (nn_model){
       .name = "blobs", .source = "blobs.nn", .hash = 0x1234, .real_size = real_size,
       .batch = batch, .in_ndim = 1, .in_shape = {D}, .in_dim = D, .out_dim = K,
