@@ -118,39 +118,10 @@ static const double *layer(const Runs *r, int q, const char *name, int *len) {
 
 /* Compile `model`, build it with the query driver, run it on `input`. */
 static Runs run_queries(const char *name, const char *model, const char *input) {
-  char *dsrc = xasprintf("%s/query_driver.c", env.dir), *dobj = xasprintf("%s/query_driver.o", env.dir);
-  if (access(dobj, R_OK)) {
-    FILE *f = fopen(dsrc, "w");
-    assert_non_null(f);
-    fputs(query_driver_src, f);
-    fclose(f);
-    char *cmd = xasprintf("%s -Wall -Wextra -Werror -I'%s' -c -o '%s' '%s'", env.cc, env.inc, dobj,
-                          dsrc);
-    assert_int_equal(run(cmd), 0);
-    free(cmd);
-  }
-  Compiled c = compile_ok(model, UPTO_MEMPLAN);
-  char *cfile = xasprintf("%s/%s.c", env.dir, name), *exe = xasprintf("%s/%s", env.dir, name);
-  char *in = xasprintf("%s/%s.in", env.dir, name), *outp = xasprintf("%s/%s.out", env.dir, name);
-  FILE *f = fopen(cfile, "w");
-  assert_non_null(f);
-  emit_c(f, c.ir, "nncc test");
-  assert_int_equal(fclose(f), 0);
-  compiled_free(&c);
-  f = fopen(in, "w");
-  assert_non_null(f);
-  fputs(input, f);
-  fclose(f);
-  char *cmd = xasprintf("%s -DNN_NO_MAIN -DNN_REAL=double -Wall -Wextra -Werror -I'%s' -o '%s' "
-                        "'%s' '%s' '%s' -lcjson -lz -lm", env.cc, env.inc, exe, cfile, dobj,
-                        env.lib);
-  assert_int_equal(run(cmd), 0);
-  free(cmd);
-  cmd = xasprintf("'%s' '%s' > '%s'", exe, in, outp);
-  assert_int_equal(run(cmd), 0);
-  free(cmd);
+  char *dobj = harness_driver("query_driver", query_driver_src);
+  char *outp = harness_run(name, model, dobj, input, NULL);
   Runs r = {0};
-  f = fopen(outp, "r");
+  FILE *f = fopen(outp, "r");
   assert_non_null(f);
   size_t cap = 1 << 20;
   char *line = xmalloc(cap);
@@ -172,11 +143,7 @@ static Runs run_queries(const char *name, const char *model, const char *input) 
   }
   free(line);
   fclose(f);
-  free(dsrc);
   free(dobj);
-  free(cfile);
-  free(exe);
-  free(in);
   free(outp);
   return r;
 }

@@ -45,24 +45,11 @@
 
 #include "nncc_test.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define SAN_FLAGS "-fsanitize=address,undefined -fno-omit-frame-pointer"
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SAN_FLAGS "-fsanitize=address,undefined -fno-omit-frame-pointer"
-#endif
-#endif
-#ifndef SAN_FLAGS
-#define SAN_FLAGS ""
-#endif
-#ifdef __clang__
-#define TEST_CC "clang"
-#else
-#define TEST_CC "gcc"
-#endif
+#define HARNESS_NAME "test_init"
+#include "trainer_harness.h"
 
 /* init() with seed 42, then the moments of every parameter. */
-static const char driver_src[] =
+static const char init_driver_src[] =
     "#include <math.h>\n"
     "#include <stdio.h>\n"
     "#include \"nnrt.h\"\n"
@@ -100,66 +87,6 @@ static const char driver_src[] =
     "  return 0;\n"
     "}\n";
 
-static struct {
-  char dir[64];
-  char cc[PATH_MAX];
-  char inc[PATH_MAX + 32];
-  char lib[PATH_MAX + 32];
-  char drv[PATH_MAX + 64];
-} env;
-
-static int run(const char *cmd) {
-  int rc = system(cmd);
-  if (rc != 0)
-    fprintf(stderr, "command failed (%d): %s\n", rc, cmd);
-  return rc;
-}
-
-static int setup(void **state) {
-  char self[PATH_MAX];
-  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-  if (n <= 0)
-    return -1;
-  self[n] = 0;
-  *strrchr(self, '/') = 0; /* BUILD/tests */
-  char *slash = strrchr(self, '/');
-  if (!slash)
-    return -1;
-  *slash = 0; /* BUILD */
-  snprintf(env.lib, sizeof env.lib, "%s/libnnrt.a", self);
-  snprintf(env.inc, sizeof env.inc, "%s/../runtime", self);
-  if (access(env.lib, R_OK) || access(env.inc, R_OK)) {
-    fprintf(stderr, "test_init: %s or %s missing (make %s)\n", env.lib, env.inc, env.lib);
-    return -1;
-  }
-  const char *cc = getenv("NNCC_TEST_CC");
-  snprintf(env.cc, sizeof env.cc, "%s -O1 -g -std=c11 -D_POSIX_C_SOURCE=200809L %s",
-           cc ? cc : TEST_CC, SAN_FLAGS);
-  strcpy(env.dir, "/tmp/nncc-test_init-XXXXXX");
-  if (!mkdtemp(env.dir))
-    return -1;
-  char path[PATH_MAX];
-  snprintf(path, sizeof path, "%s/driver.c", env.dir);
-  FILE *f = fopen(path, "w");
-  if (!f)
-    return -1;
-  fputs(driver_src, f);
-  fclose(f);
-  snprintf(env.drv, sizeof env.drv, "%s/driver.o", env.dir);
-  char *cmd = xasprintf("%s -Wall -Wextra -Werror -I'%s' -c -o '%s' '%s'", env.cc, env.inc,
-                        env.drv, path);
-  int rc = run(cmd);
-  free(cmd);
-  return rc == 0 ? 0 : -1;
-}
-
-static int teardown(void **state) {
-  char *cmd = xasprintf("rm -rf '%s'", env.dir);
-  int rc = system(cmd);
-  free(cmd);
-  return rc;
-}
-
 typedef struct Stats {
   char name[32];
   long n;
@@ -169,32 +96,17 @@ typedef struct Stats {
 /* Compile `model`, build it with the driver, run it: the stats of the
  * parameter called `param`. */
 static Stats init_stats(const char *name, const char *model, const char *param) {
-  Compiled c = compile_ok(model, UPTO_MEMPLAN);
-  char *cfile = xasprintf("%s/%s.c", env.dir, name), *exe = xasprintf("%s/%s", env.dir, name);
-  char *outp = xasprintf("%s/%s.out", env.dir, name);
-  FILE *f = fopen(cfile, "w");
-  assert_non_null(f);
-  emit_c(f, c.ir, "nncc test");
-  assert_int_equal(fclose(f), 0);
-  compiled_free(&c);
-  char *cmd = xasprintf("%s -DNN_NO_MAIN -DNN_REAL=double -Wall -Wextra -Werror -I'%s' -o '%s' "
-                        "'%s' '%s' '%s' -lcjson -lz -lm", env.cc, env.inc, exe, cfile, env.drv,
-                        env.lib);
-  assert_int_equal(run(cmd), 0);
-  free(cmd);
-  cmd = xasprintf("'%s' > '%s'", exe, outp);
-  assert_int_equal(run(cmd), 0);
-  free(cmd);
+  char *drv = harness_driver("init_driver", init_driver_src);
+  char *outp = harness_run(name, model, drv, NULL, NULL);
   Stats s = {0}, found = {0};
-  f = fopen(outp, "r");
+  FILE *f = fopen(outp, "r");
   assert_non_null(f);
   while (fscanf(f, "%31s %ld %lf %lf %lf %lf %lf", s.name, &s.n, &s.mean, &s.var, &s.kurt, &s.lo,
                 &s.hi) == 7)
     if (!strcmp(s.name, param))
       found = s;
   fclose(f);
-  free(cfile);
-  free(exe);
+  free(drv);
   free(outp);
   if (!found.n)
     fail_msg("no parameter '%s' in the driver's output", param);

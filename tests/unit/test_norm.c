@@ -136,34 +136,11 @@ static void read_line(char *line, Vec *v, bool named) {
 
 /* Build `model` with the norm driver and run it on `input`. */
 static Norm run_norm(const char *name, const char *input) {
-  Compiled cm = compile_ok(model, UPTO_MEMPLAN);
-  char *cfile = xasprintf("%s/%s.c", env.dir, name), *exe = xasprintf("%s/%s", env.dir, name);
-  char *in = xasprintf("%s/%s.in", env.dir, name), *outp = xasprintf("%s/%s.out", env.dir, name);
-  char *drv = xasprintf("%s/norm_driver.c", env.dir);
-  char *ck = xasprintf("%s/%s.safetensors", env.dir, name);
-  FILE *f = fopen(cfile, "w");
-  assert_non_null(f);
-  emit_c(f, cm.ir, "nncc test");
-  assert_int_equal(fclose(f), 0);
-  compiled_free(&cm);
-  f = fopen(drv, "w");
-  assert_non_null(f);
-  fputs(norm_driver_src, f);
-  fclose(f);
-  f = fopen(in, "w");
-  assert_non_null(f);
-  fputs(input, f);
-  fclose(f);
-  char *cmd = xasprintf("%s -DNN_NO_MAIN -DNN_REAL=double -Wall -Wextra -Werror -I'%s' -o '%s' "
-                        "'%s' '%s' '%s' -lcjson -lz -lm", env.cc, env.inc, exe, cfile, drv,
-                        env.lib);
-  assert_int_equal(run(cmd), 0);
-  free(cmd);
-  cmd = xasprintf("'%s' '%s' '%s' > '%s'", exe, in, ck, outp);
-  assert_int_equal(run(cmd), 0);
-  free(cmd);
+  char *ck = xasprintf("%s/%s.safetensors", env.dir, name), *ckq = xasprintf("'%s'", ck);
+  char *drv = harness_driver("norm_driver", norm_driver_src);
+  char *outp = harness_run(name, model, drv, input, ckq);
   Norm r = {0};
-  f = fopen(outp, "r");
+  FILE *f = fopen(outp, "r");
   assert_non_null(f);
   char line[4096];
   while (fgets(line, sizeof line, f)) {
@@ -183,12 +160,10 @@ static Norm run_norm(const char *name, const char *input) {
       r.loaded_nbt = atoll(line + 11);
   }
   fclose(f);
-  free(cfile);
-  free(exe);
-  free(in);
   free(outp);
   free(drv);
   free(ck);
+  free(ckq);
   return r;
 }
 

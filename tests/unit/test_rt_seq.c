@@ -152,7 +152,7 @@ static void bg_output(nn_ctx *c, int nb, float *out) {
  * model must ignore). */
 static void make_bigram(tmodel *t, int T, int V, int B, int real_size) {
   memset(t, 0, sizeof *t);
-  t->p[0] = (nn_param){"table.weight", 2, {V, V}, 0, (size_t)(V * V)};
+  t->p[0] = (nn_param){"table.weight", 2, {V, V}, 0, (size_t)(V * V), NN_PARAM_LEARN};
   t->m = (nn_model){
       .name = "bigram", .source = "bigram.nn", .hash = 0x5e9, .real_size = real_size,
       .batch = B, .in_ndim = 1, .in_shape = {T}, .in_dim = T, .out_dim = T * V,

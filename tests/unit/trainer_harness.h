@@ -1,7 +1,9 @@
 /* trainer_harness.h — build a model's generated C with a small driver and
  * run it, for the tests that compare the generated code with arithmetic
- * done by hand (test_emit.c, test_conv.c).  Define HARNESS_NAME (the
+ * done by hand (test_emit.c, test_conv.c, ...).  Define HARNESS_NAME (the
  * test's name, for messages and its temporary directory) before including.
+ * Tests with a driver of their own build it with harness_driver() and run
+ * models with harness_run().
  */
 #ifndef TRAINER_HARNESS_H
 #define TRAINER_HARNESS_H
@@ -200,9 +202,30 @@ static void read_vec(char *line, Vec *v) {
     v->v[v->n++] = strtod(tok, NULL);
 }
 
-/* Compile `model` to C, build it with the driver, feed it `input`, parse
- * what it prints. */
-static __attribute__((unused)) Result run_model(const char *name, const char *model, const char *input) {
+/* The object file env.dir/STEM.o of another driver's source `src`
+ * (compiled the first time; malloc'd path). */
+static __attribute__((unused)) char *harness_driver(const char *stem, const char *src) {
+  char *dsrc = xasprintf("%s/%s.c", env.dir, stem), *dobj = xasprintf("%s/%s.o", env.dir, stem);
+  if (access(dobj, R_OK)) {
+    FILE *f = fopen(dsrc, "w");
+    assert_non_null(f);
+    fputs(src, f);
+    fclose(f);
+    char *cmd = xasprintf("%s -Wall -Wextra -Werror -I'%s' -c -o '%s' '%s'", env.cc, env.inc,
+                          dobj, dsrc);
+    assert_int_equal(run(cmd), 0);
+    free(cmd);
+  }
+  free(dsrc);
+  return dobj;
+}
+
+/* Compile `model` to C (double reals, no main), link it with the driver
+ * object `drv` and libnnrt as env.dir/NAME, write `input` (if not NULL)
+ * to NAME.in and run "NAME [NAME.in] ARGS > NAME.out".  Returns the
+ * output's path (malloc'd). */
+static char *harness_run(const char *name, const char *model, const char *drv, const char *input,
+                         const char *args) {
   Compiled c = compile_ok(model, UPTO_MEMPLAN);
   char *cfile = xasprintf("%s/%s.c", env.dir, name), *exe = xasprintf("%s/%s", env.dir, name);
   char *in = xasprintf("%s/%s.in", env.dir, name), *outp = xasprintf("%s/%s.out", env.dir, name);
@@ -211,20 +234,33 @@ static __attribute__((unused)) Result run_model(const char *name, const char *mo
   emit_c(f, c.ir, "nncc test");
   assert_int_equal(fclose(f), 0);
   compiled_free(&c);
-  f = fopen(in, "w");
-  assert_non_null(f);
-  fputs(input, f);
-  fclose(f);
+  if (input) {
+    f = fopen(in, "w");
+    assert_non_null(f);
+    fputs(input, f);
+    fclose(f);
+  }
   char *cmd = xasprintf("%s -DNN_NO_MAIN -DNN_REAL=double -Wall -Wextra -Werror -I'%s' -o '%s' "
-                        "'%s' '%s' '%s' -lcjson -lz -lm", env.cc, env.inc, exe, cfile, env.drv,
+                        "'%s' '%s' '%s' -lcjson -lz -lm", env.cc, env.inc, exe, cfile, drv,
                         env.lib);
   assert_int_equal(run(cmd), 0);
   free(cmd);
-  cmd = xasprintf("'%s' '%s' > '%s'", exe, in, outp);
+  cmd = xasprintf("'%s' %s%s%s %s > '%s'", exe, input ? "'" : "", input ? in : "",
+                  input ? "'" : "", args ? args : "", outp);
   assert_int_equal(run(cmd), 0);
   free(cmd);
+  free(cfile);
+  free(exe);
+  free(in);
+  return outp;
+}
+
+/* Compile `model` to C, build it with the driver, feed it `input`, parse
+ * what it prints. */
+static __attribute__((unused)) Result run_model(const char *name, const char *model, const char *input) {
+  char *outp = harness_run(name, model, env.drv, input, NULL);
   Result r = {0};
-  f = fopen(outp, "r");
+  FILE *f = fopen(outp, "r");
   assert_non_null(f);
   char line[8192];
   while (fgets(line, sizeof line, f)) {
@@ -241,9 +277,6 @@ static __attribute__((unused)) Result run_model(const char *name, const char *mo
   }
   fclose(f);
   r.output = r.outputs[0];
-  free(cfile);
-  free(exe);
-  free(in);
   free(outp);
   return r;
 }
