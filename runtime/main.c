@@ -1174,10 +1174,6 @@ static int nn_check_grads(nn_run *R, nn_train *T, int epoch, int batch) {
  * every rank returns 1 if it could not). */
 static int nn_save_state(nn_run *R, nn_train *T) {
   nn_resume *S = &T->st;
-  S->seed = R->o.seed;
-  S->lr = R->o.lr;
-  S->epochs = R->o.epochs;
-  S->nrows = T->tr.n;
   S->elapsed = nn_now() - T->t0;
   char err[1024];
   int rc = 0;
@@ -1680,6 +1676,9 @@ static int nn_train_state(nn_run *R, nn_train *T) {
   }
   if (!T->resumed)
     nn_rng_seed(&S->rng, R->o.seed, NN_RNG_SHUFFLE);
+  S->seed = R->o.seed; /* the run's settings, as every checkpoint records them */
+  S->lr = R->o.lr;
+  S->epochs = R->o.epochs;
   S->nrows = T->tr.n;
   if ((!S->order && !(S->order = nn_identity(T->tr.n))) ||
       (m->early_stop && !S->best_params &&
